@@ -1,0 +1,1 @@
+"""CRM migration workbench: mapping specs turned into Dagster assets that extract, stage, load and verify."""

@@ -1,0 +1,225 @@
+"""The two connector shapes every system implements, and the records they exchange.
+
+A source connector pages raw records out of a source API; a destination connector describes and
+extends the destination schema, upserts rows by external id, reads them back, deletes and restores.
+The pipeline only speaks these shapes, so no pipeline code knows which system is on either end.
+
+Column types are one small vocabulary shared by specs and connectors (each connector maps them to
+its own): string, memo, integer, decimal, money, boolean, date, datetime, picklist, multipicklist,
+lookup.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from migration_assets.connectors.http import HttpSession
+
+ColumnType = Literal[
+    "string", "memo", "integer", "decimal", "money", "boolean", "date", "datetime",
+    "picklist", "multipicklist", "lookup",
+]
+COLUMN_TYPES: tuple[str, ...] = ColumnType.__args__  # type: ignore[attr-defined]
+
+
+# -- source side ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SourceField:
+    """One field of a source object as the source API returns it.
+
+    `type` is the raw type: int, str, bool, float, json (objects/arrays, kept as JSON text),
+    datetime (ISO text, possibly without offset). `values` lists the pick-list labels the source
+    documents, used to check that a spec's value map covers them.
+    """
+
+    name: str
+    type: Literal["int", "str", "bool", "float", "json", "datetime", "date"] = "str"
+    values: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SourceObject:
+    name: str
+    fields: tuple[SourceField, ...]
+    id_field: str = "id"
+    updated_field: str | None = "updated_at"
+    parents: Mapping[str, str] = field(default_factory=dict)  # field -> parent object (for sampling)
+
+    def field(self, name: str) -> SourceField | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+@dataclass(frozen=True)
+class Deletion:
+    object: str
+    id: str
+    deleted_at: str
+
+
+class SourceConnector(abc.ABC):
+    """Reads a source system. Every method pages through the real API of the system."""
+
+    system: ClassVar[str]
+    catalog: ClassVar[Mapping[str, SourceObject]]
+
+    def __init__(self, session: HttpSession) -> None:
+        self.session = session
+
+    @abc.abstractmethod
+    def extract(self, obj: str, *, since: str | None = None) -> AsyncIterator[list[dict[str, Any]]]:
+        """Yield pages of raw records of `obj`, only those updated at or after `since` if given."""
+
+    @abc.abstractmethod
+    async def deleted_since(self, since: str) -> list[Deletion]:
+        """Records deleted in the source at or after `since`."""
+
+    async def download(self, obj: str, record_id: str) -> AsyncIterator[bytes]:
+        """Stream the bytes of a file-like record; sources without files raise NotImplementedError."""
+        raise NotImplementedError(f"{self.system} has no downloadable objects")
+        yield b""  # pragma: no cover
+
+    async def aclose(self) -> None:
+        await self.session.aclose()
+
+
+# -- destination side -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ColumnInfo:
+    name: str
+    type: str  # one of COLUMN_TYPES, or the connector's own name for types we never write
+    required: bool = False
+    max_length: int | None = None
+    options: Mapping[str, int] | tuple[str, ...] = ()  # picklist label -> value, or plain values
+    targets: tuple[str, ...] = ()  # lookup target tables
+    custom: bool = False
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    name: str
+    columns: Mapping[str, ColumnInfo]
+    keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # key name -> columns
+    custom: bool = False
+    activity: bool = False
+    primary_id: str = "id"
+
+
+@dataclass(frozen=True)
+class DestinationSchema:
+    tables: Mapping[str, TableInfo]
+    facts: Mapping[str, Any] = field(default_factory=dict)  # license tier, limits, org settings
+
+
+@dataclass(frozen=True)
+class ColumnRequirement:
+    """A column the spec needs; `options` are picklist labels (values are the connector's concern)."""
+
+    name: str
+    type: str
+    max_length: int | None = None
+    options: tuple[str, ...] = ()
+    target: str | None = None  # lookup target table
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class TableRequirement:
+    name: str
+    custom: bool = False  # create the table when missing
+    activity: bool = False
+    columns: tuple[ColumnRequirement, ...] = ()
+    keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class LookupRef:
+    """A lookup value: the destination table of the target and its destination id (None clears)."""
+
+    table: str
+    id: str | None
+
+
+@dataclass(frozen=True)
+class UpsertRow:
+    external_id: str
+    fields: Mapping[str, Any]  # destination column -> JSON-able value
+    lookups: Mapping[str, LookupRef] = field(default_factory=dict)  # lookup column -> target
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    external_id: str
+    ok: bool
+    destination_id: str | None = None
+    operation: Literal["created", "updated", "deleted", "restored"] | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class FileUpload:
+    """A file to store in the destination's document store, linked to a record."""
+
+    external_id: str
+    file_name: str
+    folder: str
+    size: int
+    content: AsyncIterator[bytes]
+    content_type: str = "application/octet-stream"
+    parent_table: str | None = None
+    parent_id: str | None = None
+
+
+class DestinationConnector(abc.ABC):
+    """Writes to a destination system through its real API."""
+
+    system: ClassVar[str]
+
+    def __init__(self, session: HttpSession) -> None:
+        self.session = session
+
+    @abc.abstractmethod
+    async def describe(self, tables: Sequence[str] | None = None) -> DestinationSchema:
+        """Tables, columns, keys, option sets and environment facts (from the metadata API)."""
+
+    @abc.abstractmethod
+    async def apply_schema(self, required: Sequence[TableRequirement]) -> list[str]:
+        """Create what is missing (tables, columns, option values, keys); return what was done."""
+
+    @abc.abstractmethod
+    async def upsert(self, table: str, key: str, rows: Sequence[UpsertRow]) -> list[WriteResult]:
+        """Create or update each row matched on column `key` = row.external_id. One result per row,
+        in order; a rejected row gets ok=False and the remote error, the others still go in."""
+
+    @abc.abstractmethod
+    async def read_back(
+        self, table: str, key: str, external_ids: Sequence[str], columns: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """Records whose `key` is in `external_ids`: {external_id: {"id": ..., column: value}}.
+        Lookup columns read back as the target's destination id."""
+
+    @abc.abstractmethod
+    async def read_by_ids(self, table: str, ids: Sequence[str], columns: Sequence[str]) -> dict[str, dict]:
+        """Records by destination id: {id: {column: value}} (missing ids are absent)."""
+
+    @abc.abstractmethod
+    async def delete(self, table: str, ids: Sequence[str]) -> list[WriteResult]:
+        """Delete by destination id; a record already gone counts as deleted (idempotent)."""
+
+    @abc.abstractmethod
+    async def restore(self, table: str, before_images: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
+        """Write back before-images ({"id": ..., column: value, ...}) captured by the ledger."""
+
+    @abc.abstractmethod
+    async def count(self, table: str, key: str) -> int:
+        """Number of records of `table` whose `key` column is not null."""
+
+    async def upload_file(self, upload: FileUpload) -> WriteResult:
+        raise NotImplementedError(f"{self.system} has no document store")
+
+    async def aclose(self) -> None:
+        await self.session.aclose()
