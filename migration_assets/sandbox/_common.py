@@ -32,10 +32,15 @@ class SqliteState:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.defaults = dict(defaults or {})
-        with self.connect() as conn:
+        # executescript commits on its own, so the schema runs outside connect()'s transaction.
+        conn = sqlite3.connect(self.path, timeout=30)
+        try:
+            conn.execute("pragma journal_mode=wal")
             conn.executescript(
                 schema + "\ncreate table if not exists sandbox_options (name text primary key, value text);"
             )
+        finally:
+            conn.close()
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
