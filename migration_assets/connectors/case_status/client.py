@@ -1,0 +1,223 @@
+"""The Case Status source connector: page-number paging, delta pickup, deletions, file downloads.
+
+The real API has no incremental filter, so delta pickup pages through everything and keeps records
+whose `updated_at` is at or after the checkpoint (offset-less timestamps are read as UTC). The
+emulator's `updated_since` extension is used only when `use_updated_since=True`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Self
+
+import httpx
+from pydantic import SecretStr
+
+from migration_assets.connectors.base import Deletion, SourceConnector, SourceObject
+from migration_assets.connectors.case_status import settings
+from migration_assets.connectors.http import HeaderAuth, HttpSession, RetryPolicy, redact
+from migration_assets.connectors.registry import Connection
+from migration_assets.errors import (
+    AuthError,
+    ConnectorError,
+    MigrationError,
+    RateLimited,
+    RemoteRejected,
+    known_values,
+)
+
+Record = dict[str, Any]
+
+
+def parse_time(value: str) -> datetime:
+    """Parse an ISO 8601 timestamp from the API; a value without offset is UTC.
+
+    Raises:
+        ValueError: when `value` is not ISO 8601.
+    """
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+class CaseStatusSource(SourceConnector):
+    """Reads Case Status through `/v1/api/<resource>` with `Authorization: ApiKey <key>`.
+
+    Args:
+        session: an HttpSession whose client points at the API (or the sandbox transport).
+        use_updated_since: filter deltas on the server with the emulator's `updated_since`
+            extension instead of comparing `updated_at` client-side (the real API has no filter).
+        page_size: records per page, at most 100.
+    """
+
+    system: ClassVar[str] = "case_status"
+    catalog: ClassVar[Mapping[str, SourceObject]] = settings.CATALOG
+
+    def __init__(
+        self, session: HttpSession, *, use_updated_since: bool = False, page_size: int = settings.PAGE_SIZE
+    ) -> None:
+        super().__init__(session)
+        if not 1 <= page_size <= settings.PAGE_SIZE:
+            raise ValueError(f"page_size must be between 1 and {settings.PAGE_SIZE}, got {page_size}")
+        self.use_updated_since = use_updated_since
+        self.page_size = page_size
+
+    @classmethod
+    def from_connection(cls, connection: Connection, **options: Any) -> Self:
+        """Build the connector for a real tenant or the sandbox.
+
+        Raises:
+            AuthError: when the connection has no API key.
+        """
+        if connection.api_key is None:
+            raise AuthError("no API key configured (set CASE_STATUS_API_KEY)", system=cls.system)
+        auth = HeaderAuth("Authorization", SecretStr("ApiKey " + connection.api_key.get_secret_value()))
+        session = HttpSession(
+            cls.system,
+            connection.http_client(),
+            auth=auth,
+            rate=settings.RATE_PER_SECOND,
+            burst=settings.BURST,
+            concurrency=settings.CONCURRENCY,
+        )
+        return cls(session, **options)
+
+    # -- records ----------------------------------------------------------------------------
+    def _path(self, obj: str) -> str:
+        if obj not in settings.PATHS:
+            raise MigrationError(f"case_status has no object {obj!r} {known_values(settings.PATHS)}")
+        return f"{settings.API_PREFIX}/{settings.PATHS[obj]}"
+
+    async def _get(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
+        response = await self.session.request("GET", url, params=dict(params or {}), expect=(200,))
+        return response.json()
+
+    async def extract(self, obj: str, *, since: str | None = None) -> AsyncIterator[list[Record]]:
+        """Yield pages of raw records of `obj`, only those updated at or after `since` if given.
+
+        Pages by `page[number]` (from 1) and `size`, stopping on a short page.
+
+        Raises:
+            MigrationError: for an unknown object.
+            ConnectorError: when the API refuses a request.
+        """
+        path = self._path(obj)
+        if obj in settings.SINGLETONS:
+            doc = await self._get(path)
+            if since is None or _changed(doc, parse_time(since)):
+                yield [doc]
+            return
+        cutoff = parse_time(since) if since is not None else None
+        params: dict[str, Any] = {"size": self.page_size}
+        if cutoff is not None and self.use_updated_since:
+            params["updated_since"] = cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")
+        number = 1
+        while True:
+            page = await self._get(path, {**params, "page[number]": number})
+            if not isinstance(page, list):
+                raise ConnectorError(
+                    f"GET {path} returned {type(page).__name__}, expected a list", system=self.system
+                )
+            kept = page if cutoff is None else [r for r in page if _changed(r, cutoff)]
+            if kept:
+                yield kept
+            if len(page) < self.page_size:
+                return
+            number += 1
+
+    async def latest_change(self, obj: str) -> str | None:
+        """The greatest `updated_at` of `obj` (as the API wrote it), or None when it has no records."""
+        latest: tuple[datetime, str] | None = None
+        async for page in self.extract(obj):
+            for record in page:
+                if record.get("updated_at"):
+                    stamp = (parse_time(record["updated_at"]), record["updated_at"])
+                    latest = stamp if latest is None or stamp[0] > latest[0] else latest
+        return latest[1] if latest else None
+
+    async def changed_since(self, obj: str, since: str) -> int:
+        """How many records of `obj` were updated at or after `since`."""
+        return sum([len(page) async for page in self.extract(obj, since=since)])
+
+    async def deleted_since(self, since: str) -> list[Deletion]:
+        """Records deleted at or after `since` (the emulator's `/v1/api/deleted`)."""
+        stamp = parse_time(since).strftime("%Y-%m-%dT%H:%M:%SZ")
+        rows = await self._get(f"{settings.API_PREFIX}/deleted", {"since": stamp})
+        return [
+            Deletion(
+                object=settings.OBJECT_OF_PATH.get(r["object"], r["object"]),
+                id=str(r["id"]),
+                deleted_at=r["deleted_at"],
+            )
+            for r in rows
+        ]
+
+    # -- files ------------------------------------------------------------------------------
+    async def download(self, obj: str, record_id: str) -> AsyncIterator[bytes]:
+        """Stream the bytes of file `record_id` in chunks, never the whole file in memory.
+
+        Raises:
+            MigrationError: when `obj` is not "files".
+            RemoteRejected: when the file or its content does not exist (404).
+            AuthError, RateLimited: refused credentials, or throttling beyond the retry budget.
+        """
+        if obj != "files":
+            raise MigrationError(f"case_status can only download 'files', not {obj!r}")
+        url = f"{settings.API_PREFIX}/files/{record_id}/content"
+        for attempt in range(1, self.session.retry.attempts + 1):
+            await self.session.bucket.acquire()
+            self.session.stats.requests += 1
+            started = False
+            try:
+                async with self.session.client.stream("GET", url, headers=self._auth_header()) as response:
+                    if response.status_code == 200:
+                        started = True
+                        async for chunk in response.aiter_bytes(settings.DOWNLOAD_CHUNK):
+                            yield chunk
+                        return
+                    await response.aread()
+                    delay = self._retry_delay(response, attempt, url)
+            except httpx.TransportError as exc:
+                # Bytes already handed out cannot be taken back, so only a failed start is retried.
+                if started or attempt == self.session.retry.attempts:
+                    raise ConnectorError(f"GET {url} failed: {exc!r}", system=self.system) from exc
+                delay = _delay(None, attempt, self.session.retry)
+            self.session.stats.retries += 1
+            await asyncio.sleep(delay)
+
+    def _auth_header(self) -> dict[str, str]:
+        auth = self.session.auth
+        return {auth.name: auth.value.get_secret_value()} if isinstance(auth, HeaderAuth) else {}
+
+    def _retry_delay(self, response: httpx.Response, attempt: int, url: str) -> float:
+        """The wait before retrying a throttled download; raise for any other failure."""
+        status, body = response.status_code, _body(response)
+        if status in (429, 503) and attempt < self.session.retry.attempts:
+            self.session.stats.throttled += 1
+            return _delay(response.headers.get("Retry-After"), attempt, self.session.retry)
+        error = {401: AuthError, 403: AuthError, 429: RateLimited, 503: RateLimited}.get(
+            status, RemoteRejected
+        )
+        text = redact(str(body)[:300], [self._auth_header().get("Authorization", "")])
+        raise error(f"GET {url} -> {status}: {text}", system=self.system, status=status, body=body)
+
+
+def _delay(retry_after: str | None, attempt: int, policy: RetryPolicy) -> float:
+    """Seconds to wait: the server's Retry-After when it gives one, else exponential backoff."""
+    try:
+        return min(float(retry_after or ""), policy.max_delay)
+    except ValueError:
+        return min(policy.base_delay * 2 ** (attempt - 1), policy.max_delay)
+
+
+def _changed(record: Mapping[str, Any], cutoff: datetime) -> bool:
+    stamp = record.get("updated_at")
+    return bool(stamp) and parse_time(stamp) >= cutoff
+
+
+def _body(response: httpx.Response) -> object:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text

@@ -1,0 +1,205 @@
+"""The Case Status emulator: a strict Starlette app over one SQLite file.
+
+Real (public Airbyte connector for Case Status, see shared/reference/source-systems.md section 1):
+- `Authorization: ApiKey <key>`;
+- `GET /v1/api/messages` and `/v1/api/files`: bare JSON arrays, `page[number]` from 1, `size`
+  defaulting to 10, the client stops on a short page;
+- `GET /reporting/cases`: `{"results": [...]}` with spaced keys ("Internal ID", "Case Name", ...);
+- the message and file fields (files carry `case_id` as a string, as the real API returns it).
+
+Invented (nothing public):
+- every other resource under `/v1/api/` (users, clients, practice-areas, cases, matters,
+  case-events, calendar-events, tasks, notes, time-entries, nps-responses, automations) and
+  `GET /v1/api/portal-config` (one JSON object);
+- `GET /v1/api/<resource>/{id}` (404 when unknown or deleted);
+- `GET /v1/api/files/{id}/content` streaming bytes with Content-Type, Content-Length and
+  Content-Disposition (404 when the blob is missing);
+- `GET /v1/api/deleted?since=<iso>` -> `[{"object", "id", "deleted_at"}]`;
+- the filters `updated_since` (inclusive) and `case_id`; order by (updated_at, id);
+- `size` above 100, unknown or repeated query parameters -> 400; error bodies `{"detail": "..."}`;
+- 5 requests/s with bursts of 10 per key (options `rate_per_second`, `burst`) -> 429 with an
+  integer `Retry-After` of at least 1 second.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from migration_assets.sandbox._common import SqliteState
+from migration_assets.sandbox.case_status import content, store
+from migration_assets.sandbox.case_status.guard import KeyedBucket, check
+from migration_assets.sandbox.case_status.params import BadRequest, parse
+from migration_assets.sandbox.case_status.resources import (
+    CASE_SCOPED,
+    LIST_RESOURCES,
+    SINGLETON,
+    reporting_row,
+)
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _detail(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+class CaseStatusApi:
+    """Request handlers bound to one state file and one set of rate-limit counters."""
+
+    def __init__(self, state: SqliteState) -> None:
+        self.state = state
+        self.bucket = KeyedBucket()
+
+    def guarded(self, handler: Handler) -> Handler:
+        """Wrap `handler` with auth, rate limit and the 400 for a bad query."""
+
+        async def endpoint(request: Request) -> Response:
+            refused = await run_in_threadpool(check, request, self.state, self.bucket)
+            if refused is not None:
+                return refused
+            try:
+                return await handler(request)
+            except BadRequest as exc:
+                return _detail(400, str(exc))
+
+        return endpoint
+
+    async def list_records(self, request: Request) -> Response:
+        resource = request.path_params["resource"]
+        if resource == SINGLETON:
+            return await self.portal_config(request)
+        if resource not in LIST_RESOURCES:
+            return _detail(404, f"Unknown resource: {resource}")
+        filters = {"updated_since", "case_id"} if resource in CASE_SCOPED else {"updated_since"}
+        query = parse(request, filters=filters)
+
+        def read() -> list[dict]:
+            with self.state.connect() as conn:
+                return store.page(
+                    conn,
+                    resource,
+                    number=query.number,
+                    size=query.size,
+                    updated_since=query.updated_since,
+                    case_id=query.case_id,
+                )
+
+        return JSONResponse([store.public(doc) for doc in await run_in_threadpool(read)])
+
+    async def portal_config(self, request: Request) -> Response:
+        parse(request, paging=False)
+        doc = await run_in_threadpool(self._get, SINGLETON, 1)
+        return JSONResponse(store.public(doc)) if doc else _detail(404, "Portal configuration not found")
+
+    async def get_record(self, request: Request) -> Response:
+        resource, raw_id = request.path_params["resource"], request.path_params["id"]
+        if resource not in LIST_RESOURCES:
+            return _detail(404, f"Unknown resource: {resource}")
+        parse(request, paging=False)
+        doc = await run_in_threadpool(self._get, resource, int(raw_id)) if raw_id.isdigit() else None
+        return JSONResponse(store.public(doc)) if doc else _detail(404, f"{resource} {raw_id} not found")
+
+    async def file_content(self, request: Request) -> Response:
+        raw_id = request.path_params["id"]
+        parse(request, paging=False)
+        doc = await run_in_threadpool(self._get, "files", int(raw_id)) if raw_id.isdigit() else None
+        if doc is None:
+            return _detail(404, f"files {raw_id} not found")
+        if doc.get("_blob") == "missing":
+            return _detail(404, f"Content of file {raw_id} not found")
+        size = int(doc.get("size") or 0)
+        headers = {
+            "Content-Length": str(size),
+            "Content-Disposition": content.disposition(str(doc.get("file_name") or f"file-{raw_id}")),
+        }
+        media_type = doc.get("content_type") or "application/octet-stream"
+        return StreamingResponse(content.stream(doc["id"], size), media_type=media_type, headers=headers)
+
+    async def deleted(self, request: Request) -> Response:
+        query = parse(request, filters={"since"}, paging=False)
+        if query.since is None:
+            raise BadRequest("since is required")
+
+        def read() -> list[dict]:
+            with self.state.connect() as conn:
+                return store.deletions(conn, query.since or "")
+
+        return JSONResponse(await run_in_threadpool(read))
+
+    async def reporting_cases(self, request: Request) -> Response:
+        query = parse(request)
+        return JSONResponse({"results": await run_in_threadpool(self._reporting, query.number, query.size)})
+
+    def _reporting(self, number: int, size: int) -> list[dict]:
+        with self.state.connect() as conn:
+            cases = store.page(conn, "cases", number=number, size=size)
+            ids = [case["id"] for case in cases]
+            documents = store.count_by_case(conn, "files", ids)
+            messages = store.count_by_case(conn, "messages", ids)
+            users = self._by_id(conn, "users", {u for c in cases for u in _people(c)})
+            clients = self._by_id(conn, "clients", {i for c in cases for i in c.get("client_ids") or []})
+            areas = self._by_id(conn, "practice-areas", {c.get("practice_area_id") for c in cases} - {None})
+        return [
+            reporting_row(
+                case,
+                users=users,
+                clients=clients,
+                practice_areas=areas,
+                documents=documents.get(case["id"], 0),
+                messages=messages.get(case["id"], 0),
+            )
+            for case in cases
+        ]
+
+    @staticmethod
+    def _by_id(conn: sqlite3.Connection, resource: str, ids: set) -> dict[int, dict]:
+        found = (store.get(conn, resource, int(i)) for i in ids if isinstance(i, int))
+        return {doc["id"]: doc for doc in found if doc}
+
+    def _get(self, resource: str, record_id: int) -> dict | None:
+        with self.state.connect() as conn:
+            return store.get(conn, resource, record_id)
+
+
+def _people(case: dict) -> list[int]:
+    ids = [
+        case.get("primary_attorney_id"),
+        *(case.get("attorney_ids") or []),
+        *(case.get("case_manager_ids") or []),
+    ]
+    return [i for i in ids if isinstance(i, int)]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return _detail(exc.status_code, exc.detail)
+
+
+def create_app(state_path: Path) -> Starlette:
+    """Build the emulator over the SQLite file `state_path` (created when missing).
+
+    Args:
+        state_path: state shared by every process serving this sandbox.
+
+    Returns:
+        The Starlette app; it needs no lifespan events, so `httpx.ASGITransport` can serve it.
+    """
+    api = CaseStatusApi(store.open_state(state_path))
+    g = api.guarded
+    routes = [
+        Route("/v1/api/deleted", g(api.deleted), methods=["GET"]),
+        Route("/v1/api/files/{id}/content", g(api.file_content), methods=["GET"]),
+        Route("/v1/api/{resource}", g(api.list_records), methods=["GET"]),
+        Route("/v1/api/{resource}/{id}", g(api.get_record), methods=["GET"]),
+        Route("/reporting/cases", g(api.reporting_cases), methods=["GET"]),
+    ]
+    return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
