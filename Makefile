@@ -1,0 +1,39 @@
+# The two commands of the README, and a few more. Everything installs into .venv with pip.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PAIR ?= case_status__dynamics365
+SCALE ?= 500
+export DAGSTER_HOME ?= $(CURDIR)
+
+.PHONY: demo test bench ui lint validate clean setup
+
+$(BIN)/migrate: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(BIN)/migrate
+
+setup: $(BIN)/migrate
+
+demo: setup  ## seed the sandbox, run the sample and full phases, print the summary
+	$(BIN)/migrate sandbox seed --scale $(SCALE) --seed 42
+	$(BIN)/migrate run $(PAIR) --phase sample
+	$(BIN)/migrate run $(PAIR) --phase full
+	$(BIN)/migrate report $(PAIR) --json
+
+test: setup  ## lint, validate the definitions, run the test suite
+	$(BIN)/ruff check migration_assets migration_assets_tests
+	$(BIN)/dagster definitions validate -m migration_assets.definitions
+	$(BIN)/python -m pytest -q
+
+bench: setup  ## scale benchmarks: prints records/s, requests, 429s and rate-limit use
+	$(BIN)/python -m migration_assets.bench
+
+ui: setup  ## the Dagster UI on 127.0.0.1:3000 with every pair's assets
+	$(BIN)/python -c "from migration_assets.cli import main; main(['pairs'])"
+	$(BIN)/python -m migration_assets.pipeline.phases_init
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf var

@@ -1,0 +1,1 @@
+"""Data-quality gates and verification checks generated from specs."""

@@ -1,0 +1,184 @@
+"""`migrate`: a thin command line over the same Dagster assets the UI shows.
+
+Runs launched here are recorded in the Dagster instance at $DAGSTER_HOME (default: the repository
+root, where dagster.yaml lives), so they appear in `make ui`. Only MigrationError is caught: any
+other exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from migration_assets.errors import MigrationError, known_values
+from migration_assets.settings import PROJECT_ROOT, default_paths
+
+console = Console(stderr=True)
+
+
+def _instance():
+    import dagster as dg
+
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
+    os.chdir(PROJECT_ROOT)  # dagster.yaml keeps instance storage under var/ relative to the repo root
+    return dg.DagsterInstance.get()
+
+
+def _specs():
+    from migration_assets.spec.loader import load_all
+
+    return {s.pair: s for s in load_all()}
+
+
+def _spec(pair: str):
+    specs = _specs()
+    if pair not in specs:
+        raise MigrationError(f"unknown pair {pair!r} {known_values(specs)}")
+    return specs[pair]
+
+
+def cmd_pairs(args) -> int:
+    for pair, spec in _specs().items():
+        print(f"{pair}\t{spec.spec.source} -> {spec.spec.destination}\tobjects: {', '.join(spec.load_order)}"
+              f"\tspec {spec.content_hash}")
+    return 0
+
+
+def cmd_sandbox(args) -> int:
+    from migration_assets.sandbox import seeding
+
+    paths = default_paths()
+    options = _parse_options(args.option or [])
+    if args.action == "reset":
+        done = seeding.reset(paths.sandbox, options)
+        console.print(f"reset: {', '.join(done)} in {paths.sandbox}")
+    elif args.action == "seed":
+        counts = seeding.seed(paths.sandbox, scale=args.scale, seed=args.seed, options=options)
+        console.print_json(json.dumps(counts))
+    else:
+        from migration_assets.sandbox.serve import serve
+
+        asyncio.run(serve(paths.sandbox, host="127.0.0.1", port=args.port))
+    return 0
+
+
+def _parse_options(items: Sequence[str]) -> dict[str, dict]:
+    """'dynamics365.tier=professional' -> {"dynamics365": {"tier": "professional"}} (values as JSON)."""
+    out: dict[str, dict] = {}
+    for item in items:
+        name, _, raw = item.partition("=")
+        system, _, key = name.partition(".")
+        if not key or not raw:
+            raise MigrationError(f"--option {item!r}: expected SYSTEM.NAME=VALUE")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        out.setdefault(system, {})[key] = value
+    return out
+
+
+def cmd_run(args) -> int:
+    from migration_assets.definitions import defs
+    from migration_assets.pipeline.runner import run_phase
+
+    spec = _spec(args.pair)
+    instance = _instance()
+    with console.status(f"[bold]{spec.pair}[/]: running phase {args.phase} ..."):
+        outcome = run_phase(defs, instance, spec.pair, args.phase)
+    if not outcome.success:
+        console.print(f"[red]run {outcome.run_id} failed[/]")
+        for failure in outcome.failures:
+            console.print(f"  [red]✗[/] {failure}")
+        return 1
+    console.print(f"[green]✓[/] {spec.pair} {args.phase}: run {outcome.run_id}")
+    for check in outcome.failed_checks:
+        console.print(f"  [yellow]check failed:[/] {check}")
+    _print_report(_report(spec, args.phase))
+    return 0 if not outcome.failed_checks else 2
+
+
+def _report(spec, phase: str) -> dict:
+    import duckdb
+
+    from migration_assets.connectors import open_destination, resolve_connection
+    from migration_assets.reports.run_report import build_report
+
+    paths = default_paths()
+    db_path = paths.staging_db(spec.pair)
+    if not db_path.exists():
+        raise MigrationError(f"{spec.pair} has not run yet: no staging file {db_path}")
+    dest = open_destination(spec.spec.destination, resolve_connection(spec.spec.destination, state_dir=paths.sandbox))
+    with duckdb.connect(str(db_path), read_only=True) as conn:
+        return build_report(conn, spec, phase, dest)
+
+
+def _print_report(report: dict) -> None:
+    table = Table(title=f"{report['pair']} · {report['phase']} · spec {report['spec_hash']}")
+    for column in ("object", "source", "loaded", "quarantined", "excluded", "destination_count"):
+        table.add_column(column, justify="right" if column != "object" else "left")
+    for name, c in report["objects"].items():
+        table.add_row(name, *(str(c[k]) for k in ("source", "loaded", "quarantined", "excluded", "destination_count")))
+    console.print(table)
+    d = report["diff"]
+    console.print(f"diff: {d['records_compared']} records, {d['fields_compared']} fields compared, "
+                  f"{d['mismatches']} mismatches")
+
+
+def cmd_report(args) -> int:
+    from migration_assets.pipeline.runner import latest_phase
+
+    spec = _spec(args.pair)
+    phase = args.phase or latest_phase(_instance(), spec.pair)
+    if phase is None:
+        raise MigrationError(f"{spec.pair} has no run yet: run `migrate run {spec.pair} --phase sample` first")
+    report = _report(spec, phase)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        _print_report(report)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="migrate", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("pairs", help="list the pairs (one per mapping spec)").set_defaults(fn=cmd_pairs)
+    sb = sub.add_parser("sandbox", help="reset, seed or serve the sandbox emulators")
+    sb.add_argument("action", choices=["reset", "seed", "serve"])
+    sb.add_argument("--scale", type=int, default=500, help="number of source cases to generate")
+    sb.add_argument("--seed", type=int, default=42)
+    sb.add_argument("--port", type=int, default=0, help="first port for serve (0: any free port)")
+    sb.add_argument("--option", action="append", help="SYSTEM.NAME=VALUE, e.g. dynamics365.tier=professional")
+    sb.set_defaults(fn=cmd_sandbox)
+    run = sub.add_parser("run", help="run one phase of a pair")
+    run.add_argument("pair")
+    run.add_argument("--phase", required=True, help="sample, full or delta")
+    run.set_defaults(fn=cmd_run)
+    rep = sub.add_parser("report", help="counts and diff of the latest run")
+    rep.add_argument("pair")
+    rep.add_argument("--phase", help="a phase other than the latest run's")
+    rep.add_argument("--json", action="store_true")
+    rep.set_defaults(fn=cmd_report)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except MigrationError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

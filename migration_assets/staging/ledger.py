@@ -1,0 +1,167 @@
+"""The ledger: every destination operation, in the pair's DuckDB file.
+
+It is at once the audit log, the source-to-destination id crosswalk, the store of before-images
+for rollback and the memory that makes a killed run resumable:
+
+- before a batch is sent, one `pending` row per record holds the record's before-image (null when
+  the record did not exist), so a crash between the remote write and the outcome can never make a
+  record created by the migration look pre-existing;
+- after the answer, one row per record holds the outcome (`ok`/`failed`), the operation
+  (created/updated) and the destination id.
+
+Rollback reads the earliest row of each record: no before-image means "created by the migration,
+delete it"; a before-image means "restore it".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import polars as pl
+
+LEDGER_DDL = """
+create sequence if not exists ledger_seq;
+create table if not exists ledger (
+    seq bigint default nextval('ledger_seq'),
+    run_id varchar, phase varchar, object varchar, dest_table varchar,
+    source_id varchar, external_id varchar, destination_id varchar,
+    operation varchar, outcome varchar, error varchar, row_hash varchar,
+    before_image varchar, recorded_at timestamptz
+);
+"""
+
+LEDGER_COLUMNS = [
+    "run_id", "phase", "object", "dest_table", "source_id", "external_id", "destination_id",
+    "operation", "outcome", "error", "row_hash", "before_image", "recorded_at",
+]
+
+
+@dataclass(frozen=True)
+class Entry:
+    run_id: str
+    phase: str
+    object: str
+    dest_table: str
+    source_id: str | None
+    external_id: str
+    destination_id: str | None
+    operation: str | None  # created | updated | deleted | restored | patched
+    outcome: str  # pending | ok | failed
+    error: str | None = None
+    row_hash: str | None = None
+    before_image: Mapping[str, Any] | None = None
+
+
+def ensure(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(LEDGER_DDL)
+
+
+def record(conn: duckdb.DuckDBPyConnection, entries: Iterable[Entry]) -> int:
+    """Append entries in one transaction; returns how many."""
+    now = datetime.now(UTC)
+    rows = [
+        {
+            **{k: getattr(e, k) for k in LEDGER_COLUMNS if k not in ("before_image", "recorded_at")},
+            "before_image": json.dumps(e.before_image, default=str) if e.before_image is not None else None,
+            "recorded_at": now,
+        }
+        for e in entries
+    ]
+    if not rows:
+        return 0
+    frame = pl.DataFrame(rows, schema={c: (pl.Datetime("us", "UTC") if c == "recorded_at" else pl.String)
+                                       for c in LEDGER_COLUMNS})  # noqa: F841 - scanned by name
+    conn.execute("begin")
+    try:
+        conn.execute(f"insert into ledger ({', '.join(LEDGER_COLUMNS)}) select * from frame")
+        conn.execute("commit")
+    except Exception:
+        conn.execute("rollback")
+        raise
+    return len(rows)
+
+
+def confirmed(conn: duckdb.DuckDBPyConnection, obj: str, phase: str) -> dict[str, str]:
+    """{external_id: row_hash} of records whose latest write in `phase` succeeded."""
+    rows = conn.execute(
+        """
+        select external_id, row_hash from (
+            select external_id, row_hash, outcome,
+                   row_number() over (partition by external_id order by seq desc) as rn
+            from ledger where object = ? and phase = ? and outcome in ('ok', 'failed')
+        ) where rn = 1 and outcome = 'ok'
+        """,
+        [obj, phase],
+    ).fetchall()
+    return {ext: h for ext, h in rows}
+
+
+def crosswalk(conn: duckdb.DuckDBPyConnection, obj: str) -> dict[str, str]:
+    """{external_id: destination_id} for every record of `obj` written successfully (any phase),
+    minus those deleted by a rollback since."""
+    rows = conn.execute(
+        """
+        select external_id, destination_id, operation from (
+            select external_id, destination_id, operation,
+                   row_number() over (partition by external_id order by seq desc) as rn
+            from ledger where object = ? and outcome = 'ok' and destination_id is not null
+        ) where rn = 1
+        """,
+        [obj],
+    ).fetchall()
+    return {ext: dest for ext, dest, op in rows if op != "deleted"}
+
+
+def phase_outcomes(conn: duckdb.DuckDBPyConnection, obj: str, phase: str) -> dict[str, str]:
+    """{external_id: latest outcome} of `obj` in `phase` (ok / failed)."""
+    rows = conn.execute(
+        """
+        select external_id, outcome from (
+            select external_id, outcome, row_number() over (partition by external_id order by seq desc) rn
+            from ledger where object = ? and phase = ? and outcome in ('ok', 'failed')
+        ) where rn = 1
+        """,
+        [obj, phase],
+    ).fetchall()
+    return dict(rows)
+
+
+def history(conn: duckdb.DuckDBPyConnection, phase: str | None = None, limit: int | None = None) -> pl.DataFrame:
+    """The audit log (outcome rows, oldest first), optionally for one phase."""
+    sql = "select * exclude (before_image) from ledger where outcome <> 'pending'"
+    params: list[Any] = []
+    if phase:
+        sql += " and phase = ?"
+        params.append(phase)
+    sql += " order by seq"
+    if limit:
+        sql += f" limit {int(limit)}"
+    return conn.sql(sql.replace("?", "$1") if params else sql, params=params or None).pl()
+
+
+def first_writes(conn: duckdb.DuckDBPyConnection, objects: Sequence[str]) -> pl.DataFrame:
+    """Per (object, external_id): the earliest before-image and the latest destination id."""
+    if not objects:
+        return pl.DataFrame()
+    return conn.sql(
+        """
+        with firsts as (
+            select object, dest_table, external_id, before_image,
+                   row_number() over (partition by object, external_id order by seq) rn
+            from ledger where outcome in ('pending', 'ok') and operation not in ('deleted', 'restored')
+        ), lasts as (
+            select object, external_id, destination_id, operation,
+                   row_number() over (partition by object, external_id order by seq desc) rn
+            from ledger where outcome = 'ok' and destination_id is not null
+        )
+        select f.object, f.dest_table, f.external_id, f.before_image, l.destination_id, l.operation as last_op
+        from firsts f left join lasts l on l.object = f.object and l.external_id = f.external_id and l.rn = 1
+        where f.rn = 1 and list_contains($1, f.object)
+        """,
+        params=[list(objects)],
+    ).pl()

@@ -1,0 +1,72 @@
+"""Spec loading: valid specs load with a stable hash; each invalid fixture fails with its message."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from migration_assets.errors import SpecError
+from migration_assets.spec.loader import DEFAULT_SPEC_DIR, load_all, load_spec
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "specs"
+INVALID = sorted((FIXTURES / "invalid").glob("*.yaml"))
+
+
+def expected_message(path: Path) -> str:
+    first = path.read_text().splitlines()[0]
+    assert first.startswith("# expect: "), f"{path.name} must start with '# expect: <message>'"
+    return first.removeprefix("# expect: ")
+
+
+def test_there_are_invalid_fixtures():
+    assert len(INVALID) >= 8
+
+
+@pytest.mark.parametrize("path", INVALID, ids=[p.stem for p in INVALID])
+def test_invalid_spec_error_names_file_line_path_and_problem(path: Path):
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert expected_message(path) in str(info.value)
+
+
+def test_every_committed_spec_loads():
+    specs = load_all(DEFAULT_SPEC_DIR)
+    assert {s.pair for s in specs} >= {"case_status__dynamics365"}
+    for spec in specs:
+        assert spec.load_order, spec.pair
+
+
+def test_load_order_puts_lookup_targets_first():
+    spec = load_spec(DEFAULT_SPEC_DIR / "case_status__dynamics365.yaml")
+    order = spec.load_order
+    assert order.index("account") < order.index("contact") < order.index("incident")
+
+
+def test_hash_ignores_comments_and_formatting(tmp_path: Path):
+    original = DEFAULT_SPEC_DIR / "case_status__dynamics365.yaml"
+    copy = tmp_path / original.name
+    copy.write_text("# a new comment\n\n" + original.read_text())
+    assert load_spec(copy).content_hash == load_spec(original).content_hash
+
+
+def test_hash_changes_when_the_mapping_changes(tmp_path: Path):
+    original = DEFAULT_SPEC_DIR / "case_status__dynamics365.yaml"
+    copy = tmp_path / original.name
+    copy.write_text(original.read_text().replace("Pending: [0, 3]", "Pending: [0, 4]"))
+    assert load_spec(copy).content_hash != load_spec(original).content_hash
+
+
+def test_pair_must_match_file_name(tmp_path: Path):
+    copy = tmp_path / "other__dynamics365.yaml"
+    shutil.copy(DEFAULT_SPEC_DIR / "case_status__dynamics365.yaml", copy)
+    with pytest.raises(SpecError, match="must match the file name"):
+        load_spec(copy)
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path):
+    bad = tmp_path / "x__dynamics365.yaml"
+    bad.write_text("pair: x__dynamics365\nobjects: [unclosed\n")
+    with pytest.raises(SpecError, match=r"x__dynamics365.yaml:\d+: invalid YAML"):
+        load_spec(bad)
