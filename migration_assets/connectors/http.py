@@ -14,7 +14,8 @@ import logging
 import random
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -219,7 +220,8 @@ class HttpSession:
             finally:
                 self.stats.busy_seconds += time.monotonic() - sent
                 self.stats.requests += 1
-            if response.status_code == 401 and not refreshed and isinstance(self.auth, OAuthClientCredentials):
+            oauth = isinstance(self.auth, OAuthClientCredentials)
+            if response.status_code == 401 and not refreshed and oauth:
                 refreshed = True  # an expired token: fetch a new one once, then retry
                 await self.token(refresh=True)
                 continue
@@ -241,6 +243,43 @@ class HttpSession:
                 return response
             self._raise_for(response, method, url)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    @asynccontextmanager
+    async def stream(
+        self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
+        expect: tuple[int, ...] = (200,), **kwargs: Any,
+    ) -> AsyncIterator[httpx.Response]:
+        """Like `request`, but the body is left to stream (downloads never sit whole in memory).
+        Retries (429/503, transport errors, one token refresh) happen only before the body starts:
+        bytes already handed out cannot be taken back."""
+        refreshed = False
+        for attempt in range(1, self.retry.attempts + 1):
+            await self.bucket.acquire()
+            delay: float | None = None
+            try:
+                all_headers = {**(headers or {}), **await self._auth_headers()}
+                async with self.client.stream(method, url, headers=all_headers, **kwargs) as response:
+                    self.stats.requests += 1
+                    status = response.status_code
+                    if status in expect:
+                        yield response
+                        return
+                    await response.aread()
+                    if status == 401 and not refreshed and isinstance(self.auth, OAuthClientCredentials):
+                        refreshed, delay = True, 0.0
+                        await self.token(refresh=True)
+                    elif status in RETRY_STATUSES and attempt < self.retry.attempts:
+                        self.stats.throttled += 1
+                        delay = self._backoff(attempt, response.headers.get("Retry-After"))
+                    else:
+                        self._raise_for(response, method, url)
+            except httpx.TransportError as exc:
+                if attempt == self.retry.attempts:
+                    raise ConnectorError(f"{method} {url} failed: {exc!r}", system=self.system) from exc
+                delay = self._backoff(attempt, None)
+            self.stats.retries += 1
+            await asyncio.sleep(delay or 0)
+        raise RateLimited(f"{method} {url} still throttled after {self.retry.attempts} tries", system=self.system)
 
     def _backoff(self, attempt: int, retry_after: str | None) -> float:
         if retry_after:

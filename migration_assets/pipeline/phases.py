@@ -15,7 +15,7 @@ def ensure_phases(instance: dg.DagsterInstance, pair: str, extra: tuple[str, ...
     """Add the base phase keys (and `extra`) to the instance; adding existing keys is a no-op."""
     name = phases_def(pair).name
     have = set(instance.get_dynamic_partitions(name))
-    missing = [k for k in (*BASE_PHASES, *extra) if k not in have]
+    missing = [k for k in dict.fromkeys((*BASE_PHASES, *extra)) if k not in have]
     if missing:
         instance.add_dynamic_partitions(name, missing)
 

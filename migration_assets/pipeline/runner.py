@@ -34,14 +34,22 @@ def run_phase(
     failures = []
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
-            error = event.step_failure_data.error
-            failures.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
+            failures.append(f"{event.step_key}: {root_message(event.step_failure_data.error)}")
     failed_checks = [
         f"{ev.asset_key.to_user_string()}:{ev.check_name}"
         for ev in result.get_asset_check_evaluations() if not ev.passed
     ]
     logging.getLogger(__name__).debug("run %s finished: %s", result.run_id, result.success)
     return RunOutcome(pair, phase, result.run_id, result.success and not failures, failures, failed_checks)
+
+
+def root_message(error) -> str:
+    """The innermost cause of a step failure: what a person needs to read."""
+    if error is None:
+        return "failed"
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
 
 
 def latest_phase(instance: dg.DagsterInstance, pair: str) -> str | None:

@@ -97,7 +97,8 @@ def _problem_reason(loaded: LoadedSpec, obj_name: str, columns: dict[str, Compil
             reasons.append(
                 pl.when(columns[column].expr.is_null()).then(pl.lit(f"{column}: no {lookup.object} to link to"))
             )
-    joined = pl.concat_str(reasons, separator="; ", ignore_nulls=True)
+    # statecode and statuscode read one label: say its problem once
+    joined = pl.concat_list(reasons).list.drop_nulls().list.unique(maintain_order=True).list.join("; ")
     return pl.when(joined == "").then(None).otherwise(joined)
 
 

@@ -21,7 +21,7 @@ from migration_assets.staging import ledger
 POOL = "duckdb"
 DIFF_DDL = """
 create table if not exists diff_results (phase varchar, object varchar, records_compared bigint,
-    fields_compared bigint, mismatches bigint, run_id varchar, checked_at timestamptz);
+    fields_compared bigint, mismatches bigint, run_id varchar, checked_at timestamptz, spec_hash varchar);
 create table if not exists diff_mismatches (phase varchar, object varchar, external_id varchar,
     "column" varchar, staged varchar, destination varchar);
 """
@@ -46,7 +46,7 @@ def build_diff_asset(loaded: LoadedSpec, phases: dg.PartitionsDefinition, paths:
             ledger.ensure(conn)
             conn.execute(DIFF_DDL)
             diffs = asyncio.run(_diff_all(context, loaded, phase, conn))
-            _store(conn, phase, diffs, context.run_id)
+            _store(conn, phase, diffs, context.run_id, loaded.content_hash)
         report = _write_report(paths, loaded, phase, diffs)
         mismatches = [m for d in diffs for m in d.mismatches]
         totals = {
@@ -77,13 +77,14 @@ async def _diff_all(context, loaded: LoadedSpec, phase: str, conn) -> list[Objec
         await dest.aclose()
 
 
-def _store(conn, phase: str, diffs: list[ObjectDiff], run_id: str) -> None:
+def _store(conn, phase: str, diffs: list[ObjectDiff], run_id: str, spec_hash: str) -> None:
     conn.execute("delete from diff_results where phase = ?", [phase])
     conn.execute("delete from diff_mismatches where phase = ?", [phase])
     now = datetime.now(UTC)
     for d in diffs:
-        conn.execute("insert into diff_results values (?, ?, ?, ?, ?, ?, ?)",
-                     [phase, d.object, d.records_compared, d.fields_compared, len(d.mismatches), run_id, now])
+        conn.execute("insert into diff_results values (?, ?, ?, ?, ?, ?, ?, ?)",
+                     [phase, d.object, d.records_compared, d.fields_compared, len(d.mismatches), run_id, now,
+                      spec_hash])
         for m in d.mismatches:
             conn.execute("insert into diff_mismatches values (?, ?, ?, ?, ?, ?)",
                          [phase, d.object, m["external_id"], m["column"], m["staged"], m["destination"]])

@@ -73,7 +73,14 @@ def read_slice(conn: duckdb.DuckDBPyConnection, table: str, phase: str) -> pl.Da
     table = ident(table)
     if not table_exists(conn, table):
         return pl.DataFrame()
-    return conn.sql(f"select * exclude (_phase) from {table} where _phase = $1", params=[phase]).pl()
+    frame = conn.sql(f"select * exclude (_phase) from {table} where _phase = $1", params=[phase]).pl()
+    return utc(frame)
+
+
+def utc(frame: pl.DataFrame) -> pl.DataFrame:
+    """DuckDB hands timestamptz back as 'Etc/UTC'; staging promises 'UTC' (the gate checks it)."""
+    zoned = [n for n, t in frame.schema.items() if isinstance(t, pl.Datetime) and t.time_zone]
+    return frame.with_columns(pl.col(n).dt.convert_time_zone("UTC") for n in zoned) if zoned else frame
 
 
 def ensure_support_tables(conn: duckdb.DuckDBPyConnection) -> None:

@@ -7,7 +7,6 @@ emulator's `updated_since` extension is used only when `use_updated_since=True`.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
@@ -17,14 +16,12 @@ from pydantic import SecretStr
 
 from migration_assets.connectors.base import Deletion, SourceConnector, SourceObject
 from migration_assets.connectors.case_status import settings
-from migration_assets.connectors.http import HeaderAuth, HttpSession, RetryPolicy, redact
+from migration_assets.connectors.http import HeaderAuth, HttpSession
 from migration_assets.connectors.registry import Connection
 from migration_assets.errors import (
     AuthError,
     ConnectorError,
     MigrationError,
-    RateLimited,
-    RemoteRejected,
     known_values,
 )
 
@@ -165,59 +162,11 @@ class CaseStatusSource(SourceConnector):
         if obj != "files":
             raise MigrationError(f"case_status can only download 'files', not {obj!r}")
         url = f"{settings.API_PREFIX}/files/{record_id}/content"
-        for attempt in range(1, self.session.retry.attempts + 1):
-            await self.session.bucket.acquire()
-            self.session.stats.requests += 1
-            started = False
-            try:
-                async with self.session.client.stream("GET", url, headers=self._auth_header()) as response:
-                    if response.status_code == 200:
-                        started = True
-                        async for chunk in response.aiter_bytes(settings.DOWNLOAD_CHUNK):
-                            yield chunk
-                        return
-                    await response.aread()
-                    delay = self._retry_delay(response, attempt, url)
-            except httpx.TransportError as exc:
-                # Bytes already handed out cannot be taken back, so only a failed start is retried.
-                if started or attempt == self.session.retry.attempts:
-                    raise ConnectorError(f"GET {url} failed: {exc!r}", system=self.system) from exc
-                delay = _delay(None, attempt, self.session.retry)
-            self.session.stats.retries += 1
-            await asyncio.sleep(delay)
-
-    def _auth_header(self) -> dict[str, str]:
-        auth = self.session.auth
-        return {auth.name: auth.value.get_secret_value()} if isinstance(auth, HeaderAuth) else {}
-
-    def _retry_delay(self, response: httpx.Response, attempt: int, url: str) -> float:
-        """The wait before retrying a throttled download; raise for any other failure."""
-        status, body = response.status_code, _body(response)
-        if status in (429, 503) and attempt < self.session.retry.attempts:
-            self.session.stats.throttled += 1
-            return _delay(response.headers.get("Retry-After"), attempt, self.session.retry)
-        error = {401: AuthError, 403: AuthError, 429: RateLimited, 503: RateLimited}.get(
-            status, RemoteRejected
-        )
-        text = redact(str(body)[:300], [self._auth_header().get("Authorization", "")])
-        raise error(f"GET {url} -> {status}: {text}", system=self.system, status=status, body=body)
-
-
-def _delay(retry_after: str | None, attempt: int, policy: RetryPolicy) -> float:
-    """Seconds to wait: the server's Retry-After when it gives one, else exponential backoff."""
-    try:
-        return min(float(retry_after or ""), policy.max_delay)
-    except ValueError:
-        return min(policy.base_delay * 2 ** (attempt - 1), policy.max_delay)
+        async with self.session.stream("GET", url) as response:
+            async for chunk in response.aiter_bytes(settings.DOWNLOAD_CHUNK):
+                yield chunk
 
 
 def _changed(record: Mapping[str, Any], cutoff: datetime) -> bool:
     stamp = record.get("updated_at")
     return bool(stamp) and parse_time(stamp) >= cutoff
-
-
-def _body(response: httpx.Response) -> object:
-    try:
-        return response.json()
-    except ValueError:
-        return response.text

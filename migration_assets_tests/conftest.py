@@ -1,0 +1,63 @@
+"""Shared fixtures: an isolated workbench (var dir, sandboxes, Dagster instance) per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from migration_assets.connectors import open_destination, open_source, resolve_connection
+from migration_assets.definitions import build_definitions
+from migration_assets.pipeline.runner import RunOutcome, run_phase
+from migration_assets.reports.run_report import build_report
+from migration_assets.sandbox import seeding
+from migration_assets.settings import Paths
+from migration_assets.spec.loader import DEFAULT_SPEC_DIR, LoadedSpec, load_spec
+
+
+@dataclass
+class Workbench:
+    """A var directory, its sandboxes and a throwaway Dagster instance, wired like production."""
+
+    paths: Paths
+    instance: dg.DagsterInstance
+    spec_dir: Path = DEFAULT_SPEC_DIR
+
+    @property
+    def defs(self) -> dg.Definitions:
+        return build_definitions(self.paths, self.spec_dir)
+
+    def spec(self, pair: str) -> LoadedSpec:
+        return load_spec(self.spec_dir / f"{pair}.yaml")
+
+    def seed(self, scale: int = 200, seed: int = 42, options: dict | None = None) -> dict:
+        return seeding.seed(self.paths.sandbox, scale=scale, seed=seed, options=options)
+
+    def run(self, pair: str, phase: str) -> RunOutcome:
+        return run_phase(self.defs, self.instance, pair, phase)
+
+    def destination(self, system: str):
+        return open_destination(system, resolve_connection(system, state_dir=self.paths.sandbox, environ={}))
+
+    def source(self, system: str):
+        return open_source(system, resolve_connection(system, state_dir=self.paths.sandbox, environ={}))
+
+    def report(self, pair: str, phase: str) -> dict:
+        spec = self.spec(pair)
+        with duckdb.connect(str(self.paths.staging_db(pair)), read_only=True) as conn:
+            return build_report(conn, spec, phase, self.destination(spec.spec.destination))
+
+    def sql(self, pair: str, query: str, params: list | None = None) -> list[tuple]:
+        with duckdb.connect(str(self.paths.staging_db(pair)), read_only=True) as conn:
+            return conn.execute(query, params or []).fetchall()
+
+
+@pytest.fixture
+def workbench(tmp_path: Path) -> Iterator[Workbench]:
+    (tmp_path / "dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+        yield Workbench(Paths(tmp_path / "var"), instance)
