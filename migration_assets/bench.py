@@ -29,7 +29,9 @@ DEFAULT_RATE = {"dynamics365": 6000 / 300, "salesforce": None}
 def _step_rows(instance: dg.DagsterInstance, run_id: str, rate: float | None) -> list[dict]:
     stats = {s.step_key: s for s in instance.get_run_step_stats(run_id)}
     rows = []
-    for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records:
+    for record in instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    ).records:
         mat = record.event_log_entry.dagster_event.event_specific_data.materialization
         meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
         step = stats.get(record.event_log_entry.step_key)
@@ -37,12 +39,17 @@ def _step_rows(instance: dg.DagsterInstance, run_id: str, rate: float | None) ->
         records = int(meta.get("dagster/row_count", 0) or 0)
         requests = meta.get("requests") or {}
         n_req = int(requests.get("requests", 0)) if isinstance(requests, dict) else 0
-        rows.append({
-            "step": "/".join(mat.asset_key.path[1:]), "records": records, "seconds": round(seconds, 2),
-            "records_per_s": round(records / seconds, 1) if seconds else 0.0,
-            "requests": n_req, "429s": int(requests.get("throttled", 0)) if isinstance(requests, dict) else 0,
-            "rate_share": f"{(n_req / seconds) / rate:.0%}" if rate and seconds and n_req else "",
-        })
+        rows.append(
+            {
+                "step": "/".join(mat.asset_key.path[1:]),
+                "records": records,
+                "seconds": round(seconds, 2),
+                "records_per_s": round(records / seconds, 1) if seconds else 0.0,
+                "requests": n_req,
+                "429s": int(requests.get("throttled", 0)) if isinstance(requests, dict) else 0,
+                "rate_share": f"{(n_req / seconds) / rate:.0%}" if rate and seconds and n_req else "",
+            }
+        )
     return rows
 
 
@@ -63,7 +70,11 @@ def bench(scale: int, seed: int, pairs: list[str], var: Path) -> dict:
                 outcome = run_phase(defs, instance, pair, phase)
                 wall = time.monotonic() - t0
                 rows = _step_rows(instance, outcome.run_id, DEFAULT_RATE.get(destination))
-                results[f"{pair}/{phase}"] = {"success": outcome.success, "seconds": round(wall, 1), "steps": rows}
+                results[f"{pair}/{phase}"] = {
+                    "success": outcome.success,
+                    "seconds": round(wall, 1),
+                    "steps": rows,
+                }
                 _print(pair, phase, wall, outcome.success, rows)
     return results
 
@@ -73,7 +84,12 @@ def _print(pair: str, phase: str, wall: float, success: bool, rows: list[dict]) 
     for column in ("step", "records", "seconds", "records_per_s", "requests", "429s", "rate_share"):
         table.add_column(column, justify="left" if column == "step" else "right")
     for row in rows:
-        table.add_row(*(str(row[c]) for c in ("step", "records", "seconds", "records_per_s", "requests", "429s", "rate_share")))
+        table.add_row(
+            *(
+                str(row[c])
+                for c in ("step", "records", "seconds", "records_per_s", "requests", "429s", "rate_share")
+            )
+        )
     console.print(table)
 
 
@@ -84,7 +100,9 @@ def main() -> None:
     parser.add_argument("--pair", action="append", help="pairs to run (default: case_status__dynamics365)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
-    results = bench(args.scale, args.seed, args.pair or ["case_status__dynamics365"], PROJECT_ROOT / "var" / "bench")
+    results = bench(
+        args.scale, args.seed, args.pair or ["case_status__dynamics365"], PROJECT_ROOT / "var" / "bench"
+    )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

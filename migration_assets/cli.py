@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
+from datetime import UTC, datetime
 
 from rich.console import Console
 from rich.table import Table
@@ -47,8 +47,10 @@ def _spec(pair: str):
 
 def cmd_pairs(args) -> int:
     for pair, spec in _specs().items():
-        print(f"{pair}\t{spec.spec.source} -> {spec.spec.destination}\tobjects: {', '.join(spec.load_order)}"
-              f"\tspec {spec.content_hash}")
+        print(
+            f"{pair}\t{spec.spec.source} -> {spec.spec.destination}\tobjects: {', '.join(spec.load_order)}"
+            f"\tspec {spec.content_hash}"
+        )
     return 0
 
 
@@ -88,21 +90,25 @@ def _parse_options(items: Sequence[str]) -> dict[str, dict]:
 
 def cmd_run(args) -> int:
     from migration_assets.definitions import defs
+    from migration_assets.pipeline.cutover_assets import delta_partition_key
     from migration_assets.pipeline.runner import run_phase
 
     spec = _spec(args.pair)
     instance = _instance()
-    with console.status(f"[bold]{spec.pair}[/]: running phase {args.phase} ..."):
-        outcome = run_phase(defs, instance, spec.pair, args.phase)
+    phase = delta_partition_key(datetime.now(UTC)) if args.phase == "delta" else args.phase
+    if phase not in ("sample", "full") and not phase.startswith("delta-"):
+        raise MigrationError(f"unknown phase {args.phase!r} (known: sample, full, delta)")
+    with console.status(f"[bold]{spec.pair}[/]: running phase {phase} ..."):
+        outcome = run_phase(defs, instance, spec.pair, phase)
     if not outcome.success:
         console.print(f"[red]run {outcome.run_id} failed[/]")
         for failure in outcome.failures:
             console.print(f"  [red]✗[/] {failure}")
         return 1
-    console.print(f"[green]✓[/] {spec.pair} {args.phase}: run {outcome.run_id}")
+    console.print(f"[green]✓[/] {spec.pair} {phase}: run {outcome.run_id}")
     for check in outcome.failed_checks:
         console.print(f"  [yellow]check failed:[/] {check}")
-    _print_report(_report(spec, args.phase))
+    _print_report(_report(spec, phase))
     return 0 if not outcome.failed_checks else 2
 
 
@@ -116,7 +122,9 @@ def _report(spec, phase: str) -> dict:
     db_path = paths.staging_db(spec.pair)
     if not db_path.exists():
         raise MigrationError(f"{spec.pair} has not run yet: no staging file {db_path}")
-    dest = open_destination(spec.spec.destination, resolve_connection(spec.spec.destination, state_dir=paths.sandbox))
+    dest = open_destination(
+        spec.spec.destination, resolve_connection(spec.spec.destination, state_dir=paths.sandbox)
+    )
     with duckdb.connect(str(db_path), read_only=True) as conn:
         return build_report(conn, spec, phase, dest)
 
@@ -126,11 +134,15 @@ def _print_report(report: dict) -> None:
     for column in ("object", "source", "loaded", "quarantined", "excluded", "destination_count"):
         table.add_column(column, justify="right" if column != "object" else "left")
     for name, c in report["objects"].items():
-        table.add_row(name, *(str(c[k]) for k in ("source", "loaded", "quarantined", "excluded", "destination_count")))
+        table.add_row(
+            name, *(str(c[k]) for k in ("source", "loaded", "quarantined", "excluded", "destination_count"))
+        )
     console.print(table)
     d = report["diff"]
-    console.print(f"diff: {d['records_compared']} records, {d['fields_compared']} fields compared, "
-                  f"{d['mismatches']} mismatches")
+    console.print(
+        f"diff: {d['records_compared']} records, {d['fields_compared']} fields compared, "
+        f"{d['mismatches']} mismatches"
+    )
 
 
 def cmd_report(args) -> int:
@@ -139,12 +151,79 @@ def cmd_report(args) -> int:
     spec = _spec(args.pair)
     phase = args.phase or latest_phase(_instance(), spec.pair)
     if phase is None:
-        raise MigrationError(f"{spec.pair} has no run yet: run `migrate run {spec.pair} --phase sample` first")
+        raise MigrationError(
+            f"{spec.pair} has no run yet: run `migrate run {spec.pair} --phase sample` first"
+        )
     report = _report(spec, phase)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         _print_report(report)
+    return 0
+
+
+def cmd_approve(args) -> int:
+    from migration_assets.definitions import defs
+    from migration_assets.pipeline.cutover_assets import approval_job_name
+
+    spec = _spec(args.pair)
+    job = defs.resolve_job_def(approval_job_name(spec.pair))
+    op_name = "__".join([spec.pair, "cutover", "approval"])
+    result = job.execute_in_process(
+        instance=_instance(),
+        raise_on_error=False,
+        run_config={"ops": {op_name: {"config": {"approver": args.by, "note": args.note or ""}}}},
+    )
+    return _finish(result, f"{args.by} approved the sample of {spec.pair} under spec {spec.content_hash}")
+
+
+def _finish(result, success_message: str) -> int:
+    import dagster as dg
+
+    from migration_assets.pipeline.runner import root_message
+
+    if result.success:
+        console.print(f"[green]✓[/] {success_message}")
+        return 0
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            console.print(f"[red]✗[/] {root_message(event.step_failure_data.error)}")
+    return 1
+
+
+def cmd_rollback(args) -> int:
+    from migration_assets.definitions import defs
+    from migration_assets.pipeline.cutover_assets import rollback_job_name
+
+    spec = _spec(args.pair)
+    job = defs.resolve_job_def(rollback_job_name(spec.pair))
+    op_name = f"{spec.pair}__rollback_destination"
+    with console.status(f"rolling back {spec.pair} {args.phase or '(everything)'} ..."):
+        result = job.execute_in_process(
+            instance=_instance(),
+            raise_on_error=False,
+            run_config={"ops": {op_name: {"config": {"phase": args.phase or ""}}}},
+        )
+    if result.success:
+        console.print_json(json.dumps(result.output_for_node(op_name)))
+    return _finish(result, f"{spec.pair} rolled back")
+
+
+def cmd_audit(args) -> int:
+    import duckdb
+
+    from migration_assets.staging import ledger
+
+    spec = _spec(args.pair)
+    db_path = default_paths().staging_db(spec.pair)
+    if not db_path.exists():
+        raise MigrationError(f"{spec.pair} has not run yet: no ledger")
+    with duckdb.connect(str(db_path), read_only=True) as conn:
+        frame = ledger.history(conn, phase=args.phase)
+    if args.csv:
+        sys.stdout.write(frame.write_csv())
+    else:
+        console.print(frame)
     return 0
 
 
@@ -163,6 +242,20 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("pair")
     run.add_argument("--phase", required=True, help="sample, full or delta")
     run.set_defaults(fn=cmd_run)
+    ap = sub.add_parser("approve", help="approve the verified sample of a pair (binds the spec hash)")
+    ap.add_argument("pair")
+    ap.add_argument("--by", required=True, help="who approves (name or email)")
+    ap.add_argument("--note")
+    ap.set_defaults(fn=cmd_approve)
+    rb = sub.add_parser("rollback", help="delete what the migration created, restore what it updated")
+    rb.add_argument("pair")
+    rb.add_argument("--phase", help="only this phase (default: everything)")
+    rb.set_defaults(fn=cmd_rollback)
+    au = sub.add_parser("audit", help="every destination operation of the ledger")
+    au.add_argument("pair")
+    au.add_argument("--phase")
+    au.add_argument("--csv", action="store_true")
+    au.set_defaults(fn=cmd_audit)
     rep = sub.add_parser("report", help="counts and diff of the latest run")
     rep.add_argument("pair")
     rep.add_argument("--phase", help="a phase other than the latest run's")

@@ -47,7 +47,9 @@ def stage_schema(loaded: LoadedSpec, obj_name: str) -> pa.DataFrameSchema:
             checks.append(pa.Check.str_length(max_value=custom.max_length))
         lookup = obj.lookups.get(column)
         required = column in obj.required or bool(lookup and lookup.required)
-        dtype = compiled.dtype or (pl.String if lookup or custom and custom.type in ("string", "memo") else None)
+        dtype = compiled.dtype or (
+            pl.String if lookup or (custom and custom.type in ("string", "memo")) else None
+        )
         columns[column] = pa.Column(dtype, checks=checks, nullable=not required, coerce=False)
     return pa.DataFrameSchema(columns, strict=True, name=f"{loaded.pair}/stage/{obj_name}")
 

@@ -19,8 +19,17 @@ from typing import Any, ClassVar, Literal
 from migration_assets.connectors.http import HttpSession
 
 ColumnType = Literal[
-    "string", "memo", "integer", "decimal", "money", "boolean", "date", "datetime",
-    "picklist", "multipicklist", "lookup",
+    "string",
+    "memo",
+    "integer",
+    "decimal",
+    "money",
+    "boolean",
+    "date",
+    "datetime",
+    "picklist",
+    "multipicklist",
+    "lookup",
 ]
 COLUMN_TYPES: tuple[str, ...] = ColumnType.__args__  # type: ignore[attr-defined]
 

@@ -246,8 +246,13 @@ class HttpSession:
 
     @asynccontextmanager
     async def stream(
-        self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
-        expect: tuple[int, ...] = (200,), **kwargs: Any,
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        expect: tuple[int, ...] = (200,),
+        **kwargs: Any,
     ) -> AsyncIterator[httpx.Response]:
         """Like `request`, but the body is left to stream (downloads never sit whole in memory).
         Retries (429/503, transport errors, one token refresh) happen only before the body starts:
@@ -279,7 +284,9 @@ class HttpSession:
                 delay = self._backoff(attempt, None)
             self.stats.retries += 1
             await asyncio.sleep(delay or 0)
-        raise RateLimited(f"{method} {url} still throttled after {self.retry.attempts} tries", system=self.system)
+        raise RateLimited(
+            f"{method} {url} still throttled after {self.retry.attempts} tries", system=self.system
+        )
 
     def _backoff(self, attempt: int, retry_after: str | None) -> float:
         if retry_after:

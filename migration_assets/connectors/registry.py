@@ -52,7 +52,11 @@ class Connection:
     def http_client(self, *, timeout: float = 60.0) -> httpx.AsyncClient:
         # No cookie jar on purpose: Dataverse recommends dropping the affinity cookie.
         return httpx.AsyncClient(
-            base_url=self.base_url, transport=self.transport, timeout=timeout, cookies=None, follow_redirects=False
+            base_url=self.base_url,
+            transport=self.transport,
+            timeout=timeout,
+            cookies=None,
+            follow_redirects=False,
         )
 
     def describe(self) -> dict[str, Any]:

@@ -68,14 +68,20 @@ async def diff_object(
     obj = loaded.spec.objects[obj_name]
     staged = db.read_slice(conn, stage_table(obj_name), phase)
     outcomes = ledger.phase_outcomes(conn, obj_name, phase)
-    loaded_rows = staged.filter(pl.col(EXT).is_in([k for k, v in outcomes.items() if v == "ok"])) if staged.height else staged
+    loaded_rows = (
+        staged.filter(pl.col(EXT).is_in([k for k, v in outcomes.items() if v == "ok"]))
+        if staged.height
+        else staged
+    )
     crosswalks = {lk.object: ledger.crosswalk(conn, lk.object) for lk in obj.lookups.values()}
     columns = [*obj.fields, *obj.lookups]
     result = ObjectDiff(obj_name)
     rows = list(loaded_rows.iter_rows(named=True))
     for start in range(0, len(rows), READ_CHUNK):
         chunk = rows[start : start + READ_CHUNK]
-        remote = await dest.read_back(obj.table, obj.external_id.column, [str(r[EXT]) for r in chunk], columns)
+        remote = await dest.read_back(
+            obj.table, obj.external_id.column, [str(r[EXT]) for r in chunk], columns
+        )
         for row in chunk:
             _compare_row(loaded, obj_name, row, remote.get(str(row[EXT])), crosswalks, result)
     return result
@@ -86,8 +92,15 @@ def _compare_row(loaded, obj_name, row, remote, crosswalks, result: ObjectDiff) 
     ext = str(row[EXT])
     result.records_compared += 1
     if remote is None:
-        result.mismatches.append({"object": obj_name, "external_id": ext, "column": "*",
-                                  "staged": "record", "destination": "missing"})
+        result.mismatches.append(
+            {
+                "object": obj_name,
+                "external_id": ext,
+                "column": "*",
+                "staged": "record",
+                "destination": "missing",
+            }
+        )
         return
     expected: dict[str, Any] = {c: row[c] for c in obj.fields}
     for column, lookup in obj.lookups.items():
@@ -97,5 +110,12 @@ def _compare_row(loaded, obj_name, row, remote, crosswalks, result: ObjectDiff) 
         result.fields_compared += 1
         got = remote.get(column)
         if not same(want, got):
-            result.mismatches.append({"object": obj_name, "external_id": ext, "column": column,
-                                      "staged": str(normalize(want)), "destination": str(normalize(got))})
+            result.mismatches.append(
+                {
+                    "object": obj_name,
+                    "external_id": ext,
+                    "column": column,
+                    "staged": str(normalize(want)),
+                    "destination": str(normalize(got)),
+                }
+            )

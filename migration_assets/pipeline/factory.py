@@ -10,6 +10,13 @@ from __future__ import annotations
 
 import dagster as dg
 
+from migration_assets.pipeline.cutover_assets import (
+    approval_guard,
+    approval_job,
+    build_approval_asset,
+    build_delta_sensor,
+    build_rollback_job,
+)
 from migration_assets.pipeline.load_assets import build_load_assets, build_schema_asset
 from migration_assets.pipeline.phases import phases_def
 from migration_assets.pipeline.resources import staging_resource, staging_resource_key
@@ -18,6 +25,7 @@ from migration_assets.pipeline.stage_assets import (
     build_sample_asset,
     build_stage_assets,
     build_stage_checks,
+    source_objects,
 )
 from migration_assets.pipeline.verify_assets import build_diff_asset
 from migration_assets.settings import Paths
@@ -37,9 +45,10 @@ def build_pair_defs(loaded: LoadedSpec, paths: Paths) -> dg.Definitions:
         *build_extract_assets(loaded, phases),
         build_sample_asset(loaded, phases),
         *build_stage_assets(loaded, phases),
-        *build_load_assets(loaded, phases, guards=()),
+        *build_load_assets(loaded, phases, guards=(approval_guard,)),
         build_diff_asset(loaded, phases, paths),
     ]
+    approval = build_approval_asset(loaded)
     job = dg.define_asset_job(
         migrate_job_name(pair),
         selection=dg.AssetSelection.assets(*assets),
@@ -48,8 +57,9 @@ def build_pair_defs(loaded: LoadedSpec, paths: Paths) -> dg.Definitions:
         description=f"Extract, stage, load and verify {pair} for one phase (partition).",
     )
     return dg.Definitions(
-        assets=assets,
+        assets=[*assets, approval],
         asset_checks=build_stage_checks(loaded),
-        jobs=[job],
+        jobs=[job, approval_job(loaded, approval), build_rollback_job(loaded, paths)],
+        sensors=[build_delta_sensor(loaded, migrate_job_name(pair), phases, source_objects(loaded))],
         resources={staging_resource_key(pair): staging_resource(paths.staging_db(pair))},
     )

@@ -57,8 +57,12 @@ def build_schema_asset(loaded: LoadedSpec, phases: dg.PartitionsDefinition) -> d
     pair, system = loaded.pair, loaded.spec.destination
 
     @dg.asset(
-        key=asset_key(pair, "plan", "schema_apply"), group_name=pair, partitions_def=phases,
-        kinds={system}, tags={"layer": "plan"}, required_resource_keys={"connections"},
+        key=asset_key(pair, "plan", "schema_apply"),
+        group_name=pair,
+        partitions_def=phases,
+        kinds={system},
+        tags={"layer": "plan"},
+        required_resource_keys={"connections"},
         description="Creates the custom tables, columns, option values and alternate keys the spec "
         "needs (idempotent), then checks that every mapped column exists. Loads depend on it.",
     )
@@ -69,10 +73,13 @@ def build_schema_asset(loaded: LoadedSpec, phases: dg.PartitionsDefinition) -> d
                 f"the {system} schema does not match the spec: missing {', '.join(missing)}",
                 metadata={"missing": dg.MetadataValue.json(missing)},
             )
-        return dg.MaterializeResult(metadata={
-            "actions": dg.MetadataValue.json(actions), "created": len(actions),
-            "destination": dg.MetadataValue.json(context.resources.connections.describe(system)),
-        })
+        return dg.MaterializeResult(
+            metadata={
+                "actions": dg.MetadataValue.json(actions),
+                "created": len(actions),
+                "destination": dg.MetadataValue.json(context.resources.connections.describe(system)),
+            }
+        )
 
     return _schema
 
@@ -87,7 +94,9 @@ async def _apply(dest: DestinationConnector, loaded: LoadedSpec) -> tuple[list[s
         await dest.aclose()
 
 
-def build_load_assets(loaded: LoadedSpec, phases: dg.PartitionsDefinition, guards: Sequence) -> list[dg.AssetsDefinition]:
+def build_load_assets(
+    loaded: LoadedSpec, phases: dg.PartitionsDefinition, guards: Sequence
+) -> list[dg.AssetsDefinition]:
     return [_load_asset(loaded, name, phases, guards) for name in loaded.load_order]
 
 
@@ -97,10 +106,17 @@ def _load_asset(loaded: LoadedSpec, obj_name: str, phases, guards) -> dg.AssetsD
     parents = sorted({lk.object for lk in obj.lookups.values() if not lk.deferred and lk.object != obj_name})
 
     @dg.asset(
-        key=asset_key(pair, "load", obj_name), group_name=pair, partitions_def=phases, pool=POOL,
-        deps=[asset_key(pair, "stage", obj_name), asset_key(pair, "plan", "schema_apply"),
-              *(asset_key(pair, "load", p) for p in parents)],
-        kinds={system}, tags={"layer": "load"},
+        key=asset_key(pair, "load", obj_name),
+        group_name=pair,
+        partitions_def=phases,
+        pool=POOL,
+        deps=[
+            asset_key(pair, "stage", obj_name),
+            asset_key(pair, "plan", "schema_apply"),
+            *(asset_key(pair, "load", p) for p in parents),
+        ],
+        kinds={system},
+        tags={"layer": "load"},
         required_resource_keys={"connections", staging_resource_key(pair)},
         description=f"Upserts staged {obj_name} rows into {system} table {obj.table} by "
         f"{obj.external_id.column}; every write is in the ledger.",
@@ -122,16 +138,33 @@ def _load_asset(loaded: LoadedSpec, obj_name: str, phases, guards) -> dg.AssetsD
             f"{obj_name}: {summary.created} created, {summary.updated} updated, {summary.skipped} already done, "
             f"{summary.failed} rejected, {summary.unresolved} unresolved lookups in {summary.seconds:.1f}s"
         )
-        return dg.MaterializeResult(metadata={
-            "phase": phase, "dagster/row_count": summary.written + summary.skipped,
-            "created": summary.created, "updated": summary.updated, "skipped_already_loaded": summary.skipped,
-            "rejected": summary.failed, "unresolved_lookups": summary.unresolved, "batches": summary.batches,
-            "seconds": round(summary.seconds, 2), "requests": dg.MetadataValue.json(summary.requests),
-            "records_per_second": round(summary.written / summary.seconds, 1) if summary.seconds else 0.0,
-            "errors": dg.MetadataValue.md(md.md_table(summary.errors)),
-            "audit_log": md.table_preview(audit.select(
-                "recorded_at", "operation", "outcome", "source_id", "external_id", "destination_id", "error")),
-        })
+        return dg.MaterializeResult(
+            metadata={
+                "phase": phase,
+                "dagster/row_count": summary.written + summary.skipped,
+                "created": summary.created,
+                "updated": summary.updated,
+                "skipped_already_loaded": summary.skipped,
+                "rejected": summary.failed,
+                "unresolved_lookups": summary.unresolved,
+                "batches": summary.batches,
+                "seconds": round(summary.seconds, 2),
+                "requests": dg.MetadataValue.json(summary.requests),
+                "records_per_second": round(summary.written / summary.seconds, 1) if summary.seconds else 0.0,
+                "errors": dg.MetadataValue.md(md.md_table(summary.errors)),
+                "audit_log": md.table_preview(
+                    audit.select(
+                        "recorded_at",
+                        "operation",
+                        "outcome",
+                        "source_id",
+                        "external_id",
+                        "destination_id",
+                        "error",
+                    )
+                ),
+            }
+        )
 
     return _load
 
@@ -139,7 +172,9 @@ def _load_asset(loaded: LoadedSpec, obj_name: str, phases, guards) -> dg.AssetsD
 async def _run_load(context, loaded: LoadedSpec, obj_name: str, phase: str, conn) -> LoadSummary:
     dest = open_destination(context, loaded)
     try:
-        summary = await load_object(loaded, obj_name, phase, conn, dest, context.run_id, log=context.log.info)
+        summary = await load_object(
+            loaded, obj_name, phase, conn, dest, context.run.run_id, log=context.log.info
+        )
     except MigrationError as exc:
         raise dg.Failure(f"load of {obj_name} stopped: {exc}") from exc
     finally:

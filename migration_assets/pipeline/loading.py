@@ -75,7 +75,7 @@ def _build_rows(
                 continue
             dest_id = crosswalks[lookup.object].get(str(target_ext))
             if dest_id is None and lookup.on_missing == "quarantine":
-                problem = f"{column}: {lookup.object} {target_ext} is not in the destination (quarantined or not loaded)"
+                problem = f"{column}: {lookup.object} {target_ext} is not in the destination (quarantined/not loaded)"
                 break
             if dest_id is not None:
                 lookups[column] = LookupRef(target_table, dest_id)
@@ -103,11 +103,17 @@ async def load_object(
     started = asyncio.get_running_loop().time()
     staged = db.read_slice(conn, stage_table(obj_name), phase)
     summary = LoadSummary(obj_name, staged=staged.height)
-    db.replace_rows(conn, "quarantine", pl.DataFrame(), "_phase = ? and object = ? and step = 'load'", [phase, obj_name])
+    db.replace_rows(
+        conn, "quarantine", pl.DataFrame(), "_phase = ? and object = ? and step = 'load'", [phase, obj_name]
+    )
     done = ledger.confirmed(conn, obj_name, phase)
-    todo = staged.filter(
-        ~pl.struct(EXT, HASH).map_elements(lambda r: done.get(r[EXT]) == r[HASH], return_dtype=pl.Boolean)
-    ) if staged.height else staged
+    todo = (
+        staged.filter(
+            ~pl.struct(EXT, HASH).map_elements(lambda r: done.get(r[EXT]) == r[HASH], return_dtype=pl.Boolean)
+        )
+        if staged.height
+        else staged
+    )
     summary.skipped = staged.height - todo.height
     crosswalks = {lk.object: ledger.crosswalk(conn, lk.object) for lk in obj.lookups.values()}
     ready, unresolved = _build_rows(loaded, obj_name, todo, crosswalks)
@@ -131,19 +137,39 @@ async def load_object(
 
 
 async def _load_batch(
-    loaded: LoadedSpec, obj_name: str, phase: str, conn, dest: DestinationConnector, run_id: str,
-    batch: list[tuple[dict, UpsertRow]], columns: list[str], summary: LoadSummary,
+    loaded: LoadedSpec,
+    obj_name: str,
+    phase: str,
+    conn,
+    dest: DestinationConnector,
+    run_id: str,
+    batch: list[tuple[dict, UpsertRow]],
+    columns: list[str],
+    summary: LoadSummary,
 ) -> None:
     obj = loaded.spec.objects[obj_name]
     key = obj.external_id.column
     ext_ids = [r.external_id for _row, r in batch]
     before = await dest.read_back(obj.table, key, ext_ids, columns)
-    ledger.record(conn, [
-        ledger.Entry(run_id, phase, obj_name, obj.table, str(row[SRC]), up.external_id,
-                     (before.get(up.external_id) or {}).get("id"), None, "pending",
-                     row_hash=row[HASH], before_image=before.get(up.external_id))
-        for row, up in batch
-    ])
+    ledger.record(
+        conn,
+        [
+            ledger.Entry(
+                run_id,
+                phase,
+                obj_name,
+                obj.table,
+                str(row[SRC]),
+                up.external_id,
+                (before.get(up.external_id) or {}).get("id"),
+                None,
+                "pending",
+                row_hash=row[HASH],
+                before_image=before.get(up.external_id),
+            )
+            for row, up in batch
+        ],
+    )
     results = await dest.upsert(obj.table, key, [up for _row, up in batch])
     entries, failures = [], []
     for (row, up), result in zip(batch, results, strict=True):
@@ -162,8 +188,17 @@ async def _load_batch(
 
 def _entry(run_id, phase, obj_name, table, row, up: UpsertRow, result: WriteResult) -> ledger.Entry:
     return ledger.Entry(
-        run_id, phase, obj_name, table, str(row[SRC]), up.external_id, result.destination_id,
-        result.operation, "ok" if result.ok else "failed", result.error, row[HASH],
+        run_id,
+        phase,
+        obj_name,
+        table,
+        str(row[SRC]),
+        up.external_id,
+        result.destination_id,
+        result.operation,
+        "ok" if result.ok else "failed",
+        result.error,
+        row[HASH],
     )
 
 
@@ -172,7 +207,7 @@ def _quarantine(conn, phase: str, obj_name: str, run_id: str, rows: list[tuple[d
         return
     import json
 
-    frame = pl.DataFrame(
+    frame = pl.DataFrame(  # noqa: F841 - scanned by name below
         {
             "_phase": [phase] * len(rows),
             "object": [obj_name] * len(rows),

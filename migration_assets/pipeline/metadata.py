@@ -18,7 +18,10 @@ def table_preview(frame: pl.DataFrame, limit: int = 20) -> dg.MetadataValue:
         return dg.MetadataValue.md("_(none)_")
     head = frame.head(limit)
     schema = dg.TableSchema(columns=[dg.TableColumn(c, "string") for c in head.columns])
-    records = [dg.TableRecord({k: ("" if v is None else str(v)[:200]) for k, v in r.items()}) for r in head.iter_rows(named=True)]
+    records = [
+        dg.TableRecord({k: ("" if v is None else str(v)[:200]) for k, v in r.items()})
+        for r in head.iter_rows(named=True)
+    ]
     return dg.MetadataValue.table(records=records, schema=schema)
 
 
@@ -32,15 +35,24 @@ def column_lineage(loaded: LoadedSpec, obj_name: str) -> dg.TableColumnLineage:
     upstream = asset_key(loaded.pair, "extract", obj.source)
     deps: dict[str, list[dg.TableColumnDep]] = {}
     for column, compiled in compiled_columns(loaded, obj_name).items():
-        deps[column] = [dg.TableColumnDep(asset_key=upstream, column_name=s) for s in sorted(compiled.sources)]
+        deps[column] = [
+            dg.TableColumnDep(asset_key=upstream, column_name=s) for s in sorted(compiled.sources)
+        ]
     ext = loaded.compile(obj_name, "external_id.value", obj.external_id.value)
-    deps[obj.external_id.column] = [dg.TableColumnDep(asset_key=upstream, column_name=s) for s in sorted(ext.sources)]
+    deps[obj.external_id.column] = [
+        dg.TableColumnDep(asset_key=upstream, column_name=s) for s in sorted(ext.sources)
+    ]
     return dg.TableColumnLineage(deps_by_column=deps)
 
 
 def mapping_markdown(loaded: LoadedSpec, obj_name: str) -> str:
     obj = loaded.spec.objects[obj_name]
-    lines = [f"**{obj.source} → {obj.table}** ({extract_table(obj.source)})", "", "| destination | from |", "|---|---|"]
+    lines = [
+        f"**{obj.source} → {obj.table}** ({extract_table(obj.source)})",
+        "",
+        "| destination | from |",
+        "|---|---|",
+    ]
     lines.append(f"| {obj.external_id.column} (external id) | `{obj.external_id.value}` |")
     for column, node in obj.fields.items():
         lines.append(f"| {column} | `{node}` |")
@@ -54,5 +66,7 @@ def md_table(rows: list[dict[str, Any]]) -> str:
         return "_(none)_"
     columns = list(rows[0])
     out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    out += ["| " + " | ".join(str(r.get(c, "")).replace("|", "\\|")[:120] for c in columns) + " |" for r in rows]
+    out += [
+        "| " + " | ".join(str(r.get(c, "")).replace("|", "\\|")[:120] for c in columns) + " |" for r in rows
+    ]
     return "\n".join(out)

@@ -37,7 +37,8 @@ def run_phase(
             failures.append(f"{event.step_key}: {root_message(event.step_failure_data.error)}")
     failed_checks = [
         f"{ev.asset_key.to_user_string()}:{ev.check_name}"
-        for ev in result.get_asset_check_evaluations() if not ev.passed
+        for ev in result.get_asset_check_evaluations()
+        if not ev.passed
     ]
     logging.getLogger(__name__).debug("run %s finished: %s", result.run_id, result.success)
     return RunOutcome(pair, phase, result.run_id, result.success and not failures, failures, failed_checks)

@@ -39,7 +39,8 @@ def _pick_anchor(loaded: LoadedSpec, raw: pl.DataFrame) -> set[str]:
     ext = loaded.compile(anchor, "external_id.value", loaded.spec.objects[anchor].external_id.value)
     stratum = (
         loaded.compile(anchor, "options.sample.stratify_by", opts.stratify_by).expr.cast(pl.String)
-        if opts.stratify_by is not None else pl.lit("all")
+        if opts.stratify_by is not None
+        else pl.lit("all")
     )
     frame = raw.select(ext.expr.cast(pl.String).alias("_ext"), stratum.fill_null("(empty)").alias("_stratum"))
     frame = frame.filter(pl.col("_ext").is_not_null())
@@ -60,7 +61,9 @@ def select_sample(loaded: LoadedSpec, raw_by_source: Mapping[str, pl.DataFrame])
     spec = loaded.spec
     keys = {obj: _keys(loaded, obj, raw_by_source[o.source]) for obj, o in spec.objects.items()}
     selected: dict[str, set[str]] = {obj: set() for obj in spec.objects}
-    selected[spec.options.sample.anchor] = _pick_anchor(loaded, raw_by_source[spec.objects[spec.options.sample.anchor].source])
+    selected[spec.options.sample.anchor] = _pick_anchor(
+        loaded, raw_by_source[spec.objects[spec.options.sample.anchor].source]
+    )
 
     def add_parents() -> None:
         changed = True
@@ -80,7 +83,11 @@ def select_sample(loaded: LoadedSpec, raw_by_source: Mapping[str, pl.DataFrame])
         if obj in ancestors or obj == spec.options.sample.anchor:
             continue
         for column, lookup in o.lookups.items():
-            if lookup.object in ancestors or lookup.object == spec.options.sample.anchor or lookup.object == obj:
+            if (
+                lookup.object in ancestors
+                or lookup.object == spec.options.sample.anchor
+                or lookup.object == obj
+            ):
                 hits = keys[obj].filter(pl.col(column).is_in(list(selected[lookup.object])))
                 selected[obj] |= set(hits["_ext"].drop_nulls().to_list())
     add_parents()

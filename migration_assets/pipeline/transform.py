@@ -30,8 +30,12 @@ class StageResult:
 
     def counts(self) -> dict[str, int]:
         return {
-            "source": self.source, "staged": self.staged.height, "quarantined": self.quarantined.height,
-            "excluded": self.excluded.height, "source_rows": self.source_rows, "merged": self.merged,
+            "source": self.source,
+            "staged": self.staged.height,
+            "quarantined": self.quarantined.height,
+            "excluded": self.excluded.height,
+            "source_rows": self.source_rows,
+            "merged": self.merged,
         }
 
 
@@ -72,7 +76,9 @@ def stage_frame(loaded: LoadedSpec, obj_name: str, raw: pl.DataFrame) -> StageRe
     out_cols = list(columns)
     if obj.collapse:
         return _collapse(frame, out_cols, raw.height)
-    excluded = frame.filter(pl.col("_excluded").is_not_null()).select(EXT, SRC, pl.col("_excluded").alias(REASON))
+    excluded = frame.filter(pl.col("_excluded").is_not_null()).select(
+        EXT, SRC, pl.col("_excluded").alias(REASON)
+    )
     rest = frame.filter(pl.col("_excluded").is_null())
     quarantined = _quarantine_rows(rest.filter(pl.col(REASON).is_not_null()), raw, id_field)
     good = rest.filter(pl.col(REASON).is_null()).select(EXT, SRC, *out_cols)
@@ -80,11 +86,14 @@ def stage_frame(loaded: LoadedSpec, obj_name: str, raw: pl.DataFrame) -> StageRe
     return StageResult(staged, quarantined, excluded, raw.height, raw.height, 0)
 
 
-def _problem_reason(loaded: LoadedSpec, obj_name: str, columns: dict[str, Compiled], ext: Compiled) -> pl.Expr:
+def _problem_reason(
+    loaded: LoadedSpec, obj_name: str, columns: dict[str, Compiled], ext: Compiled
+) -> pl.Expr:
     obj = loaded.spec.objects[obj_name]
     reasons: list[pl.Expr] = [
-        pl.when(ext.expr.cast(pl.String).str.strip_chars().fill_null("") == "")
-        .then(pl.lit(f"external id {obj.external_id.column} is empty"))
+        pl.when(ext.expr.cast(pl.String).str.strip_chars().fill_null("") == "").then(
+            pl.lit(f"external id {obj.external_id.column} is empty")
+        )
     ]
     for compiled in [ext, *columns.values()]:
         reasons += [pl.when(p.bad).then(p.reason) for p in compiled.problems]
@@ -95,7 +104,9 @@ def _problem_reason(loaded: LoadedSpec, obj_name: str, columns: dict[str, Compil
     for column, lookup in obj.lookups.items():
         if lookup.required:
             reasons.append(
-                pl.when(columns[column].expr.is_null()).then(pl.lit(f"{column}: no {lookup.object} to link to"))
+                pl.when(columns[column].expr.is_null()).then(
+                    pl.lit(f"{column}: no {lookup.object} to link to")
+                )
             )
     # statecode and statuscode read one label: say its problem once
     joined = pl.concat_list(reasons).list.drop_nulls().list.unique(maintain_order=True).list.join("; ")
@@ -105,7 +116,12 @@ def _problem_reason(loaded: LoadedSpec, obj_name: str, columns: dict[str, Compil
 def _exclusion_reason(rules, compiled: list[Compiled]) -> pl.Expr:
     if not rules:
         return pl.lit(None, dtype=pl.String)
-    return pl.coalesce([pl.when(c.expr.fill_null(False)).then(pl.lit(r.reason)) for r, c in zip(rules, compiled, strict=True)])
+    return pl.coalesce(
+        [
+            pl.when(c.expr.fill_null(False)).then(pl.lit(r.reason))
+            for r, c in zip(rules, compiled, strict=True)
+        ]
+    )
 
 
 def _dedupe(loaded: LoadedSpec, obj_name: str, frame: pl.DataFrame) -> pl.DataFrame:
@@ -118,8 +134,10 @@ def _dedupe(loaded: LoadedSpec, obj_name: str, frame: pl.DataFrame) -> pl.DataFr
     first = pl.col(SRC).first().over("_dup_key")
     is_dup = pl.col("_dup_key").is_not_null() & (pl.col(SRC) != first) & pl.col("_excluded").is_null()
     return frame.with_columns(
-        pl.when(is_dup).then(pl.format("duplicate of source record {} by {}", first, pl.lit(str(dedupe.by))))
-        .otherwise(pl.col("_excluded")).alias("_excluded")
+        pl.when(is_dup)
+        .then(pl.format("duplicate of source record {} by {}", first, pl.lit(str(dedupe.by))))
+        .otherwise(pl.col("_excluded"))
+        .alias("_excluded")
     ).drop("_dup_key")
 
 
@@ -133,14 +151,20 @@ def _quarantine_rows(bad: pl.DataFrame, raw: pl.DataFrame, id_field: str) -> pl.
 def _collapse(frame: pl.DataFrame, out_cols: list[str], source_rows: int) -> StageResult:
     """many:1 - one destination row per external id: the first valid source row wins."""
     keyed = frame.with_columns(
-        pl.when(pl.col("_excluded").is_not_null()).then(2).when(pl.col(REASON).is_not_null()).then(1)
-        .otherwise(0).alias("_rank")
+        pl.when(pl.col("_excluded").is_not_null())
+        .then(2)
+        .when(pl.col(REASON).is_not_null())
+        .then(1)
+        .otherwise(0)
+        .alias("_rank")
     )
     best = keyed.sort("_rank", SRC).group_by(EXT, maintain_order=True).first()
     staged_rows = best.filter(pl.col("_rank") == 0).select(EXT, SRC, *out_cols)
     staged = staged_rows.with_columns(_row_hash(staged_rows, out_cols))
-    quarantined = best.filter(pl.col("_rank") == 1).select(EXT, SRC, REASON).with_columns(
-        pl.lit(None, pl.String).alias("_row")
+    quarantined = (
+        best.filter(pl.col("_rank") == 1)
+        .select(EXT, SRC, REASON)
+        .with_columns(pl.lit(None, pl.String).alias("_row"))
     )
     excluded = best.filter(pl.col("_rank") == 2).select(EXT, SRC, pl.col("_excluded").alias(REASON))
     return StageResult(staged, quarantined, excluded, source_rows, best.height, source_rows - best.height)

@@ -27,16 +27,26 @@ create table if not exists diff_mismatches (phase varchar, object varchar, exter
 """
 
 
-def build_diff_asset(loaded: LoadedSpec, phases: dg.PartitionsDefinition, paths: Paths) -> dg.AssetsDefinition:
+def build_diff_asset(
+    loaded: LoadedSpec, phases: dg.PartitionsDefinition, paths: Paths
+) -> dg.AssetsDefinition:
     pair = loaded.pair
     key = asset_key(pair, "verify", "diff")
 
     @dg.asset(
-        key=key, group_name=pair, partitions_def=phases, pool=POOL, kinds={loaded.spec.destination, "duckdb"},
-        deps=[asset_key(pair, "load", o) for o in loaded.load_order], tags={"layer": "verify"},
+        key=key,
+        group_name=pair,
+        partitions_def=phases,
+        pool=POOL,
+        kinds={loaded.spec.destination, "duckdb"},
+        deps=[asset_key(pair, "load", o) for o in loaded.load_order],
+        tags={"layer": "verify"},
         required_resource_keys={"connections", staging_resource_key(pair)},
-        check_specs=[dg.AssetCheckSpec("no_mismatches", asset=key,
-                                       description="every mapped field reads back as staged")],
+        check_specs=[
+            dg.AssetCheckSpec(
+                "no_mismatches", asset=key, description="every mapped field reads back as staged"
+            )
+        ],
         description="Field-level diff: every loaded record is read back from the destination and each "
         "mapped field compared with its staged value.",
     )
@@ -46,7 +56,7 @@ def build_diff_asset(loaded: LoadedSpec, phases: dg.PartitionsDefinition, paths:
             ledger.ensure(conn)
             conn.execute(DIFF_DDL)
             diffs = asyncio.run(_diff_all(context, loaded, phase, conn))
-            _store(conn, phase, diffs, context.run_id, loaded.content_hash)
+            _store(conn, phase, diffs, context.run.run_id, loaded.content_hash)
         report = _write_report(paths, loaded, phase, diffs)
         mismatches = [m for d in diffs for m in d.mismatches]
         totals = {
@@ -55,14 +65,30 @@ def build_diff_asset(loaded: LoadedSpec, phases: dg.PartitionsDefinition, paths:
             "mismatches": len(mismatches),
         }
         preview = md.table_preview(pl.DataFrame(mismatches[:50]) if mismatches else pl.DataFrame())
-        yield dg.MaterializeResult(metadata={
-            "phase": phase, **totals, "report": dg.MetadataValue.path(str(report)),
-            "per_object": dg.MetadataValue.md(md.md_table([
-                {"object": d.object, "records": d.records_compared, "fields": d.fields_compared,
-                 "mismatches": len(d.mismatches)} for d in diffs])),
-        })
+        yield dg.MaterializeResult(
+            metadata={
+                "phase": phase,
+                **totals,
+                "report": dg.MetadataValue.path(str(report)),
+                "per_object": dg.MetadataValue.md(
+                    md.md_table(
+                        [
+                            {
+                                "object": d.object,
+                                "records": d.records_compared,
+                                "fields": d.fields_compared,
+                                "mismatches": len(d.mismatches),
+                            }
+                            for d in diffs
+                        ]
+                    )
+                ),
+            }
+        )
         yield dg.AssetCheckResult(
-            check_name="no_mismatches", asset_key=key, passed=not mismatches,
+            check_name="no_mismatches",
+            asset_key=key,
+            passed=not mismatches,
             metadata={"mismatches": len(mismatches), "phase": phase, "first_mismatches": preview},
         )
 
@@ -82,19 +108,45 @@ def _store(conn, phase: str, diffs: list[ObjectDiff], run_id: str, spec_hash: st
     conn.execute("delete from diff_mismatches where phase = ?", [phase])
     now = datetime.now(UTC)
     for d in diffs:
-        conn.execute("insert into diff_results values (?, ?, ?, ?, ?, ?, ?, ?)",
-                     [phase, d.object, d.records_compared, d.fields_compared, len(d.mismatches), run_id, now,
-                      spec_hash])
+        conn.execute(
+            "insert into diff_results values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                phase,
+                d.object,
+                d.records_compared,
+                d.fields_compared,
+                len(d.mismatches),
+                run_id,
+                now,
+                spec_hash,
+            ],
+        )
         for m in d.mismatches:
-            conn.execute("insert into diff_mismatches values (?, ?, ?, ?, ?, ?)",
-                         [phase, d.object, m["external_id"], m["column"], m["staged"], m["destination"]])
+            conn.execute(
+                "insert into diff_mismatches values (?, ?, ?, ?, ?, ?)",
+                [phase, d.object, m["external_id"], m["column"], m["staged"], m["destination"]],
+            )
 
 
 def _write_report(paths: Paths, loaded: LoadedSpec, phase: str, diffs: list[ObjectDiff]):
     path = paths.report_dir(loaded.pair) / f"diff-{phase}.json"
-    path.write_text(json.dumps({
-        "pair": loaded.pair, "phase": phase, "spec_hash": loaded.content_hash,
-        "objects": {d.object: {"records_compared": d.records_compared, "fields_compared": d.fields_compared,
-                               "mismatches": d.mismatches} for d in diffs},
-    }, indent=2, default=str))
+    path.write_text(
+        json.dumps(
+            {
+                "pair": loaded.pair,
+                "phase": phase,
+                "spec_hash": loaded.content_hash,
+                "objects": {
+                    d.object: {
+                        "records_compared": d.records_compared,
+                        "fields_compared": d.fields_compared,
+                        "mismatches": d.mismatches,
+                    }
+                    for d in diffs
+                },
+            },
+            indent=2,
+            default=str,
+        )
+    )
     return path

@@ -22,17 +22,25 @@ from migration_assets.spec.loader import LoadedSpec
 from migration_assets.staging import db, ledger, state
 
 
-def object_counts(conn: duckdb.DuckDBPyConnection, loaded: LoadedSpec, obj: str, phase: str) -> dict[str, int]:
+def object_counts(
+    conn: duckdb.DuckDBPyConnection, loaded: LoadedSpec, obj: str, phase: str
+) -> dict[str, int]:
     staged = db.read_slice(conn, stage_table(obj), phase)
     staged_ids = set(staged[EXT].to_list()) if staged.height else set()
     counts = state.stage_counts(conn, obj, phase) or {"source": 0, "quarantined": 0, "excluded": 0}
     outcomes = ledger.phase_outcomes(conn, obj, phase) if db.table_exists(conn, "ledger") else {}
     loaded_n = sum(1 for e in staged_ids if outcomes.get(e) == "ok")
-    load_q = {
-        r[0] for r in conn.execute(
-            "select distinct external_id from quarantine where _phase = ? and object = ? and step = 'load'", [phase, obj]
-        ).fetchall()
-    } if db.table_exists(conn, "quarantine") else set()
+    load_q = (
+        {
+            r[0]
+            for r in conn.execute(
+                "select distinct external_id from quarantine where _phase = ? and object = ? and step = 'load'",
+                [phase, obj],
+            ).fetchall()
+        }
+        if db.table_exists(conn, "quarantine")
+        else set()
+    )
     load_q = {e for e in load_q if e in staged_ids and outcomes.get(e) != "ok"}
     out = {
         "source": int(counts["source"]),
@@ -51,7 +59,8 @@ def diff_totals(conn: duckdb.DuckDBPyConnection, phase: str) -> dict[str, int]:
         return {"records_compared": 0, "fields_compared": 0, "mismatches": 0}
     row = conn.execute(
         "select coalesce(sum(records_compared),0), coalesce(sum(fields_compared),0), coalesce(sum(mismatches),0) "
-        "from diff_results where phase = ?", [phase]
+        "from diff_results where phase = ?",
+        [phase],
     ).fetchall()[0]
     return {"records_compared": int(row[0]), "fields_compared": int(row[1]), "mismatches": int(row[2])}
 
@@ -59,7 +68,8 @@ def diff_totals(conn: duckdb.DuckDBPyConnection, phase: str) -> dict[str, int]:
 async def destination_counts(loaded: LoadedSpec, dest: DestinationConnector) -> dict[str, int]:
     try:
         return {
-            name: await dest.count(obj.table, obj.external_id.column) for name, obj in loaded.spec.objects.items()
+            name: await dest.count(obj.table, obj.external_id.column)
+            for name, obj in loaded.spec.objects.items()
         }
     finally:
         await dest.aclose()

@@ -37,7 +37,8 @@ class SqliteState:
         try:
             conn.execute("pragma journal_mode=wal")
             conn.executescript(
-                schema.rstrip().rstrip(";") + ";\ncreate table if not exists sandbox_options (name text primary key, value text);"
+                schema.rstrip().rstrip(";")
+                + ";\ncreate table if not exists sandbox_options (name text primary key, value text);"
             )
         finally:
             conn.close()

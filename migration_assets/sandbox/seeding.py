@@ -33,21 +33,35 @@ def directory(source_users: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
         if i % 7 == 3 or not user.get("email"):
             continue
         email = user["email"].upper() if i % 2 else user["email"]
-        people.append({"email": email, "first_name": user.get("first_name") or "", "last_name":
-                       user.get("last_name") or "User", "active": i % 7 != 5})
-    people.append({"email": FALLBACK_OWNER, "first_name": "Migration", "last_name": "Fallback", "active": True})
+        people.append(
+            {
+                "email": email,
+                "first_name": user.get("first_name") or "",
+                "last_name": user.get("last_name") or "User",
+                "active": i % 7 != 5,
+            }
+        )
+    people.append(
+        {"email": FALLBACK_OWNER, "first_name": "Migration", "last_name": "Fallback", "active": True}
+    )
     return people
 
 
 USER_SHAPES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "dynamics365": lambda p: {
-        "internalemailaddress": p["email"], "domainname": p["email"], "firstname": p["first_name"],
-        "lastname": p["last_name"], "fullname": f"{p['first_name']} {p['last_name']}".strip(),
+        "internalemailaddress": p["email"],
+        "domainname": p["email"],
+        "firstname": p["first_name"],
+        "lastname": p["last_name"],
+        "fullname": f"{p['first_name']} {p['last_name']}".strip(),
         "isdisabled": not p["active"],
     },
     "salesforce": lambda p: {
-        "Username": p["email"].lower(), "Email": p["email"], "FirstName": p["first_name"],
-        "LastName": p["last_name"], "IsActive": p["active"],
+        "Username": p["email"].lower(),
+        "Email": p["email"],
+        "FirstName": p["first_name"],
+        "LastName": p["last_name"],
+        "IsActive": p["active"],
     },
 }
 
@@ -66,12 +80,16 @@ def reset(state_dir: Path, options: Mapping[str, Mapping[str, Any]] | None = Non
     for system in (*SOURCES, *DESTINATIONS):
         if not available(system):
             continue
-        _seed_module(system).reset(SANDBOXES[system].state_path(state_dir), **dict((options or {}).get(system, {})))
+        _seed_module(system).reset(
+            SANDBOXES[system].state_path(state_dir), **dict((options or {}).get(system, {}))
+        )
         done.append(system)
     return done
 
 
-def seed(state_dir: Path, *, scale: int, seed: int, options: Mapping[str, Mapping[str, Any]] | None = None) -> dict:
+def seed(
+    state_dir: Path, *, scale: int, seed: int, options: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict:
     """Reset everything, generate the source dataset, and create the destination users."""
     reset(state_dir, options)
     from migration_assets.sandbox.case_status import generator
@@ -82,7 +100,8 @@ def seed(state_dir: Path, *, scale: int, seed: int, options: Mapping[str, Mappin
     users = {}
     for system in DESTINATIONS:
         if available(system):
-            ids = _seed_module(system).seed_users(SANDBOXES[system].state_path(state_dir),
-                                                   [USER_SHAPES[system](p) for p in people])
+            ids = _seed_module(system).seed_users(
+                SANDBOXES[system].state_path(state_dir), [USER_SHAPES[system](p) for p in people]
+            )
             users[system] = len(ids)
     return {"case_status": counts, "destination_users": users}

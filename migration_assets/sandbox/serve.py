@@ -39,8 +39,13 @@ async def serve(state_dir: Path, *, host: str = "127.0.0.1", port: int = 0) -> N
         bound = server.servers[0].sockets[0].getsockname()[1]
         box = SANDBOXES[name]
         base = f"http://{host}:{bound}"
-        line = {"system": name, "base_url": base + box.api_prefix, "host": base,
-                "token_url": base + box.token_path if box.token_path else None, **box.credentials}
+        line = {
+            "system": name,
+            "base_url": base + box.api_prefix,
+            "host": base,
+            "token_url": base + box.token_path if box.token_path else None,
+            **box.credentials,
+        }
         print(json.dumps(line), flush=True)
     sys.stdout.flush()
     await asyncio.gather(*tasks)

@@ -57,8 +57,12 @@ class CompileContext:
 
     def at(self, suffix: str) -> CompileContext:
         return CompileContext(
-            self.file, f"{self.path}.{suffix}", self.source_object, self.source_fields,
-            self.value_maps, self.line_of,
+            self.file,
+            f"{self.path}.{suffix}",
+            self.source_object,
+            self.source_fields,
+            self.value_maps,
+            self.line_of,
         )
 
     def fail(self, problem: str) -> SpecError:
@@ -147,7 +151,9 @@ def _parse_problem(src: Compiled, out: pl.Expr, label: str, what: str) -> Proble
     raw = _blank_to_null(src.expr)
     return Problem(
         bad=raw.is_not_null() & out.is_null(),
-        reason=pl.format("{} {} is not {}", pl.lit(label), raw.cast(pl.String).str.slice(0, 60), pl.lit(what)),
+        reason=pl.format(
+            "{} {} is not {}", pl.lit(label), raw.cast(pl.String).str.slice(0, 60), pl.lit(what)
+        ),
     )
 
 
@@ -261,7 +267,9 @@ def _value_map(args, ctx):
         raise ctx.at("map").fail(f"unknown value map {name!r} {known_values(ctx.value_maps)}")
     output = args.get("output", vmap.outputs[0])
     if output not in vmap.outputs:
-        raise ctx.at("output").fail(f"value map {name!r} has no output {output!r} {known_values(vmap.outputs)}")
+        raise ctx.at("output").fail(
+            f"value map {name!r} has no output {output!r} {known_values(vmap.outputs)}"
+        )
     index = vmap.outputs.index(output)
     table: dict[str, Any] = {}
     for label, value in vmap.values.items():
@@ -270,7 +278,9 @@ def _value_map(args, ctx):
     default = vmap.default[index] if isinstance(vmap.default, list) else vmap.default
     src = _of(args, ctx)
     raw = _blank_to_null(src.expr.cast(pl.String))
-    keyed = raw.map_elements(normalize_label, return_dtype=pl.String, skip_nulls=True) if vmap.normalize else raw
+    keyed = (
+        raw.map_elements(normalize_label, return_dtype=pl.String, skip_nulls=True) if vmap.normalize else raw
+    )
     values = list(table.values())
     dtype = pl.Int64 if all(isinstance(v, int) for v in values) else pl.String
     mapped = keyed.replace_strict(
@@ -386,7 +396,7 @@ def _to_datetime(args, ctx):
 def _to_date(args, ctx):
     src = _of(args, ctx)
     out = src.expr.cast(pl.String).map_elements(
-        lambda t: (d.date() if (d := parse_datetime(t)) else None), return_dtype=pl.Date, skip_nulls=True
+        lambda t: d.date() if (d := parse_datetime(t)) else None, return_dtype=pl.Date, skip_nulls=True
     )
     return _merge(out, src, problems=(_parse_problem(src, out, _label(args), "a date"),), dtype=pl.Date)
 

@@ -117,7 +117,9 @@ def load_spec(path: Path | str) -> LoadedSpec:
         loc = ".".join(str(p) for p in err["loc"])
         raise SpecError(file, loc, err["msg"], lines.get(loc) or lines.get(loc.rsplit(".", 1)[0])) from None
     if path.stem != spec.pair:
-        raise SpecError(file, "pair", f"pair {spec.pair!r} must match the file name {path.stem!r}", lines.get("pair"))
+        raise SpecError(
+            file, "pair", f"pair {spec.pair!r} must match the file name {path.stem!r}", lines.get("pair")
+        )
     loaded = LoadedSpec(spec, file, spec_hash(spec), (), lines)
     order = validate(loaded)
     return LoadedSpec(spec, file, loaded.content_hash, order, lines)
@@ -149,20 +151,24 @@ def validate(loaded: LoadedSpec) -> tuple[str, ...]:
             raise _fail(loaded, f"objects.{name}", "object names may not contain '__' or '/'")
         if obj.source not in src_catalog:
             raise _fail(
-                loaded, f"objects.{name}.source",
+                loaded,
+                f"objects.{name}.source",
                 f"unknown source object {obj.source!r} of {spec.source} {known_values(src_catalog)}",
             )
         _validate_object(loaded, name, obj, dst_catalog)
     _validate_value_maps(loaded, src_catalog)
     if spec.options.sample.anchor not in spec.objects:
         raise _fail(
-            loaded, "options.sample.anchor",
+            loaded,
+            "options.sample.anchor",
             f"unknown object {spec.options.sample.anchor!r} {known_values(spec.objects)}",
         )
     return _load_order(loaded)
 
 
-def _columns_of(loaded: LoadedSpec, table: str, dst_catalog: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+def _columns_of(
+    loaded: LoadedSpec, table: str, dst_catalog: Mapping[str, Mapping[str, str]]
+) -> dict[str, str]:
     columns = dict(dst_catalog.get(table, {}))
     extra = loaded.spec.schema_.get(table)
     if extra:
@@ -175,7 +181,8 @@ def _validate_object(loaded: LoadedSpec, name: str, obj: ObjectMap, dst_catalog)
     table_custom = spec.schema_.get(obj.table, None)
     if obj.table not in dst_catalog and not (table_custom and table_custom.custom):
         raise _fail(
-            loaded, f"objects.{name}.table",
+            loaded,
+            f"objects.{name}.table",
             f"unknown destination table {obj.table!r} of {spec.destination}; declare it under "
             f"schema.{obj.table} with custom: true {known_values(dst_catalog)}",
         )
@@ -184,12 +191,15 @@ def _validate_object(loaded: LoadedSpec, name: str, obj: ObjectMap, dst_catalog)
     def check_column(column: str, path: str, lookup: bool = False) -> None:
         if column not in columns:
             raise _fail(
-                loaded, path,
+                loaded,
+                path,
                 f"unknown destination column {column!r} of {obj.table}; declare it under "
                 f"schema.{obj.table}.columns {known_values(columns)}",
             )
         if lookup and columns[column] != "lookup":
-            raise _fail(loaded, path, f"column {column!r} of {obj.table} is a {columns[column]}, not a lookup")
+            raise _fail(
+                loaded, path, f"column {column!r} of {obj.table} is a {columns[column]}, not a lookup"
+            )
 
     check_column(obj.external_id.column, f"objects.{name}.external_id.column")
     loaded.compile(name, "external_id.value", obj.external_id.value)
@@ -200,7 +210,8 @@ def _validate_object(loaded: LoadedSpec, name: str, obj: ObjectMap, dst_catalog)
         check_column(column, f"objects.{name}.lookups.{column}", lookup=True)
         if lookup.object not in spec.objects:
             raise _fail(
-                loaded, f"objects.{name}.lookups.{column}.object",
+                loaded,
+                f"objects.{name}.lookups.{column}.object",
                 f"unknown object {lookup.object!r} {known_values(spec.objects)}",
             )
         loaded.compile(name, f"lookups.{column}.value", lookup.value)
@@ -211,7 +222,8 @@ def _validate_object(loaded: LoadedSpec, name: str, obj: ObjectMap, dst_catalog)
     for i, column in enumerate(obj.required):
         if column not in obj.fields and column not in obj.lookups:
             raise _fail(
-                loaded, f"objects.{name}.required[{i}]",
+                loaded,
+                f"objects.{name}.required[{i}]",
                 f"required column {column!r} is not mapped {known_values([*obj.fields, *obj.lookups])}",
             )
 
@@ -222,7 +234,9 @@ def _validate_value_maps(loaded: LoadedSpec, src_catalog) -> None:
     for name, obj in spec.objects.items():
         source = src_catalog[obj.source]
         for column, node in obj.fields.items():
-            if not (isinstance(node, dict) and node.get("op") == "value_map" and isinstance(node.get("of"), str)):
+            if not (
+                isinstance(node, dict) and node.get("op") == "value_map" and isinstance(node.get("of"), str)
+            ):
                 continue
             vmap = spec.value_maps.get(node["map"])
             declared = source.field(node["of"]).values if source.field(node["of"]) else ()
@@ -233,7 +247,8 @@ def _validate_value_maps(loaded: LoadedSpec, src_catalog) -> None:
                 key = normalize_label(label) if vmap.normalize else label
                 if key not in have and vmap.default is None:
                     raise _fail(
-                        loaded, f"value_maps.{node['map']}.values",
+                        loaded,
+                        f"value_maps.{node['map']}.values",
                         f"value map {node['map']!r} has no entry for {label!r}, which the source declares "
                         f"for {obj.source}.{node['of']} (used by objects.{name}.fields.{column})",
                     )
@@ -250,6 +265,7 @@ def _load_order(loaded: LoadedSpec) -> tuple[str, ...]:
     except graphlib.CycleError as exc:
         cycle = " -> ".join(exc.args[1])
         raise _fail(
-            loaded, "objects",
+            loaded,
+            "objects",
             f"lookup cycle {cycle} with no patch pass: mark one of its lookups `deferred: true`",
         ) from None

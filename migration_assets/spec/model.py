@@ -112,8 +112,17 @@ class ColumnSpec(Strict):
     """A destination column the spec needs created when missing."""
 
     type: Literal[
-        "string", "memo", "integer", "decimal", "money", "boolean", "date", "datetime",
-        "picklist", "multipicklist", "lookup",
+        "string",
+        "memo",
+        "integer",
+        "decimal",
+        "money",
+        "boolean",
+        "date",
+        "datetime",
+        "picklist",
+        "multipicklist",
+        "lookup",
     ]
     max_length: int | None = None
     options: list[str] = Field(default_factory=list)

@@ -36,18 +36,27 @@ def ensure(conn: duckdb.DuckDBPyConnection) -> None:
 
 def latest_sample_diff(conn: duckdb.DuckDBPyConnection, spec_hash: str) -> tuple[str, int] | None:
     """(run id, mismatches) of the latest sample diff computed under `spec_hash`."""
-    rows = conn.execute(
-        "select run_id, sum(mismatches) from diff_results where phase = 'sample' and spec_hash = ? "
-        "group by run_id, checked_at order by checked_at desc limit 1", [spec_hash]
-    ).fetchall() if _has(conn, "diff_results") else []
+    rows = (
+        conn.execute(
+            "select run_id, sum(mismatches) from diff_results where phase = 'sample' and spec_hash = ? "
+            "group by run_id, checked_at order by checked_at desc limit 1",
+            [spec_hash],
+        ).fetchall()
+        if _has(conn, "diff_results")
+        else []
+    )
     return (rows[0][0], int(rows[0][1])) if rows else None
 
 
 def _has(conn, table: str) -> bool:
-    return bool(conn.execute("select 1 from information_schema.tables where table_name = ?", [table]).fetchall())
+    return bool(
+        conn.execute("select 1 from information_schema.tables where table_name = ?", [table]).fetchall()
+    )
 
 
-def approve(conn: duckdb.DuckDBPyConnection, pair: str, spec_hash: str, approver: str, note: str = "") -> Approval:
+def approve(
+    conn: duckdb.DuckDBPyConnection, pair: str, spec_hash: str, approver: str, note: str = ""
+) -> Approval:
     """Record an approval of the latest sample run under the current spec.
 
     Raises:
@@ -63,10 +72,18 @@ def approve(conn: duckdb.DuckDBPyConnection, pair: str, spec_hash: str, approver
         )
     ensure(conn)
     approval = Approval(pair, spec_hash, approver.strip(), sample[0], sample[1], note, datetime.now(UTC))
-    conn.execute("insert into approvals values (?, ?, ?, ?, ?, ?, ?)", [
-        approval.pair, approval.spec_hash, approval.approver, approval.sample_run_id,
-        approval.sample_mismatches, approval.note, approval.approved_at,
-    ])
+    conn.execute(
+        "insert into approvals values (?, ?, ?, ?, ?, ?, ?)",
+        [
+            approval.pair,
+            approval.spec_hash,
+            approval.approver,
+            approval.sample_run_id,
+            approval.sample_mismatches,
+            approval.note,
+            approval.approved_at,
+        ],
+    )
     return approval
 
 
@@ -74,7 +91,8 @@ def current(conn: duckdb.DuckDBPyConnection, pair: str, spec_hash: str) -> Appro
     if not _has(conn, "approvals"):
         return None
     rows = conn.execute(
-        "select * from approvals where pair = ? and spec_hash = ? order by approved_at desc limit 1", [pair, spec_hash]
+        "select * from approvals where pair = ? and spec_hash = ? order by approved_at desc limit 1",
+        [pair, spec_hash],
     ).fetchall()
     return Approval(*rows[0]) if rows else None
 

@@ -49,13 +49,13 @@ def write_slice(conn: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame, p
     Columns new to the table are added, so a later phase may carry fields an earlier one lacked.
     """
     table = ident(table)
-    frame = df.with_columns(pl.lit(phase).alias("_phase"))  # noqa: F841 - scanned by name below
+    frame = df.with_columns(pl.lit(phase).alias("_phase"))
     conn.execute("begin")
     try:
         if not table_exists(conn, table):
             conn.execute(f"create table {table} as select * from frame limit 0")
         existing = {r[0] for r in conn.execute(f"describe {table}").fetchall()}
-        for name, dtype in frame.schema.items():
+        for name in frame.schema:
             if name not in existing:
                 sql_type = conn.sql(f'select "{name}" from frame limit 0').types[0]
                 conn.execute(f'alter table {table} add column "{name}" {sql_type}')

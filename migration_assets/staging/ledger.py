@@ -16,7 +16,7 @@ delete it"; a before-image means "restore it".
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -36,8 +36,19 @@ create table if not exists ledger (
 """
 
 LEDGER_COLUMNS = [
-    "run_id", "phase", "object", "dest_table", "source_id", "external_id", "destination_id",
-    "operation", "outcome", "error", "row_hash", "before_image", "recorded_at",
+    "run_id",
+    "phase",
+    "object",
+    "dest_table",
+    "source_id",
+    "external_id",
+    "destination_id",
+    "operation",
+    "outcome",
+    "error",
+    "row_hash",
+    "before_image",
+    "recorded_at",
 ]
 
 
@@ -74,8 +85,10 @@ def record(conn: duckdb.DuckDBPyConnection, entries: Iterable[Entry]) -> int:
     ]
     if not rows:
         return 0
-    frame = pl.DataFrame(rows, schema={c: (pl.Datetime("us", "UTC") if c == "recorded_at" else pl.String)
-                                       for c in LEDGER_COLUMNS})  # noqa: F841 - scanned by name
+    frame = pl.DataFrame(  # noqa: F841 - scanned by name below
+        rows,
+        schema={c: (pl.Datetime("us", "UTC") if c == "recorded_at" else pl.String) for c in LEDGER_COLUMNS},
+    )
     conn.execute("begin")
     try:
         conn.execute(f"insert into ledger ({', '.join(LEDGER_COLUMNS)}) select * from frame")
@@ -131,7 +144,9 @@ def phase_outcomes(conn: duckdb.DuckDBPyConnection, obj: str, phase: str) -> dic
     return dict(rows)
 
 
-def history(conn: duckdb.DuckDBPyConnection, phase: str | None = None, limit: int | None = None) -> pl.DataFrame:
+def history(
+    conn: duckdb.DuckDBPyConnection, phase: str | None = None, limit: int | None = None
+) -> pl.DataFrame:
     """The audit log (outcome rows, oldest first), optionally for one phase."""
     sql = "select * exclude (before_image) from ledger where outcome <> 'pending'"
     params: list[Any] = []
@@ -144,24 +159,29 @@ def history(conn: duckdb.DuckDBPyConnection, phase: str | None = None, limit: in
     return conn.sql(sql.replace("?", "$1") if params else sql, params=params or None).pl()
 
 
-def first_writes(conn: duckdb.DuckDBPyConnection, objects: Sequence[str]) -> pl.DataFrame:
-    """Per (object, external_id): the earliest before-image and the latest destination id."""
-    if not objects:
-        return pl.DataFrame()
-    return conn.sql(
-        """
+def first_writes(conn: duckdb.DuckDBPyConnection, obj: str, phase: str | None = None) -> list[dict]:
+    """Per external id of `obj`: the before-image of its earliest write (within `phase` if given), the
+    destination id of its latest successful write and that write's operation. Rollback reads this:
+    no before-image means the migration created the record."""
+    return (
+        conn.sql(
+            """
         with firsts as (
-            select object, dest_table, external_id, before_image,
-                   row_number() over (partition by object, external_id order by seq) rn
-            from ledger where outcome in ('pending', 'ok') and operation not in ('deleted', 'restored')
+            select external_id, dest_table, before_image,
+                   row_number() over (partition by external_id order by seq) rn
+            from ledger where object = $1 and outcome in ('pending', 'ok')
+              and phase <> 'rollback' and ($2 is null or phase = $2)
         ), lasts as (
-            select object, external_id, destination_id, operation,
-                   row_number() over (partition by object, external_id order by seq desc) rn
-            from ledger where outcome = 'ok' and destination_id is not null
+            select external_id, destination_id, operation,
+                   row_number() over (partition by external_id order by seq desc) rn
+            from ledger where object = $1 and outcome = 'ok' and destination_id is not null
         )
-        select f.object, f.dest_table, f.external_id, f.before_image, l.destination_id, l.operation as last_op
-        from firsts f left join lasts l on l.object = f.object and l.external_id = f.external_id and l.rn = 1
-        where f.rn = 1 and list_contains($1, f.object)
+        select f.external_id, f.dest_table, f.before_image, l.destination_id, l.operation as last_op
+        from firsts f left join lasts l on l.external_id = f.external_id and l.rn = 1
+        where f.rn = 1 order by f.external_id
         """,
-        params=[list(objects)],
-    ).pl()
+            params=[obj, phase],
+        )
+        .pl()
+        .to_dicts()
+    )

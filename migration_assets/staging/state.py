@@ -22,6 +22,8 @@ create table if not exists stage_runs (object varchar, phase varchar, run_id var
                                        staged_at timestamptz);
 create table if not exists gates (object varchar, phase varchar, stage_run_id varchar, passed boolean,
                                   checked_at timestamptz);
+create table if not exists source_deletions (phase varchar, source_object varchar, id varchar,
+                                             deleted_at varchar);
 create table if not exists checkpoints (source_object varchar, phase varchar, high_water varchar,
                                         records bigint, recorded_at timestamptz);
 """
@@ -37,16 +39,22 @@ def _now() -> datetime:
 
 def record_stage(conn, obj: str, phase: str, run_id: str, counts: dict) -> None:
     conn.execute("delete from stage_runs where object = ? and phase = ?", [obj, phase])
-    conn.execute("insert into stage_runs values (?, ?, ?, ?, ?)", [obj, phase, run_id, json.dumps(counts), _now()])
+    conn.execute(
+        "insert into stage_runs values (?, ?, ?, ?, ?)", [obj, phase, run_id, json.dumps(counts), _now()]
+    )
 
 
 def stage_counts(conn, obj: str, phase: str) -> dict | None:
-    rows = conn.execute("select counts from stage_runs where object = ? and phase = ?", [obj, phase]).fetchall()
+    rows = conn.execute(
+        "select counts from stage_runs where object = ? and phase = ?", [obj, phase]
+    ).fetchall()
     return json.loads(rows[0][0]) if rows else None
 
 
 def record_gate(conn, obj: str, phase: str, passed: bool) -> None:
-    rows = conn.execute("select run_id from stage_runs where object = ? and phase = ?", [obj, phase]).fetchall()
+    rows = conn.execute(
+        "select run_id from stage_runs where object = ? and phase = ?", [obj, phase]
+    ).fetchall()
     stage_run = rows[0][0] if rows else None
     conn.execute("delete from gates where object = ? and phase = ?", [obj, phase])
     conn.execute("insert into gates values (?, ?, ?, ?, ?)", [obj, phase, stage_run, passed, _now()])
@@ -54,10 +62,14 @@ def record_gate(conn, obj: str, phase: str, passed: bool) -> None:
 
 def gate_status(conn, obj: str, phase: str) -> tuple[bool, str]:
     """Whether the gate passed on the latest staging of (obj, phase), and why not."""
-    stage = conn.execute("select run_id from stage_runs where object = ? and phase = ?", [obj, phase]).fetchall()
+    stage = conn.execute(
+        "select run_id from stage_runs where object = ? and phase = ?", [obj, phase]
+    ).fetchall()
     if not stage:
         return False, f"{obj} has not been staged for phase {phase}"
-    gate = conn.execute("select stage_run_id, passed from gates where object = ? and phase = ?", [obj, phase]).fetchall()
+    gate = conn.execute(
+        "select stage_run_id, passed from gates where object = ? and phase = ?", [obj, phase]
+    ).fetchall()
     if not gate or gate[0][0] != stage[0][0]:
         return False, f"the schema gate has not checked the latest staging of {obj} for phase {phase}"
     if not gate[0][1]:
@@ -65,22 +77,31 @@ def gate_status(conn, obj: str, phase: str) -> tuple[bool, str]:
     return True, "passed"
 
 
-def record_extract(conn, phase: str, source_object: str, frame: pl.DataFrame, updated_field: str | None) -> None:
+def record_extract(
+    conn, phase: str, source_object: str, frame: pl.DataFrame, updated_field: str | None
+) -> None:
     """Store the high-water mark of a full or delta extract."""
-    if not (phase == "full" or phase.startswith("delta-")) or not updated_field or updated_field not in frame.columns:
+    if (
+        not (phase == "full" or phase.startswith("delta-"))
+        or not updated_field
+        or updated_field not in frame.columns
+    ):
         return
     stamps = [d for d in (parse_datetime(v) for v in frame[updated_field].to_list()) if d is not None]
     previous = checkpoint(conn, source_object)
     high = max(stamps).strftime("%Y-%m-%dT%H:%M:%SZ") if stamps else previous
     if previous and high and high < previous:
         high = previous
-    conn.execute("insert into checkpoints values (?, ?, ?, ?, ?)", [source_object, phase, high, frame.height, _now()])
+    conn.execute(
+        "insert into checkpoints values (?, ?, ?, ?, ?)", [source_object, phase, high, frame.height, _now()]
+    )
 
 
 def checkpoint(conn, source_object: str) -> str | None:
     rows = conn.execute(
         "select high_water from checkpoints where source_object = ? and high_water is not null "
-        "order by recorded_at desc limit 1", [source_object]
+        "order by recorded_at desc limit 1",
+        [source_object],
     ).fetchall()
     return rows[0][0] if rows else None
 
@@ -88,3 +109,20 @@ def checkpoint(conn, source_object: str) -> str | None:
 def delta_since(conn, source_object: str) -> str | None:
     """Where the next delta window of `source_object` starts (inclusive; re-read with overlap)."""
     return checkpoint(conn, source_object)
+
+
+def record_deletions(conn, phase: str, source_object: str, deletions) -> None:
+    """Source records deleted during a delta window: reported, never deleted in the destination."""
+    conn.execute("delete from source_deletions where phase = ? and source_object = ?", [phase, source_object])
+    for d in deletions:
+        conn.execute(
+            "insert into source_deletions values (?, ?, ?, ?)", [phase, source_object, d.id, d.deleted_at]
+        )
+
+
+def deletions(conn, phase: str | None = None) -> list[tuple]:
+    sql = "select phase, source_object, id, deleted_at from source_deletions"
+    rows = conn.execute(
+        sql + (" where phase = ?" if phase else "") + " order by 1, 2, 3", [phase] if phase else []
+    ).fetchall()
+    return rows

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 
-import httpx
 from pydantic import SecretStr
 
 from migration_assets.connectors.base import Deletion, SourceConnector, SourceObject
