@@ -33,9 +33,10 @@ def _instance():
 
 
 def _specs():
+    from migration_assets.settings import default_spec_dir
     from migration_assets.spec.loader import load_all
 
-    return {s.pair: s for s in load_all()}
+    return {s.pair: s for s in load_all(default_spec_dir())}
 
 
 def _spec(pair: str):
@@ -122,9 +123,7 @@ def _report(spec, phase: str) -> dict:
     db_path = paths.staging_db(spec.pair)
     if not db_path.exists():
         raise MigrationError(f"{spec.pair} has not run yet: no staging file {db_path}")
-    dest = open_destination(
-        spec.spec.destination, resolve_connection(spec.spec.destination, state_dir=paths.sandbox)
-    )
+    dest = open_destination(spec.spec.destination, resolve_connection(spec.spec.destination, state_dir=paths.sandbox))
     with duckdb.connect(str(db_path), read_only=True) as conn:
         return build_report(conn, spec, phase, dest)
 
@@ -134,14 +133,11 @@ def _print_report(report: dict) -> None:
     for column in ("object", "source", "loaded", "quarantined", "excluded", "destination_count"):
         table.add_column(column, justify="right" if column != "object" else "left")
     for name, c in report["objects"].items():
-        table.add_row(
-            name, *(str(c[k]) for k in ("source", "loaded", "quarantined", "excluded", "destination_count"))
-        )
+        table.add_row(name, *(str(c[k]) for k in ("source", "loaded", "quarantined", "excluded", "destination_count")))
     console.print(table)
     d = report["diff"]
     console.print(
-        f"diff: {d['records_compared']} records, {d['fields_compared']} fields compared, "
-        f"{d['mismatches']} mismatches"
+        f"diff: {d['records_compared']} records, {d['fields_compared']} fields compared, {d['mismatches']} mismatches"
     )
 
 
@@ -151,9 +147,7 @@ def cmd_report(args) -> int:
     spec = _spec(args.pair)
     phase = args.phase or latest_phase(_instance(), spec.pair)
     if phase is None:
-        raise MigrationError(
-            f"{spec.pair} has no run yet: run `migrate run {spec.pair} --phase sample` first"
-        )
+        raise MigrationError(f"{spec.pair} has no run yet: run `migrate run {spec.pair} --phase sample` first")
     report = _report(spec, phase)
     if args.json:
         print(json.dumps(report, indent=2))

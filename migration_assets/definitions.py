@@ -8,7 +8,7 @@ import dagster as dg
 
 from migration_assets.pipeline.factory import build_pair_defs
 from migration_assets.pipeline.resources import ConnectionsResource
-from migration_assets.settings import Paths, default_paths
+from migration_assets.settings import Paths, default_paths, default_spec_dir
 from migration_assets.spec.loader import DEFAULT_SPEC_DIR, load_all
 
 
@@ -18,4 +18,4 @@ def build_definitions(paths: Paths, spec_dir: Path = DEFAULT_SPEC_DIR) -> dg.Def
     return dg.Definitions.merge(shared, *pairs)
 
 
-defs = build_definitions(default_paths())
+defs = build_definitions(default_paths(), default_spec_dir())

@@ -39,3 +39,8 @@ class Paths:
 def default_paths() -> Paths:
     """The one place that reads MIGRATE_VAR_DIR: tests and subprocesses point it at a temp dir."""
     return Paths(Path(os.environ.get("MIGRATE_VAR_DIR") or PROJECT_ROOT / "var").resolve())
+
+
+def default_spec_dir() -> Path:
+    """mapping_specs/ of the repository, or $MIGRATE_SPEC_DIR (specs kept elsewhere)."""
+    return Path(os.environ.get("MIGRATE_SPEC_DIR") or PROJECT_ROOT / "mapping_specs").resolve()

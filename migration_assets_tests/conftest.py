@@ -12,6 +12,7 @@ import pytest
 
 from migration_assets.connectors import open_destination, open_source, resolve_connection
 from migration_assets.definitions import build_definitions
+from migration_assets.pipeline.cutover_assets import approval_job_name, rollback_job_name
 from migration_assets.pipeline.runner import RunOutcome, run_phase
 from migration_assets.reports.run_report import build_report
 from migration_assets.sandbox import seeding
@@ -40,6 +41,16 @@ class Workbench:
     def run(self, pair: str, phase: str) -> RunOutcome:
         return run_phase(self.defs, self.instance, pair, phase)
 
+    def approve(self, pair: str, by: str = "reviewer@firm.example") -> dg.ExecuteInProcessResult:
+        job = self.defs.resolve_job_def(approval_job_name(pair))
+        config = {"ops": {f"{pair}__cutover__approval": {"config": {"approver": by}}}}
+        return job.execute_in_process(instance=self.instance, run_config=config, raise_on_error=False)
+
+    def rollback(self, pair: str, phase: str = "") -> dg.ExecuteInProcessResult:
+        job = self.defs.resolve_job_def(rollback_job_name(pair))
+        config = {"ops": {f"{pair}__rollback_destination": {"config": {"phase": phase}}}}
+        return job.execute_in_process(instance=self.instance, run_config=config, raise_on_error=False)
+
     def destination(self, system: str):
         return open_destination(system, resolve_connection(system, state_dir=self.paths.sandbox, environ={}))
 
@@ -48,11 +59,11 @@ class Workbench:
 
     def report(self, pair: str, phase: str) -> dict:
         spec = self.spec(pair)
-        with duckdb.connect(str(self.paths.staging_db(pair)), read_only=True) as conn:
+        with duckdb.connect(str(self.paths.staging_db(pair))) as conn:
             return build_report(conn, spec, phase, self.destination(spec.spec.destination))
 
     def sql(self, pair: str, query: str, params: list | None = None) -> list[tuple]:
-        with duckdb.connect(str(self.paths.staging_db(pair)), read_only=True) as conn:
+        with duckdb.connect(str(self.paths.staging_db(pair))) as conn:
             return conn.execute(query, params or []).fetchall()
 
 

@@ -92,9 +92,7 @@ def delta_partition_key(moment: datetime) -> str:
     return "delta-" + moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-async def poll_changes(
-    connections: ConnectionsResource, loaded: LoadedSpec, checkpoints: dict[str, str]
-) -> dict:
+async def poll_changes(connections: ConnectionsResource, loaded: LoadedSpec, checkpoints: dict[str, str]) -> dict:
     """Ask the source API which records changed, or were deleted, strictly after each checkpoint."""
     source = connections.source(loaded.spec.source)
     changed: dict[str, int] = {}
@@ -116,9 +114,7 @@ async def poll_changes(
     return {"changed": changed, "deleted": len(gone)}
 
 
-def checkpoints_from_instance(
-    instance: dg.DagsterInstance, loaded: LoadedSpec, sources: list[str]
-) -> dict[str, str]:
+def checkpoints_from_instance(instance: dg.DagsterInstance, loaded: LoadedSpec, sources: list[str]) -> dict[str, str]:
     """The high-water marks recorded on the latest extract materializations (no DuckDB access, so the
     sensor never contends with a running load for the staging file)."""
     out = {}
@@ -131,9 +127,7 @@ def checkpoints_from_instance(
     return out
 
 
-def build_delta_sensor(
-    loaded: LoadedSpec, job_name: str, phases: dg.DynamicPartitionsDefinition, sources: list[str]
-):
+def build_delta_sensor(loaded: LoadedSpec, job_name: str, phases: dg.DynamicPartitionsDefinition, sources: list[str]):
     pair = loaded.pair
     options = loaded.spec.options.delta
 
@@ -141,12 +135,11 @@ def build_delta_sensor(
         name=f"{pair}__delta_pickup",
         job_name=job_name,
         minimum_interval_seconds=options.poll_seconds,
-        required_resource_keys={"connections"},
         default_status=dg.DefaultSensorStatus.STOPPED,
         description=f"Polls the {loaded.spec.source} API for records changed since the last full/delta "
         f"checkpoint during the {options.window_hours} h delta window and requests a delta run.",
     )
-    def _sensor(context: dg.SensorEvaluationContext):
+    def _sensor(context: dg.SensorEvaluationContext, connections: ConnectionsResource):
         checkpoints = checkpoints_from_instance(context.instance, loaded, sources)
         if not checkpoints:
             return dg.SkipReason("no full run has recorded a checkpoint yet")
@@ -156,16 +149,14 @@ def build_delta_sensor(
             return dg.SkipReason(
                 f"the {options.window_hours} h delta window opened at {opened:%Y-%m-%d %H:%M}Z has closed"
             )
-        polled = asyncio.run(poll_changes(context.resources.connections, loaded, checkpoints))
+        polled = asyncio.run(poll_changes(connections, loaded, checkpoints))
         total = sum(polled["changed"].values()) + polled["deleted"]
         if total == 0:
             return dg.SkipReason(f"no changes since {min(checkpoints.values())}")
         key = delta_partition_key(now)
         return dg.SensorResult(
             run_requests=[
-                dg.RunRequest(
-                    partition_key=key, run_key=key, tags={"pair": pair, "delta_changes": str(total)}
-                )
+                dg.RunRequest(partition_key=key, run_key=key, tags={"pair": pair, "delta_changes": str(total)})
             ],
             dynamic_partitions_requests=[phases.build_add_request([key])],
             cursor=key,
@@ -179,9 +170,7 @@ def _window_opened(instance: dg.DagsterInstance, loaded: LoadedSpec, sources: li
     stamps = []
     for obj in sources:
         result = instance.fetch_materializations(
-            dg.AssetRecordsFilter(
-                asset_key=asset_key(loaded.pair, "extract", obj), asset_partitions=["full"]
-            ),
+            dg.AssetRecordsFilter(asset_key=asset_key(loaded.pair, "extract", obj), asset_partitions=["full"]),
             limit=1,
         )
         if result.records:
@@ -219,9 +208,7 @@ def build_rollback_job(loaded: LoadedSpec, paths) -> dg.JobDefinition:
 
         async def go():
             try:
-                return await rollback(
-                    loaded, conn, dest, context.run.run_id, phase=phase, log=context.log.info
-                )
+                return await rollback(loaded, conn, dest, context.run.run_id, phase=phase, log=context.log.info)
             finally:
                 await dest.aclose()
 

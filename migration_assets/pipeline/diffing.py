@@ -69,9 +69,7 @@ async def diff_object(
     staged = db.read_slice(conn, stage_table(obj_name), phase)
     outcomes = ledger.phase_outcomes(conn, obj_name, phase)
     loaded_rows = (
-        staged.filter(pl.col(EXT).is_in([k for k, v in outcomes.items() if v == "ok"]))
-        if staged.height
-        else staged
+        staged.filter(pl.col(EXT).is_in([k for k, v in outcomes.items() if v == "ok"])) if staged.height else staged
     )
     crosswalks = {lk.object: ledger.crosswalk(conn, lk.object) for lk in obj.lookups.values()}
     columns = [*obj.fields, *obj.lookups]
@@ -79,9 +77,7 @@ async def diff_object(
     rows = list(loaded_rows.iter_rows(named=True))
     for start in range(0, len(rows), READ_CHUNK):
         chunk = rows[start : start + READ_CHUNK]
-        remote = await dest.read_back(
-            obj.table, obj.external_id.column, [str(r[EXT]) for r in chunk], columns
-        )
+        remote = await dest.read_back(obj.table, obj.external_id.column, [str(r[EXT]) for r in chunk], columns)
         for row in chunk:
             _compare_row(loaded, obj_name, row, remote.get(str(row[EXT])), crosswalks, result)
     return result

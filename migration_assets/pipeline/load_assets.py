@@ -172,9 +172,7 @@ def _load_asset(loaded: LoadedSpec, obj_name: str, phases, guards) -> dg.AssetsD
 async def _run_load(context, loaded: LoadedSpec, obj_name: str, phase: str, conn) -> LoadSummary:
     dest = open_destination(context, loaded)
     try:
-        summary = await load_object(
-            loaded, obj_name, phase, conn, dest, context.run.run_id, log=context.log.info
-        )
+        summary = await load_object(loaded, obj_name, phase, conn, dest, context.run.run_id, log=context.log.info)
     except MigrationError as exc:
         raise dg.Failure(f"load of {obj_name} stopped: {exc}") from exc
     finally:

@@ -35,13 +35,9 @@ def column_lineage(loaded: LoadedSpec, obj_name: str) -> dg.TableColumnLineage:
     upstream = asset_key(loaded.pair, "extract", obj.source)
     deps: dict[str, list[dg.TableColumnDep]] = {}
     for column, compiled in compiled_columns(loaded, obj_name).items():
-        deps[column] = [
-            dg.TableColumnDep(asset_key=upstream, column_name=s) for s in sorted(compiled.sources)
-        ]
+        deps[column] = [dg.TableColumnDep(asset_key=upstream, column_name=s) for s in sorted(compiled.sources)]
     ext = loaded.compile(obj_name, "external_id.value", obj.external_id.value)
-    deps[obj.external_id.column] = [
-        dg.TableColumnDep(asset_key=upstream, column_name=s) for s in sorted(ext.sources)
-    ]
+    deps[obj.external_id.column] = [dg.TableColumnDep(asset_key=upstream, column_name=s) for s in sorted(ext.sources)]
     return dg.TableColumnLineage(deps_by_column=deps)
 
 
@@ -66,7 +62,5 @@ def md_table(rows: list[dict[str, Any]]) -> str:
         return "_(none)_"
     columns = list(rows[0])
     out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    out += [
-        "| " + " | ".join(str(r.get(c, "")).replace("|", "\\|")[:120] for c in columns) + " |" for r in rows
-    ]
+    out += ["| " + " | ".join(str(r.get(c, "")).replace("|", "\\|")[:120] for c in columns) + " |" for r in rows]
     return "\n".join(out)

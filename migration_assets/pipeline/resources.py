@@ -47,4 +47,10 @@ def staging(context: dg.OpExecutionContext | dg.AssetCheckExecutionContext, pair
     resource: DuckDBResource = getattr(context.resources, staging_resource_key(pair))
     Path(resource.database).parent.mkdir(parents=True, exist_ok=True)
     with resource.get_connection() as conn:
-        yield conn
+        try:
+            yield conn
+        except BaseException:
+            # DuckDBResource closes its connection only on success; a failed step must release the
+            # file too, or the next opener in this process meets a stale connection.
+            conn.close()
+            raise

@@ -44,9 +44,7 @@ def _image(loaded: LoadedSpec, obj_name: str, raw: str, destination_id: str | No
     for column, lookup in obj.lookups.items():
         if column in image:
             target = image[column]
-            image[column] = (
-                {"table": loaded.spec.objects[lookup.object].table, "id": target} if target else None
-            )
+            image[column] = {"table": loaded.spec.objects[lookup.object].table, "id": target} if target else None
     image["id"] = image.get("id") or destination_id
     return image
 
@@ -72,11 +70,7 @@ async def rollback(
         log(f"{name}: {summary.restored[name]} restored")
     for name in reversed(loaded.load_order):
         await _find_unconfirmed(loaded, name, plans[name], dest)
-        todo = [
-            r
-            for r in plans[name]
-            if not r["before_image"] and r["destination_id"] and r["last_op"] != "deleted"
-        ]
+        todo = [r for r in plans[name] if not r["before_image"] and r["destination_id"] and r["last_op"] != "deleted"]
         results = []
         for i in range(0, len(todo), CHUNK):
             ids = [r["destination_id"] for r in todo[i : i + CHUNK]]
@@ -86,9 +80,7 @@ async def rollback(
     return summary
 
 
-async def _find_unconfirmed(
-    loaded: LoadedSpec, name: str, plan: list[dict], dest: DestinationConnector
-) -> None:
+async def _find_unconfirmed(loaded: LoadedSpec, name: str, plan: list[dict], dest: DestinationConnector) -> None:
     """A run killed between a write and its ledger outcome leaves only the `pending` row: look such
     records up by external id, since they may exist in the destination."""
     missing = [r for r in plan if not r["before_image"] and not r["destination_id"]]
@@ -101,9 +93,7 @@ async def _find_unconfirmed(
                 row["destination_id"] = found[row["external_id"]]["id"]
 
 
-def _record(
-    conn, loaded, name, todo, results: list[WriteResult], operation: str, run_id: str, summary
-) -> int:
+def _record(conn, loaded, name, todo, results: list[WriteResult], operation: str, run_id: str, summary) -> int:
     table = loaded.spec.objects[name].table
     entries = []
     for row, result in zip(todo, results, strict=True):
@@ -122,8 +112,6 @@ def _record(
             )
         )
         if not result.ok:
-            summary.failed.append(
-                {"object": name, "external_id": row["external_id"], "error": str(result.error)}
-            )
+            summary.failed.append({"object": name, "external_id": row["external_id"], "error": str(result.error)})
     ledger.record(conn, entries)
     return sum(1 for r in results if r.ok)

@@ -83,11 +83,7 @@ def select_sample(loaded: LoadedSpec, raw_by_source: Mapping[str, pl.DataFrame])
         if obj in ancestors or obj == spec.options.sample.anchor:
             continue
         for column, lookup in o.lookups.items():
-            if (
-                lookup.object in ancestors
-                or lookup.object == spec.options.sample.anchor
-                or lookup.object == obj
-            ):
+            if lookup.object in ancestors or lookup.object == spec.options.sample.anchor or lookup.object == obj:
                 hits = keys[obj].filter(pl.col(column).is_in(list(selected[lookup.object])))
                 selected[obj] |= set(hits["_ext"].drop_nulls().to_list())
     add_parents()

@@ -48,13 +48,9 @@ def _extract_asset(loaded: LoadedSpec, source_object: str, phases) -> dg.AssetsD
         with staging(context, pair) as conn:
             state.ensure(conn)
             since = state.delta_since(conn, source_object) if phase.startswith("delta-") else None
-            frame, deletions = asyncio.run(
-                _extract_frame(context.resources.connections, system, source_object, since)
-            )
+            frame, deletions = asyncio.run(_extract_frame(context.resources.connections, system, source_object, since))
             db.write_slice(conn, extract_table(source_object), frame, phase)
-            state.record_extract(
-                conn, phase, source_object, frame, loaded.source_catalog[source_object].updated_field
-            )
+            state.record_extract(conn, phase, source_object, frame, loaded.source_catalog[source_object].updated_field)
             state.record_deletions(conn, phase, source_object, deletions)
             checkpoint = state.checkpoint(conn, source_object) or ""
         context.log.info(f"extracted {frame.height} {source_object} records for {phase}")
@@ -103,9 +99,7 @@ def build_sample_asset(loaded: LoadedSpec, phases: dg.PartitionsDefinition) -> d
     def _sample(context) -> dg.MaterializeResult:
         phase = context.partition_key
         if phase != "sample":
-            return dg.MaterializeResult(
-                metadata={"phase": phase, "note": "not the sample phase: nothing to select"}
-            )
+            return dg.MaterializeResult(metadata={"phase": phase, "note": "not the sample phase: nothing to select"})
         with staging(context, pair) as conn:
             db.ensure_support_tables(conn)
             raw = {s: db.read_slice(conn, extract_table(s), phase) for s in source_objects(loaded)}
@@ -193,16 +187,12 @@ def _stage_asset(loaded: LoadedSpec, obj_name: str, phases) -> dg.AssetsDefiniti
 def _apply_sample(conn, phase: str, obj_name: str, result):
     if phase != "sample":
         return result.staged, result.quarantined, result.excluded
-    keys = conn.sql("select external_id from sample_keys where object = $1", params=[obj_name]).pl()[
-        "external_id"
-    ]
+    keys = conn.sql("select external_id from sample_keys where object = $1", params=[obj_name]).pl()["external_id"]
     keep = pl.col(EXT).is_in(keys.to_list())
     return result.staged.filter(keep), result.quarantined.filter(keep), result.excluded.filter(keep)
 
 
-def _write_rejects(
-    conn, phase, obj_name, quarantined: pl.DataFrame, excluded: pl.DataFrame, run_id: str
-) -> None:
+def _write_rejects(conn, phase, obj_name, quarantined: pl.DataFrame, excluded: pl.DataFrame, run_id: str) -> None:
     q = quarantined.select(
         pl.lit(phase).alias("_phase"),
         pl.lit(obj_name).alias("object"),

@@ -76,9 +76,7 @@ def stage_frame(loaded: LoadedSpec, obj_name: str, raw: pl.DataFrame) -> StageRe
     out_cols = list(columns)
     if obj.collapse:
         return _collapse(frame, out_cols, raw.height)
-    excluded = frame.filter(pl.col("_excluded").is_not_null()).select(
-        EXT, SRC, pl.col("_excluded").alias(REASON)
-    )
+    excluded = frame.filter(pl.col("_excluded").is_not_null()).select(EXT, SRC, pl.col("_excluded").alias(REASON))
     rest = frame.filter(pl.col("_excluded").is_null())
     quarantined = _quarantine_rows(rest.filter(pl.col(REASON).is_not_null()), raw, id_field)
     good = rest.filter(pl.col(REASON).is_null()).select(EXT, SRC, *out_cols)
@@ -86,9 +84,7 @@ def stage_frame(loaded: LoadedSpec, obj_name: str, raw: pl.DataFrame) -> StageRe
     return StageResult(staged, quarantined, excluded, raw.height, raw.height, 0)
 
 
-def _problem_reason(
-    loaded: LoadedSpec, obj_name: str, columns: dict[str, Compiled], ext: Compiled
-) -> pl.Expr:
+def _problem_reason(loaded: LoadedSpec, obj_name: str, columns: dict[str, Compiled], ext: Compiled) -> pl.Expr:
     obj = loaded.spec.objects[obj_name]
     reasons: list[pl.Expr] = [
         pl.when(ext.expr.cast(pl.String).str.strip_chars().fill_null("") == "").then(
@@ -104,9 +100,7 @@ def _problem_reason(
     for column, lookup in obj.lookups.items():
         if lookup.required:
             reasons.append(
-                pl.when(columns[column].expr.is_null()).then(
-                    pl.lit(f"{column}: no {lookup.object} to link to")
-                )
+                pl.when(columns[column].expr.is_null()).then(pl.lit(f"{column}: no {lookup.object} to link to"))
             )
     # statecode and statuscode read one label: say its problem once
     joined = pl.concat_list(reasons).list.drop_nulls().list.unique(maintain_order=True).list.join("; ")
@@ -117,10 +111,7 @@ def _exclusion_reason(rules, compiled: list[Compiled]) -> pl.Expr:
     if not rules:
         return pl.lit(None, dtype=pl.String)
     return pl.coalesce(
-        [
-            pl.when(c.expr.fill_null(False)).then(pl.lit(r.reason))
-            for r, c in zip(rules, compiled, strict=True)
-        ]
+        [pl.when(c.expr.fill_null(False)).then(pl.lit(r.reason)) for r, c in zip(rules, compiled, strict=True)]
     )
 
 
@@ -162,9 +153,7 @@ def _collapse(frame: pl.DataFrame, out_cols: list[str], source_rows: int) -> Sta
     staged_rows = best.filter(pl.col("_rank") == 0).select(EXT, SRC, *out_cols)
     staged = staged_rows.with_columns(_row_hash(staged_rows, out_cols))
     quarantined = (
-        best.filter(pl.col("_rank") == 1)
-        .select(EXT, SRC, REASON)
-        .with_columns(pl.lit(None, pl.String).alias("_row"))
+        best.filter(pl.col("_rank") == 1).select(EXT, SRC, REASON).with_columns(pl.lit(None, pl.String).alias("_row"))
     )
     excluded = best.filter(pl.col("_rank") == 2).select(EXT, SRC, pl.col("_excluded").alias(REASON))
     return StageResult(staged, quarantined, excluded, source_rows, best.height, source_rows - best.height)

@@ -27,9 +27,7 @@ create table if not exists diff_mismatches (phase varchar, object varchar, exter
 """
 
 
-def build_diff_asset(
-    loaded: LoadedSpec, phases: dg.PartitionsDefinition, paths: Paths
-) -> dg.AssetsDefinition:
+def build_diff_asset(loaded: LoadedSpec, phases: dg.PartitionsDefinition, paths: Paths) -> dg.AssetsDefinition:
     pair = loaded.pair
     key = asset_key(pair, "verify", "diff")
 
@@ -43,9 +41,7 @@ def build_diff_asset(
         tags={"layer": "verify"},
         required_resource_keys={"connections", staging_resource_key(pair)},
         check_specs=[
-            dg.AssetCheckSpec(
-                "no_mismatches", asset=key, description="every mapped field reads back as staged"
-            )
+            dg.AssetCheckSpec("no_mismatches", asset=key, description="every mapped field reads back as staged")
         ],
         description="Field-level diff: every loaded record is read back from the destination and each "
         "mapped field compared with its staged value.",

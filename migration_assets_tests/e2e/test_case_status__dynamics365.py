@@ -28,6 +28,7 @@ def test_seed_sample_full_read_back_and_rerun_creates_no_duplicate(workbench):
     assert 100 <= sample_report["objects"]["incident"]["source"] <= 500
     assert sample_report["diff"]["mismatches"] == 0
 
+    assert workbench.approve(PAIR).success
     full = workbench.run(PAIR, "full")
     assert full.success, full.failures
     report = workbench.report(PAIR, "full")
