@@ -1,0 +1,417 @@
+"""DataverseDestination: the Dynamics 365 / Dataverse Web API v9.2 destination connector.
+
+Real API throughout (reference shared/reference/dataverse-web-api.md): OAuth client credentials
+with scope `<base_url>/.default`, OData headers on every call, `$batch` with one change set per
+record and `Prefer: odata.continue-on-error`, alternate-key upserts, `Microsoft.Dynamics.CRM.In`
+filters, `odata.maxpagesize` paging, concurrency capped by `x-ms-dop-hint`.
+Invented (sandbox only): the token path comes from the Connection; `sandbox/environment` facts are
+read when present (see metadata.py); the document store is Graph-shaped (see documents.py).
+
+Connection.options: `rate_per_second` (20), `concurrency` (4), `batch_size` (100, at most 1000),
+`page_size` (5000), `key_wait_seconds` (120), `drive_path` (the Graph drive of the document store).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, Self, TypeVar
+
+import httpx
+
+from migration_assets.connectors.base import (
+    DestinationConnector,
+    DestinationSchema,
+    FileUpload,
+    TableRequirement,
+    UpsertRow,
+    WriteResult,
+)
+from migration_assets.connectors.dataverse import documents, metadata, records
+from migration_assets.connectors.dataverse.batch import (
+    BatchRequest,
+    PartResponse,
+    build_batch,
+    error_text,
+    parse_batch,
+)
+from migration_assets.connectors.dataverse.odata import in_filter, key_problem, literal
+from migration_assets.connectors.dataverse.settings import (
+    API_PREFIX,
+    BASE_HEADERS,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_RATE_PER_SECOND,
+    DRIVE_PATH,
+    GET_HEADERS,
+    IN_FILTER_CHUNK,
+    MAX_BATCH_SIZE,
+    MAX_PAGE_SIZE,
+    SYSTEM,
+)
+from migration_assets.connectors.http import HttpSession, OAuthClientCredentials
+from migration_assets.connectors.registry import Connection
+from migration_assets.errors import AuthError, ConnectorError, MigrationError, RateLimited
+
+T = TypeVar("T")
+
+
+class DataverseApi:
+    """Thin request layer over HttpSession: API paths, OData headers, paging, `$batch`, dop hint.
+
+    Args:
+        session: the authenticated HttpSession.
+        prefix: data API path prefix.
+    """
+
+    def __init__(self, session: HttpSession, prefix: str = API_PREFIX) -> None:
+        self.session = session
+        self.prefix = prefix
+        self.dop_hint: int | None = None
+
+    def url(self, path: str) -> str:
+        """Absolute URLs and host paths (`/graph/...`) unchanged; others under the API prefix."""
+        if path.startswith(("http://", "https://", "/")):
+            return path
+        return f"{self.prefix}/{path}"
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        expect: tuple[int, ...] = (200, 201, 204),
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """One request with the OData headers; raises ConnectorError subclasses (see HttpSession)."""
+        all_headers = {**BASE_HEADERS, **(GET_HEADERS if method == "GET" else {}), **(headers or {})}
+        response = await self.session.request(method, self.url(path), headers=all_headers, expect=expect, **kwargs)
+        hint = response.headers.get("x-ms-dop-hint")
+        if hint and hint.isdigit() and int(hint) > 0:
+            self.dop_hint = int(hint)
+        return response
+
+    async def get_json(
+        self, path: str, params: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """GET `path` and return its JSON body (raises like `send` on any status but 200)."""
+        response = await self.send("GET", path, params=params, headers=headers, expect=(200,))
+        return response.json()
+
+    async def pages(self, path: str, params: Mapping[str, str], page_size: int) -> AsyncIterator[list[dict]]:
+        """Yield each page's `value`, following `@odata.nextLink` unchanged with the same page size."""
+        headers = {"Prefer": f"odata.maxpagesize={page_size}"}
+        url: str | None = path
+        query: Mapping[str, str] | None = params
+        while url:
+            body = await self.get_json(url, query, headers)
+            yield body.get("value", [])
+            url, query = body.get("@odata.nextLink"), None
+
+    async def batch(self, groups: Sequence[Sequence[BatchRequest] | BatchRequest]) -> list[list[PartResponse]]:
+        """Send one `$batch` with `Prefer: odata.continue-on-error`; responses per group, in order."""
+        content_type, content = build_batch(groups)
+        headers = {"Content-Type": content_type, "Prefer": "odata.continue-on-error"}
+        response = await self.send("POST", "$batch", headers=headers, content=content, expect=(200,))
+        return parse_batch(response.headers.get("content-type", ""), response.content)
+
+
+class DataverseDestination(DestinationConnector):
+    """Writes to Dataverse (Dynamics 365 Sales) through the Web API.
+
+    Args:
+        session: the HttpSession (auth, rate limit, retries).
+        batch_size: records per `$batch` (≤ 1000).
+        concurrency: batches in flight (further capped by `x-ms-dop-hint`).
+        page_size: `odata.maxpagesize` for reads (≤ 5000).
+        key_wait_seconds: how long apply_schema waits for new alternate keys to become Active.
+        drive_path: Graph drive of the document store.
+    """
+
+    system = SYSTEM
+
+    def __init__(
+        self,
+        session: HttpSession,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        page_size: int = MAX_PAGE_SIZE,
+        key_wait_seconds: float = 120.0,
+        drive_path: str = DRIVE_PATH,
+    ) -> None:
+        super().__init__(session)
+        self.api = DataverseApi(session)
+        self.meta = metadata.MetadataCache(self.api)
+        self.batch_size = max(1, min(batch_size, MAX_BATCH_SIZE))
+        self.concurrency = max(1, concurrency)
+        self.page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+        self.key_wait_seconds = key_wait_seconds
+        self.documents = documents.DocumentStore(self, drive_path)
+
+    @classmethod
+    def from_connection(cls, connection: Connection) -> Self:
+        """Build the connector from a Connection (real org or sandbox).
+
+        Raises:
+            MigrationError: when the connection has no token URL or client credentials.
+        """
+        if not (connection.token_url and connection.client_id and connection.client_secret):
+            raise MigrationError("dynamics365: the connection needs DATAVERSE_TOKEN_URL, client id and secret")
+        opts = dict(connection.options or {})
+        rate = float(opts.get("rate_per_second", DEFAULT_RATE_PER_SECOND))
+        concurrency = int(opts.get("concurrency", DEFAULT_CONCURRENCY))
+        auth = OAuthClientCredentials(
+            token_url=connection.token_url,
+            client_id=connection.client_id,
+            client_secret=connection.client_secret,
+            scope=f"{connection.base_url.rstrip('/')}/.default",
+        )
+        session = HttpSession(
+            SYSTEM,
+            connection.http_client(),
+            auth=auth,
+            rate=rate,
+            burst=max(1, int(rate)),
+            concurrency=concurrency,
+        )
+        return cls(
+            session,
+            batch_size=int(opts.get("batch_size", DEFAULT_BATCH_SIZE)),
+            concurrency=concurrency,
+            page_size=int(opts.get("page_size", MAX_PAGE_SIZE)),
+            key_wait_seconds=float(opts.get("key_wait_seconds", 120.0)),
+            drive_path=str(opts.get("drive_path", DRIVE_PATH)),
+        )
+
+    # -- schema ---------------------------------------------------------------------------
+    async def describe(self, tables: Sequence[str] | None = None) -> DestinationSchema:
+        """Tables (all when None), columns, keys, option sets and environment facts."""
+        return await self.meta.describe(tables)
+
+    async def apply_schema(self, required: Sequence[TableRequirement]) -> list[str]:
+        """Create what the spec needs and Dataverse lacks; see metadata.apply_schema."""
+        return await metadata.apply_schema(self.api, self.meta, required, key_wait_seconds=self.key_wait_seconds)
+
+    # -- helpers --------------------------------------------------------------------------
+    async def _gather(self, jobs: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
+        """Run jobs with at most `concurrency` (capped by the server's dop hint) in flight, in order."""
+        limit = min(self.concurrency, self.api.dop_hint or self.concurrency)
+        gate = asyncio.Semaphore(limit)
+
+        async def run(job: Callable[[], Awaitable[T]]) -> T:
+            async with gate:
+                return await job()
+
+        return list(await asyncio.gather(*(run(j) for j in jobs)))
+
+    async def _sets(self, tables: set[str]) -> dict[str, str]:
+        return {t: (await self.meta.entity(t)).entity_set for t in tables}
+
+    def _chunks(self, items: Sequence[T], size: int) -> list[Sequence[T]]:
+        return [items[i : i + size] for i in range(0, len(items), size)]
+
+    async def _batch_or_errors(self, groups: list) -> list[list[PartResponse]] | str:
+        """`$batch` responses, or the error text when the whole batch was refused."""
+        try:
+            return await self.api.batch(groups) if groups else []
+        except (AuthError, RateLimited):
+            raise
+        except ConnectorError as exc:
+            return error_text(exc.status or 0, exc.body) if exc.body is not None else str(exc)
+
+    # -- records --------------------------------------------------------------------------
+    async def upsert(self, table: str, key: str, rows: Sequence[UpsertRow]) -> list[WriteResult]:
+        """Upsert rows by alternate key `key` = external_id, one change set per row.
+
+        Returns:
+            One WriteResult per row in input order (created/updated, or ok=False with the error).
+        """
+        meta = await self.meta.table(table)
+        sets = await self._sets(records.lookup_tables(rows))
+        chunks = self._chunks(list(rows), self.batch_size)
+        results = await self._gather([lambda c=c: self._upsert_chunk(meta, key, c, sets) for c in chunks])
+        return [r for chunk in results for r in chunk]
+
+    async def _upsert_chunk(
+        self, meta: metadata.TableMeta, key: str, rows: Sequence[UpsertRow], sets: Mapping[str, str]
+    ) -> list[WriteResult]:
+        existing: set[str] | None = None
+        if records.needs_existence(rows):
+            found = await self._read_keys(meta, key, [r.external_id for r in rows if not key_problem(r.external_id)])
+            existing = {k.casefold() for k in found}  # key matching is case-insensitive
+        out: dict[int, WriteResult] = {}
+        groups, positions = [], []
+        for i, row in enumerate(rows):
+            exists = None if existing is None else row.external_id.casefold() in existing
+            try:
+                groups.append(records.upsert_parts(row, key, meta, sets, self.api.prefix, exists))
+                positions.append(i)
+            except ValueError as exc:
+                out[i] = WriteResult(row.external_id, ok=False, error=str(exc))
+        answers = await self._batch_or_errors(groups)
+        for n, i in enumerate(positions):
+            if isinstance(answers, str):
+                out[i] = WriteResult(rows[i].external_id, ok=False, error=answers)
+            elif n < len(answers):
+                out[i] = records.upsert_result(rows[i], answers[n], meta.entity.primary_id)
+            else:
+                out[i] = WriteResult(rows[i].external_id, ok=False, error="not processed: the batch stopped early")
+        return [out[i] for i in range(len(rows))]
+
+    async def _read_keys(self, meta: metadata.TableMeta, key: str, values: Sequence[str]) -> dict[str, dict]:
+        """Records whose `key` is in `values`, by key value (chunks of ≤ 100 ids, all pages)."""
+        found: dict[str, dict] = {}
+        for chunk in self._chunks(list(dict.fromkeys(values)), IN_FILTER_CHUNK):
+            params = {
+                "$select": records.select_list([key], set(), meta.entity.primary_id),
+                "$filter": in_filter(key, chunk),
+            }
+            async for page in self.api.pages(meta.entity.entity_set, params, self.page_size):
+                found.update({str(r[key]): r for r in page if r.get(key) is not None})
+        return found
+
+    async def read_back(
+        self, table: str, key: str, external_ids: Sequence[str], columns: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """`{external_id: {"id": <primary id>, column: value}}`; lookups as target ids."""
+        meta = await self.meta.table(table)
+        lookups = meta.lookup_columns()
+        pid = meta.entity.primary_id
+        select = records.select_list(columns, lookups, pid, key)
+        wanted = {str(e).casefold(): str(e) for e in external_ids}
+        out: dict[str, dict[str, Any]] = {}
+        for rows in await self._gather(
+            [
+                lambda c=c: self._query_in(meta, key, c, select)
+                for c in self._chunks(list(dict.fromkeys(external_ids)), IN_FILTER_CHUNK)
+            ]
+        ):
+            for rec in rows:
+                ext = wanted.get(str(rec.get(key)).casefold())
+                if ext is not None:
+                    out[ext] = {
+                        "id": rec.get(pid),
+                        **{c: records.read_value(rec, c, lookups) for c in columns},
+                    }
+        return out
+
+    async def _query_in(self, meta: metadata.TableMeta, prop: str, values: Sequence[str], select: str) -> list[dict]:
+        params = {"$select": select, "$filter": in_filter(prop, values)}
+        return [rec async for page in self.api.pages(meta.entity.entity_set, params, self.page_size) for rec in page]
+
+    async def read_by_ids(self, table: str, ids: Sequence[str], columns: Sequence[str]) -> dict[str, dict]:
+        """`{id: {column: value}}` for the ids that exist."""
+        meta = await self.meta.table(table)
+        lookups = meta.lookup_columns()
+        pid = meta.entity.primary_id
+        select = records.select_list(columns, lookups, pid)
+        chunks = self._chunks(list(dict.fromkeys(ids)), IN_FILTER_CHUNK)
+        out: dict[str, dict] = {}
+        for rows in await self._gather([lambda c=c: self._query_in(meta, pid, c, select) for c in chunks]):
+            for rec in rows:
+                out[rec[pid]] = {c: records.read_value(rec, c, lookups) for c in columns}
+        return out
+
+    async def count(self, table: str, key: str) -> int:
+        """Records with `key` not null, counted by paging (`$count` caps at 5,000)."""
+        meta = await self.meta.table(table)
+        params = {"$select": meta.entity.primary_id, "$filter": f"{key} ne {literal(None)}"}
+        return sum([len(page) async for page in self.api.pages(meta.entity.entity_set, params, self.page_size)])
+
+    async def delete(self, table: str, ids: Sequence[str]) -> list[WriteResult]:
+        """Delete by id in `$batch`es; 404 (already gone) counts as deleted."""
+        meta = await self.meta.table(table)
+        chunks = self._chunks(list(ids), self.batch_size)
+        results = await self._gather([lambda c=c: self._delete_chunk(meta, c) for c in chunks])
+        return [r for chunk in results for r in chunk]
+
+    async def _delete_chunk(self, meta: metadata.TableMeta, ids: Sequence[str]) -> list[WriteResult]:
+        groups = [BatchRequest("DELETE", records.record_url(self.api.prefix, meta, i)) for i in ids]
+        answers = await self._batch_or_errors(groups)
+        out = []
+        for n, record_id in enumerate(ids):
+            status, error = _group_error(answers, n)
+            if error is None or status == 404:  # already gone counts as deleted
+                out.append(WriteResult(record_id, ok=True, destination_id=record_id, operation="deleted"))
+            else:
+                out.append(WriteResult(record_id, ok=False, destination_id=record_id, error=error))
+        return out
+
+    async def restore(self, table: str, before_images: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
+        """Write back before-images (update with `If-Match: *`; re-create records that are gone)."""
+        meta = await self.meta.table(table)
+        targets = {str(v["table"]) for img in before_images for v in img.values() if isinstance(v, Mapping)}
+        sets = await self._sets(targets | {t for c in meta.lookup_columns() for t in meta.info.columns[c].targets})
+        chunks = self._chunks(list(before_images), self.batch_size)
+        results = await self._gather([lambda c=c: self._restore_chunk(meta, c, sets) for c in chunks])
+        return [r for chunk in results for r in chunk]
+
+    async def _restore_chunk(
+        self, meta: metadata.TableMeta, images: Sequence[Mapping[str, Any]], sets: Mapping[str, str]
+    ) -> list[WriteResult]:
+        groups = [
+            [
+                BatchRequest(
+                    "PATCH",
+                    records.record_url(self.api.prefix, meta, str(img["id"])),
+                    records.image_body(img, meta, sets, create=False),
+                    {"If-Match": "*"},
+                )
+            ]
+            for img in images
+        ]
+        answers = await self._batch_or_errors(groups)
+        outcomes = [_group_error(answers, n) for n in range(len(images))]
+        gone = [img for img, (status, _) in zip(images, outcomes, strict=True) if status == 404]
+        recreated = iter(await self._recreate(meta, gone, sets))
+        return [
+            next(recreated) if status == 404 else _restored(img, error)
+            for img, (status, error) in zip(images, outcomes, strict=True)
+        ]
+
+    async def _recreate(
+        self, meta: metadata.TableMeta, images: Sequence[Mapping[str, Any]], sets: Mapping[str, str]
+    ) -> list[WriteResult]:
+        """POST the records that no longer exist, with their primary id, then PATCH their state."""
+        groups = []
+        for img in images:
+            body = records.image_body(img, meta, sets, create=True)
+            state = records.split_state(body, meta.default_state)
+            parts = [BatchRequest("POST", f"{self.api.prefix}/{meta.entity.entity_set}", body)]
+            if state:
+                url = records.record_url(self.api.prefix, meta, str(img["id"]))
+                parts.append(BatchRequest("PATCH", url, state, {"If-Match": "*"}))
+            groups.append(parts)
+        answers = await self._batch_or_errors(groups)
+        return [_restored(img, _group_error(answers, n)[1]) for n, img in enumerate(images)]
+
+    # -- documents ------------------------------------------------------------------------
+    async def upload_file(self, upload: FileUpload) -> WriteResult:
+        """Store a file in the document store and link it to its parent record; see documents.py."""
+        return await self.documents.upload(upload)
+
+    def document_url(self, external_id: str) -> str | None:
+        """The driveItem webUrl of a file uploaded in this session, by its external id."""
+        return self.documents.urls.get(external_id)
+
+
+def _group_error(answers: list[list[PartResponse]] | str, n: int) -> tuple[int | None, str | None]:
+    """(status, error) of the first failed request of group `n`, or (None, None) when all succeeded."""
+    if isinstance(answers, str):
+        return 0, answers
+    if n >= len(answers) or not answers[n]:
+        return 0, "not processed: the batch stopped early"
+    failed = next((r for r in answers[n] if not r.ok), None)
+    return (None, None) if failed is None else (failed.status, failed.error_text())
+
+
+def _restored(image: Mapping[str, Any], error: str | None) -> WriteResult:
+    record_id = str(image["id"])
+    if error is None:
+        return WriteResult(record_id, ok=True, destination_id=record_id, operation="restored")
+    return WriteResult(record_id, ok=False, destination_id=record_id, error=error)
+
+
+__all__ = ["DataverseApi", "DataverseDestination"]

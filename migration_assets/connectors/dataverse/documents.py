@@ -1,0 +1,182 @@
+"""Files to the document store (SharePoint through Microsoft Graph) and their Dataverse locations.
+
+Real shapes (Microsoft Graph driveItem API): `PUT <drive>/root:/<path>:/content` for files up to
+4 MiB; larger files through `POST <drive>/root:/<path>:/createUploadSession` and `PUT <uploadUrl>`
+chunks of N x 320 KiB with `Content-Range` (202 until the last, then 201 + driveItem). Errors
+`{"error":{"code","message"}}` (413 `maxFileSizeExceeded` over the size limit).
+Invented (sandbox): the drive path `/graph/v1.0/sites/sandbox/drive` on the Dataverse host and
+the bearer token of the Dataverse session (real Graph needs its own token and host; set the
+`drive_path` option to a full Graph URL).
+
+Each uploaded file gets a `sharepointdocumentlocation` row (real table) named after the file,
+with `absoluteurl` = the folder's web URL (absoluteurl xor relativeurl: we use absoluteurl only)
+and `regardingobjectid_<parent table>` bound to the parent record. Our convention (invented): the
+row is upserted on the alternate key `cs_externalid_key` over the custom column `cs_externalid`
+(= FileUpload.external_id), which the connector creates on first use through apply_schema.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from migration_assets.connectors.base import (
+    ColumnRequirement,
+    FileUpload,
+    LookupRef,
+    TableRequirement,
+    UpsertRow,
+    WriteResult,
+)
+from migration_assets.connectors.dataverse.batch import error_text
+from migration_assets.connectors.dataverse.settings import (
+    LOCATION_KEY_COLUMN,
+    LOCATION_KEY_NAME,
+    SIMPLE_UPLOAD_MAX,
+    UPLOAD_CHUNK,
+)
+from migration_assets.errors import AuthError, ConnectorError, RateLimited
+
+if TYPE_CHECKING:
+    from migration_assets.connectors.dataverse.client import DataverseDestination
+
+LOCATION_TABLE = "sharepointdocumentlocation"
+_FORBIDDEN = re.compile(r'["*:<>?/\\|#%\x00-\x1f]')
+MAX_NAME = 200
+LOCATION_NAME_MAX = 100  # sharepointdocumentlocation.name MaxLength
+
+
+def safe_name(name: str, *, fallback: str = "file") -> str:
+    """A SharePoint-safe file or folder name that keeps the extension.
+
+    Forbidden characters (`" * : < > ? / \\ |`, `#`, `%`, control characters) become `_`, `..`
+    sequences collapse, leading/trailing spaces and dots go, and the stem is cut so the whole name
+    stays within 200 characters.
+
+    Args:
+        name: the original name.
+        fallback: used when nothing printable is left.
+
+    Returns:
+        The safe name.
+    """
+    cleaned = _FORBIDDEN.sub("_", name)
+    cleaned = re.sub(r"\.{2,}", ".", cleaned).strip(" .")
+    if not cleaned or set(cleaned) <= {"_"}:
+        cleaned = fallback
+    stem, dot, ext = cleaned.rpartition(".")
+    if not dot or not stem:
+        return cleaned[:MAX_NAME]
+    ext = ext[:20]
+    return stem[: MAX_NAME - len(ext) - 1].rstrip(" .") + "." + ext
+
+
+def safe_folder(folder: str) -> str:
+    """A folder path whose every segment is safe (empty, `.` and `..` segments dropped)."""
+    segments = [s for s in re.split(r"[/\\]+", folder) if s.strip(" .")]
+    return "/".join(safe_name(s, fallback="folder") for s in segments)
+
+
+class DocumentStore:
+    """Uploads files through the Graph drive API and records their document locations.
+
+    Args:
+        connector: the DataverseDestination (its api and upsert are reused).
+        drive_path: Graph drive URL or host path.
+    """
+
+    def __init__(self, connector: DataverseDestination, drive_path: str) -> None:
+        self.connector = connector
+        self.drive = drive_path.rstrip("/")
+        self.urls: dict[str, str] = {}
+        self._location_ready = False
+
+    async def upload(self, upload: FileUpload) -> WriteResult:
+        """Upload `upload` and upsert its document location.
+
+        Returns:
+            ok=True with destination_id = location id; ok=False with the store's error (e.g. 413).
+        """
+        folder, name = safe_folder(upload.folder), safe_name(upload.file_name)
+        path = quote(f"{folder}/{name}" if folder else name)
+        try:
+            if upload.size <= SIMPLE_UPLOAD_MAX:
+                item = await self._simple(path, upload)
+            else:
+                item = await self._chunked(path, upload)
+        except (AuthError, RateLimited):
+            raise
+        except ConnectorError as exc:
+            return WriteResult(upload.external_id, ok=False, error=_error(exc))
+        web_url = str(item.get("webUrl", ""))
+        self.urls[upload.external_id] = web_url
+        return await self._location(upload, name, web_url.rsplit("/", 1)[0])
+
+    async def _simple(self, path: str, upload: FileUpload) -> dict[str, Any]:
+        data = b"".join([chunk async for chunk in upload.content])
+        response = await self.connector.api.send(
+            "PUT",
+            f"{self.drive}/root:/{path}:/content",
+            content=data,
+            headers={"Content-Type": upload.content_type},
+            expect=(200, 201),
+        )
+        return response.json()
+
+    async def _chunked(self, path: str, upload: FileUpload) -> dict[str, Any]:
+        api = self.connector.api
+        session = await api.send(
+            "POST",
+            f"{self.drive}/root:/{path}:/createUploadSession",
+            json={"item": {"@microsoft.graph.conflictBehavior": "replace"}},
+            expect=(200,),
+        )
+        upload_url = session.json()["uploadUrl"]
+        sent, buffer, item = 0, bytearray(), None
+        async for piece in upload.content:
+            buffer += piece
+            while len(buffer) >= UPLOAD_CHUNK:
+                item = await self._put_chunk(upload_url, bytes(buffer[:UPLOAD_CHUNK]), sent, upload.size)
+                sent += UPLOAD_CHUNK
+                del buffer[:UPLOAD_CHUNK]
+        if buffer or item is None:
+            item = await self._put_chunk(upload_url, bytes(buffer), sent, upload.size)
+        return item or {}
+
+    async def _put_chunk(self, url: str, data: bytes, start: int, total: int) -> dict[str, Any] | None:
+        end = start + len(data) - 1
+        if end >= total:
+            raise ConnectorError(f"file is larger than its declared size of {total} bytes", status=400)
+        response = await self.connector.api.send(
+            "PUT",
+            url,
+            content=data,
+            headers={"Content-Range": f"bytes {start}-{end}/{total}"},
+            expect=(200, 201, 202),
+        )
+        return response.json() if response.status_code in (200, 201) else None
+
+    async def _location(self, upload: FileUpload, name: str, folder_url: str) -> WriteResult:
+        await self._ensure_location_key()
+        lookups = {}
+        if upload.parent_table and upload.parent_id:
+            lookups["regardingobjectid"] = LookupRef(upload.parent_table, upload.parent_id)
+        row = UpsertRow(upload.external_id, {"name": name[:LOCATION_NAME_MAX], "absoluteurl": folder_url}, lookups)
+        [result] = await self.connector.upsert(LOCATION_TABLE, LOCATION_KEY_COLUMN, [row])
+        return result
+
+    async def _ensure_location_key(self) -> None:
+        """Create the external-id column and key on sharepointdocumentlocation once per session."""
+        if self._location_ready:
+            return
+        column = ColumnRequirement(LOCATION_KEY_COLUMN, "string", max_length=100, label="External id")
+        requirement = TableRequirement(
+            LOCATION_TABLE, columns=(column,), keys={LOCATION_KEY_NAME: (LOCATION_KEY_COLUMN,)}
+        )
+        await self.connector.apply_schema([requirement])
+        self._location_ready = True
+
+
+def _error(exc: ConnectorError) -> str:
+    return error_text(exc.status or 0, exc.body) if exc.body is not None else str(exc)

@@ -1,0 +1,125 @@
+"""DataverseDestination.upload_file against the emulator's Graph-like document store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from migration_assets.connectors.base import ColumnRequirement, FileUpload, TableRequirement, UpsertRow
+from migration_assets.connectors.dataverse import DataverseDestination
+from migration_assets.connectors.registry import Connection
+from migration_assets.sandbox import sandbox
+from migration_assets.sandbox._common import SqliteState
+
+pytest.importorskip("migration_assets.sandbox.dataverse.app")
+from migration_assets.sandbox.dataverse.app import create_app
+
+BOX = sandbox("dynamics365")
+MIB = 1024 * 1024
+
+
+def connector(state: Path) -> DataverseDestination:
+    connection = Connection(
+        system="dynamics365",
+        base_url=BOX.host,
+        token_url=BOX.host + (BOX.token_path or ""),
+        client_id=BOX.credentials["client_id"],
+        client_secret=SecretStr(BOX.credentials["client_secret"]),
+        transport=httpx.ASGITransport(app=create_app(state)),
+        sandbox=True,
+    )
+    return DataverseDestination.from_connection(connection)
+
+
+async def chunks(size: int, piece: int = 256 * 1024) -> AsyncIterator[bytes]:
+    """`size` bytes of a repeating pattern, in pieces (never the whole file in memory)."""
+    sent = 0
+    while sent < size:
+        n = min(piece, size - sent)
+        yield bytes((sent + i) % 251 for i in range(n))
+        sent += n
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Path:
+    return tmp_path / "dv.sqlite"
+
+
+@pytest.fixture
+async def dv(state: Path):
+    destination = connector(state)
+    key = TableRequirement(
+        "contact", columns=(ColumnRequirement("cs_externalid", "string"),), keys={"k": ("cs_externalid",)}
+    )
+    await destination.apply_schema([key])
+    yield destination
+    await destination.aclose()
+
+
+async def parent(dv: DataverseDestination) -> str:
+    [row] = await dv.upsert("contact", "cs_externalid", [UpsertRow("C-1", {"lastname": "Ng"})])
+    assert row.ok, row.error
+    return row.destination_id or ""
+
+
+def upload(name: str, size: int, parent_id: str, external_id: str = "D-1") -> FileUpload:
+    return FileUpload(
+        external_id=external_id,
+        file_name=name,
+        folder="contact/C-1",
+        size=size,
+        content=chunks(size),
+        content_type="application/pdf",
+        parent_table="contact",
+        parent_id=parent_id,
+    )
+
+
+async def test_small_file_is_uploaded_and_linked_by_a_document_location(dv):
+    contact_id = await parent(dv)
+    result = await dv.upload_file(upload("brief.pdf", 1000, contact_id))
+    assert result.ok and result.error is None, result.error
+    url = dv.document_url("D-1") or ""
+    assert url.endswith("/contact/C-1/brief.pdf")
+    rows = await dv.read_by_ids(
+        "sharepointdocumentlocation", [result.destination_id], ["name", "absoluteurl", "regardingobjectid"]
+    )
+    location = rows[result.destination_id]
+    assert location["name"] == "brief.pdf" and location["regardingobjectid"] == contact_id
+    assert url.startswith(location["absoluteurl"])
+    item = await dv.api.get_json("/graph/v1.0/sites/sandbox/drive/root:/contact/C-1/brief.pdf")
+    assert item["size"] == 1000
+
+
+async def test_reuploading_the_same_file_updates_its_location(dv):
+    contact_id = await parent(dv)
+    first = await dv.upload_file(upload("brief.pdf", 10, contact_id))
+    second = await dv.upload_file(upload("brief.pdf", 20, contact_id))
+    assert second.operation == "updated" and second.destination_id == first.destination_id
+
+
+async def test_large_file_is_uploaded_in_320_kib_multiple_chunks(dv):
+    contact_id = await parent(dv)
+    size = 5 * MIB + 123
+    result = await dv.upload_file(upload("scan.pdf", size, contact_id))
+    assert result.ok, result.error
+    item = await dv.api.get_json("/graph/v1.0/sites/sandbox/drive/root:/contact/C-1/scan.pdf")
+    assert item["size"] == size
+
+
+async def test_oversize_file_is_refused_with_the_413_message(state: Path, dv):
+    SqliteState(state, "").set_options({"document_max_bytes": 5 * MIB})
+    contact_id = await parent(dv)
+    result = await dv.upload_file(upload("huge.pdf", 6 * MIB, contact_id))
+    assert not result.ok and result.error.startswith("maxFileSizeExceeded"), result.error
+
+
+async def test_unsafe_file_name_is_made_safe(dv):
+    contact_id = await parent(dv)
+    result = await dv.upload_file(upload('../re: "x"?.pdf', 5, contact_id))
+    assert result.ok, result.error
+    assert (dv.document_url("D-1") or "").endswith("/contact/C-1/_re_ _x__.pdf")
