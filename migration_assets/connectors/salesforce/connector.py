@@ -1,0 +1,288 @@
+"""`SalesforceDestination`: the DestinationConnector of Salesforce Sales Cloud.
+
+This module wires the pieces together: schema (describe, diff, Tooling writes), the choice between
+sObject Collections and Bulk API 2.0 for upserts, SOQL read-back, deletes, restores, file uploads,
+and the daily API budget check made before each batch of calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import SecretStr
+
+from migration_assets.connectors.base import (
+    DestinationConnector,
+    DestinationSchema,
+    FileUpload,
+    TableRequirement,
+    UpsertRow,
+    WriteResult,
+)
+from migration_assets.connectors.http import HttpSession, OAuthClientCredentials
+from migration_assets.connectors.registry import Connection
+from migration_assets.connectors.salesforce import bulk, collections, files, schema, soql
+from migration_assets.connectors.salesforce import settings as s
+from migration_assets.connectors.salesforce.budget import ApiBudget
+from migration_assets.connectors.salesforce.client import SalesforceClient
+from migration_assets.errors import MigrationError
+
+
+def _new_stats() -> dict[str, float]:
+    return {"calls": 0, "rows": 0, "ok": 0, "failed": 0, "jobs": 0, "polls": 0, "requests": 0, "seconds": 0.0}
+
+
+class SalesforceDestination(DestinationConnector):
+    """Writes to a Salesforce org.
+
+    Args:
+        session: an HttpSession authenticating with OAuth client credentials.
+        login_url: the login host (data calls go to the token's `instance_url`).
+        options: connection options (see the package docstring).
+
+    Attributes:
+        last_path: "bulk" or "collections", the path the last upsert used.
+        path_stats: per-path counters for the benchmark.
+    """
+
+    system = s.SYSTEM
+
+    def __init__(self, session: HttpSession, *, login_url: str, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(session)
+        opts = dict(options or {})
+        self.bulk_threshold = int(opts.get("bulk_threshold", s.DEFAULT_BULK_THRESHOLD))
+        self.collection_size = min(int(opts.get("collection_size", s.DEFAULT_COLLECTION_SIZE)), s.MAX_COLLECTION_SIZE)
+        self.poll = bulk.PollPolicy(
+            interval=float(opts.get("bulk_poll_interval", s.DEFAULT_POLL_INTERVAL)),
+            max_interval=float(opts.get("bulk_poll_max_interval", s.DEFAULT_POLL_MAX_INTERVAL)),
+            timeout=float(opts.get("bulk_timeout", s.DEFAULT_BULK_TIMEOUT)),
+        )
+        self.poll_estimate = int(opts.get("bulk_poll_estimate", s.DEFAULT_POLL_ESTIMATE))
+        self.max_file_bytes = int(opts.get("max_file_bytes", s.DEFAULT_MAX_FILE_BYTES))
+        self.folder_field = str(opts.get("file_folder_field", "Description"))
+        self.budget_tracker = ApiBudget(reserve=int(opts.get("daily_budget_reserve", s.DEFAULT_BUDGET_RESERVE)))
+        self.client = SalesforceClient(session, login_url=login_url, budget=self.budget_tracker)
+        self.last_path: str | None = None
+        self.path_stats: dict[str, dict[str, float]] = {"bulk": _new_stats(), "collections": _new_stats()}
+        self._describes: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    def from_connection(cls, connection: Connection) -> SalesforceDestination:
+        """Build the connector for a real org or the sandbox.
+
+        Args:
+            connection: base_url = login host; token_url optional (login host + /services/oauth2/token).
+
+        Returns:
+            The connector.
+
+        Raises:
+            MigrationError: client id or secret missing.
+        """
+        if not connection.client_id or not connection.client_secret:
+            raise MigrationError("salesforce: SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET are required")
+        options = dict(connection.options or {})
+        auth = OAuthClientCredentials(
+            token_url=connection.token_url or connection.base_url.rstrip("/") + s.TOKEN_PATH,
+            client_id=connection.client_id,
+            client_secret=SecretStr(connection.client_secret.get_secret_value()),
+        )
+        concurrency = int(options.get("concurrency", s.DEFAULT_CONCURRENCY))
+        session = HttpSession(s.SYSTEM, connection.http_client(), auth=auth, concurrency=concurrency)
+        return cls(session, login_url=connection.base_url, options=options)
+
+    # -- budget ---------------------------------------------------------------------------------
+    def budget(self) -> dict[str, int | None]:
+        """The latest known daily API usage: `{"used", "max", "remaining"}`."""
+        return self.budget_tracker.snapshot()
+
+    async def refresh_budget(self) -> dict[str, int | None]:
+        """Re-read the daily usage from `GET /limits` and return `budget()`."""
+        await self.client.refresh_limits()
+        return self.budget()
+
+    def estimate_calls(self, n_rows: int, path: str | None = None) -> int:
+        """API calls an upsert of `n_rows` rows will make.
+
+        Args:
+            n_rows: number of rows.
+            path: "bulk" or "collections"; by default the path `upsert` would choose.
+
+        Returns:
+            ceil(n/collection_size) for Collections; (5 + assumed polls) per Bulk job.
+        """
+        if n_rows <= 0:
+            return 0
+        path = path or self._path_for(n_rows)
+        if path == "collections":
+            return math.ceil(n_rows / self.collection_size)
+        return math.ceil(n_rows / s.BULK_MAX_ROWS) * (s.BULK_CALLS_PER_JOB + self.poll_estimate)
+
+    def _path_for(self, n_rows: int) -> str:
+        return "bulk" if n_rows >= self.bulk_threshold else "collections"
+
+    # -- schema ---------------------------------------------------------------------------------
+    async def describe(self, tables: Sequence[str] | None = None) -> DestinationSchema:
+        """Describe `tables` (default: the migration's standard objects plus every custom object).
+
+        Returns:
+            Tables that exist (missing ones are absent) and facts: DailyApiRequests, api_version.
+        """
+        names = list(tables) if tables is not None else await self._default_tables()
+        await self.client.ensure_budget(len(names) + 1, f"describe of {len(names)} objects")
+        bodies = await asyncio.gather(*(self._describe_raw(n, refresh=True) for n in names))
+        found = {n: schema.to_table(b) for n, b in zip(names, bodies, strict=True) if b is not None}
+        await self.client.refresh_limits()
+        daily = self.budget()
+        facts = {
+            "DailyApiRequests": {"Max": daily["max"], "Remaining": daily["remaining"]},
+            "api_version": s.API_VERSION,
+        }
+        return DestinationSchema(tables=found, facts=facts)
+
+    async def _default_tables(self) -> list[str]:
+        body = await self.client.json("GET", "/sobjects")
+        available = {o["name"]: o for o in body.get("sobjects", [])}
+        custom = [n for n, o in available.items() if o.get("custom")]
+        return [n for n in s.DEFAULT_TABLES if n in available] + sorted(custom)
+
+    async def _describe_raw(self, name: str, *, refresh: bool = False) -> dict[str, Any] | None:
+        if refresh or name not in self._describes:
+            body = await schema.describe_table(self.client, name)
+            if body is None:
+                self._describes.pop(name, None)
+                return None
+            self._describes[name] = body
+        return self._describes[name]
+
+    async def apply_schema(self, required: Sequence[TableRequirement]) -> list[str]:
+        """Create missing custom objects, fields, external ids and picklist values (idempotent).
+
+        Returns:
+            One line per change made (empty when the org already matches).
+
+        Raises:
+            MigrationError: the requirements conflict with the org (nothing is created then).
+        """
+        current = await self.describe([t.name for t in required])
+        diff = schema.schema_diff(current, required)
+        if diff.conflicting:
+            problems = "; ".join(f"{c.table}.{c.column or ''}: {c.detail}" for c in diff.conflicting)
+            raise MigrationError(f"salesforce: schema conflicts need a decision before loading: {problems}")
+        changes = schema.creation_order(diff.to_create)
+        if not changes:
+            return []
+        await self.client.ensure_budget(2 * len(changes), f"{len(changes)} schema changes")
+        writer = schema.SchemaWriter(self.client, self._describes, required)
+        done = [await writer.apply(change) for change in changes]  # in order: objects before fields
+        self._describes.clear()
+        return done
+
+    # -- writes ---------------------------------------------------------------------------------
+    async def upsert(self, table: str, key: str, rows: Sequence[UpsertRow]) -> list[WriteResult]:
+        """Upsert rows on the external-id field `key`: Bulk API 2.0 at or above `bulk_threshold`
+        rows, sObject Collections below. Rows without an external id fail alone, unsent.
+
+        Returns:
+            One WriteResult per row, in input order.
+
+        Raises:
+            BudgetExhausted: the calls needed do not fit the daily budget (nothing was sent).
+            RemoteRejected: the org refused a whole request (unknown object, field or key).
+        """
+        sendable = [row for row in rows if str(row.external_id or "").strip()]
+        path = self._path_for(len(sendable))
+        needed = self.estimate_calls(len(sendable), path)
+        if needed:
+            await self.client.ensure_budget(needed, f"upsert of {len(sendable)} {table} rows")
+        self.last_path = path
+        started, requests = time.monotonic(), self.session.stats.requests
+        if path == "bulk":
+            sent = await self._upsert_bulk(table, key, sendable)
+        else:
+            sent = await self._upsert_collections(table, key, sendable)
+        self._record(path, sent, time.monotonic() - started, self.session.stats.requests - requests)
+        by_row = {id(row): result for row, result in zip(sendable, sent, strict=True)}
+        return [by_row.get(id(row)) or WriteResult(row.external_id, False, error="empty external id") for row in rows]
+
+    async def _upsert_collections(self, table: str, key: str, rows: Sequence[UpsertRow]) -> list[WriteResult]:
+        parts = collections.chunks(rows, self.collection_size)
+        answers = await asyncio.gather(*(collections.upsert_chunk(self.client, table, key, p) for p in parts))
+        return [r for part in answers for r in part]
+
+    async def _upsert_bulk(self, table: str, key: str, rows: Sequence[UpsertRow]) -> list[WriteResult]:
+        jobs = bulk.split_jobs(key, rows)
+        answers = await asyncio.gather(*(bulk.run_upsert_job(self.client, table, key, j, self.poll) for j in jobs))
+        self.path_stats["bulk"]["jobs"] += len(jobs)
+        self.path_stats["bulk"]["polls"] += sum(polls for _, polls in answers)
+        return [r for results, _ in answers for r in results]
+
+    def _record(self, path: str, results: Sequence[WriteResult], seconds: float, requests: int) -> None:
+        stats = self.path_stats[path]
+        stats["calls"] += 1
+        stats["rows"] += len(results)
+        stats["ok"] += sum(r.ok for r in results)
+        stats["failed"] += sum(not r.ok for r in results)
+        stats["requests"] += requests
+        stats["seconds"] = round(stats["seconds"] + seconds, 3)
+
+    async def delete(self, table: str, ids: Sequence[str]) -> list[WriteResult]:
+        """Delete by id through Collections (≤ 200 per call); already-deleted ids count as deleted."""
+        parts = collections.chunks(list(ids), s.MAX_COLLECTION_SIZE)
+        await self.client.ensure_budget(len(parts), f"delete of {len(ids)} {table} records")
+        answers = await asyncio.gather(*(collections.delete_chunk(self.client, p) for p in parts))
+        return [r for part in answers for r in part]
+
+    async def restore(self, table: str, before_images: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
+        """Update records back to their before-images by Id; a deleted record is reported, not undeleted."""
+        parts = collections.chunks(list(before_images), s.MAX_COLLECTION_SIZE)
+        await self.client.ensure_budget(len(parts), f"restore of {len(before_images)} {table} records")
+        answers = await asyncio.gather(*(collections.update_chunk(self.client, table, p) for p in parts))
+        return [r for part in answers for r in part]
+
+    async def upload_file(self, upload: FileUpload) -> WriteResult:
+        """Create a ContentVersion linked to the parent record; oversize files are refused unsent."""
+        await self.client.ensure_budget(2, f"upload of {upload.file_name!r}")
+        described = await self._describe_raw("ContentVersion")
+        names = {f["name"] for f in (described or {}).get("fields", [])}
+        folder_field = self.folder_field if self.folder_field in names else None
+        return await files.upload_content_version(
+            self.client, upload, max_bytes=self.max_file_bytes, folder_field=folder_field
+        )
+
+    # -- reads ----------------------------------------------------------------------------------
+    async def read_back(
+        self, table: str, key: str, external_ids: Sequence[str], columns: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """Records whose `key` is in `external_ids`: `{external_id: {"id": Id, column: value}}`."""
+        fields = soql.unique_fields(["Id", key, *columns])
+        out: dict[str, dict[str, Any]] = {}
+        for chunk in soql.in_chunks(list(dict.fromkeys(external_ids))):
+            for record in await self._query(soql.select(fields, table, soql.in_list(key, chunk))):
+                out[str(record[key])] = {
+                    "id": record["Id"],
+                    **{c: record.get(c) for c in fields if c != "Id"},
+                }
+        return out
+
+    async def read_by_ids(self, table: str, ids: Sequence[str], columns: Sequence[str]) -> dict[str, dict]:
+        """Records by Id: `{id: {column: value}}`; missing ids are absent."""
+        fields = soql.unique_fields(["Id", *columns])
+        out: dict[str, dict] = {}
+        for chunk in soql.in_chunks(list(dict.fromkeys(ids))):
+            for record in await self._query(soql.select(fields, table, soql.in_list("Id", chunk))):
+                out[record["Id"]] = {c: record.get(c) for c in fields if c != "Id" or "Id" in columns}
+        return out
+
+    async def count(self, table: str, key: str) -> int:
+        """`SELECT COUNT() FROM <table> WHERE <key> != null`."""
+        await self.client.ensure_budget(1, f"count of {table}")
+        return await soql.count(self.client, f"SELECT COUNT() FROM {table} WHERE {key} != null")
+
+    async def _query(self, text: str) -> list[dict[str, Any]]:
+        await self.client.ensure_budget(1, "a query")
+        return await soql.query_records(self.client, text)
