@@ -1,0 +1,79 @@
+"""Daily API request budget: counting, the `Sforce-Limit-Info` header and `GET /limits`.
+
+Real: `Sforce-Limit-Info: api-usage=<used>/<max>` on every response; 403
+`[{"message":"TotalRequests Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]` past the limit;
+`/limits` as a PascalCase map of `{Max, Remaining}`.
+Invented: every request under /services/data counts 1 except `GET /limits` and the versions list (a
+choice: a monitor must be able to read the budget without spending it); usage starts at the option
+`api_usage_start`; the "day" only ends through `seed.reset_usage()` (real orgs roll over 24 h), and
+`/limits` answers with `X-Sandbox-Usage-Resets-At` = last reset + 24 h.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from datetime import UTC, datetime, timedelta
+
+from migration_assets.sandbox.salesforce.faults import SfError
+from migration_assets.sandbox.salesforce.store import option
+
+
+def _counter(conn: sqlite3.Connection) -> int:
+    row = conn.execute("select value from usage where name = 'api'").fetchone()
+    return int(row["value"]) if row else 0
+
+
+def usage(conn: sqlite3.Connection) -> tuple[int, int]:
+    """(used, max) of the daily API budget."""
+    return int(option(conn, "api_usage_start") or 0) + _counter(conn), int(option(conn, "daily_api_limit"))
+
+
+def consume(conn: sqlite3.Connection) -> tuple[int, int]:
+    """Count one request.
+
+    Returns:
+        (used, max) after counting.
+
+    Raises:
+        SfError: 403 REQUEST_LIMIT_EXCEEDED when the budget is already spent (nothing counted).
+    """
+    used, limit = usage(conn)
+    if used >= limit:
+        raise SfError("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", status=403)
+    conn.execute("insert into usage(name, value) values ('api', 1) on conflict(name) do update set value = value + 1")
+    conn.execute("insert or ignore into usage(name, value) values ('window_start', ?)", (int(time.time()),))
+    return used + 1, limit
+
+
+def header(used: int, limit: int) -> str:
+    """The `Sforce-Limit-Info` value: `api-usage=<used>/<max>`."""
+    return f"api-usage={used}/{limit}"
+
+
+def resets_at(conn: sqlite3.Connection) -> str:
+    """ISO time at which the sandbox "day" would end: last reset (or first counted call) + 24 h."""
+    row = conn.execute("select value from usage where name = 'window_start'").fetchone()
+    start = float(row["value"]) if row else time.time()
+    return (datetime.fromtimestamp(start, UTC) + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def limits_body(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
+    """The `/limits` map (a realistic subset; only DailyApiRequests moves)."""
+    used, limit = usage(conn)
+    jobs = conn.execute("select count(*) from bulk_jobs").fetchone()[0]
+    return {
+        "ConcurrentAsyncGetReportInstances": {"Max": 200, "Remaining": 200},
+        "DailyApiRequests": {"Max": limit, "Remaining": max(limit - used, 0)},
+        "DailyBulkApiBatches": {"Max": 15000, "Remaining": max(15000 - jobs, 0)},
+        "DailyBulkV2QueryFileStorageMB": {"Max": 976562, "Remaining": 976562},
+        "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
+        "DataStorageMB": {"Max": 1024, "Remaining": 1024},
+        "FileStorageMB": {"Max": 10240, "Remaining": 10240},
+    }
+
+
+def reset(conn: sqlite3.Connection) -> None:
+    """Start a new sandbox "day": usage back to zero."""
+    conn.execute("delete from usage")
+    conn.execute("insert into usage(name, value) values ('window_start', ?)", (int(time.time()),))
