@@ -1,0 +1,122 @@
+"""Routing of one data-API call (`/api/data/v9.2/...`) to the module that answers it.
+
+Used both for HTTP requests and for the parts of a `$batch`. Invented routes (no real
+equivalent; real environments need the Power Platform admin center): `GET sandbox/environment`
+(tier facts, custom table count, 24 h entitlement usage) and `GET sandbox/silentfailures`.
+"""
+
+from __future__ import annotations
+
+from migration_assets.sandbox.dataverse import actions, bulk, customize, metadata, query, records, store
+from migration_assets.sandbox.dataverse.core import Call, Ctx, ODataError, Result, not_found_segment
+from migration_assets.sandbox.dataverse.model import Entity
+from migration_assets.sandbox.dataverse.odata import split_path, split_segment
+
+BULK_PREFIX = "Microsoft.Dynamics.CRM."
+
+
+def method_not_allowed(call: Call) -> ODataError:
+    return ODataError(405, "0x80060888", f"The HTTP method '{call.method}' is not supported for '{call.path}'.")
+
+
+def dispatch(ctx: Ctx, call: Call) -> Result:
+    """Answer one call inside the caller's transaction.
+
+    Raises:
+        ODataError: any refusal; the caller turns it into the error body and rolls back.
+    """
+    segments = split_path(call.path)
+    if not segments:
+        raise not_found_segment("")
+    name, args = split_segment(segments[0])
+    rest = segments[1:]
+    if name == "EntityDefinitions":
+        return entity_definitions(ctx, args, rest, call)
+    if name in ACTIONS and args is None and not rest:
+        if call.method != "POST":
+            raise method_not_allowed(call)
+        return ACTIONS[name](ctx, call)
+    if name == "RelationshipDefinitions" and args is None and not rest:
+        if call.method != "POST":
+            raise method_not_allowed(call)
+        return customize.create_relationship(ctx, call)
+    if name == "sandbox" and args is None:
+        return sandbox_info(ctx, rest, call)
+    return data(ctx, records.entity_for_set(ctx, name), args, rest, call)
+
+
+def entity_definitions(ctx: Ctx, args: str | None, rest: list[str], call: Call) -> Result:
+    if call.method == "GET":
+        return metadata.read(ctx, args, rest, call)
+    if call.method != "POST":
+        raise method_not_allowed(call)
+    if args is None and not rest:
+        return customize.create_table(ctx, call)
+    if args is not None and rest == ["Attributes"]:
+        return customize.create_column(ctx, metadata.find_entity(ctx, args), call)
+    if args is not None and rest == ["Keys"]:
+        return customize.create_key(ctx, metadata.find_entity(ctx, args), call)
+    raise method_not_allowed(call)
+
+
+def data(ctx: Ctx, entity: Entity, args: str | None, rest: list[str], call: Call) -> Result:
+    """Record routes of one entity set."""
+    if args is None:
+        if not rest:
+            if call.method == "GET":
+                return query.collection(ctx, entity, call)
+            if call.method == "POST":
+                return records.create(ctx, entity, call)
+            raise method_not_allowed(call)
+        if rest == ["$count"] and call.method == "GET":
+            return query.count(ctx, entity, call)
+        if len(rest) == 1 and rest[0].startswith(BULK_PREFIX) and call.method == "POST":
+            return bulk.run(ctx, entity, rest[0][len(BULK_PREFIX) :], call)
+        raise not_found_segment(rest[0])
+    if rest:
+        raise not_found_segment(rest[0])
+    handlers = {"GET": records.retrieve, "PATCH": records.upsert, "DELETE": records.delete}
+    if call.method not in handlers:
+        raise method_not_allowed(call)
+    return handlers[call.method](ctx, entity, args, call)
+
+
+def sandbox_info(ctx: Ctx, rest: list[str], call: Call) -> Result:
+    """Invented read-only views: environment facts and the silent-failure log."""
+    if call.method != "GET":
+        raise method_not_allowed(call)
+    if rest == ["environment"]:
+        custom = sum(1 for e in ctx.catalog.entities.values() if e.is_custom)
+        return Result(
+            200,
+            {
+                "tier": ctx.options.tier,
+                "customer_service": ctx.options.customer_service,
+                "custom_table_limit": ctx.options.custom_table_limit,
+                "custom_table_count": custom,
+                "entitlement_requests_24h": store.entitlement_used(ctx.conn),
+                "publisher_prefix": "cs",
+                "option_value_prefix": 10000,
+            },
+        )
+    if rest == ["silentfailures"]:
+        rows = ctx.conn.execute("select entity, record_id, reason, body, at from sandbox_silent_failures order by id")
+        return Result(
+            200,
+            {
+                "value": [
+                    {"entity": r["entity"], "recordid": r["record_id"], "reason": r["reason"], "at": r["at"]}
+                    for r in rows
+                ]
+            },
+        )
+    raise not_found_segment("/".join(rest) or "sandbox")
+
+
+ACTIONS = {
+    "CloseIncident": actions.close_incident,
+    "InsertOptionValue": customize.insert_option_value,
+    "InsertStatusValue": customize.insert_status_value,
+    "PublishXml": customize.publish,
+    "PublishAllXml": customize.publish,
+}

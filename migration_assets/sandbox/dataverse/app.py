@@ -1,0 +1,148 @@
+"""Starlette app of the Dataverse (Dynamics 365 Sales) strict emulator.
+
+Routes: `POST /sandbox-tenant/oauth2/v2.0/token` (invented tenant path, real Entra shape),
+`/api/data/v9.2/...` (the Web API: records, metadata, `$batch`, actions; see `api.py`), and the
+SharePoint-like document store under `/graph/...` (see `documents.py`). Each request runs its
+SQLite work in a worker thread inside one transaction, after authentication and the service
+protection check (`limits.py`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from migration_assets.sandbox.dataverse import api, auth, batch, bootstrap, documents, store
+from migration_assets.sandbox.dataverse.core import API_PREFIX, Call, Ctx, ODataError, Result
+from migration_assets.sandbox.dataverse.limits import DOP_HINT, ServiceProtection
+from migration_assets.sandbox.dataverse.model import Catalog, load_catalog
+
+ALL_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
+log = logging.getLogger("migration_assets.sandbox.dataverse")
+
+
+class Emulator:
+    """State shared by the routes of one app: the SQLite file, the catalog cache, the limiter."""
+
+    def __init__(self, state_path: Path) -> None:
+        self.state = store.open_state(state_path)
+        self.state_path = Path(state_path)
+        self.limits = ServiceProtection()
+        self._catalog: Catalog | None = None
+        with self.state.connect() as conn:
+            bootstrap.install(conn)
+
+    def catalog(self, conn: Any) -> Catalog:
+        self._catalog = load_catalog(conn, self._catalog)
+        return self._catalog
+
+    def context(self, conn: Any, request_base: str, headers: dict[str, str]) -> Ctx:
+        bootstrap.install(conn)  # a reset from another process may have wiped the tables
+        return Ctx(
+            conn=conn,
+            catalog=self.catalog(conn),
+            options=store.read_options(conn),
+            base_url=request_base + API_PREFIX,
+            user_id=bootstrap.APP_USER_ID,
+            solution=headers.get("mscrm.solutionuniquename"),
+        )
+
+    # ------------------------------------------------------------ sync work (thread pool)
+
+    def authenticate(self, authorization: str | None) -> tuple[str, store.Options]:
+        with store.reading(self.state_path) as conn:
+            client = auth.caller(conn, authorization)
+            return client, store.read_options(conn)
+
+    def execute(self, call: Call, request_base: str) -> Result:
+        try:
+            with self.state.connect() as conn:
+                ctx = self.context(conn, request_base, call.headers)
+                if call.path == "$batch":
+                    return batch.run(ctx, call)
+                store.count_entitlement(conn, 1)
+                return api.dispatch(ctx, call)
+        except ODataError as error:
+            return error.result()
+        except Exception:  # a sandbox bug must still answer in the Web API error shape
+            log.exception("dataverse sandbox failed on %s %s", call.method, call.path)
+            return ODataError(500, "0x80040216", "An unexpected error occurred.").result()
+
+    def token(self, form: dict[str, str]) -> Result:
+        with self.state.connect() as conn:
+            expires_in = int(store.read_options(conn).get("token_expires_in"))
+            return auth.issue_token(conn, form, expires_in)
+
+
+def to_response(result: Result, extra: dict[str, str] | None = None) -> Response:
+    body, media_type = result.encoded()
+    headers = {**result.headers, **(extra or {})}
+    headers.pop("content-type", None)
+    if result.status in (204, 304):
+        return Response(status_code=result.status, headers=headers)
+    if media_type and media_type.startswith("application/json"):
+        headers.setdefault("OData-Version", "4.0")
+    return Response(body, status_code=result.status, headers=headers, media_type=media_type)
+
+
+def base_of(request: Request) -> str:
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+def create_app(state_path: Path) -> Starlette:
+    """Build the emulator app over one SQLite file.
+
+    Args:
+        state_path: the SQLite file (created with the standard tables on first use).
+
+    Returns:
+        A Starlette app usable through `httpx.ASGITransport` or uvicorn.
+    """
+    emulator = Emulator(Path(state_path))
+
+    async def token(request: Request) -> Response:
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        return to_response(await run_in_threadpool(emulator.token, form))
+
+    async def data_api(request: Request) -> Response:
+        body = await request.body()
+        try:
+            client, options = await run_in_threadpool(emulator.authenticate, request.headers.get("authorization"))
+            remaining = emulator.limits.admit(client, options)
+        except ODataError as error:
+            return to_response(error.result())
+        started = time.monotonic()
+        try:
+            call = Call(
+                method=request.method,
+                path=request.path_params["path"],
+                query=dict(request.query_params),
+                headers={k.lower(): v for k, v in request.headers.items()},
+                body=body,
+            )
+            result = await run_in_threadpool(emulator.execute, call, base_of(request))
+        finally:
+            emulator.limits.release(client, (time.monotonic() - started) * 1000)
+        extra = {"x-ms-dop-hint": str(DOP_HINT), "x-ms-ratelimit-burst-remaining-xrm-requests": str(remaining)}
+        return to_response(result, extra)
+
+    async def graph(request: Request) -> Response:
+        return await documents.handle(docs, request)
+
+    docs = documents.DocumentStore(emulator.state, emulator.state_path)
+    routes = [
+        Route("/sandbox-tenant/oauth2/v2.0/token", token, methods=["POST"]),
+        Route(API_PREFIX + "/{path:path}", data_api, methods=ALL_METHODS),
+        Route("/graph/{path:path}", graph, methods=["GET", "PUT", "POST"]),
+    ]
+    app = Starlette(routes=routes)
+    app.state.emulator = emulator
+    return app

@@ -1,0 +1,165 @@
+"""Table metadata as Python objects: entities, attributes, navigation properties and keys.
+
+The catalog lives in SQLite (`meta_entities`, one JSON document per table) so that custom tables
+created by one process are seen by all; each app keeps a parsed copy keyed by a version counter.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sqlite3
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+LOOKUP_TYPES = frozenset({"Lookup", "Customer", "Owner"})
+OPTION_TYPES = frozenset({"Picklist", "State", "Status"})
+
+
+@dataclass
+class Attribute:
+    """One column. `options` holds `{"Value","Label"}` (+ `State` for status, `DefaultStatus` for state)."""
+
+    logical_name: str
+    type: str
+    schema_name: str = ""
+    required_level: str = "None"
+    is_custom: bool = False
+    max_length: int | None = None
+    targets: list[str] = field(default_factory=list)
+    valid_create: bool = True
+    valid_update: bool = True
+    options: list[dict[str, Any]] | None = None
+    min_value: float | None = None
+    max_value: float | None = None
+    precision: int | None = None
+    format: str | None = None  # DateOnly | DateAndTime for DateTime
+    metadata_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def is_lookup(self) -> bool:
+        return self.type in LOOKUP_TYPES
+
+    @property
+    def output_name(self) -> str:
+        """Name in record JSON: lookups read back as `_<attr>_value`."""
+        return f"_{self.logical_name}_value" if self.is_lookup else self.logical_name
+
+    def option_values(self) -> list[int]:
+        return [o["Value"] for o in self.options or []]
+
+
+@dataclass
+class NavProperty:
+    """Single-valued navigation property used by `<name>@odata.bind`."""
+
+    name: str
+    attribute: str
+    target: str
+    relationship: str
+
+
+@dataclass
+class EntityKey:
+    """Alternate key; `active_at` (epoch seconds) emulates the asynchronous index build."""
+
+    schema_name: str
+    logical_name: str
+    attributes: list[str]
+    active_at: float = 0.0
+    failed: bool = False
+    metadata_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def status(self, now: float | None = None) -> str:
+        if self.failed:
+            return "Failed"
+        return "Active" if (time.time() if now is None else now) >= self.active_at else "Pending"
+
+
+@dataclass
+class Entity:
+    """One table with its columns, navigation properties and alternate keys."""
+
+    logical_name: str
+    entity_set: str
+    primary_id: str
+    primary_name: str | None
+    schema_name: str = ""
+    is_custom: bool = False
+    is_activity: bool = False
+    ownership: str = "UserOwned"  # UserOwned | OrganizationOwned | BusinessOwned | None
+    object_type_code: int = 10000
+    attributes: dict[str, Attribute] = field(default_factory=dict)
+    navs: dict[str, NavProperty] = field(default_factory=dict)
+    keys: dict[str, EntityKey] = field(default_factory=dict)
+    has_activities: bool = False
+    has_notes: bool = False
+    metadata_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def add(self, attribute: Attribute) -> Attribute:
+        if not attribute.schema_name:
+            attribute.schema_name = attribute.logical_name
+        self.attributes[attribute.logical_name] = attribute
+        return attribute
+
+    def attribute_by_output(self, name: str) -> Attribute | None:
+        """The attribute whose record-JSON name is `name` (`_x_value` for lookups)."""
+        attribute = self.attributes.get(name)
+        if attribute is not None and not attribute.is_lookup:
+            return attribute
+        if name.startswith("_") and name.endswith("_value"):
+            attribute = self.attributes.get(name[1:-6])
+            if attribute is not None and attribute.is_lookup:
+                return attribute
+        return None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Entity:
+        raw = json.loads(text)
+        raw["attributes"] = {k: Attribute(**v) for k, v in raw["attributes"].items()}
+        raw["navs"] = {k: NavProperty(**v) for k, v in raw["navs"].items()}
+        raw["keys"] = {k: EntityKey(**v) for k, v in raw["keys"].items()}
+        return cls(**raw)
+
+
+class Catalog:
+    """All tables of the environment, by logical name and by entity set name."""
+
+    def __init__(self, entities: dict[str, Entity], version: int) -> None:
+        self.entities, self.version = entities, version
+        self.by_set = {e.entity_set: e for e in entities.values()}
+
+    def entity(self, logical_name: str) -> Entity | None:
+        return self.entities.get(logical_name)
+
+    def editable(self, logical_name: str) -> Entity:
+        """A deep copy to change and save (the cached one stays intact if the transaction fails)."""
+        return copy.deepcopy(self.entities[logical_name])
+
+
+def meta_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("select value from sandbox_counters where name = 'meta'").fetchone()
+    return int(row["value"]) if row else 0
+
+
+def load_catalog(conn: sqlite3.Connection, cached: Catalog | None) -> Catalog:
+    """The current catalog, reusing `cached` when no metadata changed since it was read."""
+    version = meta_version(conn)
+    if cached is not None and cached.version == version:
+        return cached
+    rows = conn.execute("select body from meta_entities").fetchall()
+    return Catalog({e.logical_name: e for e in (Entity.from_json(r["body"]) for r in rows)}, version)
+
+
+def save_entities(conn: sqlite3.Connection, *entities: Entity) -> None:
+    """Write table definitions and bump the metadata version so every process reloads."""
+    conn.executemany(
+        "insert into meta_entities values (?, ?) on conflict(logical_name) do update set body = excluded.body",
+        [(e.logical_name, e.to_json()) for e in entities],
+    )
+    conn.execute("insert into sandbox_counters values ('meta', 1) on conflict(name) do update set value = value + 1")

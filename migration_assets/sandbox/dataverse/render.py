@@ -1,0 +1,93 @@
+"""Record JSON as the Web API returns it: `_<lookup>_value` columns, `@odata.etag`, annotations
+with `Prefer: odata.include-annotations`, `$select` and `$expand` of single-valued navigation
+properties (reference sections 3-4).
+
+Lenient: collection-valued navigation properties cannot be expanded (400 like an unknown name).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from migration_assets.sandbox.dataverse import store
+from migration_assets.sandbox.dataverse.core import Call, Ctx, ODataError, unknown_property
+from migration_assets.sandbox.dataverse.model import Attribute, Entity
+from migration_assets.sandbox.dataverse.odata import parse_expand, parse_select
+from migration_assets.sandbox.dataverse.parties import parties_property, render_parties
+
+
+def render(ctx: Ctx, entity: Entity, data: dict[str, Any], version: int, call: Call | None = None) -> dict[str, Any]:
+    """Record JSON as the Web API returns it (`_x_value` lookups, `@odata.etag`, annotations)."""
+    select = output_names(entity, parse_select(call.query.get("$select")) if call else None)
+    annotate = call is not None and "odata.include-annotations" in call.headers.get("prefer", "")
+    out: dict[str, Any] = {"@odata.etag": f'W/"{version}"'}
+    for attribute in entity.attributes.values():
+        name = attribute.output_name
+        if name not in select:
+            continue
+        value = data.get(attribute.logical_name)
+        if attribute.is_lookup:
+            out[name] = value["id"] if value else None
+            if annotate and value:
+                out[f"{name}@Microsoft.Dynamics.CRM.lookuplogicalname"] = value["type"]
+                out[f"{name}@Microsoft.Dynamics.CRM.associatednavigationproperty"] = _nav_for(
+                    entity, attribute, value["type"]
+                )
+        else:
+            out[name] = value
+            if annotate and attribute.options and value is not None:
+                label = next((o["Label"] for o in attribute.options if o["Value"] == value), None)
+                out[f"{name}@OData.Community.Display.V1.FormattedValue"] = label
+    if call is not None and call.query.get("$expand"):
+        expand(ctx, entity, data, call, out)
+    return out
+
+
+def _nav_for(entity: Entity, attribute: Attribute, target: str) -> str:
+    return next(
+        (n.name for n in entity.navs.values() if n.attribute == attribute.logical_name and n.target in (target, "*")),
+        attribute.logical_name,
+    )
+
+
+def output_names(entity: Entity, select: list[str] | None) -> set[str]:
+    """The record-JSON names to return; unknown `$select` names → 400 0x0 (real text)."""
+    names = {a.output_name for a in entity.attributes.values()}
+    if select is None:
+        return names
+    for name in select:
+        if name not in names:
+            raise ODataError(
+                400,
+                "0x0",
+                f"Could not find a property named '{name}' on type 'Microsoft.Dynamics.CRM.{entity.logical_name}'.",
+            )
+    return {*select, entity.primary_id}
+
+
+def check_query(entity: Entity, call: Call) -> None:
+    """Validate `$select`/`$expand` names up front (also when no record matches)."""
+    output_names(entity, parse_select(call.query.get("$select")))
+    for name in parse_expand(call.query.get("$expand")):
+        if name not in entity.navs and name != parties_property(entity):
+            raise unknown_property(name, entity.logical_name)
+
+
+def expand(ctx: Ctx, entity: Entity, data: dict[str, Any], call: Call, out: dict[str, Any]) -> None:
+    """Add each expanded navigation property: the related record (its own `$select`) or null."""
+    for name, options in parse_expand(call.query.get("$expand")).items():
+        if name == parties_property(entity):
+            out[name] = render_parties(data)
+            continue
+        nav = entity.navs.get(name)
+        if nav is None:
+            raise unknown_property(name, entity.logical_name)
+        value = data.get(nav.attribute)
+        out[name] = None
+        if not value or nav.target not in ("*", value["type"]):
+            continue
+        target = ctx.catalog.entities[value["type"]]
+        found = store.get_record(ctx.conn, target.logical_name, value["id"])
+        if found:
+            inner = Call("GET", "", dict(options), call.headers)
+            out[name] = render(ctx, target, found[0], found[1], inner)

@@ -1,0 +1,111 @@
+"""Destination seeding helpers used by `migrate sandbox seed/reset` and by tests.
+
+They work on the SQLite file directly (no HTTP), so a CLI process can prepare the state that
+in-process or served emulators then share.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+from migration_assets.sandbox.dataverse import bootstrap, store, writes
+from migration_assets.sandbox.dataverse.core import API_PREFIX, Ctx, ODataError
+from migration_assets.sandbox.dataverse.model import load_catalog
+
+HOST = "http://dataverse.sandbox"
+VOLATILE = frozenset({"versionnumber", "modifiedon", "modifiedby", "createdon", "createdby"})
+KEPT_TABLES = ("sandbox_counters", "tokens")
+
+
+def reset(state_path: Path, **options: Any) -> None:
+    """Wipe records, custom metadata, documents and options, reinstall the standard environment.
+
+    Args:
+        state_path: the emulator's SQLite file.
+        **options: sandbox options to set afterwards (tier, customer_service, limits...).
+    """
+    state = store.open_state(Path(state_path))
+    with state.connect() as conn:
+        tables = [r["name"] for r in conn.execute("select name from sqlite_master where type = 'table'")]
+        for table in tables:
+            if table not in KEPT_TABLES and not table.startswith("sqlite_"):
+                conn.execute(f"delete from {table}")  # names come from sqlite_master
+        bootstrap.install(conn)
+    shutil.rmtree(Path(state_path).parent / f"{Path(state_path).stem}_documents", ignore_errors=True)
+    if options:
+        state.set_options(options)
+
+
+def seed_users(state_path: Path, users: list[dict[str, Any]]) -> list[str]:
+    """Add system users (internalemailaddress, firstname, lastname, fullname, isdisabled, domainname).
+
+    Returns:
+        The new systemuserid values, in order.
+    """
+    state = store.open_state(Path(state_path))
+    ids = []
+    with state.connect() as conn:
+        bootstrap.install(conn)
+        for user in users:
+            user_id = str(user.get("systemuserid") or uuid.uuid4())
+            bootstrap.write_raw(
+                conn, "systemuser", user_id, bootstrap.user_row({k: v for k, v in user.items() if k != "systemuserid"})
+            )
+            ids.append(user_id)
+    return ids
+
+
+def seed_records(state_path: Path, table: str, rows: list[dict[str, Any]]) -> list[str]:
+    """Write pre-existing destination records with the API's validation (binds, keys, types).
+
+    Args:
+        state_path: the emulator's SQLite file.
+        table: logical name (or entity set name) of the table.
+        rows: Web API bodies, optionally with the primary id.
+
+    Returns:
+        The record ids, in order.
+
+    Raises:
+        ODataError: when a row is invalid (nothing is written).
+    """
+    state = store.open_state(Path(state_path))
+    ids = []
+    with state.connect() as conn:
+        bootstrap.install(conn)
+        catalog = load_catalog(conn, None)
+        entity = catalog.entity(table) or catalog.by_set.get(table)
+        if entity is None:
+            raise ODataError(404, "0x8006088a", f"Resource not found for the segment '{table}'.")
+        options = store.Options({**store.read_options(conn).values, "customer_service": True})
+        ctx = Ctx(conn, catalog, options, HOST + API_PREFIX, bootstrap.APP_USER_ID)
+        for row in rows:
+            record_id = str(row.get(entity.primary_id) or uuid.uuid4()).lower()
+            body = {k: v for k, v in row.items() if k != entity.primary_id}
+            writes.save(ctx, entity, record_id, body, None)
+            ids.append(record_id)
+    return ids
+
+
+def snapshot(state_path: Path) -> dict[str, list[dict[str, Any]]]:
+    """Every table's records sorted by id, without volatile columns (for before/after comparisons)."""
+    state = store.open_state(Path(state_path))
+    result: dict[str, list[dict[str, Any]]] = {}
+    with state.connect() as conn:
+        rows = conn.execute("select entity, id, data from records order by entity, id").fetchall()
+    for row in rows:
+        data = {k: v for k, v in json.loads(row["data"]).items() if k not in VOLATILE}
+        result.setdefault(row["entity"], []).append(data)
+    return result
+
+
+def document_listing(state_path: Path) -> list[dict[str, Any]]:
+    """Files of the document store: path, name, size and MIME type, sorted by path."""
+    state = store.open_state(Path(state_path))
+    with state.connect() as conn:
+        rows = conn.execute("select path, name, size, mime from documents order by path").fetchall()
+    return [{"path": r["path"], "name": r["name"], "size": r["size"], "mime_type": r["mime"]} for r in rows]

@@ -1,0 +1,181 @@
+"""SQLite layout of the Dataverse emulator and the record/option helpers on top of it.
+
+Records are JSON documents per (table, id) with a row version taken from one global counter (like
+Dataverse's `versionnumber`); `record_keys` indexes alternate-key values so uniqueness and
+key-addressed upserts are single lookups.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from migration_assets.sandbox._common import SqliteState
+
+SCHEMA = """
+create table if not exists sandbox_counters (name text primary key, value integer not null);
+create table if not exists meta_entities (logical_name text primary key, body text not null);
+create table if not exists records (
+    entity text not null, id text not null, data text not null, version integer not null,
+    seq integer not null, primary key (entity, id));
+create table if not exists record_keys (
+    entity text not null, key_name text not null, value text not null, id text not null,
+    primary key (entity, key_name, value));
+create index if not exists record_keys_by_id on record_keys (entity, id);
+create table if not exists tokens (token text primary key, client_id text not null, expires_at real not null);
+create table if not exists sandbox_silent_failures (
+    id integer primary key autoincrement, entity text, record_id text, reason text, body text, at text);
+create table if not exists sandbox_solution_components (
+    solution text not null, component_type text not null, name text not null, at text);
+create table if not exists sandbox_publishes (id integer primary key autoincrement, parameter_xml text, at text);
+create table if not exists sandbox_entitlement (minute integer primary key, count integer not null);
+create table if not exists documents (
+    path text primary key, id text not null, name text not null, size integer not null,
+    mime text not null, created text not null, modified text not null);
+create table if not exists upload_sessions (
+    id text primary key, path text not null, total integer, received integer not null,
+    expires real not null);
+"""
+
+# Option defaults that do not depend on the tier (customer_service/custom_table_limit do).
+DEFAULTS: dict[str, Any] = {
+    "tier": "enterprise",
+    "requests_per_window": 6000,
+    "window_seconds": 300,
+    "execution_ms_per_window": 1_200_000,
+    "max_concurrency": 52,
+    "max_upload_bytes": 5_242_880,
+    "document_max_bytes": 26_214_400,
+    "key_activation_seconds": 0,
+    "token_expires_in": 3599,
+}
+
+CLIENT_ID = "dv-sandbox-client"
+CLIENT_SECRET = "dv-sandbox-secret"
+
+
+@dataclass(frozen=True)
+class Options:
+    """Sandbox options as read at the start of one request."""
+
+    values: Mapping[str, Any]
+
+    def get(self, name: str) -> Any:
+        value = self.values.get(name)
+        return DEFAULTS.get(name) if value is None else value
+
+    @property
+    def tier(self) -> str:
+        return str(self.get("tier"))
+
+    @property
+    def customer_service(self) -> bool:
+        value = self.values.get("customer_service")
+        return self.tier == "enterprise" if value is None else bool(value)
+
+    @property
+    def custom_table_limit(self) -> int | None:
+        if "custom_table_limit" in self.values:
+            return self.values["custom_table_limit"]
+        return None if self.tier == "enterprise" else 15
+
+
+def open_state(path: Path) -> SqliteState:
+    """The emulator's SQLite state (created on first use)."""
+    return SqliteState(Path(path), SCHEMA, DEFAULTS)
+
+
+@contextmanager
+def reading(path: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only snapshot connection: unlike `SqliteState.connect` it takes no write lock, so
+    authentication and limit checks are not queued behind a long write (e.g. a big `$batch`)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    conn.row_factory = sqlite3.Row
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def read_options(conn: sqlite3.Connection) -> Options:
+    rows = conn.execute("select name, value from sandbox_options").fetchall()
+    return Options({r["name"]: json.loads(r["value"]) for r in rows})
+
+
+def next_counter(conn: sqlite3.Connection, name: str) -> int:
+    """Increment and return a named counter (row versions, record order)."""
+    row = conn.execute(
+        "insert into sandbox_counters values (?, 1) on conflict(name) do update set value = value + 1 returning value",
+        (name,),
+    ).fetchone()
+    return int(row["value"])
+
+
+def utc_now() -> str:
+    """Current UTC time the way Dataverse returns DateTime values."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def get_record(conn: sqlite3.Connection, entity: str, record_id: str) -> tuple[dict[str, Any], int] | None:
+    row = conn.execute(
+        "select data, version from records where entity = ? and id = ?", (entity, record_id.lower())
+    ).fetchone()
+    return (json.loads(row["data"]), int(row["version"])) if row else None
+
+
+def all_records(conn: sqlite3.Connection, entity: str) -> list[tuple[dict[str, Any], int]]:
+    rows = conn.execute("select data, version from records where entity = ? order by seq", (entity,))
+    return [(json.loads(r["data"]), int(r["version"])) for r in rows]
+
+
+def put_record(conn: sqlite3.Connection, entity: str, record_id: str, data: dict[str, Any]) -> int:
+    """Insert or replace a record with a fresh row version; returns the version."""
+    version = next_counter(conn, "row")
+    data["versionnumber"] = version
+    conn.execute(
+        "insert into records values (?, ?, ?, ?, ?) on conflict(entity, id) do update set "
+        "data = excluded.data, version = excluded.version",
+        (entity, record_id, json.dumps(data), version, version),
+    )
+    return version
+
+
+def delete_record(conn: sqlite3.Connection, entity: str, record_id: str) -> None:
+    conn.execute("delete from records where entity = ? and id = ?", (entity, record_id))
+    conn.execute("delete from record_keys where entity = ? and id = ?", (entity, record_id))
+
+
+def key_owner(conn: sqlite3.Connection, entity: str, key_name: str, value: str) -> str | None:
+    row = conn.execute(
+        "select id from record_keys where entity = ? and key_name = ? and value = ?", (entity, key_name, value)
+    ).fetchone()
+    return row["id"] if row else None
+
+
+def set_record_keys(conn: sqlite3.Connection, entity: str, record_id: str, values: dict[str, str]) -> None:
+    conn.execute("delete from record_keys where entity = ? and id = ?", (entity, record_id))
+    conn.executemany(
+        "insert into record_keys values (?, ?, ?, ?)", [(entity, k, v, record_id) for k, v in values.items()]
+    )
+
+
+def count_entitlement(conn: sqlite3.Connection, operations: int) -> None:
+    """Add operations to the 24 h entitlement counter (per-minute buckets)."""
+    minute = int(time.time() // 60)
+    conn.execute(
+        "insert into sandbox_entitlement values (?, ?) on conflict(minute) do update set count = count + ?",
+        (minute, operations, operations),
+    )
+
+
+def entitlement_used(conn: sqlite3.Connection) -> int:
+    since = int(time.time() // 60) - 24 * 60
+    row = conn.execute("select coalesce(sum(count), 0) as n from sandbox_entitlement where minute > ?", (since,))
+    return int(row.fetchone()["n"])
