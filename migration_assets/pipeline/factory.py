@@ -27,7 +27,7 @@ from migration_assets.pipeline.stage_assets import (
     build_stage_checks,
     source_objects,
 )
-from migration_assets.pipeline.verify_assets import build_diff_asset
+from migration_assets.pipeline.verify_assets import build_diff_asset, build_reconciliation_asset
 from migration_assets.settings import Paths
 from migration_assets.spec.loader import LoadedSpec
 
@@ -47,6 +47,7 @@ def build_pair_defs(loaded: LoadedSpec, paths: Paths) -> dg.Definitions:
         *build_stage_assets(loaded, phases),
         *build_load_assets(loaded, phases, guards=(approval_guard,)),
         build_diff_asset(loaded, phases, paths),
+        build_reconciliation_asset(loaded, phases, paths),
     ]
     approval = build_approval_asset(loaded)
     job = dg.define_asset_job(

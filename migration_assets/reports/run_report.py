@@ -22,9 +22,7 @@ from migration_assets.spec.loader import LoadedSpec
 from migration_assets.staging import db, ledger, state
 
 
-def object_counts(
-    conn: duckdb.DuckDBPyConnection, loaded: LoadedSpec, obj: str, phase: str
-) -> dict[str, int]:
+def object_counts(conn: duckdb.DuckDBPyConnection, loaded: LoadedSpec, obj: str, phase: str) -> dict[str, int]:
     staged = db.read_slice(conn, stage_table(obj), phase)
     staged_ids = set(staged[EXT].to_list()) if staged.height else set()
     counts = state.stage_counts(conn, obj, phase) or {"source": 0, "quarantined": 0, "excluded": 0}
@@ -67,10 +65,7 @@ def diff_totals(conn: duckdb.DuckDBPyConnection, phase: str) -> dict[str, int]:
 
 async def destination_counts(loaded: LoadedSpec, dest: DestinationConnector) -> dict[str, int]:
     try:
-        return {
-            name: await dest.count(obj.table, obj.external_id.column)
-            for name, obj in loaded.spec.objects.items()
-        }
+        return {name: await dest.count(obj.table, obj.external_id.column) for name, obj in loaded.spec.objects.items()}
     finally:
         await dest.aclose()
 
