@@ -67,6 +67,7 @@ USER_SHAPES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 
 def available(system: str) -> bool:
+    """Whether the system has an emulator with seeding helpers in this checkout."""
     try:
         _seed_module(system)
     except ModuleNotFoundError:

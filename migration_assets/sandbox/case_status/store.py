@@ -34,26 +34,6 @@ create index if not exists records_by_deletion on records (deleted_at);
 DEFAULT_OPTIONS: dict[str, Any] = {"rate_per_second": 5.0, "burst": 10}
 
 
-OPTIONS_TABLE = "\ncreate table if not exists sandbox_options (name text primary key, value text);"
-
-
-class CaseStatusState(SqliteState):
-    """SqliteState whose schema script runs outside a transaction.
-
-    Why: `SqliteState.__init__` runs `executescript` inside `connect()`'s `begin immediate`, and
-    sqlite3's `executescript` commits first, so the closing `commit` fails ("no transaction is
-    active"). Reported to the lead; `connect`, `option` and `set_options` are inherited unchanged.
-    """
-
-    def __init__(self, path: Path, schema: str, defaults: Mapping[str, Any] | None = None) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.defaults = dict(defaults or {})
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            conn.executescript(schema + OPTIONS_TABLE)
-        finally:
-            conn.close()
 
 
 def open_state(path: Path) -> SqliteState:
@@ -65,7 +45,7 @@ def open_state(path: Path) -> SqliteState:
     Returns:
         The SqliteState with the records table and default options.
     """
-    return CaseStatusState(Path(path), SCHEMA, DEFAULT_OPTIONS)
+    return SqliteState(Path(path), SCHEMA, DEFAULT_OPTIONS)
 
 
 def parse_timestamp(value: str) -> datetime:

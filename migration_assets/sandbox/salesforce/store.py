@@ -57,27 +57,6 @@ DEFAULT_OPTIONS: dict[str, Any] = {
 }
 
 
-_OPTIONS_TABLE = "\ncreate table if not exists sandbox_options (name text primary key, value text);"
-
-
-class SalesforceState(SqliteState):
-    """SqliteState whose schema script runs outside a transaction.
-
-    Why: `SqliteState.__init__` runs `executescript` inside `connect()`'s `begin immediate`, and sqlite3's
-    `executescript` commits first, so the closing `commit` fails. `connect`, `option` and `set_options` are
-    inherited unchanged (same workaround as the Case Status emulator; reported to the lead).
-    """
-
-    def __init__(self, path: Path, schema: str, defaults: dict[str, Any] | None = None) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.defaults = dict(defaults or {})
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            conn.execute("pragma journal_mode=wal")
-            conn.executescript(schema + _OPTIONS_TABLE)
-        finally:
-            conn.close()
 
 
 def open_state(path: Path) -> SqliteState:
@@ -89,7 +68,7 @@ def open_state(path: Path) -> SqliteState:
     Returns:
         The SqliteState with every table and the default options.
     """
-    return SalesforceState(Path(path), SCHEMA, DEFAULT_OPTIONS)
+    return SqliteState(Path(path), SCHEMA, DEFAULT_OPTIONS)
 
 
 def blob_dir(state_path: Path) -> Path:

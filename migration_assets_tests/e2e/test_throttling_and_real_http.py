@@ -1,0 +1,78 @@
+"""The loader under service protection (429 + Retry-After), and the pipeline over real HTTP against
+`migrate sandbox serve` on 127.0.0.1, configured only through environment variables."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from migration_assets.pipeline.naming import asset_key
+
+PAIR = "case_status__dynamics365"
+
+
+def test_loader_retries_429_from_service_protection_to_success(workbench):
+    workbench.seed(scale=100, options={"dynamics365": {"requests_per_window": 3, "window_seconds": 1}})
+    outcome = workbench.run(PAIR, "sample")
+    assert outcome.success, outcome.failures
+    throttled = 0
+    for obj in ("account", "contact", "incident"):
+        event = workbench.instance.get_latest_materialization_event(asset_key(PAIR, "load", obj))
+        throttled += event.asset_materialization.metadata["requests"].value["throttled"]
+    assert throttled > 0, "the tiny limit should have answered some requests with 429"
+    report = workbench.report(PAIR, "sample")
+    assert report["diff"]["mismatches"] == 0
+    for name, c in report["objects"].items():
+        assert c["destination_count"] == c["loaded"], name
+
+
+def _serve(var: Path) -> tuple[subprocess.Popen, dict[str, dict]]:
+    env = {**os.environ, "MIGRATE_VAR_DIR": str(var)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "migration_assets.cli", "sandbox", "serve"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    systems: dict[str, dict] = {}
+    deadline = time.monotonic() + 60
+    while len(systems) < 3 and time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], max(deadline - time.monotonic(), 0))
+        if not ready:
+            break
+        line = proc.stdout.readline()
+        if not line:
+            break
+        info = json.loads(line)
+        systems[info["system"]] = info
+    return proc, systems
+
+
+def test_pipeline_over_real_http_against_sandbox_serve(workbench, monkeypatch):
+    workbench.seed(scale=100)
+    proc, systems = _serve(workbench.paths.var)
+    try:
+        assert {"case_status", "dynamics365", "salesforce"} <= set(systems), proc.stderr.read()[-2000:]
+        for info in systems.values():
+            assert info["host"].startswith("http://127.0.0.1:")
+        cs, dv = systems["case_status"], systems["dynamics365"]
+        monkeypatch.setenv("CASE_STATUS_BASE_URL", cs["host"])
+        monkeypatch.setenv("CASE_STATUS_API_KEY", cs["api_key"])
+        monkeypatch.setenv("DATAVERSE_URL", dv["host"])
+        monkeypatch.setenv("DATAVERSE_TOKEN_URL", dv["token_url"])
+        monkeypatch.setenv("DATAVERSE_CLIENT_ID", dv["client_id"])
+        monkeypatch.setenv("DATAVERSE_CLIENT_SECRET", dv["client_secret"])
+        outcome = workbench.run(PAIR, "sample")
+        assert outcome.success, outcome.failures
+        event = workbench.instance.get_latest_materialization_event(asset_key(PAIR, "plan", "schema_apply"))
+        assert event.asset_materialization.metadata["destination"].value["sandbox"] is False
+        # what went over HTTP landed in the shared state: read it back through the in-process sandbox
+        report = workbench.report(PAIR, "sample")
+        assert report["diff"]["mismatches"] == 0
+        assert report["objects"]["incident"]["destination_count"] == report["objects"]["incident"]["loaded"] > 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
