@@ -27,8 +27,9 @@ test: setup  ## lint, validate the definitions, run the test suite
 	$(BIN)/dagster definitions validate -m migration_assets.definitions
 	$(BIN)/python -m pytest -q
 
-bench: setup  ## scale benchmarks: prints records/s, requests, 429s and rate-limit use
+bench: setup  ## scale benchmarks (prints records/s, requests, 429s, rate-limit use) and slow tests
 	$(BIN)/python -m migration_assets.bench
+	$(BIN)/python -m pytest -q -m slow
 
 ui: setup  ## the Dagster UI on 127.0.0.1:3000 with every pair's assets
 	$(BIN)/python -c "from migration_assets.cli import main; main(['pairs'])"
