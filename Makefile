@@ -16,11 +16,14 @@ $(BIN)/migrate: pyproject.toml
 
 setup: $(BIN)/migrate
 
-demo: setup  ## seed the sandbox, run the sample and full phases, print the summary
+demo: setup  ## seed, sample, approve, full, a simulated delta with reconciliation, print the summary
 	$(BIN)/migrate sandbox seed --scale $(SCALE) --seed 42
 	$(BIN)/migrate run $(PAIR) --phase sample
+	$(BIN)/migrate approve $(PAIR) --by demo@example.com --note "make demo"
 	$(BIN)/migrate run $(PAIR) --phase full
-	$(BIN)/migrate report $(PAIR) --json
+	$(BIN)/migrate sandbox simulate-delta
+	$(BIN)/migrate run $(PAIR) --phase delta
+	$(BIN)/migrate report $(PAIR) --phase full --json
 
 test: setup  ## lint, validate the definitions, run the test suite
 	$(BIN)/ruff check migration_assets migration_assets_tests

@@ -66,6 +66,11 @@ def cmd_sandbox(args) -> int:
     elif args.action == "seed":
         counts = seeding.seed(paths.sandbox, scale=args.scale, seed=args.seed, options=options)
         console.print_json(json.dumps(counts))
+    elif args.action == "simulate-delta":
+        from migration_assets.sandbox import SANDBOXES
+        from migration_assets.sandbox.case_status.simulate import simulate_delta
+
+        console.print_json(json.dumps(simulate_delta(SANDBOXES["case_status"].state_path(paths.sandbox))))
     else:
         from migration_assets.sandbox.serve import serve
 
@@ -226,7 +231,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("pairs", help="list the pairs (one per mapping spec)").set_defaults(fn=cmd_pairs)
     sb = sub.add_parser("sandbox", help="reset, seed or serve the sandbox emulators")
-    sb.add_argument("action", choices=["reset", "seed", "serve"])
+    sb.add_argument("action", choices=["reset", "seed", "serve", "simulate-delta"])
     sb.add_argument("--scale", type=int, default=500, help="number of source cases to generate")
     sb.add_argument("--seed", type=int, default=42)
     sb.add_argument("--port", type=int, default=0, help="first port for serve (0: any free port)")
