@@ -76,7 +76,16 @@ def bench(scale: int, seed: int, pairs: list[str], var: Path) -> dict:
                     "steps": rows,
                 }
                 _print(pair, phase, wall, outcome.success, rows)
+                if phase == "sample":  # the full phase needs an approval of the sample, as in production
+                    _approve(defs, instance, pair)
     return results
+
+
+def _approve(defs: dg.Definitions, instance: dg.DagsterInstance, pair: str) -> None:
+    from migration_assets.pipeline.cutover_assets import approval_job_name
+
+    config = {"ops": {f"{pair}__cutover__approval": {"config": {"approver": "bench", "note": "make bench"}}}}
+    defs.resolve_job_def(approval_job_name(pair)).execute_in_process(instance=instance, run_config=config)
 
 
 def _print(pair: str, phase: str, wall: float, success: bool, rows: list[dict]) -> None:
