@@ -27,6 +27,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from migration_assets.connectors.base import ColumnType
+
 # An expression is a source field name (str), a constant ({const: ...}), or {op: <name>, ...}.
 Expr = Annotated[Any, Field(description="source field name, {const: value} or {op: name, ...}")]
 
@@ -111,19 +113,7 @@ class ValueMap(Strict):
 class ColumnSpec(Strict):
     """A destination column the spec needs created when missing."""
 
-    type: Literal[
-        "string",
-        "memo",
-        "integer",
-        "decimal",
-        "money",
-        "boolean",
-        "date",
-        "datetime",
-        "picklist",
-        "multipicklist",
-        "lookup",
-    ]
+    type: ColumnType
     max_length: int | None = None
     options: list[str] = Field(default_factory=list)
     target: str | None = None

@@ -94,12 +94,16 @@ def test_full_run_killed_at_several_points_resumes_to_a_clean_runs_result(tmp_pa
         log = (tmp_path / f"run-{extra}.log").open("w")
         proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
-        while proc.poll() is None and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
             if _writes(state) >= baseline + extra:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
                 break
-            time.sleep(0.02)
+            try:  # wait on the process itself between looks at the destination
+                proc.wait(timeout=0.02)
+                break
+            except subprocess.TimeoutExpired:
+                pass
         proc.wait(timeout=60)
         baseline = _writes(state)
     assert kills >= 2, "the load finished before it could be killed: make it slower"
