@@ -133,6 +133,8 @@ class ColumnRequirement:
     options: tuple[str, ...] = ()
     target: str | None = None  # lookup target table
     label: str | None = None
+    # label -> (pinned integer value or None, state of a status reason or None); Dataverse uses it
+    option_values: Mapping[str, tuple[int | None, int | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,16 @@ class FileUpload:
     parent_id: str | None = None
 
 
+@dataclass(frozen=True)
+class DestinationUser:
+    """A user of the destination that records can be owned by or assigned to."""
+
+    id: str
+    email: str | None
+    name: str | None
+    active: bool
+
+
 class DestinationConnector(abc.ABC):
     """Writes to a destination system through its real API."""
 
@@ -226,6 +238,10 @@ class DestinationConnector(abc.ABC):
     @abc.abstractmethod
     async def count(self, table: str, key: str) -> int:
         """Number of records of `table` whose `key` column is not null."""
+
+    async def users(self) -> list[DestinationUser]:
+        """Every user of the destination with its primary email and whether it is enabled."""
+        raise NotImplementedError(f"{self.system} cannot list its users")
 
     async def upload_file(self, upload: FileUpload) -> WriteResult:
         raise NotImplementedError(f"{self.system} has no document store")

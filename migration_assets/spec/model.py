@@ -73,21 +73,89 @@ class Dedupe(Strict):
     action: Literal["report", "exclude"] = "report"
 
 
+class OwnerMap(Strict):
+    """A destination user column (owner, assignee) filled from a source user id.
+
+    `value` computes the source user id; the user is matched to a destination user by email
+    (case-insensitive, see the spec's `users`). An unmatched or disabled user gets the spec's
+    `options.fallback_owner` when `fallback` is true, else the column stays empty; either way the
+    person is listed in the plan/owners report. `text_column`, when given, receives the person's
+    name whenever no destination user is set (e.g. a paralegal who is not a destination user).
+    """
+
+    value: Expr
+    fallback: bool = True
+    text_column: str | None = None
+
+
+class FileSpec(Strict):
+    """How a file object's rows become files in the destination's document store.
+
+    The content is streamed from the source (`SourceConnector.download`) to the destination
+    (`DestinationConnector.upload_file`); files larger than `max_bytes` are excluded with a reason
+    and listed in the files report (oversize: skip), never half-written.
+    """
+
+    name: Expr = "file_name"
+    folder: Expr | None = None  # folder path below the parent record's folder
+    size: Expr = "size"
+    content_type: Expr | None = None
+    parent: str  # the lookup (of this object's `lookups`) that names the record the file belongs to
+    max_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    oversize: Literal["skip"] = "skip"
+
+
+class CustomFields(Strict):
+    """Source custom fields kept as JSON key-value pairs, discovered from the data (not listed here).
+
+    plan/custom_fields reads every key of `source_field` in the extract, infers its type (text →
+    string, pick-list → choice, date → datetime, number → decimal or integer) and names the
+    destination column with `column` ('{key}' is the key in snake_case, '{Key}' in Title_Case).
+    The columns are created by plan/schema_apply and filled by stage; a record whose JSON is
+    malformed is quarantined with the parse error.
+    """
+
+    source_field: str = "custom_properties"
+    column: str = "cs_{key}"
+    picklist_max_values: int = Field(default=12, ge=2)  # more distinct strings than this → text
+
+
+class FieldProposal(Strict):
+    """Why `migrate propose` suggested a field's expression; `confirmed` once a person agreed."""
+
+    confidence: float = Field(ge=0, le=1)
+    reason: str
+    confirmed: bool = False
+
+
 class ObjectMap(Strict):
     """How one destination object is built from one source object."""
 
     source: str
     table: str
     description: str = ""
+    kind: Literal["record", "file"] = "record"
     external_id: ExternalId
     collapse: bool = False  # many:1 - keep one row per external id (the first by source id)
+    explode: Expr | None = None  # one destination row per element of this JSON list ('_item' in expressions)
     fields: dict[str, Expr] = Field(default_factory=dict)
     lookups: dict[str, LookupMap] = Field(default_factory=dict)
+    owners: dict[str, OwnerMap] = Field(default_factory=dict)
+    file: FileSpec | None = None
+    custom_fields: CustomFields | None = None
     required: list[str] = Field(default_factory=list)
     exclude: list[Exclusion] = Field(default_factory=list)
     dedupe: Dedupe | None = None
-    when: str | None = None  # condition id from `variants` deciding whether this object is active
-    confirmed: bool = True
+    confirmed: bool = True  # false in a draft of `migrate propose` until a person confirms
+    proposals: dict[str, FieldProposal] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _file(self) -> ObjectMap:
+        if (self.kind == "file") != (self.file is not None):
+            raise ValueError("an object has a `file:` section exactly when its kind is file")
+        if self.file is not None and self.file.parent not in self.lookups:
+            raise ValueError(f"file.parent {self.file.parent!r} is not one of this object's lookups")
+        return self
 
 
 class ValueMap(Strict):
@@ -110,12 +178,21 @@ class ValueMap(Strict):
         return self
 
 
+class OptionSpec(Strict):
+    """A choice/status value the destination must have; `value` pins its integer (Dataverse), `state`
+    the state a status reason belongs to (statuscode)."""
+
+    label: str
+    value: int | None = None
+    state: int | None = None
+
+
 class ColumnSpec(Strict):
     """A destination column the spec needs created when missing."""
 
     type: ColumnType
     max_length: int | None = None
-    options: list[str] = Field(default_factory=list)
+    options: list[str | OptionSpec] = Field(default_factory=list)
     target: str | None = None
     label: str | None = None
 
@@ -128,6 +205,42 @@ class TableSpec(Strict):
     label: str | None = None
     columns: dict[str, ColumnSpec] = Field(default_factory=dict)
     keys: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class UserMatch(Strict):
+    """How source people are matched to destination users: by email, case-insensitive."""
+
+    source: str = "users"  # source object holding the people
+    email: Expr = "email"
+    name: Expr = {"op": "concat", "args": ["first_name", {"const": " "}, "last_name"]}
+
+
+class Variant(Strict):
+    """Overrides applied when the destination environment has the facts in `when` (e.g. no
+    Customer Service license: cases go to a custom table). plan/schema_apply picks the first
+    variant whose facts all match what the destination reports; objects and tables are merged
+    key by key over the base spec."""
+
+    when: dict[str, Any]
+    description: str = ""
+    objects: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    schema_: dict[str, dict[str, Any]] = Field(default_factory=dict, alias="schema")
+    value_maps: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ExportSpec(Strict):
+    """A source object that does not migrate as records but is exported for a rebuild by hand:
+    a JSON file of its definitions plus a Markdown guide mapping each source concept (`kind` of
+    trigger, setting) to its destination counterpart."""
+
+    source: str
+    title: str
+    guide: str  # name of the destination tool, e.g. "Power Automate"
+    concept_field: str = "trigger"  # the field whose values `counterparts` explains
+    counterparts: dict[str, str] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)
 
 
 class SampleOptions(Strict):
@@ -166,6 +279,9 @@ class PairSpec(Strict):
     options: Options
     value_maps: dict[str, ValueMap] = Field(default_factory=dict)
     schema_: dict[str, TableSpec] = Field(default_factory=dict, alias="schema")
+    users: UserMatch | None = None
     objects: dict[str, ObjectMap]
+    variants: dict[str, Variant] = Field(default_factory=dict)
+    exports: dict[str, ExportSpec] = Field(default_factory=dict)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

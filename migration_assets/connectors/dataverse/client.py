@@ -22,6 +22,7 @@ import httpx
 from migration_assets.connectors.base import (
     DestinationConnector,
     DestinationSchema,
+    DestinationUser,
     FileUpload,
     TableRequirement,
     UpsertRow,
@@ -388,6 +389,17 @@ class DataverseDestination(DestinationConnector):
         return [_restored(img, _group_error(answers, n)[1]) for n, img in enumerate(images)]
 
     # -- documents ------------------------------------------------------------------------
+    async def users(self) -> list[DestinationUser]:
+        """systemusers with internalemailaddress and isdisabled (application users included)."""
+        params = {"$select": "systemuserid,internalemailaddress,fullname,isdisabled"}
+        return [
+            DestinationUser(
+                u["systemuserid"], u.get("internalemailaddress"), u.get("fullname"), not u.get("isdisabled")
+            )
+            async for page in self.api.pages("systemusers", params, self.page_size)
+            for u in page
+        ]
+
     async def upload_file(self, upload: FileUpload) -> WriteResult:
         """Store a file in the document store and link it to its parent record; see documents.py."""
         return await self.documents.upload(upload)
