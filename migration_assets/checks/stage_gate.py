@@ -12,6 +12,7 @@ from typing import Any
 import pandera.polars as pa
 import polars as pl
 
+from migration_assets.pipeline.custom_fields import CustomField
 from migration_assets.pipeline.transform import EXT, HASH, SRC, compiled_columns
 from migration_assets.spec.loader import LoadedSpec
 
@@ -27,8 +28,8 @@ def _allowed_values(loaded: LoadedSpec, node: Any) -> list[Any] | None:
     return sorted(values, key=str)
 
 
-def stage_schema(loaded: LoadedSpec, obj_name: str) -> pa.DataFrameSchema:
-    """The pandera schema a staged slice of `obj_name` must satisfy."""
+def stage_schema(loaded: LoadedSpec, obj_name: str, discovered: tuple[CustomField, ...] = ()) -> pa.DataFrameSchema:
+    """The pandera schema a staged slice of `obj_name` must satisfy (with its discovered custom fields)."""
     obj = loaded.spec.objects[obj_name]
     table_spec = loaded.spec.schema_.get(obj.table)
     columns: dict[str, pa.Column] = {
@@ -36,7 +37,7 @@ def stage_schema(loaded: LoadedSpec, obj_name: str) -> pa.DataFrameSchema:
         SRC: pa.Column(pl.String, nullable=False),
         HASH: pa.Column(pl.String, nullable=False),
     }
-    for column, compiled in compiled_columns(loaded, obj_name).items():
+    for column, compiled in compiled_columns(loaded, obj_name, discovered).items():
         checks: list[pa.Check] = []
         node = obj.fields.get(column)
         allowed = _allowed_values(loaded, node)
@@ -50,14 +51,21 @@ def stage_schema(loaded: LoadedSpec, obj_name: str) -> pa.DataFrameSchema:
         dtype = compiled.dtype or (
             pl.String if lookup or (custom and custom.type in ("string", "memo")) else None
         )
+        if column in obj.owners:
+            dtype = pl.String  # resolved to the destination user's id
         columns[column] = pa.Column(dtype, checks=checks, nullable=not required, coerce=False)
+    for owner in obj.owners.values():
+        if owner.text_column and owner.text_column not in columns:
+            columns[owner.text_column] = pa.Column(pl.String, nullable=True)
     return pa.DataFrameSchema(columns, strict=True, name=f"{loaded.pair}/stage/{obj_name}")
 
 
-def run_gate(loaded: LoadedSpec, obj_name: str, frame: pl.DataFrame) -> tuple[bool, pl.DataFrame | None]:
+def run_gate(
+    loaded: LoadedSpec, obj_name: str, frame: pl.DataFrame, discovered: tuple[CustomField, ...] = ()
+) -> tuple[bool, pl.DataFrame | None]:
     """Validate a staged slice; return (passed, failure cases or None)."""
     try:
-        stage_schema(loaded, obj_name).validate(frame, lazy=True)
+        stage_schema(loaded, obj_name, discovered).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as err:
         return False, err.failure_cases
     return True, None

@@ -186,6 +186,17 @@ class FileUpload:
 
 
 @dataclass(frozen=True)
+class SchemaPlan:
+    """What `plan_schema` found: items that exist, items `apply_schema` would create and items that
+    conflict (need a person). Each item is a JSON-able dict with kind, table, name and detail."""
+
+    existing: list[dict[str, Any]]
+    to_create: list[dict[str, Any]]
+    conflicting: list[dict[str, Any]]
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class DestinationUser:
     """A user of the destination that records can be owned by or assigned to."""
 
@@ -199,6 +210,7 @@ class DestinationConnector(abc.ABC):
     """Writes to a destination system through its real API."""
 
     system: ClassVar[str]
+    user_table: ClassVar[str] = "user"  # the table owner/assignee lookups point at
 
     def __init__(self, session: HttpSession) -> None:
         self.session = session
@@ -239,11 +251,21 @@ class DestinationConnector(abc.ABC):
     async def count(self, table: str, key: str) -> int:
         """Number of records of `table` whose `key` column is not null."""
 
+    async def plan_schema(self, required: Sequence[TableRequirement]) -> SchemaPlan:
+        """Compare the destination with what the spec needs, changing nothing."""
+        raise NotImplementedError(f"{self.system} cannot plan a schema")
+
     async def users(self) -> list[DestinationUser]:
         """Every user of the destination with its primary email and whether it is enabled."""
         raise NotImplementedError(f"{self.system} cannot list its users")
 
     async def upload_file(self, upload: FileUpload) -> WriteResult:
+        raise NotImplementedError(f"{self.system} has no document store")
+
+    async def read_files(self, table: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Files stored by `upload_file`, by the destination id it returned (the record in `table`):
+        `{id: {"name": ..., "folder": ..., "size": ..., "parent_id": ...}}` as the destination holds
+        them now (missing ids are absent). Verification compares these with the staged files."""
         raise NotImplementedError(f"{self.system} has no document store")
 
     async def aclose(self) -> None:

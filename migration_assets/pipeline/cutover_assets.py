@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from migration_assets.errors import ApprovalRequired
+from migration_assets.pipeline import planning
 from migration_assets.pipeline.naming import asset_key
 from migration_assets.pipeline.resources import ConnectionsResource, staging, staging_resource_key
 from migration_assets.spec.expressions import parse_datetime
@@ -208,7 +209,8 @@ def build_rollback_job(loaded: LoadedSpec, paths) -> dg.JobDefinition:
 
         async def go():
             try:
-                return await rollback(loaded, conn, dest, context.run.run_id, phase=phase, log=context.log.info)
+                spec = planning.effective_spec(conn, loaded)  # the tables the loads wrote to
+                return await rollback(spec, conn, dest, context.run.run_id, phase=phase, log=context.log.info)
             finally:
                 await dest.aclose()
 

@@ -18,7 +18,7 @@ import polars as pl
 from migration_assets.connectors.base import DestinationConnector
 from migration_assets.pipeline.loading import json_value
 from migration_assets.pipeline.naming import stage_table
-from migration_assets.pipeline.transform import EXT
+from migration_assets.pipeline.transform import EXT, field_columns
 from migration_assets.spec.expressions import parse_datetime
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.staging import db, ledger
@@ -66,13 +66,17 @@ async def diff_object(
     loaded: LoadedSpec, obj_name: str, phase: str, conn: duckdb.DuckDBPyConnection, dest: DestinationConnector
 ) -> ObjectDiff:
     obj = loaded.spec.objects[obj_name]
+    if obj.kind == "file":  # files compare name, folder, size and parent, read from the store
+        from migration_assets.pipeline.file_verify import diff_files
+
+        return await diff_files(loaded, obj_name, phase, conn, dest)
     staged = db.read_slice(conn, stage_table(obj_name), phase)
     outcomes = ledger.phase_outcomes(conn, obj_name, phase)
     loaded_rows = (
         staged.filter(pl.col(EXT).is_in([k for k, v in outcomes.items() if v == "ok"])) if staged.height else staged
     )
     crosswalks = {lk.object: ledger.crosswalk(conn, lk.object) for lk in obj.lookups.values()}
-    columns = [*obj.fields, *obj.lookups]
+    columns = [*field_columns(obj, staged.columns), *obj.lookups, *obj.owners]
     result = ObjectDiff(obj_name)
     rows = list(loaded_rows.iter_rows(named=True))
     for start in range(0, len(rows), READ_CHUNK):
@@ -98,7 +102,8 @@ def _compare_row(loaded, obj_name, row, remote, crosswalks, result: ObjectDiff) 
             }
         )
         return
-    expected: dict[str, Any] = {c: row[c] for c in obj.fields}
+    expected: dict[str, Any] = {c: row[c] for c in field_columns(obj, list(row)) if c not in obj.owners}
+    expected |= {c: row.get(c) for c in obj.owners}  # destination user ids, resolved at stage
     for column, lookup in obj.lookups.items():
         target = row.get(column)
         expected[column] = crosswalks[lookup.object].get(str(target)) if target is not None else None

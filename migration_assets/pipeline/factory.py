@@ -17,8 +17,14 @@ from migration_assets.pipeline.cutover_assets import (
     build_delta_sensor,
     build_rollback_job,
 )
+from migration_assets.pipeline.discover_assets import build_discover_assets, build_plan_job
 from migration_assets.pipeline.load_assets import build_load_assets, build_schema_asset
 from migration_assets.pipeline.phases import phases_def
+from migration_assets.pipeline.plan_assets import (
+    build_custom_fields_asset,
+    build_owners_asset,
+    build_schema_diff_asset,
+)
 from migration_assets.pipeline.resources import staging_resource, staging_resource_key
 from migration_assets.pipeline.stage_assets import (
     build_extract_assets,
@@ -40,12 +46,18 @@ def build_pair_defs(loaded: LoadedSpec, paths: Paths) -> dg.Definitions:
     """Assets, checks, job and staging resource of one pair."""
     pair = loaded.pair
     phases = phases_def(pair)
+    plans = [
+        build_custom_fields_asset(loaded, phases, paths),
+        build_owners_asset(loaded, phases, paths),
+        build_schema_diff_asset(loaded, phases, paths),
+    ]
     assets = [
+        *(a for a in plans if a is not None),
         build_schema_asset(loaded, phases),
         *build_extract_assets(loaded, phases),
         build_sample_asset(loaded, phases),
         *build_stage_assets(loaded, phases),
-        *build_load_assets(loaded, phases, guards=(approval_guard,)),
+        *build_load_assets(loaded, phases, guards=(approval_guard,), paths=paths),
         build_diff_asset(loaded, phases, paths),
         build_reconciliation_asset(loaded, phases, paths),
     ]
@@ -58,9 +70,14 @@ def build_pair_defs(loaded: LoadedSpec, paths: Paths) -> dg.Definitions:
         description=f"Extract, stage, load and verify {pair} for one phase (partition).",
     )
     return dg.Definitions(
-        assets=[*assets, approval],
+        assets=[*assets, approval, *build_discover_assets(loaded, phases, paths)],
         asset_checks=build_stage_checks(loaded),
-        jobs=[job, approval_job(loaded, approval), build_rollback_job(loaded, paths)],
+        jobs=[
+            job,
+            approval_job(loaded, approval),
+            build_rollback_job(loaded, paths),
+            build_plan_job(loaded, phases, paths),
+        ],
         sensors=[build_delta_sensor(loaded, migrate_job_name(pair), phases, source_objects(loaded))],
         resources={staging_resource_key(pair): staging_resource(paths.staging_db(pair))},
     )

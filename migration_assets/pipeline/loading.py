@@ -20,9 +20,11 @@ import duckdb
 import polars as pl
 
 from migration_assets.connectors.base import DestinationConnector, LookupRef, UpsertRow, WriteResult
+from migration_assets.errors import BudgetExhausted
 from migration_assets.pipeline.naming import stage_table
-from migration_assets.pipeline.transform import EXT, HASH, SRC
+from migration_assets.pipeline.transform import EXT, HASH, SRC, field_columns
 from migration_assets.spec.loader import LoadedSpec
+from migration_assets.spec.model import ObjectMap
 from migration_assets.staging import db, ledger
 
 
@@ -39,6 +41,8 @@ class LoadSummary:
     seconds: float = 0.0
     errors: list[dict[str, str]] = field(default_factory=list)
     requests: dict[str, float] = field(default_factory=dict)  # HTTP statistics of the destination
+    estimate: dict[str, Any] = field(default_factory=dict)  # API calls this load needs vs the budget left
+    stopped: BudgetExhausted | None = None  # the daily budget ran out: the rest waits for the next run
 
     @property
     def written(self) -> int:
@@ -57,10 +61,11 @@ def json_value(value: Any) -> Any:
 
 
 def _build_rows(
-    loaded: LoadedSpec, obj_name: str, frame: pl.DataFrame, crosswalks: dict[str, dict[str, str]]
+    loaded: LoadedSpec, obj_name: str, frame: pl.DataFrame, crosswalks: dict[str, dict[str, str]], user_table: str
 ) -> tuple[list[tuple[dict, UpsertRow]], list[tuple[dict, str]]]:
     """UpsertRows for rows whose lookups resolve; (row, reason) for those that do not."""
     obj = loaded.spec.objects[obj_name]
+    fields = field_columns(obj, frame.columns)
     ready: list[tuple[dict, UpsertRow]] = []
     unresolved: list[tuple[dict, str]] = []
     for row in frame.iter_rows(named=True):
@@ -82,9 +87,18 @@ def _build_rows(
         if problem:
             unresolved.append((row, problem))
             continue
-        fields = {c: json_value(row[c]) for c in obj.fields}
-        ready.append((row, UpsertRow(str(row[EXT]), fields, lookups)))
+        for column in obj.owners:  # already destination user ids (plan/owners, stage)
+            if row.get(column) is not None:
+                lookups[column] = LookupRef(user_table, str(row[column]))
+        values = {c: json_value(row[c]) for c in fields}
+        ready.append((row, UpsertRow(str(row[EXT]), values, lookups)))
     return ready, unresolved
+
+
+def written_columns(obj: ObjectMap, staged_columns: list[str]) -> list[str]:
+    """Every destination column a load writes (before-images and read-back cover exactly these)."""
+    lookups = [c for c, lk in obj.lookups.items() if not lk.deferred]
+    return [*field_columns(obj, staged_columns), *lookups, *obj.owners]
 
 
 async def load_object(
@@ -116,17 +130,27 @@ async def load_object(
     )
     summary.skipped = staged.height - todo.height
     crosswalks = {lk.object: ledger.crosswalk(conn, lk.object) for lk in obj.lookups.values()}
-    ready, unresolved = _build_rows(loaded, obj_name, todo, crosswalks)
+    ready, unresolved = _build_rows(loaded, obj_name, todo, crosswalks, dest.user_table)
     summary.unresolved = len(unresolved)
     _quarantine(conn, phase, obj_name, run_id, [(r, reason) for r, reason in unresolved])
-    columns = [*obj.fields, *(c for c, lk in obj.lookups.items() if not lk.deferred)]
+    columns = written_columns(obj, staged.columns)
     size = spec.options.load.batch_size
     batches = [ready[i : i + size] for i in range(0, len(ready), size)]
     semaphore = asyncio.Semaphore(spec.options.load.concurrency)
+    summary.estimate = await estimate_load(dest, obj.table, [len(b) for b in batches])
+    if summary.estimate:
+        log(f"{obj_name}: estimate {summary.estimate}")
 
     async def run_batch(batch: list[tuple[dict, UpsertRow]]) -> None:
         async with semaphore:
-            await _load_batch(loaded, obj_name, phase, conn, dest, run_id, batch, columns, summary)
+            if summary.stopped:
+                return  # out of daily budget: later batches wait for the next run
+            try:
+                await _load_batch(loaded, obj_name, phase, conn, dest, run_id, batch, columns, summary)
+            except BudgetExhausted as exc:
+                # batches in flight finish; the rows of this one stay pending and are redone next run
+                summary.stopped = summary.stopped or exc
+                return
             summary.batches += 1
             if summary.batches % 10 == 0 or summary.batches == len(batches):
                 log(f"{obj_name}: {summary.batches}/{len(batches)} batches, {summary.written} written")
@@ -134,6 +158,15 @@ async def load_object(
     await asyncio.gather(*(run_batch(b) for b in batches))
     summary.seconds = asyncio.get_running_loop().time() - started
     return summary
+
+
+async def estimate_load(dest: DestinationConnector, table: str, batch_rows: list[int]) -> dict[str, Any]:
+    """What the destination says this load will cost against its daily API budget (empty when the
+    connector has no `estimate_load` capability, e.g. systems without a daily budget)."""
+    estimate = getattr(dest, "estimate_load", None)
+    if estimate is None or not batch_rows:
+        return {}
+    return dict(await estimate(table, batch_rows))
 
 
 async def _load_batch(

@@ -85,9 +85,17 @@ async def reconcile_object(
     columns = [*spec_obj.fields, *spec_obj.lookups]
     remote: dict[str, dict] = {}
     ids = loaded_rows[EXT].to_list() if loaded_rows.height else []
-    for i in range(0, len(ids), READ_CHUNK):
-        remote |= await dest.read_back(spec_obj.table, spec_obj.external_id.column, ids[i : i + READ_CHUNK], columns)
-    destination_count = await dest.count(spec_obj.table, spec_obj.external_id.column)
+    if spec_obj.kind == "file":  # a document store is read through the ledger's ids, not by key
+        from migration_assets.pipeline.file_verify import remote_files
+
+        remote = await remote_files(loaded, obj, conn, dest, ids)
+        destination_count = len(remote)
+    else:
+        for i in range(0, len(ids), READ_CHUNK):
+            remote |= await dest.read_back(
+                spec_obj.table, spec_obj.external_id.column, ids[i : i + READ_CHUNK], columns
+            )
+        destination_count = await dest.count(spec_obj.table, spec_obj.external_id.column)
     if len(fate) != sum(tally.values()):
         result.problem("counts_reconcile", "source records are unaccounted for")
     result.counts = {
@@ -108,7 +116,7 @@ async def reconcile_object(
             f"{extra} destination record(s) carry a {spec_obj.external_id.column} outside this scope",
         )
     _distributions(loaded, obj, loaded_rows, remote, result)
-    _population(columns, loaded_rows, remote, result)
+    _population(columns, _as_sent(loaded, obj, conn, loaded_rows), remote, result)
     _linkage(loaded, obj, conn, loaded_rows, remote, result)
     return result
 
@@ -124,6 +132,17 @@ def _distributions(loaded, obj, rows: pl.DataFrame, remote: dict, result: Object
                 result.problem(
                     "distributions_match", f"{column}={v}: {expected[v]} staged, {actual[v]} in the destination"
                 )
+
+
+def _as_sent(loaded: LoadedSpec, obj: str, conn, rows: pl.DataFrame) -> pl.DataFrame:
+    """Lookup columns as the loader sent them: the target's destination id, or null when the target
+    was never loaded and the lookup's `on_missing` is null (so such a row is not a population gap)."""
+    for column, lookup in loaded.spec.objects[obj].lookups.items():
+        if rows.height and column in rows.columns:
+            crosswalk = ledger.crosswalk(conn, lookup.object)
+            sent = [crosswalk.get(str(v)) if v is not None else None for v in rows[column].to_list()]
+            rows = rows.with_columns(pl.Series(column, sent, dtype=pl.String))
+    return rows
 
 
 def _population(columns: list[str], rows: pl.DataFrame, remote: dict, result: ObjectReconciliation) -> None:

@@ -37,14 +37,18 @@ class RollbackSummary:
         }
 
 
-def _image(loaded: LoadedSpec, obj_name: str, raw: str, destination_id: str | None) -> dict[str, Any]:
-    """A before-image ready for `restore`: lookups become {"table", "id"} references."""
+def _image(
+    loaded: LoadedSpec, obj_name: str, raw: str, destination_id: str | None, user_table: str
+) -> dict[str, Any]:
+    """A before-image ready for `restore`: lookups and owners become {"table", "id"} references."""
     image = json.loads(raw)
     obj = loaded.spec.objects[obj_name]
-    for column, lookup in obj.lookups.items():
+    targets = {column: loaded.spec.objects[lookup.object].table for column, lookup in obj.lookups.items()}
+    targets |= {column: user_table for column in obj.owners}
+    for column, table in targets.items():
         if column in image:
             target = image[column]
-            image[column] = {"table": loaded.spec.objects[lookup.object].table, "id": target} if target else None
+            image[column] = {"table": table, "id": target} if target else None
     image["id"] = image.get("id") or destination_id
     return image
 
@@ -62,7 +66,7 @@ async def rollback(
     plans = {name: ledger.first_writes(conn, name, phase) for name in loaded.load_order}
     for name in loaded.load_order:
         todo = [r for r in plans[name] if r["before_image"] and r["last_op"] not in ("restored",)]
-        images = [_image(loaded, name, r["before_image"], r["destination_id"]) for r in todo]
+        images = [_image(loaded, name, r["before_image"], r["destination_id"], dest.user_table) for r in todo]
         results = []
         for i in range(0, len(images), CHUNK):
             results += await dest.restore(loaded.spec.objects[name].table, images[i : i + CHUNK])

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from migration_assets.pipeline.transform import compiled_columns
+from migration_assets.pipeline.transform import compiled_columns, explode_rows
 from migration_assets.spec.loader import LoadedSpec
 
 
@@ -23,7 +23,7 @@ def _keys(loaded: LoadedSpec, obj: str, raw: pl.DataFrame) -> pl.DataFrame:
     spec_obj = loaded.spec.objects[obj]
     columns = compiled_columns(loaded, obj)
     ext = loaded.compile(obj, "external_id.value", spec_obj.external_id.value)
-    return raw.select(
+    return explode_rows(loaded, obj, raw).select(
         ext.expr.cast(pl.String).alias("_ext"),
         *(columns[c].expr.cast(pl.String).alias(c) for c in spec_obj.lookups),
     )

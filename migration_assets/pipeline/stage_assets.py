@@ -10,9 +10,11 @@ import polars as pl
 
 from migration_assets.checks.stage_gate import run_gate
 from migration_assets.pipeline import metadata as md
+from migration_assets.pipeline import planning
 from migration_assets.pipeline.extracting import extract_all
 from migration_assets.pipeline.naming import asset_key, extract_table, stage_table
 from migration_assets.pipeline.phases import current_phase
+from migration_assets.pipeline.plan_assets import schema_diff_key
 from migration_assets.pipeline.resources import ConnectionsResource, staging, staging_resource_key
 from migration_assets.pipeline.sampling import select_sample
 from migration_assets.pipeline.transform import EXT, REASON, SRC, stage_frame
@@ -23,7 +25,9 @@ POOL = "duckdb"
 
 
 def source_objects(loaded: LoadedSpec) -> list[str]:
-    return sorted({o.source for o in loaded.spec.objects.values()})
+    """Every source object the spec reads: mapped objects and the people owners resolve through."""
+    users = [loaded.spec.users.source] if loaded.spec.users else []
+    return sorted({*(o.source for o in loaded.spec.objects.values()), *users})
 
 
 def build_extract_assets(loaded: LoadedSpec, phases: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -134,7 +138,12 @@ def _stage_asset(loaded: LoadedSpec, obj_name: str, phases) -> dg.AssetsDefiniti
         group_name=pair,
         partitions_def=phases,
         pool=POOL,
-        deps=[asset_key(pair, "extract", obj.source), asset_key(pair, "plan", "sample")],
+        deps=[
+            asset_key(pair, "extract", obj.source),
+            asset_key(pair, "plan", "sample"),
+            schema_diff_key(pair),  # decides the spec variant
+            *([asset_key(pair, "plan", "owners")] if obj.owners else []),
+        ],
         kinds={"polars", "duckdb"},
         tags={"layer": "stage"},
         required_resource_keys={staging_resource_key(pair)},
@@ -147,7 +156,8 @@ def _stage_asset(loaded: LoadedSpec, obj_name: str, phases) -> dg.AssetsDefiniti
             db.ensure_support_tables(conn)
             state.ensure(conn)
             raw = db.read_slice(conn, extract_table(obj.source), phase)
-            result = stage_frame(loaded, obj_name, raw)
+            spec = planning.effective_spec(conn, loaded, phase)
+            result = stage_frame(spec, obj_name, raw, planning.stage_inputs(conn, phase))
             staged, quarantined, excluded = _apply_sample(conn, phase, obj_name, result)
             db.write_slice(conn, stage_table(obj_name), staged, phase)
             _write_rejects(conn, phase, obj_name, quarantined, excluded, context.run.run_id)
@@ -234,7 +244,8 @@ def _gate(loaded: LoadedSpec, obj_name: str) -> dg.AssetChecksDefinition:
         with staging(context, pair) as conn:
             state.ensure(conn)
             frame = db.read_slice(conn, stage_table(obj_name), phase)
-            passed, failures = run_gate(loaded, obj_name, frame)
+            spec = planning.effective_spec(conn, loaded, phase)
+            passed, failures = run_gate(spec, obj_name, frame, planning.custom_fields(conn))
             state.record_gate(conn, obj_name, phase, passed)
         meta = {"phase": phase, "rows_checked": frame.height}
         if failures is not None:

@@ -13,10 +13,28 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from migration_assets.errors import MigrationError
+from migration_assets.pipeline import files
+from migration_assets.pipeline.custom_fields import CustomField, compiled_custom_columns
+from migration_assets.pipeline.owners import resolve_column
 from migration_assets.spec.expressions import Compiled
 from migration_assets.spec.loader import LoadedSpec
+from migration_assets.spec.model import ObjectMap
+
+
+def pl_text(value: str | None) -> Compiled:
+    return Compiled(pl.lit(value, dtype=pl.String))
 
 EXT, SRC, HASH, REASON = "_external_id", "_source_id", "_row_hash", "_reason"
+ITEM, INDEX, EXPLODE_PROBLEM = "_item", "_index", "_explode_problem"
+
+
+@dataclass(frozen=True)
+class StageInputs:
+    """What staging needs beyond the spec: discovered custom fields and the owner map of the phase."""
+
+    custom_fields: tuple[CustomField, ...] = ()
+    owners: pl.DataFrame | None = None  # pipeline.owners.owner_map
 
 
 @dataclass(frozen=True)
@@ -39,12 +57,37 @@ class StageResult:
         }
 
 
-def compiled_columns(loaded: LoadedSpec, obj_name: str) -> dict[str, Compiled]:
-    """Compiled expressions of every output column of an object (fields, then lookups)."""
+def compiled_columns(
+    loaded: LoadedSpec, obj_name: str, custom: tuple[CustomField, ...] = ()
+) -> dict[str, Compiled]:
+    """Compiled expressions of every output column of an object (fields, discovered custom fields,
+    lookups, then owners as source user ids)."""
     obj = loaded.spec.objects[obj_name]
     out = {c: loaded.compile(obj_name, f"fields.{c}", n) for c, n in obj.fields.items()}
+    out |= compiled_custom_columns(loaded, obj_name, [f for f in custom if f.object == obj_name])
     out |= {c: loaded.compile(obj_name, f"lookups.{c}.value", lk.value) for c, lk in obj.lookups.items()}
+    out |= {c: loaded.compile(obj_name, f"owners.{c}.value", o.value) for c, o in obj.owners.items()}
+    out |= files.file_columns(loaded, obj_name)  # kind: file - `_file_*` columns, never sent as fields
     return out
+
+
+def field_columns(obj: ObjectMap, staged_columns: list[str]) -> list[str]:
+    """The plain value columns of a staged frame: mapped fields, custom fields, owner text columns."""
+    return [c for c in staged_columns if not c.startswith("_") and c not in obj.lookups and c not in obj.owners]
+
+
+def _resolve_owners(obj: ObjectMap, frame: pl.DataFrame, owners: pl.DataFrame | None) -> pl.DataFrame:
+    """Owner columns hold source user ids until here; make them destination user ids (+ text)."""
+    if not obj.owners:
+        return frame
+    if owners is None:
+        raise MigrationError("owners are mapped but plan/owners has not resolved the source users")
+    for column, owner in obj.owners.items():
+        ids, names = resolve_column(owners, frame[column], fallback=owner.fallback)
+        frame = frame.with_columns(ids.alias(column))
+        if owner.text_column:
+            frame = frame.with_columns(pl.coalesce(frame[owner.text_column], names).alias(owner.text_column))
+    return frame
 
 
 def _row_hash(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
@@ -54,25 +97,30 @@ def _row_hash(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
     return pl.Series(HASH, [digest(r) for r in frame.select(columns).iter_rows(named=True)], dtype=pl.String)
 
 
-def stage_frame(loaded: LoadedSpec, obj_name: str, raw: pl.DataFrame) -> StageResult:
+def stage_frame(
+    loaded: LoadedSpec, obj_name: str, raw: pl.DataFrame, inputs: StageInputs = StageInputs()
+) -> StageResult:
     """Apply the spec of `obj_name` to the raw source rows."""
     obj = loaded.spec.objects[obj_name]
     id_field = loaded.source_catalog[obj.source].id_field
-    columns = compiled_columns(loaded, obj_name)
+    columns = compiled_columns(loaded, obj_name, inputs.custom_fields)
+    columns |= {t: pl_text(None) for o in obj.owners.values() if (t := o.text_column) and t not in columns}
     ext = loaded.compile(obj_name, "external_id.value", obj.external_id.value)
     if raw.height == 0:
         empty = pl.DataFrame(schema={EXT: pl.String, SRC: pl.String, REASON: pl.String})
         staged = pl.DataFrame(schema={EXT: pl.String, SRC: pl.String, HASH: pl.String})
         return StageResult(staged, empty.with_columns(pl.lit(None, pl.String).alias("_row")), empty, 0, 0, 0)
+    raw = explode_rows(loaded, obj_name, raw)
     rules = [loaded.compile(obj_name, f"exclude[{i}].when", r.when) for i, r in enumerate(obj.exclude)]
-    frame = raw.sort(pl.col(id_field).cast(pl.String).str.zfill(20)).with_columns(
+    frame = raw.sort(pl.col(id_field).cast(pl.String).str.zfill(20), maintain_order=True).with_columns(
         ext.expr.cast(pl.String).alias(EXT),
         pl.col(id_field).cast(pl.String).alias(SRC),
         *(c.expr.alias(name) for name, c in columns.items()),
         _problem_reason(loaded, obj_name, columns, ext).alias(REASON),
         _exclusion_reason(obj.exclude, rules).alias("_excluded"),
     )
-    frame = _dedupe(loaded, obj_name, frame)
+    frame = _resolve_owners(obj, _dedupe(loaded, obj_name, frame), inputs.owners)
+    frame = files.stage_files(obj, frame)
     out_cols = list(columns)
     if obj.collapse:
         return _collapse(frame, out_cols, raw.height)
@@ -84,6 +132,41 @@ def stage_frame(loaded: LoadedSpec, obj_name: str, raw: pl.DataFrame) -> StageRe
     return StageResult(staged, quarantined, excluded, raw.height, raw.height, 0)
 
 
+def _json_list(text: str | None) -> list[str | None] | str:
+    """The elements of a JSON list as text (a list encoded twice too), or why the value is not one."""
+    if text is None or not text.strip():
+        return []
+    try:
+        value = json.loads(text)
+        if isinstance(value, str) and value.strip()[:1] == "[":
+            value = json.loads(value)
+    except ValueError:
+        return f"explode: {text[:60]} is not valid JSON"
+    if not isinstance(value, list):
+        return f"explode: {text[:60]} is not a JSON list"
+    return [v if v is None or isinstance(v, str) else json.dumps(v) for v in value]
+
+
+def explode_rows(loaded: LoadedSpec, obj_name: str, raw: pl.DataFrame) -> pl.DataFrame:
+    """One row per element of the object's `explode` JSON list, with the element as text in `_item`
+    and its 0-based position in `_index` (objects without `explode` are returned unchanged).
+
+    An empty or null list gives no row; a value that is not a JSON list gives one row whose
+    `_explode_problem` says why, so stage quarantines it instead of dropping it.
+    """
+    obj = loaded.spec.objects[obj_name]
+    if obj.explode is None or ITEM in raw.columns:
+        return raw
+    values = raw.select(loaded.compile(obj_name, "explode", obj.explode).expr.cast(pl.String)).to_series()
+    parsed = [_json_list(v) for v in values]
+    frame = raw.with_columns(
+        pl.Series(ITEM, [[None] if isinstance(p, str) else p for p in parsed], dtype=pl.List(pl.String)),
+        pl.Series(EXPLODE_PROBLEM, [p if isinstance(p, str) else None for p in parsed], dtype=pl.String),
+    ).filter(pl.col(ITEM).list.len() > 0)
+    frame = frame.with_columns(pl.int_ranges(0, pl.col(ITEM).list.len(), dtype=pl.Int64).alias(INDEX))
+    return frame.explode(ITEM, INDEX)
+
+
 def _problem_reason(loaded: LoadedSpec, obj_name: str, columns: dict[str, Compiled], ext: Compiled) -> pl.Expr:
     obj = loaded.spec.objects[obj_name]
     reasons: list[pl.Expr] = [
@@ -91,6 +174,8 @@ def _problem_reason(loaded: LoadedSpec, obj_name: str, columns: dict[str, Compil
             pl.lit(f"external id {obj.external_id.column} is empty")
         )
     ]
+    if obj.explode is not None:
+        reasons.append(pl.col(EXPLODE_PROBLEM))
     for compiled in [ext, *columns.values()]:
         reasons += [pl.when(p.bad).then(p.reason) for p in compiled.problems]
     for column in obj.required:

@@ -10,6 +10,7 @@ import dagster as dg
 import polars as pl
 
 from migration_assets.pipeline import metadata as md
+from migration_assets.pipeline import planning
 from migration_assets.pipeline.diffing import ObjectDiff, diff_object
 from migration_assets.pipeline.load_assets import open_destination
 from migration_assets.pipeline.naming import asset_key
@@ -51,7 +52,7 @@ def build_diff_asset(loaded: LoadedSpec, phases: dg.PartitionsDefinition, paths:
         with staging(context, pair) as conn:
             ledger.ensure(conn)
             conn.execute(DIFF_DDL)
-            diffs = asyncio.run(_diff_all(context, loaded, phase, conn))
+            diffs = asyncio.run(_diff_all(context, planning.effective_spec(conn, loaded, phase), phase, conn))
             _store(conn, phase, diffs, context.run.run_id, loaded.content_hash)
         report = _write_report(paths, loaded, phase, diffs)
         mismatches = [m for d in diffs for m in d.mismatches]
@@ -182,7 +183,8 @@ def build_reconciliation_asset(loaded: LoadedSpec, phases, paths: Paths) -> dg.A
         async def run(conn, scope):
             dest = open_destination(context, loaded)
             try:
-                return [await reconcile_object(loaded, name, scope, conn, dest) for name in loaded.load_order]
+                spec = planning.effective_spec(conn, loaded, phase)
+                return [await reconcile_object(spec, name, scope, conn, dest) for name in loaded.load_order]
             finally:
                 await dest.aclose()
 

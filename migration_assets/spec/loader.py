@@ -23,6 +23,8 @@ from migration_assets.spec.expressions import CompileContext, Compiled, compile_
 from migration_assets.spec.model import ObjectMap, PairSpec
 
 DEFAULT_SPEC_DIR = Path(__file__).resolve().parents[2] / "mapping_specs"
+# Fields an object with `explode:` sees in its expressions: the list element and its 0-based position.
+EXPLODE_FIELDS = {"_item": "str", "_index": "int"}
 
 
 def _line_index(text: str) -> dict[str, int]:
@@ -55,6 +57,7 @@ class LoadedSpec:
     content_hash: str
     load_order: tuple[str, ...]
     lines: Mapping[str, int]
+    variant: str | None = None  # the applied variant (None: the base spec)
 
     @property
     def pair(self) -> str:
@@ -73,11 +76,18 @@ class LoadedSpec:
 
     def context(self, obj_name: str, suffix: str) -> CompileContext:
         obj = self.spec.objects[obj_name]
-        source = self.source_catalog[obj.source]
+        ctx = self.source_context(obj.source, f"objects.{obj_name}.{suffix}")
+        if obj.explode is not None and suffix != "explode":
+            # an exploded object's expressions also see the list element and its position
+            ctx.source_fields = {**ctx.source_fields, **EXPLODE_FIELDS}
+        return ctx
+
+    def source_context(self, source_object: str, path: str) -> CompileContext:
+        source = self.source_catalog[source_object]
         return CompileContext(
             file=self.file,
-            path=f"objects.{obj_name}.{suffix}",
-            source_object=obj.source,
+            path=path,
+            source_object=source_object,
             source_fields={f.name: f.type for f in source.fields},
             value_maps=self.spec.value_maps,
             line_of=self.line_of,
@@ -85,6 +95,17 @@ class LoadedSpec:
 
     def compile(self, obj_name: str, suffix: str, node: Any) -> Compiled:
         return compile_expr(node, self.context(obj_name, suffix))
+
+    def with_variant(self, name: str | None) -> LoadedSpec:
+        """This spec with variant `name`'s overrides merged in and validated (None: unchanged)."""
+        return self if name is None or name == self.variant else _variant(self, name)
+
+    def pick_variant(self, facts: Mapping[str, Any]) -> str | None:
+        """The first variant whose `when` facts all equal the destination's facts."""
+        for name, variant in self.spec.variants.items():
+            if all(facts.get(k) == v for k, v in variant.when.items()):
+                return name
+        return None
 
 
 def spec_hash(spec: PairSpec) -> str:
@@ -117,12 +138,48 @@ def load_spec(path: Path | str) -> LoadedSpec:
         loc = ".".join(str(p) for p in err["loc"])
         raise SpecError(file, loc, err["msg"], lines.get(loc) or lines.get(loc.rsplit(".", 1)[0])) from None
     if path.stem != spec.pair:
-        raise SpecError(
-            file, "pair", f"pair {spec.pair!r} must match the file name {path.stem!r}", lines.get("pair")
-        )
+        raise SpecError(file, "pair", f"pair {spec.pair!r} must match the file name {path.stem!r}", lines.get("pair"))
     loaded = LoadedSpec(spec, file, spec_hash(spec), (), lines)
     order = validate(loaded)
-    return LoadedSpec(spec, file, loaded.content_hash, order, lines)
+    loaded = LoadedSpec(spec, file, loaded.content_hash, order, lines)
+    for name in spec.variants:
+        loaded.with_variant(name)  # every variant must be valid on its own
+    return loaded
+
+
+def _merge(base: Any, over: Any) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict):
+        return {**base, **{k: _merge(base.get(k), v) for k, v in over.items()}}
+    return over
+
+
+_VARIANTS: dict[tuple[str, str], LoadedSpec] = {}
+
+
+def _variant(loaded: LoadedSpec, name: str) -> LoadedSpec:
+    """Merge a variant's overrides (objects, schema, value maps) key by key and re-validate."""
+    cache_key = (loaded.content_hash, name)
+    if cache_key in _VARIANTS:
+        return _VARIANTS[cache_key]
+    if name not in loaded.spec.variants:
+        raise _fail(loaded, "variants", f"unknown variant {name!r} {known_values(loaded.spec.variants)}")
+    variant = loaded.spec.variants[name]
+    raw = loaded.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    raw["objects"] = _merge(raw["objects"], variant.objects)
+    raw["schema"] = _merge(raw.get("schema", {}), variant.schema_)
+    raw["value_maps"] = _merge(raw.get("value_maps", {}), variant.value_maps)
+    try:
+        spec = PairSpec.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise _fail(loaded, f"variants.{name}", f"{loc}: {err['msg']}") from None
+    merged = LoadedSpec(spec, loaded.file, loaded.content_hash, (), loaded.lines, name)
+    order = validate(merged)
+    if set(order) != set(loaded.load_order) or _graph(merged) != _graph(loaded):
+        raise _fail(loaded, f"variants.{name}", "a variant may not add objects or change which objects link")
+    _VARIANTS[cache_key] = LoadedSpec(spec, loaded.file, loaded.content_hash, loaded.load_order, loaded.lines, name)
+    return _VARIANTS[cache_key]
 
 
 def load_all(spec_dir: Path | None = None) -> list[LoadedSpec]:
@@ -157,6 +214,14 @@ def validate(loaded: LoadedSpec) -> tuple[str, ...]:
             )
         _validate_object(loaded, name, obj, dst_catalog)
     _validate_value_maps(loaded, src_catalog)
+    _validate_users(loaded, src_catalog)
+    for name, export in spec.exports.items():
+        if export.source not in src_catalog:
+            raise _fail(
+                loaded,
+                f"exports.{name}.source",
+                f"unknown source object {export.source!r} of {spec.source} {known_values(src_catalog)}",
+            )
     if spec.options.sample.anchor not in spec.objects:
         raise _fail(
             loaded,
@@ -166,9 +231,7 @@ def validate(loaded: LoadedSpec) -> tuple[str, ...]:
     return _load_order(loaded)
 
 
-def _columns_of(
-    loaded: LoadedSpec, table: str, dst_catalog: Mapping[str, Mapping[str, str]]
-) -> dict[str, str]:
+def _columns_of(loaded: LoadedSpec, table: str, dst_catalog: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
     columns = dict(dst_catalog.get(table, {}))
     extra = loaded.spec.schema_.get(table)
     if extra:
@@ -197,10 +260,10 @@ def _validate_object(loaded: LoadedSpec, name: str, obj: ObjectMap, dst_catalog)
                 f"schema.{obj.table}.columns {known_values(columns)}",
             )
         if lookup and columns[column] != "lookup":
-            raise _fail(
-                loaded, path, f"column {column!r} of {obj.table} is a {columns[column]}, not a lookup"
-            )
+            raise _fail(loaded, path, f"column {column!r} of {obj.table} is a {columns[column]}, not a lookup")
 
+    if obj.explode is not None:
+        loaded.compile(name, "explode", obj.explode)
     check_column(obj.external_id.column, f"objects.{name}.external_id.column")
     loaded.compile(name, "external_id.value", obj.external_id.value)
     for column, node in obj.fields.items():
@@ -215,8 +278,23 @@ def _validate_object(loaded: LoadedSpec, name: str, obj: ObjectMap, dst_catalog)
                 f"unknown object {lookup.object!r} {known_values(spec.objects)}",
             )
         loaded.compile(name, f"lookups.{column}.value", lookup.value)
+    for column, owner in obj.owners.items():
+        check_column(column, f"objects.{name}.owners.{column}", lookup=True)
+        loaded.compile(name, f"owners.{column}.value", owner.value)
+        if owner.text_column:
+            check_column(owner.text_column, f"objects.{name}.owners.{column}.text_column")
+    if obj.owners and spec.users is None:
+        raise _fail(loaded, f"objects.{name}.owners", "owners need a top-level `users:` section (how people match)")
+    if obj.custom_fields and loaded.source_catalog[obj.source].field(obj.custom_fields.source_field) is None:
+        raise _fail(
+            loaded,
+            f"objects.{name}.custom_fields.source_field",
+            f"unknown field {obj.custom_fields.source_field!r} of source object {obj.source}",
+        )
     for i, rule in enumerate(obj.exclude):
         loaded.compile(name, f"exclude[{i}].when", rule.when)
+    if obj.file is not None:
+        _validate_file(loaded, name, obj)
     if obj.dedupe:
         loaded.compile(name, "dedupe.by", obj.dedupe.by)
     for i, column in enumerate(obj.required):
@@ -228,15 +306,50 @@ def _validate_object(loaded: LoadedSpec, name: str, obj: ObjectMap, dst_catalog)
             )
 
 
+def _validate_file(loaded: LoadedSpec, name: str, obj: ObjectMap) -> None:
+    """A file object: its FileSpec expressions compile against the source object, and it maps no
+    `fields:` of its own (the destination record is made by the upload, one per source row)."""
+    assert obj.file is not None
+    for part in ("name", "folder", "size", "content_type"):
+        node = getattr(obj.file, part)
+        if node is not None:
+            loaded.compile(name, f"file.{part}", node)
+    if obj.fields:
+        raise _fail(
+            loaded,
+            f"objects.{name}.fields",
+            "a file object has no `fields:`; its name, folder, size and content type go under `file:`",
+        )
+    if obj.collapse or obj.explode is not None:
+        raise _fail(loaded, f"objects.{name}.kind", "a file object cannot collapse or explode rows (one file per row)")
+
+
+def _validate_users(loaded: LoadedSpec, src_catalog) -> None:
+    users = loaded.spec.users
+    if users is None:
+        return
+    if users.source not in src_catalog:
+        raise _fail(loaded, "users.source", f"unknown source object {users.source!r} {known_values(src_catalog)}")
+    compile_expr(users.email, loaded.source_context(users.source, "users.email"))
+    compile_expr(users.name, loaded.source_context(users.source, "users.name"))
+    if loaded.spec.options.fallback_owner is None:
+        raise _fail(loaded, "options", "owners fall back to `options.fallback_owner`; set it (a destination user)")
+
+
+def _graph(loaded: LoadedSpec) -> dict[str, set[str]]:
+    return {
+        name: {lk.object for lk in obj.lookups.values() if not lk.deferred and lk.object != name}
+        for name, obj in loaded.spec.objects.items()
+    }
+
+
 def _validate_value_maps(loaded: LoadedSpec, src_catalog) -> None:
     """Every label the source declares for a value-mapped field must have an entry."""
     spec = loaded.spec
     for name, obj in spec.objects.items():
         source = src_catalog[obj.source]
         for column, node in obj.fields.items():
-            if not (
-                isinstance(node, dict) and node.get("op") == "value_map" and isinstance(node.get("of"), str)
-            ):
+            if not (isinstance(node, dict) and node.get("op") == "value_map" and isinstance(node.get("of"), str)):
                 continue
             vmap = spec.value_maps.get(node["map"])
             declared = source.field(node["of"]).values if source.field(node["of"]) else ()
@@ -255,11 +368,7 @@ def _validate_value_maps(loaded: LoadedSpec, src_catalog) -> None:
 
 
 def _load_order(loaded: LoadedSpec) -> tuple[str, ...]:
-    spec = loaded.spec
-    graph = {
-        name: {lk.object for lk in obj.lookups.values() if not lk.deferred and lk.object != name}
-        for name, obj in spec.objects.items()
-    }
+    graph = _graph(loaded)
     try:
         return tuple(graphlib.TopologicalSorter(graph).static_order())
     except graphlib.CycleError as exc:

@@ -3,6 +3,8 @@
 - `stage_runs`: the latest staging of each (object, phase) with its counts;
 - `gates`: the pandera gate result bound to the stage run it checked, so a load can refuse input
   whose gate did not pass, even in a later run (Dagster's blocking checks only block within one run);
+- `plan_values`: decisions of the plan step per phase (the spec variant the destination calls for);
+- `custom_fields` / `owner_map`: what plan/custom_fields discovered and plan/owners resolved;
 - `checkpoints`: the high-water mark of source `updated_at` per source object, stored when a full
   or delta phase extracts; the next delta window starts there.
 """
@@ -24,6 +26,12 @@ create table if not exists gates (object varchar, phase varchar, stage_run_id va
                                   checked_at timestamptz);
 create table if not exists source_deletions (phase varchar, source_object varchar, id varchar,
                                              deleted_at varchar);
+create table if not exists plan_values (phase varchar, name varchar, value varchar, recorded_at timestamptz);
+create table if not exists custom_fields (object varchar, key varchar, "column" varchar, type varchar,
+                                          options varchar, option_values varchar, filled bigint,
+                                          spellings varchar);
+create table if not exists owner_map (phase varchar, source_user_id varchar, email varchar, name varchar,
+                                      status varchar, destination_user_id varchar, fallback_user_id varchar);
 create table if not exists checkpoints (source_object varchar, phase varchar, high_water varchar,
                                         records bigint, recorded_at timestamptz);
 """
@@ -35,6 +43,17 @@ def ensure(conn: duckdb.DuckDBPyConnection) -> None:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def set_plan_value(conn, phase: str, name: str, value: str | None) -> None:
+    conn.execute("delete from plan_values where phase = ? and name = ?", [phase, name])
+    conn.execute("insert into plan_values values (?, ?, ?, ?)", [phase, name, value, _now()])
+
+
+def plan_value(conn, phase: str, name: str) -> tuple[bool, str | None]:
+    """(recorded?, value) of a plan decision for `phase`."""
+    rows = conn.execute("select value from plan_values where phase = ? and name = ?", [phase, name]).fetchall()
+    return (True, rows[0][0]) if rows else (False, None)
 
 
 def record_stage(conn, obj: str, phase: str, run_id: str, counts: dict) -> None:

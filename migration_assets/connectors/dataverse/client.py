@@ -24,6 +24,7 @@ from migration_assets.connectors.base import (
     DestinationSchema,
     DestinationUser,
     FileUpload,
+    SchemaPlan,
     TableRequirement,
     UpsertRow,
     WriteResult,
@@ -131,6 +132,7 @@ class DataverseDestination(DestinationConnector):
     """
 
     system = SYSTEM
+    user_table = "systemuser"
 
     def __init__(
         self,
@@ -194,6 +196,10 @@ class DataverseDestination(DestinationConnector):
     async def apply_schema(self, required: Sequence[TableRequirement]) -> list[str]:
         """Create what the spec needs and Dataverse lacks; see metadata.apply_schema."""
         return await metadata.apply_schema(self.api, self.meta, required, key_wait_seconds=self.key_wait_seconds)
+
+    async def plan_schema(self, required: Sequence[TableRequirement]) -> SchemaPlan:
+        """Existing / to create / conflicting, including the licence tier's custom-table limit."""
+        return await metadata.plan_schema(self.meta, required)
 
     # -- helpers --------------------------------------------------------------------------
     async def _gather(self, jobs: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
@@ -403,6 +409,10 @@ class DataverseDestination(DestinationConnector):
     async def upload_file(self, upload: FileUpload) -> WriteResult:
         """Store a file in the document store and link it to its parent record; see documents.py."""
         return await self.documents.upload(upload)
+
+    async def read_files(self, table: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Files by sharepointdocumentlocation id: name, folder and size from the store; see documents.py."""
+        return await self.documents.read(table, ids)
 
     def document_url(self, external_id: str) -> str | None:
         """The driveItem webUrl of a file uploaded in this session, by its external id."""

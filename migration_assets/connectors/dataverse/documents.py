@@ -17,9 +17,11 @@ row is upserted on the alternate key `cs_externalid_key` over the custom column 
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from migration_assets.connectors.base import (
     ColumnRequirement,
@@ -36,7 +38,7 @@ from migration_assets.connectors.dataverse.settings import (
     SIMPLE_UPLOAD_MAX,
     UPLOAD_CHUNK,
 )
-from migration_assets.errors import AuthError, ConnectorError, RateLimited
+from migration_assets.errors import AuthError, ConnectorError, RateLimited, RemoteRejected
 
 if TYPE_CHECKING:
     from migration_assets.connectors.dataverse.client import DataverseDestination
@@ -165,6 +167,35 @@ class DocumentStore:
         row = UpsertRow(upload.external_id, {"name": name[:LOCATION_NAME_MAX], "absoluteurl": folder_url}, lookups)
         [result] = await self.connector.upsert(LOCATION_TABLE, LOCATION_KEY_COLUMN, [row])
         return result
+
+    async def read(self, table: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored files behind document locations: `{location id: {name, folder, size, parent_id}}`.
+
+        The folder is the location's `absoluteurl` relative to the drive root's `webUrl` (`GET
+        <drive>/root`); name and size come from the driveItem at that folder (`GET root:/<path>`).
+        A location whose file is gone reads back with size None.
+        """
+        rows = await self.connector.read_by_ids(table, ids, ["name", "absoluteurl", "regardingobjectid"])
+        if not rows:
+            return {}
+        root = (await self.connector.api.send("GET", f"{self.drive}/root", expect=(200,))).json()
+        root_url = unquote(str(root.get("webUrl", ""))).rstrip("/")
+
+        async def one(location_id: str, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+            url = unquote(str(row.get("absoluteurl") or ""))
+            folder = url[len(root_url) :].strip("/") if url.startswith(root_url) else url
+            name = str(row.get("name") or "")
+            path = quote(f"{folder}/{name}" if folder else name)
+            try:
+                item = (await self.connector.api.send("GET", f"{self.drive}/root:/{path}", expect=(200,))).json()
+            except RemoteRejected as exc:
+                if exc.status != 404:
+                    raise
+                item = {}
+            info = {"name": item.get("name", name), "folder": folder, "size": item.get("size")}
+            return location_id, {**info, "parent_id": row.get("regardingobjectid")}
+
+        return dict(await asyncio.gather(*(one(i, r) for i, r in rows.items())))
 
     async def _ensure_location_key(self) -> None:
         """Create the external-id column and key on sharepointdocumentlocation once per session."""

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from migration_assets.connectors.base import ColumnInfo, DestinationSchema, TableInfo, TableRequirement
+from migration_assets.connectors.base import ColumnInfo, DestinationSchema, SchemaPlan, TableInfo, TableRequirement
 from migration_assets.connectors.dataverse import schema as schema_mod
 from migration_assets.connectors.dataverse.settings import ATTRIBUTE_TYPES, OPTION_CASTS, REQUEST_LIMITS
 from migration_assets.errors import MigrationError, RemoteRejected, known_values
@@ -154,7 +154,7 @@ class MetadataCache:
             entities = await self.entities()
             facts: dict[str, Any] = {
                 "tier": None,
-                "customer_service": None,
+                "customer_service": "incident" in entities,  # the Case table comes with Customer Service
                 "custom_table_limit": None,
                 "custom_table_count": sum(1 for e in entities.values() if e.custom),
                 "request_limits": dict(REQUEST_LIMITS),
@@ -229,11 +229,8 @@ async def apply_schema(
     Raises:
         MigrationError: conflicting columns, or the custom-table limit would be exceeded.
     """
-    cache.invalidate()
+    diff, current = await _diff(cache, required)
     entities = await cache.entities()
-    wanted = {r.name for r in required} | {c.target for r in required for c in r.columns if c.target}
-    current = await cache.describe([n for n in sorted(wanted) if n in entities])
-    diff = schema_mod.schema_diff(current, required)
     if diff.conflicting:
         raise MigrationError("dynamics365: schema conflicts: " + "; ".join(i.detail for i in diff.conflicting))
     if not diff.to_create:
@@ -243,6 +240,27 @@ async def apply_schema(
     actions = await plan.apply(diff, key_wait_seconds=key_wait_seconds)
     cache.invalidate()
     return actions
+
+
+async def _diff(
+    cache: MetadataCache, required: Sequence[TableRequirement]
+) -> tuple[schema_mod.SchemaDiff, DestinationSchema]:
+    cache.invalidate()
+    entities = await cache.entities()
+    wanted = {r.name for r in required} | {c.target for r in required for c in r.columns if c.target}
+    current = await cache.describe([n for n in sorted(wanted) if n in entities])
+    return schema_mod.schema_diff(current, required), current
+
+
+async def plan_schema(cache: MetadataCache, required: Sequence[TableRequirement]) -> SchemaPlan:
+    """The schema diff without changes; a custom-table limit the plan would exceed is a conflict."""
+    diff, current = await _diff(cache, required)
+    plan = diff.to_dict()
+    try:
+        _check_table_limit(current.facts, diff)
+    except MigrationError as exc:
+        plan["conflicting"].append({"kind": "table", "table": "*", "name": "custom table limit", "detail": str(exc)})
+    return SchemaPlan(plan["existing"], plan["to_create"], plan["conflicting"], dict(current.facts))
 
 
 def _check_table_limit(facts: Mapping[str, Any], diff: schema_mod.SchemaDiff) -> None:

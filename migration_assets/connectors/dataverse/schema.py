@@ -61,6 +61,14 @@ class SchemaItem:
     columns: tuple[str, ...] = ()
     activity: bool = False
     label: str | None = None
+    pinned: tuple[tuple[str, int | None, int | None], ...] = ()  # (label, value, state) the spec fixes
+
+    def pin(self, text: str) -> tuple[int | None, int | None]:
+        return next(((v, s) for lbl, v, s in self.pinned if lbl.casefold() == text.casefold()), (None, None))
+
+
+def _pins(col: ColumnRequirement, labels: Sequence[str]) -> tuple[tuple[str, int | None, int | None], ...]:
+    return tuple((lbl, *col.option_values[lbl]) for lbl in labels if lbl in col.option_values)
 
 
 @dataclass(frozen=True)
@@ -168,6 +176,7 @@ def _diff_new_column(table: str, col: ColumnRequirement, diff: SchemaDiff, table
         options=tuple(col.options),
         target=col.target,
         label=col.label,
+        pinned=_pins(col, col.options),
     )
     if not _CUSTOM_NAME.match(col.name):
         diff.conflicting.append(
@@ -221,6 +230,18 @@ def _diff_existing_column(table: str, col: ColumnRequirement, existing: ColumnIn
     diff.existing.append(SchemaItem("column", table, col.name, type=existing.type))
     known = {str(k).casefold() for k in existing.options}
     missing = tuple(o for o in col.options if o.casefold() not in known)
+    if isinstance(existing.options, Mapping):
+        values = {str(k).casefold(): v for k, v in existing.options.items()}
+        clash = [
+            f"{o!r} is {values[o.casefold()]}, the spec pins {col.option_values[o][0]}"
+            for o in col.options
+            if o.casefold() in values and o in col.option_values
+            and col.option_values[o][0] not in (None, values[o.casefold()])
+        ]
+        if clash:
+            detail = f"{table}.{col.name} option values differ: {'; '.join(clash)}"
+            diff.conflicting.append(SchemaItem("option", table, col.name, detail=detail))
+            return
     if not missing:
         return
     if col.name == "statecode":
@@ -234,7 +255,9 @@ def _diff_existing_column(table: str, col: ColumnRequirement, existing: ColumnIn
             )
         )
     else:
-        diff.to_create.append(SchemaItem("option", table, col.name, type=existing.type, options=missing))
+        diff.to_create.append(
+            SchemaItem("option", table, col.name, type=existing.type, options=missing, pinned=_pins(col, missing))
+        )
 
 
 class SchemaWriter:
@@ -378,8 +401,11 @@ class SchemaWriter:
                 "AttributeLogicalName": item.name,
                 "Label": label(text),
             }
+            value, state = item.pin(text)
+            if value is not None:
+                body["Value"] = value
             if action == "InsertStatusValue":
-                body["StateCode"] = 0  # the spec gives labels only; new reasons go to the open state
+                body["StateCode"] = 0 if state is None else state  # unpinned reasons go to the open state
             await self.api.send("POST", action, json=body, headers=self.headers)
             self.actions.append(f"added option {text!r} to {item.table}.{item.name}")
         self.touched.add(item.table)
@@ -475,7 +501,9 @@ def attribute_body(item: SchemaItem) -> dict[str, Any]:
             "Format": "DateOnly" if kind == "date" else "DateAndTime",
         }
     if kind in ("picklist", "multipicklist"):
-        options = [{"Value": OPTION_BASE + i, "Label": label(text)} for i, text in enumerate(item.options)]
+        options = [
+            {"Value": item.pin(text)[0] or OPTION_BASE + i, "Label": label(text)} for i, text in enumerate(item.options)
+        ]
         option_set = {
             "@odata.type": "Microsoft.Dynamics.CRM.OptionSetMetadata",
             "IsGlobal": False,

@@ -8,6 +8,7 @@ and the daily API budget check made before each batch of calls.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -18,7 +19,9 @@ from pydantic import SecretStr
 from migration_assets.connectors.base import (
     DestinationConnector,
     DestinationSchema,
+    DestinationUser,
     FileUpload,
+    SchemaPlan,
     TableRequirement,
     UpsertRow,
     WriteResult,
@@ -50,6 +53,7 @@ class SalesforceDestination(DestinationConnector):
     """
 
     system = s.SYSTEM
+    user_table = "User"
 
     def __init__(self, session: HttpSession, *, login_url: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(session)
@@ -122,6 +126,41 @@ class SalesforceDestination(DestinationConnector):
             return math.ceil(n_rows / self.collection_size)
         return math.ceil(n_rows / s.BULK_MAX_ROWS) * (s.BULK_CALLS_PER_JOB + self.poll_estimate)
 
+    async def estimate_load(self, table: str, batch_rows: Sequence[int]) -> dict[str, Any]:
+        """API calls a pipeline load of these upsert batches will make, against the budget left.
+
+        Per batch the loader reads the current records (one query per 200 rows) and upserts them
+        (`estimate_calls`: Collections or Bulk API 2.0 by `bulk_threshold`).
+
+        Args:
+            table: the object loaded (for the words of the estimate).
+            batch_rows: rows per upsert batch.
+
+        Returns:
+            `{"table", "rows", "batches", "bulk_batches", "collections_batches", "calls", "used", "max",
+            "remaining", "reserve", "fits"}`; remaining/fits are None when the org reports no limit.
+        """
+        await self.refresh_budget()
+        reads = sum(math.ceil(n / s.SOQL_IN_VALUES) for n in batch_rows)
+        writes = sum(self.estimate_calls(n) for n in batch_rows)
+        bulk = sum(1 for n in batch_rows if self._path_for(n) == "bulk")
+        daily = self.budget()
+        reserve = self.budget_tracker.reserve
+        remaining = None if daily["remaining"] is None else max(daily["remaining"] - reserve, 0)
+        return {
+            "table": table,
+            "rows": sum(batch_rows),
+            "batches": len(batch_rows),
+            "bulk_batches": bulk,
+            "collections_batches": len(batch_rows) - bulk,
+            "calls": reads + writes,
+            "used": daily["used"],
+            "max": daily["max"],
+            "remaining": remaining,
+            "reserve": reserve,
+            "fits": None if remaining is None else reads + writes <= remaining,
+        }
+
     def _path_for(self, n_rows: int) -> str:
         return "bulk" if n_rows >= self.bulk_threshold else "collections"
 
@@ -182,6 +221,22 @@ class SalesforceDestination(DestinationConnector):
         self._describes.clear()
         return done
 
+    async def plan_schema(self, required: Sequence[TableRequirement]) -> SchemaPlan:
+        """The schema diff (describe only, nothing created) in the generic SchemaPlan shape."""
+        current = await self.describe([t.name for t in required])
+        diff = schema.schema_diff(current, required).as_dict()
+
+        def item(change: dict[str, Any]) -> dict[str, Any]:
+            return {**change, "name": change.get("column") or change["table"]}
+
+        existing = [{"kind": "item", "table": e.split(".")[0], "name": e, "detail": ""} for e in diff["existing"]]
+        return SchemaPlan(
+            existing,
+            [item(c) for c in diff["to_create"]],
+            [item(c) for c in diff["conflicting"]],
+            dict(current.facts),
+        )
+
     # -- writes ---------------------------------------------------------------------------------
     async def upsert(self, table: str, key: str, rows: Sequence[UpsertRow]) -> list[WriteResult]:
         """Upsert rows on the external-id field `key`: Bulk API 2.0 at or above `bulk_threshold`
@@ -195,6 +250,7 @@ class SalesforceDestination(DestinationConnector):
             RemoteRejected: the org refused a whole request (unknown object, field or key).
         """
         sendable = [row for row in rows if str(row.external_id or "").strip()]
+        prepared = await self._without_create_only(table, key, sendable)
         path = self._path_for(len(sendable))
         needed = self.estimate_calls(len(sendable), path)
         if needed:
@@ -202,12 +258,41 @@ class SalesforceDestination(DestinationConnector):
         self.last_path = path
         started, requests = time.monotonic(), self.session.stats.requests
         if path == "bulk":
-            sent = await self._upsert_bulk(table, key, sendable)
+            sent = await self._upsert_bulk(table, key, prepared)
         else:
-            sent = await self._upsert_collections(table, key, sendable)
+            sent = await self._upsert_collections(table, key, prepared)
         self._record(path, sent, time.monotonic() - started, self.session.stats.requests - requests)
         by_row = {id(row): result for row, result in zip(sendable, sent, strict=True)}
         return [by_row.get(id(row)) or WriteResult(row.external_id, False, error="empty external id") for row in rows]
+
+    async def _without_create_only(self, table: str, key: str, rows: Sequence[UpsertRow]) -> list[UpsertRow]:
+        """Rows whose record already exists, minus their create-only fields.
+
+        Salesforce refuses an update that sets a createable-but-not-updateable field (e.g.
+        AccountContactRelation.AccountId, Note.ParentId), even to its current value, so a re-run or
+        a delta would fail those rows; new records still get every field. Costs one query per 200
+        keys, only for tables where such a field is sent.
+        """
+        described = await self._describe_raw(table)
+        sent = {name for row in rows for name in (*row.fields, *row.lookups)}
+        frozen = {
+            f["name"]
+            for f in (described or {}).get("fields", [])
+            if f.get("createable") and not f.get("updateable") and f["name"] in sent
+        }
+        if not frozen or not rows:
+            return list(rows)
+        existing = set(await self.read_back(table, key, [row.external_id for row in rows], []))
+        return [
+            dataclasses.replace(
+                row,
+                fields={k: v for k, v in row.fields.items() if k not in frozen},
+                lookups={k: v for k, v in row.lookups.items() if k not in frozen},
+            )
+            if row.external_id in existing
+            else row
+            for row in rows
+        ]
 
     async def _upsert_collections(self, table: str, key: str, rows: Sequence[UpsertRow]) -> list[WriteResult]:
         parts = collections.chunks(rows, self.collection_size)
@@ -254,6 +339,24 @@ class SalesforceDestination(DestinationConnector):
             self.client, upload, max_bytes=self.max_file_bytes, folder_field=folder_field
         )
 
+    async def read_files(self, table: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """ContentVersions by Id: PathOnClient as name, ContentSize, FirstPublishLocationId as parent and
+        the folder kept in the folder field ("Original folder: ..."), when the org has one."""
+        described = await self._describe_raw("ContentVersion")
+        names = {f["name"] for f in (described or {}).get("fields", [])}
+        folder_field = self.folder_field if self.folder_field in names else None
+        columns = ["PathOnClient", "ContentSize", "FirstPublishLocationId", *([folder_field] if folder_field else [])]
+        rows = await self.read_by_ids(table, ids, columns)
+        return {
+            i: {
+                "name": r.get("PathOnClient"),
+                "size": r.get("ContentSize"),
+                "parent_id": r.get("FirstPublishLocationId"),
+                "folder": str(r.get(folder_field) or "").removeprefix("Original folder: ") if folder_field else None,
+            }
+            for i, r in rows.items()
+        }
+
     # -- reads ----------------------------------------------------------------------------------
     async def read_back(
         self, table: str, key: str, external_ids: Sequence[str], columns: Sequence[str]
@@ -277,6 +380,14 @@ class SalesforceDestination(DestinationConnector):
             for record in await self._query(soql.select(fields, table, soql.in_list("Id", chunk))):
                 out[record["Id"]] = {c: record.get(c) for c in fields if c != "Id" or "Id" in columns}
         return out
+
+    async def users(self) -> list[DestinationUser]:
+        """Every user of the org (`SELECT Id, Email, Name, IsActive FROM User`), active or not."""
+        records = await self._query("SELECT Id, Email, Name, IsActive FROM User")
+        return [
+            DestinationUser(str(r["Id"]), r.get("Email") or None, r.get("Name") or None, bool(r.get("IsActive")))
+            for r in records
+        ]
 
     async def count(self, table: str, key: str) -> int:
         """`SELECT COUNT() FROM <table> WHERE <key> != null`."""

@@ -4,7 +4,7 @@ Real Dataverse document management stores files in SharePoint; the sandbox offer
 shapes a loader would use: simple upload `PUT …/drive/root:/{path}:/content` (≤ 4 MiB, else 413),
 resumable `…:/createUploadSession` + `PUT /graph/upload/<session>` with `Content-Range` chunks
 (≤ 60 MiB, multiples of 320 KiB except the last; 202 `nextExpectedRanges`, last 201 driveItem),
-`GET …/root:/{path}` and `…:/children`. Names with characters SharePoint forbids are refused
+`GET …/root`, `GET …/root:/{path}` and `…:/children`. Names with characters SharePoint forbids are refused
 (400 `invalidRequest`), files over option `document_max_bytes` get 413 `maxFileSizeExceeded`.
 Files are streamed to disk under `<state stem>_documents/`; metadata rows live in SQLite.
 The upload URL works with or without the bearer token (real upload URLs are pre-authenticated).
@@ -262,6 +262,8 @@ async def drive_request(docs: DocumentStore, request: Request, path: str, action
         return JSONResponse({"value": await run_in_threadpool(docs.children, path)})
     if request.method == "GET" and action is None and path:
         return JSONResponse(await run_in_threadpool(docs.item, path))
+    if request.method == "GET" and action is None and not path:  # GET …/drive/root (real Graph)
+        return JSONResponse({**folder_item("", None), "name": "root", "webUrl": WEB_ROOT, "root": {}})
     raise GraphError(400, "invalidRequest", f"Unsupported operation {request.method} {action or ''}.")
 
 

@@ -32,10 +32,19 @@ def source_catalog(system: str) -> dict[str, SourceObject]:
 
 
 @cache
-def destination_catalog(system: str) -> dict[str, dict[str, str]]:
-    """{table: {column: type}} of the destination's standard schema."""
+def _destination_file(system: str) -> dict:
     path = HERE / f"{system}.yaml"
     if not path.exists():
         known = [p.stem for p in HERE.glob("*.yaml")]
         raise KeyError(f"unknown destination system {system!r} {known_values(known)}")
-    return yaml.safe_load(path.read_text(encoding="utf-8"))["tables"]
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def destination_catalog(system: str) -> dict[str, dict[str, str]]:
+    """{table: {column: type}} of the destination's standard schema."""
+    return _destination_file(system)["tables"]
+
+
+def destination_choice_values(system: str) -> str:
+    """How the destination stores a choice: 'integer' option values (Dataverse) or the 'label'."""
+    return str(_destination_file(system).get("choice_values", "label"))

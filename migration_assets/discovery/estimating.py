@@ -1,0 +1,336 @@
+"""Estimate each phase of a pair before it runs: records, API requests, batches and duration.
+
+The prediction is built per step of the pair's `__migrate` job:
+- the records a step handles come from the discovered record counts (collapsed objects count the
+  distinct values of their key field; the sample phase takes the spec's sample size for the anchor
+  and the same share of the other objects; a delta takes the share of records updated within the
+  delta window, assuming updates spread evenly over the discovered `updated_at` range);
+- requests: the source is paged through completely in every phase (its API has no filter), the
+  destination takes one request per batch (or what the connector's `estimate_calls` says) and the
+  read-back one request per 100 ids;
+- duration: when earlier runs of the pair measured the step (the Dagster instance's step stats),
+  a line `seconds = overhead + records x seconds_per_record` fitted on them; otherwise the
+  request model `max(requests / rate, batches x BATCH_SECONDS / concurrency)`;
+- the destination's daily request budget (facts) turns into the number of days a phase spans.
+
+`compare` puts a finished run beside its prediction: predicted vs measured seconds and the error %.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from migration_assets.discovery.source_schema import SourceSchema
+from migration_assets.spec.catalogs import SOURCE_SETTINGS
+from migration_assets.spec.loader import LoadedSpec
+
+BATCH_SECONDS = 0.25  # a destination batch round trip when nothing was measured yet
+STEP_OVERHEAD = 0.05  # seconds a step costs beyond its records, when nothing was measured yet
+RUN_OVERHEAD = 1.0  # seconds a run costs beyond its steps (launch, events), when not measured
+READ_BACK_CHUNK = 100
+PHASES = ("sample", "full", "delta")
+
+
+@dataclass(frozen=True)
+class StepMeasure:
+    """One step of an earlier run: its key without the pair prefix ('load__contact'), the phase,
+    and the seconds it took."""
+
+    step: str
+    phase: str
+    seconds: float
+    run_id: str = ""
+
+
+@dataclass(frozen=True)
+class RunMeasure:
+    run_id: str
+    phase: str
+    seconds: float  # wall time of the run
+    steps_seconds: float  # sum of its steps
+    started: float = 0.0  # unix time
+
+
+@dataclass
+class StepEstimate:
+    step: str
+    records: int
+    requests: int
+    batches: int
+    seconds: float
+    basis: str  # "measured (n runs)" or "model"
+
+
+@dataclass
+class PhaseEstimate:
+    phase: str
+    records: dict[str, int]
+    requests: int
+    batches: int
+    seconds: float
+    days: int
+    steps: list[StepEstimate] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Throughput facts the model uses (from the spec's load options and the connectors)."""
+
+    batch_size: int
+    concurrency: int
+    rate_per_second: float
+    source_page_size: int = 100
+    source_rate_per_second: float = 5.0
+    daily_requests: int | None = None  # remaining destination requests per 24 h, when known
+
+
+def limits_for(loaded: LoadedSpec, facts: Mapping[str, Any]) -> Limits:
+    """The Limits of a pair: spec load options, the source connector's settings, destination facts."""
+    load = loaded.spec.options.load
+    settings = importlib.import_module(SOURCE_SETTINGS[loaded.spec.source])
+    return Limits(
+        batch_size=load.batch_size,
+        concurrency=load.concurrency,
+        rate_per_second=load.rate_per_second,
+        source_page_size=int(getattr(settings, "PAGE_SIZE", 100)),
+        source_rate_per_second=float(getattr(settings, "RATE_PER_SECOND", 5.0)),
+        daily_requests=daily_budget(facts),
+    )
+
+
+def daily_budget(facts: Mapping[str, Any]) -> int | None:
+    """Requests left for the day, from the destination facts (Salesforce DailyApiRequests,
+    Dataverse entitlement), or None when the destination has no daily cap."""
+    daily = facts.get("DailyApiRequests")
+    if isinstance(daily, Mapping) and daily.get("Remaining") is not None:
+        return int(daily["Remaining"])
+    return None
+
+
+# -- records per phase --------------------------------------------------------------------------
+def destination_rows(loaded: LoadedSpec, source: SourceSchema) -> dict[str, int]:
+    """Rows each destination object will have after a full load (before quarantine)."""
+    out = {}
+    for name, obj in loaded.spec.objects.items():
+        profile = source.objects.get(obj.source)
+        count = profile.count if profile else 0
+        if obj.collapse and profile:
+            compiled = loaded.compile(name, "external_id.value", obj.external_id.value)
+            distinct = [f.distinct for f in profile.fields if f.name in compiled.sources]
+            count = min(count, (max(distinct) if distinct else count) + 1)
+        out[name] = count
+    return out
+
+
+def _delta_share(loaded: LoadedSpec, source: SourceSchema) -> float:
+    shares = []
+    for obj in {o.source for o in loaded.spec.objects.values()}:
+        profile = source.objects.get(obj)
+        stamp = profile.field(profile.updated_field) if profile and profile.updated_field else None
+        if stamp and stamp.min and stamp.max:
+            try:
+                span = _parse(stamp.max) - _parse(stamp.min)
+            except ValueError:
+                continue
+            hours = max(span.total_seconds() / 3600, 1.0)
+            shares.append(min(1.0, loaded.spec.options.delta.window_hours / hours))
+    return max(shares) if shares else 0.05
+
+
+def _parse(text: str) -> datetime:
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return parsed.replace(tzinfo=None)
+
+
+def phase_rows(loaded: LoadedSpec, source: SourceSchema, phase: str) -> dict[str, int]:
+    full = destination_rows(loaded, source)
+    if phase == "full":
+        return full
+    if phase == "sample":
+        anchor = loaded.spec.options.sample.anchor
+        share = min(1.0, loaded.spec.options.sample.size / max(full.get(anchor, 0), 1))
+    else:
+        share = _delta_share(loaded, source)
+    return {name: min(n, math.ceil(n * share)) for name, n in full.items()}
+
+
+# -- measured steps -----------------------------------------------------------------------------
+def step_records(loaded: LoadedSpec, source: SourceSchema, phase: str, step: str) -> int | None:
+    """Records the step handles in `phase` (None: the step's time does not scale with records)."""
+    layer, _, name = step.partition("__")
+    rows = phase_rows(loaded, source, phase)
+    counts = source.counts()
+    if layer == "extract":
+        return counts.get(name, 0)  # the API is paged through completely in every phase
+    if layer == "stage":
+        obj_name = name.removesuffix("_schema_gate")
+        obj = loaded.spec.objects.get(obj_name)
+        if obj is None:
+            return None
+        if name.endswith("_schema_gate") or phase == "delta":
+            return rows.get(obj_name, 0)  # the gate checks staged rows; a delta extracts changes only
+        return counts.get(obj.source, 0)  # staging transforms every extracted record, then samples
+    if layer in ("load", "patch"):
+        return rows.get(name, 0)
+    if layer == "verify":
+        return sum(rows.values())
+    return None
+
+
+def _fit(points: Sequence[tuple[int, float]]) -> tuple[float, float]:
+    """(overhead, seconds per record) of a least-squares line through (records, seconds)."""
+    ns = {n for n, _ in points}
+    if len(ns) < 2:
+        n, t = points[-1][0], sum(t for _, t in points) / len(points)
+        overhead = min(t, STEP_OVERHEAD)
+        return overhead, (t - overhead) / n if n else 0.0
+    mean_n = sum(n for n, _ in points) / len(points)
+    mean_t = sum(t for _, t in points) / len(points)
+    cov = sum((n - mean_n) * (t - mean_t) for n, t in points)
+    var = sum((n - mean_n) ** 2 for n, _ in points)
+    slope = max(cov / var, 0.0)
+    return max(mean_t - slope * mean_n, 0.0), slope
+
+
+# -- the estimate -------------------------------------------------------------------------------
+def planned_steps(loaded: LoadedSpec, history: Sequence[StepMeasure]) -> list[str]:
+    """Steps of a migrate run: those derived from the spec, plus any other step earlier runs had."""
+    sources = sorted({o.source for o in loaded.spec.objects.values()})
+    steps = [f"extract__{s}" for s in sources] + ["plan__sample", "plan__schema_apply"]
+    for name in loaded.load_order:
+        steps += [f"stage__{name}", f"stage__{name}_schema_gate", f"load__{name}"]
+    steps += ["verify__diff", "verify__reconciliation"]
+    return list(dict.fromkeys([*steps, *(m.step for m in history)]))
+
+
+def estimate(
+    loaded: LoadedSpec,
+    source: SourceSchema,
+    limits: Limits,
+    history: Sequence[StepMeasure] = (),
+    runs: Sequence[RunMeasure] = (),
+    *,
+    calls_for: Callable[[int], int] | None = None,
+    phases: Sequence[str] = PHASES,
+) -> list[PhaseEstimate]:
+    """Predict every phase.
+
+    Args:
+        loaded: the pair's spec.
+        source: the discovered source (record counts, distinct values, updated_at range).
+        limits: batch size, concurrency, rates and the daily budget.
+        history: steps of earlier successful runs (see `history_from_instance`).
+        runs: earlier runs, for the overhead a run has beyond its steps.
+        calls_for: destination requests to write n rows (a connector's `estimate_calls`).
+        phases: the phases to predict.
+
+    Returns:
+        One PhaseEstimate per phase.
+    """
+    overhead = sum(r.seconds - r.steps_seconds for r in runs) / len(runs) if runs else RUN_OVERHEAD
+    out = []
+    for phase in phases:
+        rows = phase_rows(loaded, source, phase)
+        steps = [_step(loaded, source, limits, history, phase, s, calls_for) for s in planned_steps(loaded, history)]
+        requests = sum(s.requests for s in steps)
+        days = math.ceil(requests / limits.daily_requests) if limits.daily_requests else 1
+        seconds = sum(s.seconds for s in steps) + max(overhead, 0.0) + (days - 1) * 86400
+        out.append(PhaseEstimate(phase, rows, requests, sum(s.batches for s in steps), round(seconds, 2), days, steps))
+    return out
+
+
+def _step(loaded, source, limits: Limits, history, phase, step, calls_for) -> StepEstimate:
+    layer = step.partition("__")[0]
+    n = step_records(loaded, source, phase, step)
+    batches = math.ceil((n or 0) / limits.batch_size) if layer in ("load", "patch") else 0
+    if layer == "extract":
+        requests = math.ceil((n or 0) / limits.source_page_size) + 1
+    elif layer in ("load", "patch"):
+        requests = calls_for(n or 0) if calls_for else batches
+    elif layer == "verify" and step.endswith("diff"):
+        requests = math.ceil((n or 0) / READ_BACK_CHUNK)
+    else:
+        requests = 0
+    seconds, basis = _measured(loaded, source, history, step, n)
+    if seconds is None:
+        seconds, basis = _modelled(layer, requests, batches, limits), "model"
+    return StepEstimate(step, n or 0, requests, batches, round(seconds, 3), basis)
+
+
+def _measured(loaded, source, history, step, n) -> tuple[float | None, str]:
+    points = []
+    for m in history:
+        if m.step == step:
+            records = step_records(loaded, source, m.phase, step)
+            points.append((records or 0, m.seconds))
+    if not points:
+        return None, ""
+    if n is None:
+        return sum(t for _, t in points) / len(points), f"measured mean of {len(points)} run(s)"
+    a, b = _fit(points)
+    return a + b * n, f"measured, fitted on {len(points)} run(s)"
+
+
+def _modelled(layer: str, requests: int, batches: int, limits: Limits) -> float:
+    if layer == "extract":
+        return STEP_OVERHEAD + requests / limits.source_rate_per_second
+    if layer in ("load", "patch"):
+        by_rate = requests / limits.rate_per_second
+        by_latency = batches * BATCH_SECONDS / max(limits.concurrency, 1)
+        return STEP_OVERHEAD + max(by_rate, by_latency)
+    return STEP_OVERHEAD + requests * BATCH_SECONDS
+
+
+def to_json(estimates: Sequence[PhaseEstimate]) -> dict[str, Any]:
+    return {e.phase: asdict(e) for e in estimates}
+
+
+# -- measurements from the Dagster instance -----------------------------------------------------
+def history_from_instance(
+    instance, pair: str, job_name: str, *, before: float | None = None, limit: int = 20
+) -> tuple[list[StepMeasure], list[RunMeasure]]:
+    """Steps and runs of the latest successful runs of `job_name` that started before `before`.
+
+    Returns:
+        (step measures, run measures).
+    """
+    import dagster as dg
+
+    records = instance.get_run_records(
+        filters=dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=limit
+    )
+    steps, runs = [], []
+    prefix = f"{pair}__"
+    for record in records:
+        run = record.dagster_run
+        stats = instance.get_run_stats(run.run_id)
+        if stats.start_time is None or stats.end_time is None:
+            continue
+        if before is not None and stats.start_time >= before:
+            continue
+        phase = run.tags.get("dagster/partition", "")
+        phase = "delta" if phase.startswith("delta-") else phase
+        total = 0.0
+        for s in instance.get_run_step_stats(run.run_id):
+            if s.start_time is None or s.end_time is None:
+                continue
+            seconds = s.end_time - s.start_time
+            total += seconds
+            steps.append(StepMeasure(s.step_key.removeprefix(prefix), phase, seconds, run.run_id))
+        runs.append(RunMeasure(run.run_id, phase, stats.end_time - stats.start_time, total, stats.start_time))
+    return steps, runs
+
+
+def compare(predicted_seconds: float, measured_seconds: float) -> dict[str, float]:
+    """Predicted vs measured and the error in percent of the measured value."""
+    error = (predicted_seconds - measured_seconds) / measured_seconds * 100 if measured_seconds else 0.0
+    return {
+        "predicted_seconds": round(predicted_seconds, 2),
+        "measured_seconds": round(measured_seconds, 2),
+        "error_percent": round(error, 1),
+    }
