@@ -78,7 +78,15 @@ def bench(scale: int, seed: int, pairs: list[str], var: Path) -> dict:
                 _print(pair, phase, wall, outcome.success, rows)
                 if phase == "sample":  # the full phase needs an approval of the sample, as in production
                     _approve(defs, instance, pair)
+        results["discovery"] = _discovery(defs, instance, paths, pairs)
     return results
+
+
+def _discovery(defs: dg.Definitions, instance: dg.DagsterInstance, paths: Paths, pairs: list[str]) -> dict:
+    """Proposer precision/recall per hand-confirmed pair; estimator error on the full phase just run."""
+    from migration_assets.discovery.bench_figures import print_discovery_figures
+
+    return print_discovery_figures(defs, instance, paths, pairs, console)
 
 
 def _approve(defs: dg.Definitions, instance: dg.DagsterInstance, pair: str) -> None:

@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -130,7 +131,7 @@ def _report(spec, phase: str) -> dict:
         raise MigrationError(f"{spec.pair} has not run yet: no staging file {db_path}")
     dest = open_destination(spec.spec.destination, resolve_connection(spec.spec.destination, state_dir=paths.sandbox))
     with duckdb.connect(str(db_path), read_only=True) as conn:
-        return build_report(conn, spec, phase, dest)
+        return build_report(conn, spec, phase, dest, instance=_instance())
 
 
 def _print_report(report: dict) -> None:
@@ -144,6 +145,12 @@ def _print_report(report: dict) -> None:
     console.print(
         f"diff: {d['records_compared']} records, {d['fields_compared']} fields compared, {d['mismatches']} mismatches"
     )
+    e = report.get("estimate") or {}
+    if e.get("measured_seconds") is not None:
+        console.print(
+            f"duration: predicted {e['predicted_seconds']}s, measured {e['measured_seconds']}s "
+            f"(error {e['error_percent']:+.1f}%)"
+        )
 
 
 def cmd_report(args) -> int:
@@ -226,6 +233,77 @@ def cmd_audit(args) -> int:
     return 0
 
 
+def cmd_propose(args) -> int:
+    from migration_assets.discovery.proposing import propose, to_yaml
+    from migration_assets.settings import default_spec_dir
+
+    destination = _discovered_destination(args.destination)
+    draft = propose(args.source, args.destination, destination)
+    out = args.out or default_spec_dir() / f"{args.source}__{args.destination}.yaml"
+    if out.exists() and not args.out:
+        raise MigrationError(f"{out} exists: pass --out FILE to write the draft elsewhere")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(to_yaml(draft), encoding="utf-8")
+    n = sum(len(o.get("proposals", {})) for o in draft["objects"].values())
+    console.print(f"[green]✓[/] {n} proposals in {len(draft['objects'])} objects written to {out} (unconfirmed)")
+    return 0
+
+
+def _discovered_destination(system: str) -> dict | None:
+    """The destination's option sets for pick-list overlap (the sandbox unless credentials are set)."""
+    from migration_assets.connectors import open_destination, resolve_connection
+    from migration_assets.discovery.destination_schema import discover_destination
+
+    async def run() -> dict:
+        dest = open_destination(system, resolve_connection(system, state_dir=default_paths().sandbox))
+        try:
+            return (await discover_destination(dest)).to_json()
+        finally:
+            await dest.aclose()
+
+    try:
+        return asyncio.run(run())
+    except MigrationError as exc:
+        console.print(f"[yellow]destination not discovered ({exc}); proposing from the static catalog[/]")
+        return None
+
+
+def cmd_confirm(args) -> int:
+    from migration_assets.discovery.confirmation import confirm_text
+    from migration_assets.settings import default_spec_dir
+    from migration_assets.spec.loader import load_spec
+
+    spec = _spec(args.pair)
+    if args.object and args.object not in spec.spec.objects:
+        raise MigrationError(f"unknown object {args.object!r} {known_values(spec.spec.objects)}")
+    path = default_spec_dir() / spec.file
+    text, changed = confirm_text(path.read_text(encoding="utf-8"), spec, [args.object] if args.object else None)
+    path.write_text(text, encoding="utf-8")
+    load_spec(path)  # still valid
+    console.print(f"[green]✓[/] {changed} mapping flag(s) confirmed in {path}")
+    return 0
+
+
+def cmd_estimate(args) -> int:
+    from migration_assets.definitions import defs
+    from migration_assets.pipeline.discover_assets import phase_rows_table, run_plan
+    from migration_assets.reports.discovery_report import read_report
+
+    spec = _spec(args.pair)
+    with console.status(f"discovering and estimating {spec.pair} ..."):
+        result = run_plan(defs, _instance(), spec.pair, "full", estimate_only=True)
+    if not result.success:
+        return _finish(result, "")
+    data = read_report(default_paths().report_dir(spec.pair) / "plan" / "estimate.json") or {"phases": {}}
+    table = Table(title=f"{spec.pair} · estimate ({data.get('measured_runs', 0)} measured runs)")
+    for column in ("phase", "records", "requests", "batches", "seconds", "days"):
+        table.add_column(column, justify="left" if column == "phase" else "right")
+    for row in phase_rows_table(data):
+        table.add_row(*(str(row[c]) for c in ("phase", "records", "requests", "batches", "seconds", "days")))
+    console.print(table)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="migrate", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -260,6 +338,18 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--phase", help="a phase other than the latest run's")
     rep.add_argument("--json", action="store_true")
     rep.set_defaults(fn=cmd_report)
+    pr = sub.add_parser("propose", help="write a draft mapping spec with unconfirmed proposals")
+    pr.add_argument("source")
+    pr.add_argument("destination")
+    pr.add_argument("--out", type=Path, help="file to write (default: mapping_specs/SOURCE__DESTINATION.yaml)")
+    pr.set_defaults(fn=cmd_propose)
+    co = sub.add_parser("confirm", help="confirm the proposed mappings of a pair (or one object)")
+    co.add_argument("pair")
+    co.add_argument("--object", help="only this object")
+    co.set_defaults(fn=cmd_confirm)
+    es = sub.add_parser("estimate", help="discover both systems and estimate records, requests and duration")
+    es.add_argument("pair")
+    es.set_defaults(fn=cmd_estimate)
     return p
 
 

@@ -334,3 +334,47 @@ def compare(predicted_seconds: float, measured_seconds: float) -> dict[str, floa
         "measured_seconds": round(measured_seconds, 2),
         "error_percent": round(error, 1),
     }
+
+
+def predicted_vs_measured(conn, pair: str, phase: str, instance=None) -> dict[str, Any]:
+    """The latest successful migrate run of `phase` beside the prediction made before it started.
+
+    Args:
+        conn: the pair's staging DuckDB connection (holds `plan_estimates`).
+        instance: the Dagster instance the runs are recorded in; without it only the prediction.
+
+    Returns:
+        {"predicted_seconds", "measured_seconds", "error_percent", "run_id"}; values are None when
+        unknown (no estimate made before the run, or no run).
+    """
+    from datetime import UTC
+
+    from migration_assets.discovery import estimate_store
+
+    empty: dict[str, Any] = {"predicted_seconds": None, "measured_seconds": None, "error_percent": None, "run_id": None}
+    run_stats = _latest_run(instance, pair, phase) if instance is not None else None
+    before = datetime.fromtimestamp(run_stats[1], UTC) if run_stats else None
+    prediction = estimate_store.latest(conn, phase, before=before)
+    if prediction is None:
+        return empty
+    if run_stats is None:
+        return {**empty, "predicted_seconds": round(prediction["predicted_seconds"], 2)}
+    run_id, start, end = run_stats
+    return {**compare(prediction["predicted_seconds"], end - start), "run_id": run_id}
+
+
+def _latest_run(instance, pair: str, phase: str) -> tuple[str, float, float] | None:
+    import dagster as dg
+
+    records = instance.get_run_records(
+        filters=dg.RunsFilter(
+            job_name=f"{pair}__migrate", statuses=[dg.DagsterRunStatus.SUCCESS], tags={"dagster/partition": phase}
+        ),
+        limit=1,
+    )
+    if not records:
+        return None
+    stats = instance.get_run_stats(records[0].dagster_run.run_id)
+    if stats.start_time is None or stats.end_time is None:
+        return None
+    return records[0].dagster_run.run_id, stats.start_time, stats.end_time

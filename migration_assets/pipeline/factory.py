@@ -18,6 +18,7 @@ from migration_assets.pipeline.cutover_assets import (
     build_rollback_job,
 )
 from migration_assets.pipeline.discover_assets import build_discover_assets, build_plan_job
+from migration_assets.pipeline.export_assets import build_export_assets
 from migration_assets.pipeline.load_assets import build_load_assets, build_schema_asset
 from migration_assets.pipeline.phases import phases_def
 from migration_assets.pipeline.plan_assets import (
@@ -60,6 +61,7 @@ def build_pair_defs(loaded: LoadedSpec, paths: Paths) -> dg.Definitions:
         *build_load_assets(loaded, phases, guards=(approval_guard,), paths=paths),
         build_diff_asset(loaded, phases, paths),
         build_reconciliation_asset(loaded, phases, paths),
+        *build_export_assets(loaded, phases, paths),  # cheap, nothing loaded: part of every migrate run
     ]
     approval = build_approval_asset(loaded)
     job = dg.define_asset_job(

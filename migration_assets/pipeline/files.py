@@ -165,7 +165,9 @@ def stage_files(obj: ObjectMap, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.coalesce(pl.col("_excluded"), oversize_reason(obj)).alias("_excluded"))
 
 
-def _with_suffix(name: str, source_id: str) -> str:
+def _with_suffix(name: str | None, source_id: str | None) -> str | None:
+    if name is None:  # polars may probe the function with an empty row
+        return None
     stem, dot, ext = name.rpartition(".")
     return safe_name(f"{stem} ({source_id}).{ext}" if dot and stem else f"{name} ({source_id})")
 

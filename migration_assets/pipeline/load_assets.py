@@ -10,6 +10,7 @@ import dagster as dg
 import polars as pl
 
 from migration_assets.connectors.base import DestinationConnector
+from migration_assets.discovery.confirmation import confirmation_problem
 from migration_assets.errors import MigrationError
 from migration_assets.pipeline import metadata as md
 from migration_assets.pipeline import planning
@@ -124,6 +125,8 @@ def _load_asset(loaded: LoadedSpec, obj_name: str, phases, guards, paths: Paths 
     )
     def _load(context) -> dg.MaterializeResult:
         phase = context.partition_key
+        if refused := confirmation_problem(loaded, obj_name):
+            raise dg.Failure(refused)
         with staging(context, pair) as conn:
             db.ensure_support_tables(conn)
             state.ensure(conn)

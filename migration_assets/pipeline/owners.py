@@ -86,19 +86,25 @@ def owner_map(people: pl.DataFrame, users: Sequence[DestinationUser], fallback: 
     return pl.DataFrame(rows, schema=OWNER_MAP_SCHEMA)
 
 
+def fallback_id(owners: pl.DataFrame) -> str | None:
+    ids = owners["fallback_user_id"].drop_nulls()
+    return ids[0] if len(ids) else None
+
+
 def resolve_column(owners: pl.DataFrame, source_ids: pl.Series, *, fallback: bool) -> tuple[pl.Series, pl.Series]:
     """Destination user ids (and the person's name) for a column of source user ids.
 
     Returns:
-        (user ids, names): the id is the matched user, else the fallback when allowed, else null;
+        (user ids, names): the id is the matched user, else (also without a person) the fallback
+        when allowed, else null;
         the name is set only where no destination user was set (for a text column).
     """
     keyed = pl.DataFrame({"source_user_id": source_ids.cast(pl.String)}).join(
         owners, on="source_user_id", how="left", maintain_order="left"
     )
     user = pl.col("destination_user_id")
-    if fallback:
-        user = pl.coalesce(user, pl.when(pl.col("source_user_id").is_not_null()).then(pl.col("fallback_user_id")))
+    if fallback:  # also for records without a person: never owned by the migration's app user
+        user = pl.coalesce(user, pl.lit(fallback_id(owners), pl.String))
     out = keyed.select(user.alias("id"), pl.col("name"))
     names = out.select(pl.when(pl.col("id").is_null()).then(pl.col("name"))).to_series()
     return out["id"], names

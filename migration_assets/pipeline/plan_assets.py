@@ -19,14 +19,15 @@ from migration_assets.errors import MigrationError
 from migration_assets.pipeline import metadata as md
 from migration_assets.pipeline import planning
 from migration_assets.pipeline.custom_fields import discover
-from migration_assets.pipeline.naming import asset_key, extract_table
+from migration_assets.pipeline.naming import asset_key
 from migration_assets.pipeline.owners import owner_map, report_markdown, resolve_fallback
 from migration_assets.pipeline.resources import ConnectionsResource, staging, staging_resource_key
+from migration_assets.pipeline.transform import join_rows
 from migration_assets.settings import Paths
 from migration_assets.spec.catalogs import destination_choice_values
 from migration_assets.spec.expressions import compile_expr
 from migration_assets.spec.loader import LoadedSpec
-from migration_assets.staging import db, state
+from migration_assets.staging import state
 
 POOL = "duckdb"
 
@@ -35,13 +36,7 @@ def custom_field_sources(loaded: LoadedSpec) -> list[str]:
     return sorted({o.source for o in loaded.spec.objects.values() if o.custom_fields})
 
 
-def all_phases(conn, source_object: str) -> pl.DataFrame:
-    """Every extracted record of a source object over all phases, the latest version per id."""
-    table = extract_table(source_object)
-    if not db.table_exists(conn, table):
-        return pl.DataFrame()
-    frame = db.utc(conn.sql(f"select * from {db.ident(table)}").pl())
-    return frame.unique(subset=["id"], keep="last", maintain_order=True) if "id" in frame.columns else frame
+all_phases = planning.latest_records
 
 
 def _write(paths: Paths, pair: str, name: str, markdown: str, payload: dict) -> tuple[Path, Path]:
@@ -129,9 +124,7 @@ def build_owners_asset(loaded: LoadedSpec, phases, paths: Paths) -> dg.AssetsDef
         group_name=pair,
         partitions_def=phases,
         pool=POOL,
-        deps=[
-            asset_key(pair, "extract", s) for s in sorted({users.source, *(o.source for o in owner_objects.values())})
-        ],
+        deps=[asset_key(pair, "extract", s) for s in sorted(_owner_sources(loaded))],
         kinds={system, "duckdb"},
         tags={"layer": "plan"},
         required_resource_keys={"connections", staging_resource_key(pair)},
@@ -175,6 +168,12 @@ def build_owners_asset(loaded: LoadedSpec, phases, paths: Paths) -> dg.AssetsDef
     return _owners
 
 
+def _owner_sources(loaded: LoadedSpec) -> set[str]:
+    objects = [o for o in loaded.spec.objects.values() if o.owners]
+    joined = {j.source for o in objects for j in o.join.values()}
+    return {loaded.spec.users.source, *(o.source for o in objects), *joined}  # type: ignore[union-attr]
+
+
 def _people(loaded: LoadedSpec, raw: pl.DataFrame) -> pl.DataFrame:
     users = loaded.spec.users
     assert users is not None
@@ -194,7 +193,9 @@ def _usage(loaded: LoadedSpec, conn, owner_objects: dict) -> pl.DataFrame:
     """How many source records each person owns or is assigned (for the report)."""
     ids = []
     for name, obj in owner_objects.items():
-        raw = all_phases(conn, obj.source)
+        raw = join_rows(
+            loaded, name, all_phases(conn, obj.source), planning.stage_inputs(conn, "", loaded, name).sources
+        )
         if raw.height:
             for column, owner in obj.owners.items():
                 expr = loaded.compile(name, f"owners.{column}.value", owner.value).expr

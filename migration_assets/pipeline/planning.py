@@ -12,6 +12,7 @@ import polars as pl
 
 from migration_assets.connectors.base import ColumnRequirement, TableRequirement
 from migration_assets.pipeline.custom_fields import CustomField
+from migration_assets.pipeline.naming import extract_table
 from migration_assets.pipeline.owners import OWNER_MAP_SCHEMA
 from migration_assets.pipeline.transform import StageInputs
 from migration_assets.spec.loader import LoadedSpec
@@ -53,8 +54,25 @@ def save_owner_table(conn: duckdb.DuckDBPyConnection, phase: str, table: pl.Data
     db.replace_rows(conn, "owner_map", table.with_columns(pl.lit(phase).alias("phase")), "phase = ?", [phase])
 
 
-def stage_inputs(conn: duckdb.DuckDBPyConnection, phase: str) -> StageInputs:
-    return StageInputs(custom_fields(conn), owner_table(conn, phase))
+def stage_inputs(conn: duckdb.DuckDBPyConnection, phase: str, loaded: LoadedSpec, obj_name: str) -> StageInputs:
+    """Custom fields, owners and joined source objects (every phase's latest records: a delta's
+    message may belong to a case extracted in the full phase)."""
+    joins = loaded.spec.objects[obj_name].join.values()
+    sources = {j.source: latest_records(conn, j.source) for j in joins}
+    return StageInputs(custom_fields(conn), owner_table(conn, phase), sources)
+
+
+def latest_records(conn: duckdb.DuckDBPyConnection, source_object: str) -> pl.DataFrame:
+    """Every extracted record of a source object over all phases, the latest version per id."""
+    table = extract_table(source_object)
+    if not db.table_exists(conn, table):
+        return pl.DataFrame()
+    frame = db.utc(conn.sql(f"select * exclude (_phase) from {db.ident(table)}").pl())
+    if "id" not in frame.columns:
+        return frame
+    if "updated_at" in frame.columns:  # raw text; ISO timestamps of one source sort as text
+        frame = frame.sort("updated_at", nulls_last=False, maintain_order=True)
+    return frame.unique(subset=["id"], keep="last", maintain_order=True)
 
 
 def _options(options: list[str | OptionSpec]) -> tuple[tuple[str, ...], dict[str, tuple[int | None, int | None]]]:

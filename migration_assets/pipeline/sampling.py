@@ -14,12 +14,13 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from migration_assets.pipeline.transform import compiled_columns, explode_rows
+from migration_assets.pipeline.transform import compiled_columns, explode_rows, join_rows
 from migration_assets.spec.loader import LoadedSpec
 
 
-def _keys(loaded: LoadedSpec, obj: str, raw: pl.DataFrame) -> pl.DataFrame:
+def _keys(loaded: LoadedSpec, obj: str, raw_by_source: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
     """External id and lookup target ids of every raw row of `obj`."""
+    raw = join_rows(loaded, obj, raw_by_source[loaded.spec.objects[obj].source], raw_by_source)
     spec_obj = loaded.spec.objects[obj]
     columns = compiled_columns(loaded, obj)
     ext = loaded.compile(obj, "external_id.value", spec_obj.external_id.value)
@@ -59,7 +60,7 @@ def _pick_anchor(loaded: LoadedSpec, raw: pl.DataFrame) -> set[str]:
 def select_sample(loaded: LoadedSpec, raw_by_source: Mapping[str, pl.DataFrame]) -> dict[str, set[str]]:
     """{destination object: external ids in the sample}."""
     spec = loaded.spec
-    keys = {obj: _keys(loaded, obj, raw_by_source[o.source]) for obj, o in spec.objects.items()}
+    keys = {obj: _keys(loaded, obj, raw_by_source) for obj in spec.objects}
     selected: dict[str, set[str]] = {obj: set() for obj in spec.objects}
     selected[spec.options.sample.anchor] = _pick_anchor(
         loaded, raw_by_source[spec.objects[spec.options.sample.anchor].source]

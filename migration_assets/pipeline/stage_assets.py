@@ -27,7 +27,8 @@ POOL = "duckdb"
 def source_objects(loaded: LoadedSpec) -> list[str]:
     """Every source object the spec reads: mapped objects and the people owners resolve through."""
     users = [loaded.spec.users.source] if loaded.spec.users else []
-    return sorted({*(o.source for o in loaded.spec.objects.values()), *users})
+    joined = [j.source for o in loaded.spec.objects.values() for j in o.join.values()]
+    return sorted({*(o.source for o in loaded.spec.objects.values()), *users, *joined})
 
 
 def build_extract_assets(loaded: LoadedSpec, phases: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -139,7 +140,7 @@ def _stage_asset(loaded: LoadedSpec, obj_name: str, phases) -> dg.AssetsDefiniti
         partitions_def=phases,
         pool=POOL,
         deps=[
-            asset_key(pair, "extract", obj.source),
+            *(asset_key(pair, "extract", s) for s in sorted({obj.source, *(j.source for j in obj.join.values())})),
             asset_key(pair, "plan", "sample"),
             schema_diff_key(pair),  # decides the spec variant
             *([asset_key(pair, "plan", "owners")] if obj.owners else []),
@@ -157,7 +158,7 @@ def _stage_asset(loaded: LoadedSpec, obj_name: str, phases) -> dg.AssetsDefiniti
             state.ensure(conn)
             raw = db.read_slice(conn, extract_table(obj.source), phase)
             spec = planning.effective_spec(conn, loaded, phase)
-            result = stage_frame(spec, obj_name, raw, planning.stage_inputs(conn, phase))
+            result = stage_frame(spec, obj_name, raw, planning.stage_inputs(conn, phase, spec, obj_name))
             staged, quarantined, excluded = _apply_sample(conn, phase, obj_name, result)
             db.write_slice(conn, stage_table(obj_name), staged, phase)
             _write_rejects(conn, phase, obj_name, quarantined, excluded, context.run.run_id)

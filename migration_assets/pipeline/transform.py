@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -35,6 +36,7 @@ class StageInputs:
 
     custom_fields: tuple[CustomField, ...] = ()
     owners: pl.DataFrame | None = None  # pipeline.owners.owner_map
+    sources: Mapping[str, pl.DataFrame] = field(default_factory=dict)  # joined source objects by name
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def stage_frame(
         empty = pl.DataFrame(schema={EXT: pl.String, SRC: pl.String, REASON: pl.String})
         staged = pl.DataFrame(schema={EXT: pl.String, SRC: pl.String, HASH: pl.String})
         return StageResult(staged, empty.with_columns(pl.lit(None, pl.String).alias("_row")), empty, 0, 0, 0)
-    raw = explode_rows(loaded, obj_name, raw)
+    raw = explode_rows(loaded, obj_name, join_rows(loaded, obj_name, raw, inputs.sources))
     rules = [loaded.compile(obj_name, f"exclude[{i}].when", r.when) for i, r in enumerate(obj.exclude)]
     frame = raw.sort(pl.col(id_field).cast(pl.String).str.zfill(20), maintain_order=True).with_columns(
         ext.expr.cast(pl.String).alias(EXT),
@@ -145,6 +147,32 @@ def _json_list(text: str | None) -> list[str | None] | str:
     if not isinstance(value, list):
         return f"explode: {text[:60]} is not a JSON list"
     return [v if v is None or isinstance(v, str) else json.dumps(v) for v in value]
+
+
+def join_rows(
+    loaded: LoadedSpec, obj_name: str, raw: pl.DataFrame, sources: Mapping[str, pl.DataFrame]
+) -> pl.DataFrame:
+    """Add the fields of every `join` of the object as '<alias>.<field>' columns (left join: one row
+    out per row in; the last record per key wins when the joined source repeats a key)."""
+    obj = loaded.spec.objects[obj_name]
+    for alias, join in obj.join.items():
+        if f"_join_{alias}" in raw.columns:
+            continue  # joined already (sampling and staging share frames)
+        other = sources.get(join.source)
+        if other is None:
+            raise MigrationError(f"{obj_name}: join {alias} needs the extract of {join.source}")
+        on = loaded.compile(obj_name, f"join.{alias}.by", join.by).expr.cast(pl.String)
+        right = (
+            other.with_columns(pl.col(join.key).cast(pl.String).alias(f"_join_{alias}"))
+            .unique(subset=[f"_join_{alias}"], keep="last", maintain_order=True)
+            .select(f"_join_{alias}", *(pl.col(c).alias(f"{alias}.{c}") for c in other.columns))
+        )
+        if other.height == 0:
+            right = right.cast({c: pl.String for c in right.columns})
+        raw = raw.with_columns(on.alias(f"_join_{alias}")).join(
+            right, on=f"_join_{alias}", how="left", maintain_order="left"
+        )
+    return raw
 
 
 def explode_rows(loaded: LoadedSpec, obj_name: str, raw: pl.DataFrame) -> pl.DataFrame:

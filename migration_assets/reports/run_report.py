@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from migration_assets.connectors.base import DestinationConnector
+from migration_assets.discovery.estimating import predicted_vs_measured
 from migration_assets.pipeline.naming import stage_table
 from migration_assets.pipeline.transform import EXT
 from migration_assets.spec.loader import LoadedSpec
@@ -70,7 +71,9 @@ async def destination_counts(loaded: LoadedSpec, dest: DestinationConnector) -> 
         await dest.aclose()
 
 
-def build_report(conn, loaded: LoadedSpec, phase: str, dest: DestinationConnector) -> dict[str, Any]:
+def build_report(conn, loaded: LoadedSpec, phase: str, dest: DestinationConnector, *, instance=None) -> dict[str, Any]:
+    """The report of one phase; with the Dagster `instance`, `estimate` also holds the measured
+    duration of the latest run beside the plan/estimate prediction and the error in percent."""
     counts = asyncio.run(destination_counts(loaded, dest))
     objects = {}
     for name in loaded.load_order:
@@ -81,4 +84,5 @@ def build_report(conn, loaded: LoadedSpec, phase: str, dest: DestinationConnecto
         "spec_hash": loaded.content_hash,
         "objects": objects,
         "diff": diff_totals(conn, phase),
+        "estimate": predicted_vs_measured(conn, loaded.pair, phase, instance),
     }

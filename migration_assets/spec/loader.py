@@ -18,7 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from migration_assets.errors import SpecError, known_values
-from migration_assets.spec.catalogs import destination_catalog, source_catalog
+from migration_assets.spec.catalogs import destination_catalog, destination_implied_columns, source_catalog
 from migration_assets.spec.expressions import CompileContext, Compiled, compile_expr, normalize_label
 from migration_assets.spec.model import ObjectMap, PairSpec
 
@@ -80,6 +80,10 @@ class LoadedSpec:
         if obj.explode is not None and suffix != "explode":
             # an exploded object's expressions also see the list element and its position
             ctx.source_fields = {**ctx.source_fields, **EXPLODE_FIELDS}
+        for alias, join in obj.join.items():  # joined fields are '<alias>.<field>'
+            if join.source in self.source_catalog:
+                fields = self.source_catalog[join.source].fields
+                ctx.source_fields = {**ctx.source_fields, **{f"{alias}.{f.name}": f.type for f in fields}}
         return ctx
 
     def source_context(self, source_object: str, path: str) -> CompileContext:
@@ -148,8 +152,10 @@ def load_spec(path: Path | str) -> LoadedSpec:
 
 
 def _merge(base: Any, over: Any) -> Any:
+    """Key-by-key merge of a variant's overrides; a null override removes the key."""
     if isinstance(base, dict) and isinstance(over, dict):
-        return {**base, **{k: _merge(base.get(k), v) for k, v in over.items()}}
+        merged = {**base, **{k: _merge(base.get(k), v) for k, v in over.items()}}
+        return {k: v for k, v in merged.items() if not (k in over and over[k] is None)}
     return over
 
 
@@ -214,6 +220,13 @@ def validate(loaded: LoadedSpec) -> tuple[str, ...]:
             )
         _validate_object(loaded, name, obj, dst_catalog)
     _validate_value_maps(loaded, src_catalog)
+    for name, export in spec.exports.items():
+        if export.source not in src_catalog:
+            raise _fail(
+                loaded,
+                f"exports.{name}.source",
+                f"unknown source object {export.source!r} of {spec.source} {known_values(src_catalog)}",
+            )
     _validate_users(loaded, src_catalog)
     for name, export in spec.exports.items():
         if export.source not in src_catalog:
@@ -234,6 +247,9 @@ def validate(loaded: LoadedSpec) -> tuple[str, ...]:
 def _columns_of(loaded: LoadedSpec, table: str, dst_catalog: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
     columns = dict(dst_catalog.get(table, {}))
     extra = loaded.spec.schema_.get(table)
+    if extra and extra.custom:  # the columns the destination adds to every new (activity) table
+        implied = destination_implied_columns(loaded.spec.destination, activity=extra.activity)
+        columns.update({k: v for k, v in implied.items() if k not in columns})
     if extra:
         columns.update({name: col.type for name, col in extra.columns.items()})
     return columns
@@ -278,6 +294,14 @@ def _validate_object(loaded: LoadedSpec, name: str, obj: ObjectMap, dst_catalog)
                 f"unknown object {lookup.object!r} {known_values(spec.objects)}",
             )
         loaded.compile(name, f"lookups.{column}.value", lookup.value)
+    for alias, join in obj.join.items():
+        if join.source not in loaded.source_catalog:
+            raise _fail(
+                loaded,
+                f"objects.{name}.join.{alias}.source",
+                f"unknown source object {join.source!r} {known_values(loaded.source_catalog)}",
+            )
+        loaded.compile(name, f"join.{alias}.by", join.by)
     for column, owner in obj.owners.items():
         check_column(column, f"objects.{name}.owners.{column}", lookup=True)
         loaded.compile(name, f"owners.{column}.value", owner.value)

@@ -120,6 +120,16 @@ class CustomFields(Strict):
     picklist_max_values: int = Field(default=12, ge=2)  # more distinct strings than this → text
 
 
+class Join(Strict):
+    """Fields of another source object made available to this object's expressions as
+    '<alias>.<field>' (e.g. a message's case: `case.client_ids`): the row of `source` whose `key`
+    equals this row's `by` value; no match leaves them null."""
+
+    source: str
+    by: Expr  # this row's value matched against the joined record's `key`
+    key: str = "id"
+
+
 class FieldProposal(Strict):
     """Why `migrate propose` suggested a field's expression; `confirmed` once a person agreed."""
 
@@ -138,6 +148,7 @@ class ObjectMap(Strict):
     external_id: ExternalId
     collapse: bool = False  # many:1 - keep one row per external id (the first by source id)
     explode: Expr | None = None  # one destination row per element of this JSON list ('_item' in expressions)
+    join: dict[str, Join] = Field(default_factory=dict)  # alias -> another source object's fields
     fields: dict[str, Expr] = Field(default_factory=dict)
     lookups: dict[str, LookupMap] = Field(default_factory=dict)
     owners: dict[str, OwnerMap] = Field(default_factory=dict)
@@ -223,9 +234,10 @@ class Variant(Strict):
 
     when: dict[str, Any]
     description: str = ""
-    objects: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    schema_: dict[str, dict[str, Any]] = Field(default_factory=dict, alias="schema")
-    value_maps: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # a null value removes that key of the base spec (e.g. a field the other table does not have)
+    objects: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
+    schema_: dict[str, dict[str, Any] | None] = Field(default_factory=dict, alias="schema")
+    value_maps: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -111,6 +111,21 @@ def schema_diff(schema: DestinationSchema, required: Sequence[TableRequirement])
     return diff
 
 
+# Columns Dataverse creates with every new (activity) table.
+IMPLIED_COLUMNS = {"ownerid", "overriddencreatedon", "statecode", "statuscode"}
+IMPLIED_ACTIVITY_COLUMNS = {
+    "subject",
+    "description",
+    "scheduledstart",
+    "scheduledend",
+    "actualstart",
+    "actualend",
+    "actualdurationminutes",
+    "prioritycode",
+    "regardingobjectid",
+}
+
+
 def _diff_new_table(req: TableRequirement, diff: SchemaDiff, tables: set[str]) -> None:
     if not req.custom:
         diff.conflicting.append(
@@ -144,8 +159,16 @@ def _diff_new_table(req: TableRequirement, diff: SchemaDiff, tables: set[str]) -
             max_length=primary.max_length if primary else None,
         )
     )
+    implied = IMPLIED_COLUMNS | (IMPLIED_ACTIVITY_COLUMNS if req.activity else set())
     for col in req.columns:
-        if col.name != primary_name:
+        if col.name in implied:  # created with the table; only its new option values are to add
+            if col.options:
+                diff.to_create.append(
+                    SchemaItem(
+                        "option", req.name, col.name, type=col.type, options=col.options, pinned=_pins(col, col.options)
+                    )
+                )
+        elif col.name != primary_name:
             _diff_new_column(req.name, col, diff, tables)
     for key_name, columns in req.keys.items():
         diff.to_create.append(SchemaItem("key", req.name, key_name, columns=tuple(columns)))
@@ -235,7 +258,8 @@ def _diff_existing_column(table: str, col: ColumnRequirement, existing: ColumnIn
         clash = [
             f"{o!r} is {values[o.casefold()]}, the spec pins {col.option_values[o][0]}"
             for o in col.options
-            if o.casefold() in values and o in col.option_values
+            if o.casefold() in values
+            and o in col.option_values
             and col.option_values[o][0] not in (None, values[o.casefold()])
         ]
         if clash:

@@ -48,3 +48,8 @@ def destination_catalog(system: str) -> dict[str, dict[str, str]]:
 def destination_choice_values(system: str) -> str:
     """How the destination stores a choice: 'integer' option values (Dataverse) or the 'label'."""
     return str(_destination_file(system).get("choice_values", "label"))
+
+
+def destination_implied_columns(system: str, *, activity: bool) -> dict[str, str]:
+    """Columns the destination creates with every custom table (or custom activity table)."""
+    return dict(_destination_file(system).get("activity_table" if activity else "custom_table") or {})

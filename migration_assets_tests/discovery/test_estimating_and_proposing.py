@@ -1,0 +1,85 @@
+"""The estimator's arithmetic and the proposer's draft, offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from migration_assets.discovery import estimating
+from migration_assets.discovery.proposing import is_confirmed, propose, score_against, to_yaml
+from migration_assets.discovery.source_schema import FieldProfile, ObjectProfile, SourceSchema
+from migration_assets.spec.loader import DEFAULT_SPEC_DIR, load_spec
+
+SPEC = load_spec(DEFAULT_SPEC_DIR / "case_status__dynamics365.yaml")
+
+
+def source_schema(clients: int, cases: int, companies: int) -> SourceSchema:
+    def obj(name: str, count: int, *fields: FieldProfile) -> ObjectProfile:
+        stamp = FieldProfile(
+            "updated_at", "datetime", "datetime", 1.0, count, min="2026-01-01T00:00:00Z", max="2026-01-11T00:00:00Z"
+        )
+        return ObjectProfile(name, count, [*fields, stamp], updated_field="updated_at")
+
+    company = FieldProfile("company", "str", "str", 0.9, companies)
+    others = {n: obj(n, 10) for n in {o.source for o in SPEC.spec.objects.values()} - {"clients", "cases"}}
+    return SourceSchema(
+        "case_status", {"clients": obj("clients", clients, company), "cases": obj("cases", cases), **others}
+    )
+
+
+LIMITS = estimating.Limits(batch_size=100, concurrency=4, rate_per_second=25, daily_requests=None)
+
+
+def test_collapsed_objects_count_distinct_keys_and_phases_scale():
+    source = source_schema(clients=1000, cases=2000, companies=40)
+    rows = estimating.phase_rows(SPEC, source, "full")
+    assert rows["account"] == 41  # 40 firms + the shared 'individual' account
+    assert rows["contact"] == 1000 and rows["incident"] == 2000
+    sample = estimating.phase_rows(SPEC, source, "sample")
+    assert sample["incident"] == SPEC.spec.options.sample.size
+    delta = estimating.phase_rows(SPEC, source, "delta")
+    assert delta["incident"] == 400  # 48 h of a 240 h updated_at range
+
+
+def test_requests_batches_and_daily_budget():
+    source = source_schema(clients=1000, cases=2000, companies=40)
+    full = estimating.estimate(SPEC, source, LIMITS, phases=["full"])[0]
+    load = {s.step: s for s in full.steps}
+    assert load["load__incident"].batches == 20 and load["load__incident"].requests == 20
+    assert load["extract__cases"].requests == 21  # 20 pages of 100 and the empty last page
+    capped = estimating.estimate(SPEC, source, estimating.Limits(100, 4, 25, daily_requests=10), phases=["full"])[0]
+    assert capped.days == -(-capped.requests // 10)
+    assert capped.seconds > 86400
+
+
+def test_measured_steps_are_fitted_and_extrapolated():
+    source = source_schema(clients=1000, cases=2000, companies=40)
+    history = [
+        estimating.StepMeasure("load__incident", "sample", 2.0 + 200 * 0.01),
+        estimating.StepMeasure("load__incident", "full", 2.0 + 2000 * 0.01),
+    ]
+    step = next(
+        s
+        for s in estimating.estimate(SPEC, source, LIMITS, history, phases=["full"])[0].steps
+        if s.step == "load__incident"
+    )
+    assert step.seconds == pytest.approx(22.0, rel=1e-3)
+    assert step.basis.startswith("measured")
+    assert estimating.compare(110, 100)["error_percent"] == 10.0
+
+
+def test_proposer_draft_is_valid_unconfirmed_and_finds_the_obvious_columns(tmp_path: Path):
+    draft = propose("case_status", "dynamics365")
+    path = tmp_path / "case_status__dynamics365.yaml"
+    path.write_text(to_yaml(draft), encoding="utf-8")
+    loaded = load_spec(path)
+    assert not is_confirmed(loaded)
+    contact = loaded.spec.objects["contact"]
+    assert contact.fields["firstname"] == {"op": "trim", "of": "first_name"}
+    assert contact.fields["emailaddress1"] == {"op": "lower", "of": "email"}
+    assert not contact.proposals["firstname"].confirmed and 0 < contact.proposals["firstname"].confidence <= 1
+    assert loaded.spec.objects["account"].collapse  # accounts derived from the clients' company
+    assert propose("case_status", "dynamics365") == draft  # deterministic
+    scores = score_against(loaded, SPEC)
+    assert scores["correct"] > 0 and 0 < scores["precision"] <= 1 and 0 < scores["recall"] <= 1
