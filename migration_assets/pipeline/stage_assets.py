@@ -185,6 +185,8 @@ def _stage_asset(loaded: LoadedSpec, obj_name: str, phases) -> dg.AssetsDefiniti
                 "quarantined": quarantined.height,
                 "excluded": excluded.height,
                 "merged": result.merged if phase != "sample" else 0,
+                "duplicates": result.duplicates.height,
+                "duplicate_groups": md.table_preview(result.duplicates),
                 "quarantine": md.table_preview(quarantined.select(EXT, SRC, REASON)),
                 "exclusions": md.table_preview(excluded),
                 "dagster/column_schema": md.column_schema(staged),

@@ -47,6 +47,7 @@ class StageResult:
     source_rows: int  # raw source records read
     source: int  # records of this destination object (distinct external ids when collapsing)
     merged: int  # source rows folded into another by a many:1 collapse
+    duplicates: pl.DataFrame = field(default_factory=pl.DataFrame)  # dedupe report: key, source ids
 
     def counts(self) -> dict[str, int]:
         return {
@@ -131,7 +132,26 @@ def stage_frame(
     quarantined = _quarantine_rows(rest.filter(pl.col(REASON).is_not_null()), raw, id_field)
     good = rest.filter(pl.col(REASON).is_null()).select(EXT, SRC, *out_cols)
     staged = good.with_columns(_row_hash(good, out_cols))
-    return StageResult(staged, quarantined, excluded, raw.height, raw.height, 0)
+    duplicates = _duplicates(loaded, obj_name, frame)
+    return StageResult(staged, quarantined, excluded, raw.height, raw.height, 0, duplicates)
+
+
+def _duplicates(loaded: LoadedSpec, obj_name: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Groups of source records sharing the dedupe key (what `action: report` reports)."""
+    dedupe = loaded.spec.objects[obj_name].dedupe
+    if dedupe is None:
+        return pl.DataFrame()
+    key = loaded.compile(obj_name, "dedupe.by", dedupe.by).expr.cast(pl.String)
+    return (
+        frame.select(key.alias("key"), pl.col(SRC).alias("source_id"))
+        .filter(pl.col("key").is_not_null() & (pl.col("key").str.strip_chars() != ""))
+        .group_by("key")
+        .agg(pl.col("source_id").sort(), pl.len().alias("records"))
+        .filter(pl.col("records") > 1)
+        .sort("key")
+        .with_columns(pl.col("source_id").list.join(", ").alias("source_ids"))
+        .select("key", "records", "source_ids")
+    )
 
 
 def _json_list(text: str | None) -> list[str | None] | str:

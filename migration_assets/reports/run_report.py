@@ -18,6 +18,7 @@ import duckdb
 from migration_assets.connectors.base import DestinationConnector
 from migration_assets.discovery.estimating import predicted_vs_measured
 from migration_assets.pipeline.naming import stage_table
+from migration_assets.pipeline.planning import effective_spec
 from migration_assets.pipeline.transform import EXT
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.staging import db, ledger, state
@@ -74,6 +75,7 @@ async def destination_counts(loaded: LoadedSpec, dest: DestinationConnector) -> 
 def build_report(conn, loaded: LoadedSpec, phase: str, dest: DestinationConnector, *, instance=None) -> dict[str, Any]:
     """The report of one phase; with the Dagster `instance`, `estimate` also holds the measured
     duration of the latest run beside the plan/estimate prediction and the error in percent."""
+    loaded = effective_spec(conn, loaded, phase)  # the tables of the variant the phase used
     counts = asyncio.run(destination_counts(loaded, dest))
     objects = {}
     for name in loaded.load_order:

@@ -89,7 +89,8 @@ class ApiBudget:
         """The error to raise when `needed` calls for `what` do not fit."""
         return BudgetExhausted(
             f"daily API budget too low for {what}: needs {needed} calls, used {self.used} of {self.max}"
-            f" with {self.reserve} kept in reserve; resume after {self.resume_hint()}",
+            f" ({self.snapshot()['remaining']} left, {self.reserve} kept in reserve);"
+            f" resume after {self.resume_hint()}",
             system=SYSTEM,
             resume_after=self.resume_hint(),
         )

@@ -123,7 +123,8 @@ class SalesforceClient:
         text = redact(str(body)[:500], self.secrets())
         message = f"{method} {path.split('?')[0]} -> {response.status_code}: {text}"
         if "REQUEST_LIMIT_EXCEEDED" in error_codes(body):
-            usage = f"daily API budget exhausted (used {self.budget.used} of {self.budget.max})"
+            left = self.budget.snapshot()["remaining"]
+            usage = f"daily API budget exhausted (used {self.budget.used} of {self.budget.max} ({left} left))"
             hint = self.budget.resume_hint()
             return BudgetExhausted(f"{usage}: {message}; resume after {hint}", system=SYSTEM, resume_after=hint)
         error = AuthError if response.status_code in (401, 403) else RemoteRejected

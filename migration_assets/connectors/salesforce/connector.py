@@ -130,9 +130,8 @@ class SalesforceDestination(DestinationConnector):
         """API calls a pipeline load of these upsert batches will make, against the budget left.
 
         Per batch the loader reads the current records (one query per 200 rows) and upserts them
-        (`estimate_calls`: Collections or Bulk API 2.0 by `bulk_threshold`); the object is described
-        once. Objects with create-only fields (AccountContactRelation, Note) need one more query per
-        batch on re-runs, not counted here.
+        (`estimate_calls`: Collections or Bulk API 2.0 by `bulk_threshold`). Objects with create-only
+        fields (AccountContactRelation, Note) need one more query per batch, not counted here.
 
         Args:
             table: the object loaded (for the words of the estimate).
@@ -143,7 +142,7 @@ class SalesforceDestination(DestinationConnector):
             "remaining", "reserve", "fits"}`; remaining/fits are None when the org reports no limit.
         """
         await self.refresh_budget()
-        reads = sum(math.ceil(n / s.SOQL_IN_VALUES) for n in batch_rows) + (table not in self._describes)
+        reads = sum(math.ceil(n / s.SOQL_IN_VALUES) for n in batch_rows)
         writes = sum(self.estimate_calls(n) for n in batch_rows)
         bulk = sum(1 for n in batch_rows if self._path_for(n) == "bulk")
         daily = self.budget()
@@ -275,15 +274,16 @@ class SalesforceDestination(DestinationConnector):
         a delta would fail those rows; new records still get every field. Costs one query per 200
         keys, only for tables where such a field is sent.
         """
-        if table not in self._describes:
-            await self.client.ensure_budget(1, f"describe of {table}")
-        described = await self._describe_raw(table)
         sent = {name for row in rows for name in (*row.fields, *row.lookups)}
-        frozen = {
-            f["name"]
-            for f in (described or {}).get("fields", [])
-            if f.get("createable") and not f.get("updateable") and f["name"] in sent
-        }
+        described = self._describes.get(table)
+        if described is None:  # not described by this connector: the platform's documented fields
+            frozen = set(s.CREATE_ONLY_FIELDS.get(table, ())) & sent
+        else:
+            frozen = {
+                f["name"]
+                for f in described.get("fields", [])
+                if f.get("createable") and not f.get("updateable") and f["name"] in sent
+            }
         if not frozen or not rows:
             return list(rows)
         existing = set(await self.read_back(table, key, [row.external_id for row in rows], []))

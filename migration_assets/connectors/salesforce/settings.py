@@ -111,5 +111,15 @@ DEFAULT_TABLES = (
 )
 ACTIVITY_TABLES = frozenset({"Task", "Event"})
 
+# Fields that can be set on create but never on update (object reference: createable, not updateable),
+# used when the object has not been described by this connector instance.
+CREATE_ONLY_FIELDS: dict[str, frozenset[str]] = {
+    "AccountContactRelation": frozenset({"AccountId", "ContactId"}),
+    "Note": frozenset({"ParentId"}),
+    "Task": frozenset({"TaskSubtype"}),
+    "ContentVersion": frozenset({"PathOnClient", "VersionData", "FirstPublishLocationId", "ContentLocation"}),
+    "ContentDocumentLink": frozenset({"ContentDocumentId", "LinkedEntityId"}),
+}
+
 TEXT_MAX = 255
 LONG_TEXT_LENGTH = 131_072
