@@ -32,6 +32,7 @@ test: setup  ## lint, validate the definitions, run the test suite
 
 bench: setup  ## scale benchmarks (prints records/s, requests, 429s, rate-limit use) and slow tests
 	$(BIN)/python -m migration_assets.bench
+	$(BIN)/python -m migration_assets.bench_salesforce
 	$(BIN)/python -m pytest -q -m slow
 
 ui: setup  ## the Dagster UI on 127.0.0.1:3000 with every pair's assets

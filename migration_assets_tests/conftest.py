@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+import yaml
 
 from migration_assets.connectors import open_destination, open_source, resolve_connection
 from migration_assets.definitions import build_definitions
@@ -65,6 +66,34 @@ class Workbench:
     def sql(self, pair: str, query: str, params: list | None = None) -> list[tuple]:
         with duckdb.connect(str(self.paths.staging_db(pair))) as conn:
             return conn.execute(query, params or []).fetchall()
+
+
+CORE_OBJECTS = ("account", "contact", "incident")
+
+
+def core_spec_dir(
+    target: Path,
+    pair: str = "case_status__dynamics365",
+    keep: tuple[str, ...] = CORE_OBJECTS,
+    load: dict | None = None,
+) -> Path:
+    """A spec folder where `pair` keeps only the objects `keep` (and the schema, variants they use).
+
+    The pipeline machinery (approval, resume, rollback, deltas, throttling) behaves the same for
+    every object; these tests run it on the core objects, the e2e tests run every row."""
+    target.mkdir(parents=True, exist_ok=True)
+    spec = yaml.safe_load((DEFAULT_SPEC_DIR / f"{pair}.yaml").read_text())
+    spec["objects"] = {k: v for k, v in spec["objects"].items() if k in keep}
+    tables = {o["table"] for o in spec["objects"].values()}
+    spec["schema"] = {k: v for k, v in spec.get("schema", {}).items() if k in tables}
+    spec.pop("exports", None)
+    spec["options"]["load"] = {**spec["options"].get("load", {}), **(load or {})}
+    for variant in spec.get("variants", {}).values():
+        variant["objects"] = {k: v for k, v in variant.get("objects", {}).items() if k in keep}
+        tables |= {o.get("table") for o in variant["objects"].values()}
+        variant["schema"] = {k: v for k, v in variant.get("schema", {}).items() if k in tables}
+    (target / f"{pair}.yaml").write_text(yaml.safe_dump(spec, sort_keys=False, default_flow_style=None))
+    return target
 
 
 @pytest.fixture

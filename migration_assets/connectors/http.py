@@ -99,6 +99,14 @@ class RetryPolicy:
     attempts: int = 6
     base_delay: float = 0.2
     max_delay: float = 30.0
+    # a 429/503 that says when to come back (Retry-After) is retried for this long, however many
+    # attempts that takes: under service protection the whole session waits its turn
+    throttled_seconds: float = 300.0
+
+    def gives_up(self, attempt: int, started: float, retry_after: str | None) -> bool:
+        if retry_after is not None:
+            return time.monotonic() - started >= self.throttled_seconds
+        return attempt >= self.attempts
 
 
 def redact(text: str, secrets: list[str]) -> str:
@@ -138,6 +146,7 @@ class HttpSession:
         self.auth = auth
         self.bucket = TokenBucket(rate, burst)
         self.semaphore = asyncio.Semaphore(concurrency)
+        self._resume_at = 0.0  # monotonic time before which no request is sent (after a 429)
         self.concurrency = concurrency
         self.retry = retry or RetryPolicy()
         self.stats = RequestStats()
@@ -204,7 +213,10 @@ class HttpSession:
         """Send one request with auth, rate limit, retries; raise a ConnectorError unless the
         status is in `expect`."""
         refreshed = False
-        for attempt in range(1, self.retry.attempts + 1):
+        started, attempt = time.monotonic(), 0
+        while True:
+            attempt += 1
+            await self._throttle_pause()
             await self.bucket.acquire()
             sent = time.monotonic()
             try:
@@ -227,7 +239,7 @@ class HttpSession:
                 continue
             if response.status_code in RETRY_STATUSES:
                 self.stats.throttled += 1
-                if attempt == self.retry.attempts:
+                if self.retry.gives_up(attempt, started, response.headers.get("Retry-After")):
                     raise RateLimited(
                         f"{method} {url} still throttled after {attempt} attempts",
                         system=self.system,
@@ -237,12 +249,11 @@ class HttpSession:
                 delay = self._backoff(attempt, response.headers.get("Retry-After"))
                 log.info("%s throttled (%s); retrying in %.2fs", self.system, response.status_code, delay)
                 self.stats.retries += 1
-                await asyncio.sleep(delay)
+                self._pause_all(delay)
                 continue
             if response.status_code in expect:
                 return response
             self._raise_for(response, method, url)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     @asynccontextmanager
     async def stream(
@@ -259,6 +270,7 @@ class HttpSession:
         bytes already handed out cannot be taken back."""
         refreshed = False
         for attempt in range(1, self.retry.attempts + 1):
+            await self._throttle_pause()
             await self.bucket.acquire()
             delay: float | None = None
             try:
@@ -276,6 +288,8 @@ class HttpSession:
                     elif status in RETRY_STATUSES and attempt < self.retry.attempts:
                         self.stats.throttled += 1
                         delay = self._backoff(attempt, response.headers.get("Retry-After"))
+                        self._pause_all(delay)
+                        delay = 0.0
                     else:
                         self._raise_for(response, method, url)
             except httpx.TransportError as exc:
@@ -287,6 +301,15 @@ class HttpSession:
         raise RateLimited(
             f"{method} {url} still throttled after {self.retry.attempts} tries", system=self.system
         )
+
+    def _pause_all(self, delay: float) -> None:
+        """A 429 holds back every request of this session, not only the one refused: requests in
+        flight at the same time would otherwise use up their retries against the same window."""
+        self._resume_at = max(self._resume_at, time.monotonic() + delay)
+
+    async def _throttle_pause(self) -> None:
+        while (wait := self._resume_at - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
 
     def _backoff(self, attempt: int, retry_after: str | None) -> float:
         if retry_after:

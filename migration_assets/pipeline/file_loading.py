@@ -26,7 +26,7 @@ import polars as pl
 from migration_assets.connectors.base import DestinationConnector, FileUpload, SourceConnector, WriteResult
 from migration_assets.errors import AuthError, BudgetExhausted, ConnectorError, MigrationError, RateLimited
 from migration_assets.pipeline import files
-from migration_assets.pipeline.loading import LoadSummary, _quarantine
+from migration_assets.pipeline.loading import LoadSummary, pending_rows, quarantine_rows
 from migration_assets.pipeline.naming import stage_table
 from migration_assets.pipeline.transform import EXT, HASH, SRC
 from migration_assets.spec.loader import LoadedSpec
@@ -93,13 +93,9 @@ async def load_files(
         AuthError, RateLimited, BudgetExhausted: the run stops; started again it resumes.
     """
     started = asyncio.get_running_loop().time()
-    staged = db.read_slice(conn, stage_table(obj_name), phase)
+    staged, todo = pending_rows(conn, obj_name, phase)
     summary = FileLoadSummary(obj_name, staged=staged.height)
-    db.replace_rows(
-        conn, "quarantine", pl.DataFrame(), "_phase = ? and object = ? and step = 'load'", [phase, obj_name]
-    )
-    done = ledger.confirmed(conn, obj_name, phase)
-    rows = [r for r in staged.iter_rows(named=True) if done.get(r[EXT]) != r[HASH]] if staged.height else []
+    rows = list(todo.iter_rows(named=True))
     summary.skipped = staged.height - len(rows)
     column, parent_obj, parent_table = files.parent_lookup(loaded, obj_name)
     crosswalk = ledger.crosswalk(conn, parent_obj)
@@ -113,7 +109,7 @@ async def load_files(
         else:
             ready.append((row, parent_id))
     summary.unresolved = len(unresolved)
-    _quarantine(conn, phase, obj_name, run_id, unresolved)
+    quarantine_rows(conn, phase, obj_name, run_id, unresolved)
     summary.failures += [_failure(r, why) for r, why in unresolved]
     semaphore = asyncio.Semaphore(loaded.spec.options.load.concurrency)
 
@@ -176,7 +172,7 @@ async def _upload(
         return
     summary.failed += 1
     reason = f"{upload.file_name}: rejected by {dest.system}: {result.error}"
-    _quarantine(conn, phase, obj_name, run_id, [(row, reason)])
+    quarantine_rows(conn, phase, obj_name, run_id, [(row, reason)])
     summary.failures.append(_failure(row, reason))
     if len(summary.errors) < 20:
         summary.errors.append({"external_id": ext, "error": reason})

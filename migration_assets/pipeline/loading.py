@@ -101,6 +101,20 @@ def written_columns(obj: ObjectMap, staged_columns: list[str]) -> list[str]:
     return [*field_columns(obj, staged_columns), *lookups, *obj.owners]
 
 
+def pending_rows(conn: duckdb.DuckDBPyConnection, obj_name: str, phase: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(staged slice, rows still to write): rows confirmed in this phase with the same content hash
+    are done. Clears the load step's quarantine of the phase, which this load writes anew."""
+    staged = db.read_slice(conn, stage_table(obj_name), phase)
+    db.replace_rows(
+        conn, "quarantine", pl.DataFrame(), "_phase = ? and object = ? and step = 'load'", [phase, obj_name]
+    )
+    if staged.height == 0:
+        return staged, staged
+    done = ledger.confirmed(conn, obj_name, phase)
+    is_done = pl.struct(EXT, HASH).map_elements(lambda r: done.get(r[EXT]) == r[HASH], return_dtype=pl.Boolean)
+    return staged, staged.filter(~is_done)
+
+
 async def load_object(
     loaded: LoadedSpec,
     obj_name: str,
@@ -115,24 +129,13 @@ async def load_object(
     spec = loaded.spec
     obj = spec.objects[obj_name]
     started = asyncio.get_running_loop().time()
-    staged = db.read_slice(conn, stage_table(obj_name), phase)
+    staged, todo = pending_rows(conn, obj_name, phase)
     summary = LoadSummary(obj_name, staged=staged.height)
-    db.replace_rows(
-        conn, "quarantine", pl.DataFrame(), "_phase = ? and object = ? and step = 'load'", [phase, obj_name]
-    )
-    done = ledger.confirmed(conn, obj_name, phase)
-    todo = (
-        staged.filter(
-            ~pl.struct(EXT, HASH).map_elements(lambda r: done.get(r[EXT]) == r[HASH], return_dtype=pl.Boolean)
-        )
-        if staged.height
-        else staged
-    )
     summary.skipped = staged.height - todo.height
     crosswalks = {lk.object: ledger.crosswalk(conn, lk.object) for lk in obj.lookups.values()}
     ready, unresolved = _build_rows(loaded, obj_name, todo, crosswalks, dest.user_table)
     summary.unresolved = len(unresolved)
-    _quarantine(conn, phase, obj_name, run_id, [(r, reason) for r, reason in unresolved])
+    quarantine_rows(conn, phase, obj_name, run_id, [(r, reason) for r, reason in unresolved])
     columns = written_columns(obj, staged.columns)
     size = spec.options.load.batch_size
     batches = [ready[i : i + size] for i in range(0, len(ready), size)]
@@ -216,7 +219,7 @@ async def _load_batch(
             if len(summary.errors) < 20:
                 summary.errors.append({"external_id": up.external_id, "error": str(result.error)})
     ledger.record(conn, entries)
-    _quarantine(conn, phase, obj_name, run_id, failures)
+    quarantine_rows(conn, phase, obj_name, run_id, failures)
 
 
 def _entry(run_id, phase, obj_name, table, row, up: UpsertRow, result: WriteResult) -> ledger.Entry:
@@ -235,7 +238,7 @@ def _entry(run_id, phase, obj_name, table, row, up: UpsertRow, result: WriteResu
     )
 
 
-def _quarantine(conn, phase: str, obj_name: str, run_id: str, rows: list[tuple[dict, str]]) -> None:
+def quarantine_rows(conn, phase: str, obj_name: str, run_id: str, rows: list[tuple[dict, str]]) -> None:
     if not rows:
         return
     import json

@@ -24,7 +24,8 @@ VARIANT = "variant"
 
 def effective_spec(conn: duckdb.DuckDBPyConnection, loaded: LoadedSpec, phase: str | None = None) -> LoadedSpec:
     """The spec with the variant plan/schema_diff chose for `phase` (None: the latest chosen)."""
-    state.ensure(conn)
+    if not db.table_exists(conn, "plan_values"):  # nothing planned yet (read-only connections too)
+        return loaded
     if phase is None:
         rows = conn.execute(
             "select value from plan_values where name = ? order by recorded_at desc limit 1", [VARIANT]

@@ -212,7 +212,8 @@ def explode_rows(loaded: LoadedSpec, obj_name: str, raw: pl.DataFrame) -> pl.Dat
         pl.Series(EXPLODE_PROBLEM, [p if isinstance(p, str) else None for p in parsed], dtype=pl.String),
     ).filter(pl.col(ITEM).list.len() > 0)
     frame = frame.with_columns(pl.int_ranges(0, pl.col(ITEM).list.len(), dtype=pl.Int64).alias(INDEX))
-    return frame.explode(ITEM, INDEX)
+    frame = frame.explode(ITEM, INDEX)
+    return frame.with_columns(pl.when(pl.col(EXPLODE_PROBLEM).is_null()).then(pl.col(INDEX)).alias(INDEX))
 
 
 def _problem_reason(loaded: LoadedSpec, obj_name: str, columns: dict[str, Compiled], ext: Compiled) -> pl.Expr:

@@ -212,29 +212,12 @@ def validate(loaded: LoadedSpec) -> tuple[str, ...]:
     for name, obj in spec.objects.items():
         if "__" in name or "/" in name:
             raise _fail(loaded, f"objects.{name}", "object names may not contain '__' or '/'")
-        if obj.source not in src_catalog:
-            raise _fail(
-                loaded,
-                f"objects.{name}.source",
-                f"unknown source object {obj.source!r} of {spec.source} {known_values(src_catalog)}",
-            )
+        _require_source(loaded, f"objects.{name}.source", obj.source)
         _validate_object(loaded, name, obj, dst_catalog)
     _validate_value_maps(loaded, src_catalog)
+    _validate_users(loaded)
     for name, export in spec.exports.items():
-        if export.source not in src_catalog:
-            raise _fail(
-                loaded,
-                f"exports.{name}.source",
-                f"unknown source object {export.source!r} of {spec.source} {known_values(src_catalog)}",
-            )
-    _validate_users(loaded, src_catalog)
-    for name, export in spec.exports.items():
-        if export.source not in src_catalog:
-            raise _fail(
-                loaded,
-                f"exports.{name}.source",
-                f"unknown source object {export.source!r} of {spec.source} {known_values(src_catalog)}",
-            )
+        _require_source(loaded, f"exports.{name}.source", export.source)
     if spec.options.sample.anchor not in spec.objects:
         raise _fail(
             loaded,
@@ -295,12 +278,7 @@ def _validate_object(loaded: LoadedSpec, name: str, obj: ObjectMap, dst_catalog)
             )
         loaded.compile(name, f"lookups.{column}.value", lookup.value)
     for alias, join in obj.join.items():
-        if join.source not in loaded.source_catalog:
-            raise _fail(
-                loaded,
-                f"objects.{name}.join.{alias}.source",
-                f"unknown source object {join.source!r} {known_values(loaded.source_catalog)}",
-            )
+        _require_source(loaded, f"objects.{name}.join.{alias}.source", join.source)
         loaded.compile(name, f"join.{alias}.by", join.by)
     for column, owner in obj.owners.items():
         check_column(column, f"objects.{name}.owners.{column}", lookup=True)
@@ -348,12 +326,21 @@ def _validate_file(loaded: LoadedSpec, name: str, obj: ObjectMap) -> None:
         raise _fail(loaded, f"objects.{name}.kind", "a file object cannot collapse or explode rows (one file per row)")
 
 
-def _validate_users(loaded: LoadedSpec, src_catalog) -> None:
+def _require_source(loaded: LoadedSpec, path: str, source_object: str) -> None:
+    catalog = loaded.source_catalog
+    if source_object not in catalog:
+        raise _fail(
+            loaded,
+            path,
+            f"unknown source object {source_object!r} of {loaded.spec.source} {known_values(catalog)}",
+        )
+
+
+def _validate_users(loaded: LoadedSpec) -> None:
     users = loaded.spec.users
     if users is None:
         return
-    if users.source not in src_catalog:
-        raise _fail(loaded, "users.source", f"unknown source object {users.source!r} {known_values(src_catalog)}")
+    _require_source(loaded, "users.source", users.source)
     compile_expr(users.email, loaded.source_context(users.source, "users.email"))
     compile_expr(users.name, loaded.source_context(users.source, "users.name"))
     if loaded.spec.options.fallback_owner is None:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-
-from migration_assets.spec.loader import DEFAULT_SPEC_DIR
+from migration_assets_tests.conftest import core_spec_dir
 
 PAIR = "case_status__dynamics365"
 
 
 def test_full_needs_an_approval_bound_to_the_current_spec_hash(workbench, tmp_path):
-    spec_dir = tmp_path / "specs"
-    shutil.copytree(DEFAULT_SPEC_DIR, spec_dir)
+    spec_dir = core_spec_dir(tmp_path / "specs")
     workbench.spec_dir = spec_dir
     workbench.seed(scale=120)
 

@@ -11,6 +11,7 @@ from migration_assets.pipeline.naming import asset_key
 from migration_assets.pipeline.resources import ConnectionsResource
 from migration_assets.sandbox import SANDBOXES
 from migration_assets.sandbox.case_status import mutate
+from migration_assets_tests.conftest import core_spec_dir
 
 PAIR = "case_status__dynamics365"
 LATER = "2026-11-05T10:00:00Z"
@@ -30,7 +31,8 @@ def _evaluate(workbench, sensor_name: str):
     return sensor(context)
 
 
-def test_sensor_requests_a_delta_run_that_upserts_changes_and_reports_deletions(workbench):
+def test_sensor_requests_a_delta_run_that_upserts_changes_and_reports_deletions(workbench, tmp_path):
+    workbench.spec_dir = core_spec_dir(tmp_path / "specs")
     workbench.seed(scale=120)
     assert workbench.run(PAIR, "sample").success
     assert workbench.approve(PAIR).success
@@ -104,7 +106,8 @@ def test_sensor_requests_a_delta_run_that_upserts_changes_and_reports_deletions(
         PAIR, "select source_object, id from source_deletions where phase = ?", [request.partition_key]
     )
     assert ("clients", gone) in reported
-    still = asyncio.run(dest.read_back("contact", "cs_client_id", [gone], ["lastname"]))
+    # a connector belongs to one event loop: a new one for this second asyncio.run
+    still = asyncio.run(workbench.destination("dynamics365").read_back("contact", "cs_client_id", [gone], ["lastname"]))
     assert gone in still
     assert _checkpoint(workbench.instance, "cases") > checkpoint
 

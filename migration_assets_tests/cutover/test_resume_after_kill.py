@@ -19,8 +19,7 @@ import duckdb
 
 from migration_assets.sandbox import SANDBOXES
 from migration_assets.settings import Paths
-from migration_assets.spec.loader import DEFAULT_SPEC_DIR
-from migration_assets_tests.conftest import Workbench
+from migration_assets_tests.conftest import Workbench, core_spec_dir
 
 PAIR = "case_status__dynamics365"
 TABLES = ("account", "contact", "incident")
@@ -29,12 +28,7 @@ KEYS = {"account": "cs_account_key", "contact": "cs_client_id", "incident": "cs_
 
 def _slow_spec_dir(tmp_path: Path) -> Path:
     """Small batches and one request at a time, so the kill lands in the middle of the load."""
-    spec_dir = tmp_path / "specs"
-    spec_dir.mkdir()
-    text = (DEFAULT_SPEC_DIR / f"{PAIR}.yaml").read_text()
-    text = text.replace("    batch_size: 100\n    concurrency: 4", "    batch_size: 5\n    concurrency: 1", 1)
-    (spec_dir / f"{PAIR}.yaml").write_text(text)
-    return spec_dir
+    return core_spec_dir(tmp_path / "specs", load={"batch_size": 5, "concurrency": 1})
 
 
 def _destination_rows(state: Path) -> dict[str, list[str]]:

@@ -11,6 +11,7 @@ from migration_assets.sandbox import SANDBOXES
 from migration_assets.sandbox.case_status import mutate
 from migration_assets.sandbox.dataverse import seed as dataverse_seed
 from migration_assets.spec.expressions import company_key
+from migration_assets_tests.conftest import core_spec_dir
 
 PAIR = "case_status__dynamics365"
 
@@ -67,7 +68,8 @@ def snapshot(state) -> dict:
     }
 
 
-def test_rollback_restores_the_pre_migration_snapshot_and_is_idempotent(workbench):
+def test_rollback_restores_the_pre_migration_snapshot_and_is_idempotent(workbench, tmp_path):
+    workbench.spec_dir = core_spec_dir(tmp_path / "specs")
     workbench.seed(scale=120)
     _apply_schema(workbench)
     key, client_id = _pre_existing_records(workbench)

@@ -15,16 +15,18 @@ from pathlib import Path
 import pytest
 
 from migration_assets.pipeline.naming import asset_key
+from migration_assets_tests.conftest import core_spec_dir
 
 PAIR = "case_status__dynamics365"
 
 
-def test_loader_retries_429_from_service_protection_to_success(workbench):
-    workbench.seed(scale=100, options={"dynamics365": {"requests_per_window": 3, "window_seconds": 1}})
+def test_loader_retries_429_from_service_protection_to_success(workbench, tmp_path):
+    workbench.spec_dir = core_spec_dir(tmp_path / "specs")
+    workbench.seed(scale=100, options={"dynamics365": {"requests_per_window": 4, "window_seconds": 1}})
     outcome = workbench.run(PAIR, "sample")
     assert outcome.success, outcome.failures
     throttled = 0
-    for obj in ("account", "contact", "incident"):
+    for obj in workbench.spec(PAIR).load_order:
         event = workbench.instance.get_latest_materialization_event(asset_key(PAIR, "load", obj))
         throttled += event.asset_materialization.metadata["requests"].value["throttled"]
     assert throttled > 0, "the tiny limit should have answered some requests with 429"

@@ -261,13 +261,16 @@ def _diff_column(table: str, col: ColumnRequirement, existing: ColumnInfo, out: 
 
 
 # -- writing ------------------------------------------------------------------------------------
-def field_metadata(change: SchemaChange, label: str | None, target: str | None) -> dict[str, Any]:
+def field_metadata(
+    change: SchemaChange, label: str | None, target: str | None, max_length: int | None = None
+) -> dict[str, Any]:
     """Tooling `CustomField` Metadata for a new column (our type → Metadata API type).
 
     Args:
         change: the column or key change.
         label: label from the spec (defaults to the API name without `__c`).
         target: lookup target object.
+        max_length: longest text the spec needs; above 255 a string becomes a LongTextArea.
 
     Returns:
         The Metadata dict.
@@ -275,7 +278,9 @@ def field_metadata(change: SchemaChange, label: str | None, target: str | None) 
     base = change.column.removesuffix("__c") if change.column else ""
     meta: dict[str, Any] = {"label": label or base.replace("_", " ")}
     kind = change.type or "string"
-    if kind == "string":
+    if kind == "string" and (max_length or 0) > TEXT_MAX and change.kind != "key":
+        meta.update(type="LongTextArea", length=max(max_length or 0, TEXT_MAX + 1), visibleLines=3)
+    elif kind == "string":
         meta.update(type="Text", length=TEXT_MAX)
     elif kind == "memo":
         meta.update(type="LongTextArea", length=LONG_TEXT_LENGTH, visibleLines=5)
@@ -351,7 +356,9 @@ class SchemaWriter:
 
     async def _create_field(self, change: SchemaChange) -> str:
         col = self.columns.get((change.table, change.column or ""))
-        meta = field_metadata(change, col.label if col else None, col.target if col else None)
+        meta = field_metadata(
+            change, col.label if col else None, col.target if col else None, col.max_length if col else None
+        )
         body = {"FullName": f"{change.table}.{change.column}", "Metadata": meta}
         await self.client.json("POST", "/tooling/sobjects/CustomField", json=body)
         return f"created field {change.table}.{change.column} ({meta['type']})"
