@@ -183,6 +183,7 @@ class FileUpload:
     content_type: str = "application/octet-stream"
     parent_table: str | None = None
     parent_id: str | None = None
+    key: str | None = None  # the destination column that keeps `external_id`, where the store has columns
 
 
 @dataclass(frozen=True)

@@ -153,6 +153,7 @@ async def _upload(
         content_type=row[files.CONTENT_TYPE] or files.DEFAULT_CONTENT_TYPE,
         parent_table=parent_table,
         parent_id=parent_id,
+        key=loaded.spec.objects[obj_name].external_id.column,
     )
     try:
         result = await dest.upload_file(upload)
@@ -171,7 +172,7 @@ async def _upload(
         summary.bytes_streamed += meter.bytes
         return
     summary.failed += 1
-    reason = f"{upload.file_name}: rejected by {dest.system}: {result.error}"
+    reason = f"{upload.file_name}: not transferred to {dest.system}: {result.error}"
     quarantine_rows(conn, phase, obj_name, run_id, [(row, reason)])
     summary.failures.append(_failure(row, reason))
     if len(summary.errors) < 20:

@@ -19,12 +19,14 @@ from migration_assets.spec.loader import LoadedSpec
 
 
 def _keys(loaded: LoadedSpec, obj: str, raw_by_source: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
-    """External id and lookup target ids of every raw row of `obj`."""
-    raw = join_rows(loaded, obj, raw_by_source[loaded.spec.objects[obj].source], raw_by_source)
+    """External id and lookup target ids of every raw row of `obj` (exploded, then joined, as in
+    staging)."""
     spec_obj = loaded.spec.objects[obj]
+    raw = explode_rows(loaded, obj, raw_by_source[spec_obj.source])
+    raw = join_rows(loaded, obj, raw, raw_by_source)
     columns = compiled_columns(loaded, obj)
     ext = loaded.compile(obj, "external_id.value", spec_obj.external_id.value)
-    return explode_rows(loaded, obj, raw).select(
+    return raw.select(
         ext.expr.cast(pl.String).alias("_ext"),
         *(columns[c].expr.cast(pl.String).alias(c) for c in spec_obj.lookups),
     )

@@ -113,7 +113,8 @@ def stage_frame(
         empty = pl.DataFrame(schema={EXT: pl.String, SRC: pl.String, REASON: pl.String})
         staged = pl.DataFrame(schema={EXT: pl.String, SRC: pl.String, HASH: pl.String})
         return StageResult(staged, empty.with_columns(pl.lit(None, pl.String).alias("_row")), empty, 0, 0, 0)
-    raw = explode_rows(loaded, obj_name, join_rows(loaded, obj_name, raw, inputs.sources))
+    # explode first: a join may look up the list element (`by: _item`)
+    raw = join_rows(loaded, obj_name, explode_rows(loaded, obj_name, raw), inputs.sources)
     rules = [loaded.compile(obj_name, f"exclude[{i}].when", r.when) for i, r in enumerate(obj.exclude)]
     frame = raw.sort(pl.col(id_field).cast(pl.String).str.zfill(20), maintain_order=True).with_columns(
         ext.expr.cast(pl.String).alias(EXT),

@@ -485,6 +485,15 @@ def _eq(args, ctx):
     return _merge((src.expr == pl.lit(args["value"])).fill_null(False), src, dtype=pl.Boolean)
 
 
+@transform("equals", ("args",), doc="true when two values are equal as text (both present)")
+def _equals(args, ctx):
+    parts = [compile_expr(a, ctx.at(f"args[{i}]")) for i, a in enumerate(args["args"])]
+    if len(parts) != 2:
+        raise ctx.fail("equals compares exactly two values")
+    a, b = (p.expr.cast(pl.String) for p in parts)
+    return _merge((a == b).fill_null(False), *parts, dtype=pl.Boolean)
+
+
 @transform("in", ("of", "values"), doc="true when the value is one of `values`")
 def _in(args, ctx):
     src = _of(args, ctx)

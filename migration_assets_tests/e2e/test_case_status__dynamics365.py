@@ -9,6 +9,7 @@ import dagster as dg
 
 from migration_assets.pipeline.naming import asset_key
 from migration_assets.spec.loader import DEFAULT_SPEC_DIR
+from migration_assets_tests.conftest import core_spec_dir
 
 PAIR = "case_status__dynamics365"
 
@@ -19,7 +20,9 @@ def assert_counts_add_up(report: dict) -> None:
         assert c["source"] > 0, (name, c)
 
 
-def test_seed_sample_full_read_back_and_rerun_creates_no_duplicate(workbench):
+def test_seed_sample_full_read_back_and_rerun_creates_no_duplicate(workbench, tmp_path):
+    # the core objects; every other row is in test_case_status__dynamics365_rows.py
+    workbench.spec_dir = core_spec_dir(tmp_path / "specs")
     workbench.seed(scale=300)
     sample = workbench.run(PAIR, "sample")
     assert sample.success, sample.failures

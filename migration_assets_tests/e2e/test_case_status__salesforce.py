@@ -11,6 +11,7 @@ from typing import Any
 from migration_assets.pipeline.cutover_assets import delta_partition_key
 from migration_assets.sandbox import SANDBOXES
 from migration_assets.sandbox.case_status.simulate import simulate_delta
+from migration_assets.spec.expressions import company_key
 
 PAIR = "case_status__salesforce"
 
@@ -61,6 +62,12 @@ def extracted_cases(workbench) -> dict[str, dict]:
     return {str(r[0]): {"client_ids": json.loads(r[1]), "readable_id": r[2], "portal_access": r[3]} for r in rows}
 
 
+def firm_keys(workbench) -> dict[str, str]:
+    """Client id -> the Account key of the client's firm (the client's own id without a firm)."""
+    rows = workbench.sql(PAIR, "select id, company from extract__clients where _phase = 'full'")
+    return {str(i): company_key(c) or str(i) for i, c in rows}
+
+
 def test_sample_approve_full_delta_on_salesforce_with_no_mismatch_and_counts_that_add_up(workbench):
     workbench.seed(scale=200)
     sample = workbench.run(PAIR, "sample")
@@ -103,9 +110,11 @@ def test_sample_approve_full_delta_on_salesforce_with_no_mismatch_and_counts_tha
     accounts = read_back(
         workbench, "Account", "Account_External_ID__c", loaded_ids(workbench, "account", "full"), ["Name"]
     )
+    firm = firm_keys(workbench)
+    assert len(accounts) < len(firm)  # clients of one firm share its Account
     for case_id in case_ids[:25]:
         primary = str(cases[case_id]["client_ids"][0])
-        assert got[case_id]["AccountId"] == accounts[primary]["id"]
+        assert got[case_id]["AccountId"] == accounts[firm[primary]]["id"]
         assert got[case_id]["Case_Status_Number__c"] == cases[case_id]["readable_id"]
         assert got[case_id]["Client_Portal_Access__c"] == (cases[case_id]["portal_access"].lower() == "true")
 
@@ -122,6 +131,19 @@ def test_sample_approve_full_delta_on_salesforce_with_no_mismatch_and_counts_tha
     bodies = [n["Body"] for n in notes.values()]
     assert any("<li>" in b for b in bodies)
     assert not any("<script" in b or "javascript:" in b for b in bodies)
+
+    # files: ContentVersions published to their Case, folder kept, oversize ones skipped with a reason
+    file_ids = loaded_ids(workbench, "document", "full")
+    versions = read_back(
+        workbench, "ContentVersion", "File_External_ID__c", file_ids, ["FirstPublishLocationId", "Description"]
+    )
+    assert len(versions) == len(file_ids) > 0
+    case_of = dict(workbench.sql(PAIR, "select id, case_id from extract__files where _phase = 'full'"))
+    for ext, version in versions.items():
+        assert version["FirstPublishLocationId"] == got[str(case_of[ext])]["id"]
+    assert any(str(v["Description"]).startswith("Original folder: ") for v in versions.values())
+    skipped = [r[0] for r in workbench.sql(PAIR, "select reason from excluded where object = 'document'")]
+    assert skipped and all("above the 26214400-byte limit" in r for r in skipped)
 
     # a simulated cutover burst, picked up as a delta: new case created, updated ones changed, no duplicates
     changes = simulate_delta(SANDBOXES["case_status"].state_path(workbench.paths.sandbox))

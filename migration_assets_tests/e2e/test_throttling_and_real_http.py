@@ -22,7 +22,7 @@ PAIR = "case_status__dynamics365"
 
 def test_loader_retries_429_from_service_protection_to_success(workbench, tmp_path):
     workbench.spec_dir = core_spec_dir(tmp_path / "specs")
-    workbench.seed(scale=100, options={"dynamics365": {"requests_per_window": 4, "window_seconds": 1}})
+    workbench.seed(scale=100, options={"dynamics365": {"requests_per_window": 8, "window_seconds": 1}})
     outcome = workbench.run(PAIR, "sample")
     assert outcome.success, outcome.failures
     throttled = 0

@@ -320,11 +320,27 @@ class SalesforceDestination(DestinationConnector):
         stats["seconds"] = round(stats["seconds"] + seconds, 3)
 
     async def delete(self, table: str, ids: Sequence[str]) -> list[WriteResult]:
-        """Delete by id through Collections (≤ 200 per call); already-deleted ids count as deleted."""
+        """Delete by id through Collections (≤ 200 per call); already-deleted ids count as deleted.
+        A ContentVersion cannot be deleted: its ContentDocument is (with every version and link)."""
+        if table == "ContentVersion":
+            return await self._delete_files(ids)
         parts = collections.chunks(list(ids), s.MAX_COLLECTION_SIZE)
         await self.client.ensure_budget(len(parts), f"delete of {len(ids)} {table} records")
         answers = await asyncio.gather(*(collections.delete_chunk(self.client, p) for p in parts))
         return [r for part in answers for r in part]
+
+    async def _delete_files(self, version_ids: Sequence[str]) -> list[WriteResult]:
+        versions = await self.read_by_ids("ContentVersion", version_ids, ["ContentDocumentId"])
+        documents = {v: r["ContentDocumentId"] for v, r in versions.items() if r.get("ContentDocumentId")}
+        deleted = {
+            r.external_id: r for r in await self.delete("ContentDocument", sorted(set(documents.values())))
+        }
+        results = []
+        for version in version_ids:
+            outcome = deleted.get(documents.get(version, ""))
+            ok = outcome is None or outcome.ok  # a version already gone counts as deleted
+            results.append(WriteResult(version, ok, version, "deleted", None if ok else outcome.error))
+        return results
 
     async def restore(self, table: str, before_images: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
         """Update records back to their before-images by Id; a deleted record is reported, not undeleted."""
@@ -334,10 +350,19 @@ class SalesforceDestination(DestinationConnector):
         return [r for part in answers for r in part]
 
     async def upload_file(self, upload: FileUpload) -> WriteResult:
-        """Create a ContentVersion linked to the parent record; oversize files are refused unsent."""
+        """Create a ContentVersion linked to the parent record; oversize files are refused unsent.
+
+        A file whose external id (`upload.key`) is already on a ContentVersion is not sent again:
+        the external id is unique across versions, so a second version could not carry it; the
+        existing version is reported as the file's record ("updated")."""
         await self.client.ensure_budget(2, f"upload of {upload.file_name!r}")
         described = await self._describe_raw("ContentVersion")
         names = {f["name"] for f in (described or {}).get("fields", [])}
+        if upload.key in names:
+            found = await self.read_back("ContentVersion", upload.key, [upload.external_id], [])
+            if upload.external_id in found:
+                version = found[upload.external_id]["id"]
+                return WriteResult(upload.external_id, True, version, "updated")
         folder_field = self.folder_field if self.folder_field in names else None
         return await files.upload_content_version(
             self.client, upload, max_bytes=self.max_file_bytes, folder_field=folder_field

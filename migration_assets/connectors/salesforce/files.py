@@ -57,6 +57,8 @@ def entity_content(upload: FileUpload, folder_field: str | None) -> dict[str, An
     content: dict[str, Any] = {"Title": name.rsplit(".", 1)[0] if "." in name else name, "PathOnClient": name}
     if upload.parent_id:
         content["FirstPublishLocationId"] = upload.parent_id
+    if upload.key:  # the external id, so counts, read-back and resume find the file again
+        content[upload.key] = upload.external_id
     if folder_field and upload.folder:
         content[folder_field] = f"Original folder: {upload.folder}"[:255]
     return content
