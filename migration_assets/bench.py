@@ -21,9 +21,10 @@ from migration_assets.definitions import build_definitions
 from migration_assets.pipeline.runner import run_phase
 from migration_assets.sandbox import seeding
 from migration_assets.settings import PROJECT_ROOT, Paths
+from migration_assets.spec.loader import load_all
 
 console = Console()
-DEFAULT_RATE = {"dynamics365": 6000 / 300, "salesforce": None}
+DEFAULT_RATE = {"dynamics365": 6000 / 300, "salesforce": None}  # requests/s the destination allows
 
 
 def _step_rows(instance: dg.DagsterInstance, run_id: str, rate: float | None) -> list[dict]:
@@ -114,12 +115,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--pair", action="append", help="pairs to run (default: case_status__dynamics365)")
+    parser.add_argument("--pair", action="append", help="pairs to run (default: every pair)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
-    results = bench(
-        args.scale, args.seed, args.pair or ["case_status__dynamics365"], PROJECT_ROOT / "var" / "bench"
-    )
+    pairs = args.pair or [spec.pair for spec in load_all()]
+    results = bench(args.scale, args.seed, pairs, PROJECT_ROOT / "var" / "bench")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
