@@ -23,7 +23,7 @@ from migration_assets.sandbox import seeding
 from migration_assets.settings import PROJECT_ROOT, Paths
 from migration_assets.spec.loader import load_all
 
-console = Console()
+console = Console(width=140)  # full step names also when piped
 DEFAULT_RATE = {"dynamics365": 6000 / 300, "salesforce": None}  # requests/s the destination allows
 
 
