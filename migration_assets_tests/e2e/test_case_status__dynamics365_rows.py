@@ -32,7 +32,7 @@ def tiers():
 
 @pytest.mark.parametrize("tier", ["enterprise", "professional"])
 def test_every_row_loads_and_reads_back_on_both_licence_tiers(workbench, tiers, tier):
-    workbench.seed(scale=200, options=tiers[tier])
+    workbench.seed(scale=120, options=tiers[tier])
     assert workbench.run(PAIR, "sample").success
     assert workbench.approve(PAIR).success
     outcome = workbench.run(PAIR, "full")
