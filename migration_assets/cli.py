@@ -61,6 +61,8 @@ def cmd_sandbox(args) -> int:
 
     paths = default_paths()
     options = _parse_options(args.option or [])
+    if args.action in ("reset", "seed") and not args.keep_staging:
+        _forget_pipeline_state(paths)
     if args.action == "reset":
         done = seeding.reset(paths.sandbox, options)
         console.print(f"reset: {', '.join(done)} in {paths.sandbox}")
@@ -77,6 +79,17 @@ def cmd_sandbox(args) -> int:
 
         asyncio.run(serve(paths.sandbox, host="127.0.0.1", port=args.port))
     return 0
+
+
+def _forget_pipeline_state(paths) -> None:
+    """A reset sandbox makes the staging ledgers, approvals and reports describe records that no
+    longer exist (a re-run would skip them as already loaded): start them afresh too."""
+    import shutil
+
+    for folder in (paths.staging, paths.reports):
+        if folder.exists():
+            shutil.rmtree(folder)
+            console.print(f"cleared {folder} (it described the previous sandbox data; --keep-staging keeps it)")
 
 
 def _parse_options(items: Sequence[str]) -> dict[str, dict]:
@@ -314,6 +327,7 @@ def parser() -> argparse.ArgumentParser:
     sb.add_argument("--seed", type=int, default=42)
     sb.add_argument("--port", type=int, default=0, help="first port for serve (0: any free port)")
     sb.add_argument("--option", action="append", help="SYSTEM.NAME=VALUE, e.g. dynamics365.tier=professional")
+    sb.add_argument("--keep-staging", action="store_true", help="reset/seed: keep var/staging and var/reports")
     sb.set_defaults(fn=cmd_sandbox)
     run = sub.add_parser("run", help="run one phase of a pair")
     run.add_argument("pair")

@@ -26,7 +26,7 @@ import polars as pl
 from migration_assets.connectors.base import DestinationConnector, FileUpload, SourceConnector, WriteResult
 from migration_assets.errors import AuthError, BudgetExhausted, ConnectorError, MigrationError, RateLimited
 from migration_assets.pipeline import files
-from migration_assets.pipeline.loading import LoadSummary, pending_rows, quarantine_rows
+from migration_assets.pipeline.loading import LoadSummary, outcome_entry, pending_rows, quarantine_rows
 from migration_assets.pipeline.naming import stage_table
 from migration_assets.pipeline.transform import EXT, HASH, SRC
 from migration_assets.spec.loader import LoadedSpec
@@ -164,7 +164,7 @@ async def _upload(
     finally:
         await meter.close()  # an upload that stopped early must not leave the download open
     summary.largest_chunk = max(summary.largest_chunk, meter.largest)
-    ledger.record(conn, [_outcome(run_id, phase, obj_name, obj.table, row, result)])
+    ledger.record(conn, [outcome_entry(run_id, phase, obj_name, obj.table, row, result)])
     if result.ok:
         summary.created += result.operation == "created"
         summary.updated += result.operation == "updated"
@@ -183,22 +183,6 @@ def _pending(run_id: str, phase: str, obj_name: str, table: str, row: dict[str, 
     # no before-image: a file record is always the migration's own, so rollback deletes it
     return ledger.Entry(
         run_id, phase, obj_name, table, str(row[SRC]), str(row[EXT]), None, None, "pending", row_hash=row[HASH]
-    )
-
-
-def _outcome(run_id: str, phase: str, obj_name: str, table: str, row: dict[str, Any], result: WriteResult):
-    return ledger.Entry(
-        run_id,
-        phase,
-        obj_name,
-        table,
-        str(row[SRC]),
-        str(row[EXT]),
-        result.destination_id,
-        result.operation,
-        "ok" if result.ok else "failed",
-        result.error,
-        row[HASH],
     )
 
 

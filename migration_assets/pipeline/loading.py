@@ -209,7 +209,7 @@ async def _load_batch(
     results = await dest.upsert(obj.table, key, [up for _row, up in batch])
     entries, failures = [], []
     for (row, up), result in zip(batch, results, strict=True):
-        entries.append(_entry(run_id, phase, obj_name, obj.table, row, up, result))
+        entries.append(outcome_entry(run_id, phase, obj_name, obj.table, row, result))
         if result.ok:
             summary.created += result.operation == "created"
             summary.updated += result.operation == "updated"
@@ -222,14 +222,15 @@ async def _load_batch(
     quarantine_rows(conn, phase, obj_name, run_id, failures)
 
 
-def _entry(run_id, phase, obj_name, table, row, up: UpsertRow, result: WriteResult) -> ledger.Entry:
+def outcome_entry(run_id: str, phase: str, obj_name: str, table: str, row: dict, result: WriteResult) -> ledger.Entry:
+    """The ledger row of one write's outcome (records and files alike)."""
     return ledger.Entry(
         run_id,
         phase,
         obj_name,
         table,
         str(row[SRC]),
-        up.external_id,
+        str(row[EXT]),
         result.destination_id,
         result.operation,
         "ok" if result.ok else "failed",
