@@ -69,7 +69,7 @@ def firm_keys(workbench) -> dict[str, str]:
 
 
 def test_sample_approve_full_delta_on_salesforce_with_no_mismatch_and_counts_that_add_up(workbench):
-    workbench.seed(scale=200)
+    workbench.seed(scale=150)
     sample = workbench.run(PAIR, "sample")
     assert sample.success, sample.failures
     assert not sample.failed_checks

@@ -11,6 +11,7 @@ from migration_assets.pipeline.naming import asset_key
 from migration_assets.sandbox import SANDBOXES
 from migration_assets.sandbox.case_status import generator
 from migration_assets.sandbox.dataverse.seed import document_listing
+from migration_assets_tests.conftest import CORE_OBJECTS, core_spec_dir
 
 PAIR = "case_status__dynamics365"
 LIMIT = 26_214_400
@@ -24,7 +25,9 @@ def _source_files(workbench) -> dict[str, dict]:
     return {str(f["id"]): f for f in data["files"]}
 
 
-def test_files_stream_into_case_folders_oversize_skipped_and_reported(workbench):
+def test_files_stream_into_case_folders_oversize_skipped_and_reported(workbench, tmp_path):
+    # the documents and the objects they hang off (every object: test_case_status__dynamics365_rows.py)
+    workbench.spec_dir = core_spec_dir(tmp_path / "specs", keep=(*CORE_OBJECTS, "document"))
     workbench.seed(scale=120, seed=42)
     source = _source_files(workbench)
     assert workbench.run(PAIR, "sample").success
