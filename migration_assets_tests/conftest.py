@@ -68,6 +68,14 @@ class Workbench:
             return conn.execute(query, params or []).fetchall()
 
 
+def assert_counts_add_up(report: dict, *, every_object_has_rows: bool = True) -> None:
+    """source = loaded + quarantined + excluded for every object of a run report."""
+    for name, c in report["objects"].items():
+        assert c["source"] == c["loaded"] + c["quarantined"] + c["excluded"], (name, c)
+        if every_object_has_rows:
+            assert c["source"] > 0, (name, c)
+
+
 CORE_OBJECTS = ("account", "contact", "incident")
 
 

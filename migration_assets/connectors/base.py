@@ -120,7 +120,8 @@ class TableInfo:
 @dataclass(frozen=True)
 class DestinationSchema:
     tables: Mapping[str, TableInfo]
-    facts: Mapping[str, Any] = field(default_factory=dict)  # license tier, limits, org settings
+    # licence tier, limits, org settings; `daily_requests_remaining` where the system caps calls per day
+    facts: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -255,6 +256,14 @@ class DestinationConnector(abc.ABC):
     async def plan_schema(self, required: Sequence[TableRequirement]) -> SchemaPlan:
         """Compare the destination with what the spec needs, changing nothing."""
         raise NotImplementedError(f"{self.system} cannot plan a schema")
+
+    def estimate_calls(self, n_rows: int) -> int | None:
+        """API calls an upsert of `n_rows` rows makes; None: one per batch (the planner's default)."""
+        return None
+
+    async def estimate_load(self, table: str, batch_rows: Sequence[int]) -> dict[str, Any]:
+        """What a load of these batches costs against a daily API budget; {} without such a budget."""
+        return {}
 
     async def users(self) -> list[DestinationUser]:
         """Every user of the destination with its primary email and whether it is enabled."""

@@ -104,12 +104,10 @@ def limits_for(loaded: LoadedSpec, facts: Mapping[str, Any]) -> Limits:
 
 
 def daily_budget(facts: Mapping[str, Any]) -> int | None:
-    """Requests left for the day, from the destination facts (Salesforce DailyApiRequests,
-    Dataverse entitlement), or None when the destination has no daily cap."""
-    daily = facts.get("DailyApiRequests")
-    if isinstance(daily, Mapping) and daily.get("Remaining") is not None:
-        return int(daily["Remaining"])
-    return None
+    """Requests left for the day (the connectors' `daily_requests_remaining` fact), or None when the
+    destination has no daily cap."""
+    remaining = facts.get("daily_requests_remaining")
+    return None if remaining is None else int(remaining)
 
 
 # -- records per phase --------------------------------------------------------------------------
@@ -215,7 +213,7 @@ def estimate(
     history: Sequence[StepMeasure] = (),
     runs: Sequence[RunMeasure] = (),
     *,
-    calls_for: Callable[[int], int] | None = None,
+    calls_for: Callable[[int], int | None] | None = None,
     phases: Sequence[str] = PHASES,
 ) -> list[PhaseEstimate]:
     """Predict every phase.
@@ -251,7 +249,8 @@ def _step(loaded, source, limits: Limits, history, phase, step, calls_for) -> St
     if layer == "extract":
         requests = math.ceil((n or 0) / limits.source_page_size) + 1
     elif layer in ("load", "patch"):
-        requests = calls_for(n or 0) if calls_for else batches
+        calls = calls_for(n or 0) if calls_for else None
+        requests = batches if calls is None else calls
     elif layer == "verify" and step.endswith("diff"):
         requests = math.ceil((n or 0) / READ_BACK_CHUNK)
     else:

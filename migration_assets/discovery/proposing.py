@@ -26,7 +26,7 @@ import yaml
 from rapidfuzz import fuzz
 
 from migration_assets.connectors.base import SourceField, SourceObject
-from migration_assets.spec.catalogs import destination_catalog, source_catalog
+from migration_assets.spec.catalogs import destination_catalog, destination_external_id_column, source_catalog
 from migration_assets.spec.expressions import normalize_label
 from migration_assets.spec.loader import LoadedSpec
 
@@ -188,16 +188,6 @@ def propose_fields(
 
 
 # -- the draft ----------------------------------------------------------------------------------
-def _prefix(source_system: str) -> str:
-    return "".join(part[0] for part in source_system.split("_"))
-
-
-def _external_column(source_system: str, destination_system: str, name: str) -> str:
-    if destination_system == "salesforce":
-        return f"{name.title()}_External_ID__c"
-    return f"{_prefix(source_system)}_{name}_id"
-
-
 def propose(
     source_system: str, destination_system: str, destination: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -314,7 +304,10 @@ def _object(source_system, destination_system, name, source: SourceObject, table
         {
             "source": source.name,
             "table": table,
-            "external_id": {"column": _external_column(source_system, destination_system, singular), "value": "id"},
+            "external_id": {
+                "column": destination_external_id_column(destination_system, source_system, singular),
+                "value": "id",
+            },
             "fields": fields,
             "confirmed": False,
             "proposals": {

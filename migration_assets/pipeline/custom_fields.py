@@ -22,7 +22,7 @@ from typing import Any
 import polars as pl
 
 from migration_assets.connectors.base import ColumnRequirement
-from migration_assets.spec.expressions import Compiled, parse_datetime, parse_decimal
+from migration_assets.spec.expressions import Compiled, Problem, parse_datetime, parse_decimal
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.spec.model import CustomFields
 
@@ -198,8 +198,13 @@ def compiled_custom_columns(loaded: LoadedSpec, obj_name: str, fields: list[Cust
         compiled = loaded.compile(obj_name, f"custom_fields.{f.key}", node)
         if f.type == "picklist" and f.values:
             mapping = dict(zip(f.options, f.values, strict=True))
-            expr = compiled.expr.str.strip_chars().replace_strict(mapping, default=None, return_dtype=pl.Int64)
-            compiled = Compiled(expr, compiled.problems, compiled.sources, pl.Int64)
+            label = compiled.expr.str.strip_chars()
+            expr = label.replace_strict(mapping, default=None, return_dtype=pl.Int64)
+            unknown = Problem(  # never a silent null: a label the discovery did not see is quarantined
+                bad=label.is_not_null() & (label != "") & expr.is_null(),
+                reason=pl.format("{}: {} is not one of the discovered options", pl.lit(f.column), label),
+            )
+            compiled = Compiled(expr, (*compiled.problems, unknown), compiled.sources, pl.Int64)
         elif f.type == "string":
             compiled = Compiled(compiled.expr.str.slice(0, STRING_MAX), compiled.problems, compiled.sources)
         out[f.column] = compiled

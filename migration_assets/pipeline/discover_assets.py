@@ -23,7 +23,7 @@ from migration_assets.discovery.destination_schema import discover_destination
 from migration_assets.discovery.profiling import ProfileInputs, profile_object
 from migration_assets.discovery.source_schema import SourceSchema, discover_source
 from migration_assets.pipeline import metadata as md
-from migration_assets.pipeline.extracting import extract_all
+from migration_assets.pipeline import planning
 from migration_assets.pipeline.naming import asset_key, extract_table
 from migration_assets.pipeline.resources import ConnectionsResource, staging, staging_resource_key
 from migration_assets.pipeline.stage_assets import source_objects
@@ -229,14 +229,14 @@ def _profile(loaded: LoadedSpec, source_object: str, phases, paths: Paths) -> dg
     )
     def _asset(context) -> dg.MaterializeResult:
         phase = context.partition_key
+        people_object = loaded.spec.users.source if loaded.spec.users else "users"
         with staging(context, pair) as conn:
             db.ensure_support_tables(conn)
             frame = db.read_slice(conn, extract_table(source_object), phase)
-            related = {p: db.read_slice(conn, extract_table(p), phase) for p in parents}
+            # parents of every phase: a delta's record may point at one extracted by the full phase
+            related = {p: planning.latest_records(conn, p) for p in parents}
         destination = read_report(_folder(paths, pair, "discover") / "destination_schema.json") or {}
-        people_object = loaded.spec.users.source if loaded.spec.users else "users"
-        people = asyncio.run(_people(context.resources.connections, loaded, source_object, people_object))
-        inputs = ProfileInputs(related, destination, people, people_object)
+        inputs = ProfileInputs(related, destination, related.get(people_object), people_object)
         report = profile_object(loaded, source_object, _text(frame), inputs)
         report["phase"] = phase
         files = write_report(
@@ -272,18 +272,6 @@ def _profile(loaded: LoadedSpec, source_object: str, phases, paths: Paths) -> dg
 def _text(frame: pl.DataFrame) -> pl.DataFrame:
     """The extract without the staging bookkeeping columns (`_phase` ...)."""
     return frame.select([c for c in frame.columns if not c.startswith("_")])
-
-
-async def _people(connections: ConnectionsResource, loaded: LoadedSpec, source_object: str, people: str):
-    """The source's people, when this object references them (for the inactive owners finding)."""
-    catalog = loaded.source_catalog
-    if people not in catalog or people not in catalog[source_object].parents.values():
-        return None
-    source = connections.source(loaded.spec.source)
-    try:
-        return await extract_all(source, people)
-    finally:
-        await source.aclose()
 
 
 # -- estimate and report ------------------------------------------------------------------------
@@ -333,8 +321,7 @@ def estimate_pair(instance, connections: ConnectionsResource, loaded: LoadedSpec
         instance, loaded.pair, migrate_job_name(loaded.pair), before=before
     )
     dest = connections.destination(loaded.spec.destination, loaded.spec.destination_options)
-    calls_for = getattr(dest, "estimate_calls", None)
-    phases = estimating.estimate(loaded, source, limits, history, runs, calls_for=calls_for)
+    phases = estimating.estimate(loaded, source, limits, history, runs, calls_for=dest.estimate_calls)
     return {
         "pair": loaded.pair,
         "spec_hash": loaded.content_hash,

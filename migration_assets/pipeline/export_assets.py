@@ -31,6 +31,7 @@ from typing import Any
 import dagster as dg
 
 from migration_assets.pipeline.naming import asset_key
+from migration_assets.reports.writing import write_markdown_and_json
 from migration_assets.settings import Paths
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.spec.model import ExportSpec
@@ -162,10 +163,9 @@ def write_export(
         "count": len(records),
         "items": records,
     }
-    json_path = folder / f"{name}.json"
-    json_path.write_text(json.dumps(definitions, indent=2, sort_keys=True, default=str))
-    guide_path = folder / f"{name}_guide.md"
-    guide_path.write_text(guide_markdown(export, items))
+    guide_path, json_path = write_markdown_and_json(
+        folder, name, guide_markdown(export, items), definitions, markdown_name=f"{name}_guide.md"
+    )
     return json_path, guide_path, items
 
 

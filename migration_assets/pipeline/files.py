@@ -13,7 +13,6 @@ control characters, trailing dots and spaces, length).
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -22,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from migration_assets.reports.writing import write_markdown_and_json
 from migration_assets.spec.expressions import Compiled
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.spec.model import ObjectMap
@@ -206,10 +206,7 @@ def write_report(
         "skipped": list(skipped),
         "failed": list(failed),
     }
-    json_path = report_dir / f"{stem}.json"
-    json_path.write_text(json.dumps(doc, indent=2, default=str))
-    md_path = report_dir / f"{stem}.md"
-    md_path.write_text(markdown(doc))
+    md_path, json_path = write_markdown_and_json(report_dir, stem, markdown(doc), doc)
     return json_path, md_path
 
 

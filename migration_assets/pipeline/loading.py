@@ -164,12 +164,9 @@ async def load_object(
 
 
 async def estimate_load(dest: DestinationConnector, table: str, batch_rows: list[int]) -> dict[str, Any]:
-    """What the destination says this load will cost against its daily API budget (empty when the
-    connector has no `estimate_load` capability, e.g. systems without a daily budget)."""
-    estimate = getattr(dest, "estimate_load", None)
-    if estimate is None or not batch_rows:
-        return {}
-    return dict(await estimate(table, batch_rows))
+    """What the destination says this load will cost against its daily API budget (empty for
+    systems without a daily budget)."""
+    return dict(await dest.estimate_load(table, batch_rows)) if batch_rows else {}
 
 
 async def _load_batch(

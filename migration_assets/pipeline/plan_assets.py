@@ -8,7 +8,7 @@ conflicts with the destination (wrong column types, a licence's custom-table lim
 """
 
 import asyncio
-import json
+import dataclasses
 from pathlib import Path
 
 import dagster as dg
@@ -23,6 +23,7 @@ from migration_assets.pipeline.naming import asset_key
 from migration_assets.pipeline.owners import owner_map, report_markdown, resolve_fallback
 from migration_assets.pipeline.resources import ConnectionsResource, staging, staging_resource_key
 from migration_assets.pipeline.transform import join_rows
+from migration_assets.reports.writing import write_markdown_and_json
 from migration_assets.settings import Paths
 from migration_assets.spec.catalogs import destination_choice_values
 from migration_assets.spec.expressions import compile_expr
@@ -36,15 +37,8 @@ def custom_field_sources(loaded: LoadedSpec) -> list[str]:
     return sorted({o.source for o in loaded.spec.objects.values() if o.custom_fields})
 
 
-all_phases = planning.latest_records
-
-
 def _write(paths: Paths, pair: str, name: str, markdown: str, payload: dict) -> tuple[Path, Path]:
-    folder = paths.report_dir(pair)
-    md_path, json_path = folder / f"{name}.md", folder / f"{name}.json"
-    md_path.write_text(markdown, encoding="utf-8")
-    json_path.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
-    return md_path, json_path
+    return write_markdown_and_json(paths.report_dir(pair), name, markdown, payload)
 
 
 # -- plan/custom_fields ---------------------------------------------------------------------------
@@ -74,7 +68,7 @@ def build_custom_fields_asset(loaded: LoadedSpec, phases, paths: Paths) -> dg.As
             found = []
             for name, obj in loaded.spec.objects.items():
                 if obj.custom_fields:
-                    raw = all_phases(conn, obj.source)
+                    raw = planning.latest_records(conn, obj.source)
                     found += discover(raw, name, obj.custom_fields, integer_choices=integer_choices)
             fields = _keep_earlier_types(known, found)
             planning.save_custom_fields(conn, fields)
@@ -105,7 +99,7 @@ def _keep_earlier_types(known: dict, found: list) -> list:
             new = tuple(o for o in f.options if o not in before.options)
             step = len(before.options)
             values = (*before.values, *(before.values[0] + step + i for i in range(len(new)))) if before.values else ()
-            out.append(before.__class__(**{**before.__dict__, "options": (*before.options, *new), "values": values}))
+            out.append(dataclasses.replace(before, options=(*before.options, *new), values=values))
         else:
             out.append(before)
     return [*out, *known.values()]  # keys no longer seen stay: their columns exist
@@ -136,7 +130,7 @@ def build_owners_asset(loaded: LoadedSpec, phases, paths: Paths) -> dg.AssetsDef
         connections: ConnectionsResource = context.resources.connections
         with staging(context, pair) as conn:
             state.ensure(conn)
-            people = _people(loaded, all_phases(conn, users.source))
+            people = _people(loaded, planning.latest_records(conn, users.source))
             usage = _usage(loaded, conn, owner_objects)
             dest_users = asyncio.run(
                 _destination_users(connections.destination(system, loaded.spec.destination_options))
@@ -193,9 +187,8 @@ def _usage(loaded: LoadedSpec, conn, owner_objects: dict) -> pl.DataFrame:
     """How many source records each person owns or is assigned (for the report)."""
     ids = []
     for name, obj in owner_objects.items():
-        raw = join_rows(
-            loaded, name, all_phases(conn, obj.source), planning.stage_inputs(conn, "", loaded, name).sources
-        )
+        raw = planning.latest_records(conn, obj.source)
+        raw = join_rows(loaded, name, raw, planning.joined_sources(conn, loaded, name))
         if raw.height:
             for column, owner in obj.owners.items():
                 expr = loaded.compile(name, f"owners.{column}.value", owner.value).expr

@@ -58,9 +58,11 @@ def save_owner_table(conn: duckdb.DuckDBPyConnection, phase: str, table: pl.Data
 def stage_inputs(conn: duckdb.DuckDBPyConnection, phase: str, loaded: LoadedSpec, obj_name: str) -> StageInputs:
     """Custom fields, owners and joined source objects (every phase's latest records: a delta's
     message may belong to a case extracted in the full phase)."""
-    joins = loaded.spec.objects[obj_name].join.values()
-    sources = {j.source: latest_records(conn, j.source) for j in joins}
-    return StageInputs(custom_fields(conn), owner_table(conn, phase), sources)
+    return StageInputs(custom_fields(conn), owner_table(conn, phase), joined_sources(conn, loaded, obj_name))
+
+
+def joined_sources(conn: duckdb.DuckDBPyConnection, loaded: LoadedSpec, obj_name: str) -> dict[str, pl.DataFrame]:
+    return {j.source: latest_records(conn, j.source) for j in loaded.spec.objects[obj_name].join.values()}
 
 
 def latest_records(conn: duckdb.DuckDBPyConnection, source_object: str) -> pl.DataFrame:

@@ -9,15 +9,9 @@ import dagster as dg
 
 from migration_assets.pipeline.naming import asset_key
 from migration_assets.spec.loader import DEFAULT_SPEC_DIR
-from migration_assets_tests.conftest import core_spec_dir
+from migration_assets_tests.conftest import assert_counts_add_up, core_spec_dir
 
 PAIR = "case_status__dynamics365"
-
-
-def assert_counts_add_up(report: dict) -> None:
-    for name, c in report["objects"].items():
-        assert c["source"] == c["loaded"] + c["quarantined"] + c["excluded"], (name, c)
-        assert c["source"] > 0, (name, c)
 
 
 def test_seed_sample_full_read_back_and_rerun_creates_no_duplicate(workbench, tmp_path):

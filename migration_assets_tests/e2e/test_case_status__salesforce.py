@@ -12,15 +12,9 @@ from migration_assets.pipeline.cutover_assets import delta_partition_key
 from migration_assets.sandbox import SANDBOXES
 from migration_assets.sandbox.case_status.simulate import simulate_delta
 from migration_assets.spec.expressions import company_key
+from migration_assets_tests.conftest import assert_counts_add_up
 
 PAIR = "case_status__salesforce"
-
-
-def assert_counts_add_up(report: dict, *, every_object_has_rows: bool = True) -> None:
-    for name, c in report["objects"].items():
-        assert c["source"] == c["loaded"] + c["quarantined"] + c["excluded"], (name, c)
-        if every_object_has_rows:
-            assert c["source"] > 0, (name, c)
 
 
 def read_back(workbench, table: str, key: str, ids: list[str], columns: list[str]) -> dict[str, dict[str, Any]]:

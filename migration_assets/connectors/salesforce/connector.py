@@ -180,6 +180,7 @@ class SalesforceDestination(DestinationConnector):
         daily = self.budget()
         facts = {
             "DailyApiRequests": {"Max": daily["max"], "Remaining": daily["remaining"]},
+            "daily_requests_remaining": daily["remaining"],
             "api_version": s.API_VERSION,
         }
         return DestinationSchema(tables=found, facts=facts)

@@ -50,6 +50,13 @@ def destination_choice_values(system: str) -> str:
     return str(_destination_file(system).get("choice_values", "label"))
 
 
+def destination_external_id_column(system: str, source_system: str, name: str) -> str:
+    """The name a new external-id column gets in `system` for source object `name` (singular)."""
+    template = str(_destination_file(system).get("external_id_column", "{prefix}_{name}_id"))
+    prefix = "".join(part[0] for part in source_system.split("_"))
+    return template.format(prefix=prefix, name=name, Name=name.title())
+
+
 def destination_implied_columns(system: str, *, activity: bool) -> dict[str, str]:
     """Columns the destination creates with every custom table (or custom activity table)."""
     return dict(_destination_file(system).get("activity_table" if activity else "custom_table") or {})
