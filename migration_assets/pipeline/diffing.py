@@ -70,15 +70,11 @@ async def diff_object(
         from migration_assets.pipeline.file_verify import diff_files
 
         return await diff_files(loaded, obj_name, phase, conn, dest)
-    staged = db.read_slice(conn, stage_table(obj_name), phase)
-    outcomes = ledger.phase_outcomes(conn, obj_name, phase)
-    loaded_rows = (
-        staged.filter(pl.col(EXT).is_in([k for k, v in outcomes.items() if v == "ok"])) if staged.height else staged
-    )
+    written = loaded_rows(conn, obj_name, phase)
     crosswalks = {lk.object: ledger.crosswalk(conn, lk.object) for lk in obj.lookups.values()}
-    columns = [*field_columns(obj, staged.columns), *obj.lookups, *obj.owners]
+    columns = [*field_columns(obj, written.columns), *obj.lookups, *obj.owners]
     result = ObjectDiff(obj_name)
-    rows = list(loaded_rows.iter_rows(named=True))
+    rows = list(written.iter_rows(named=True))
     for start in range(0, len(rows), READ_CHUNK):
         chunk = rows[start : start + READ_CHUNK]
         remote = await dest.read_back(obj.table, obj.external_id.column, [str(r[EXT]) for r in chunk], columns)
@@ -87,22 +83,33 @@ async def diff_object(
     return result
 
 
+def loaded_rows(conn: duckdb.DuckDBPyConnection, obj_name: str, phase: str) -> pl.DataFrame:
+    """The staged rows of `phase` that the ledger says were written."""
+    staged = db.read_slice(conn, stage_table(obj_name), phase)
+    if staged.height == 0:
+        return staged
+    outcomes = ledger.phase_outcomes(conn, obj_name, phase)
+    return staged.filter(pl.col(EXT).is_in([k for k, v in outcomes.items() if v == "ok"]))
+
+
+def mismatch(obj_name: str, ext: str, column: str, staged: Any, destination: Any) -> dict[str, Any]:
+    return {
+        "object": obj_name,
+        "external_id": ext,
+        "column": column,
+        "staged": str(normalize(staged)),
+        "destination": str(normalize(destination)),
+    }
+
+
 def _compare_row(loaded, obj_name, row, remote, crosswalks, result: ObjectDiff) -> None:
     obj = loaded.spec.objects[obj_name]
     ext = str(row[EXT])
     result.records_compared += 1
     if remote is None:
-        result.mismatches.append(
-            {
-                "object": obj_name,
-                "external_id": ext,
-                "column": "*",
-                "staged": "record",
-                "destination": "missing",
-            }
-        )
+        result.mismatches.append(mismatch(obj_name, ext, "*", "record", "missing"))
         return
-    expected: dict[str, Any] = {c: row[c] for c in field_columns(obj, list(row)) if c not in obj.owners}
+    expected: dict[str, Any] = {c: row[c] for c in field_columns(obj, list(row))}
     expected |= {c: row.get(c) for c in obj.owners}  # destination user ids, resolved at stage
     for column, lookup in obj.lookups.items():
         target = row.get(column)
@@ -111,12 +118,4 @@ def _compare_row(loaded, obj_name, row, remote, crosswalks, result: ObjectDiff) 
         result.fields_compared += 1
         got = remote.get(column)
         if not same(want, got):
-            result.mismatches.append(
-                {
-                    "object": obj_name,
-                    "external_id": ext,
-                    "column": column,
-                    "staged": str(normalize(want)),
-                    "destination": str(normalize(got)),
-                }
-            )
+            result.mismatches.append(mismatch(obj_name, ext, column, want, got))

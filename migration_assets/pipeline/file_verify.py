@@ -11,15 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
-import polars as pl
 
 from migration_assets.connectors.base import DestinationConnector
 from migration_assets.pipeline import files
-from migration_assets.pipeline.diffing import ObjectDiff, same
-from migration_assets.pipeline.naming import stage_table
+from migration_assets.pipeline.diffing import ObjectDiff, loaded_rows, mismatch, same
 from migration_assets.pipeline.transform import EXT
 from migration_assets.spec.loader import LoadedSpec
-from migration_assets.staging import db, ledger
+from migration_assets.staging import ledger
 
 READ_CHUNK = 200
 COMPARED = {"name": files.NAME, "folder": files.FOLDER, "size": files.SIZE}
@@ -63,10 +61,7 @@ async def diff_files(
         The ObjectDiff (a file missing from the store is a `*` mismatch).
     """
     column, parent_obj, _table = files.parent_lookup(loaded, obj_name)
-    staged = db.read_slice(conn, stage_table(obj_name), phase)
-    outcomes = ledger.phase_outcomes(conn, obj_name, phase)
-    ok = staged.filter(pl.col(EXT).is_in([e for e, o in outcomes.items() if o == "ok"])) if staged.height else staged
-    rows = list(ok.iter_rows(named=True))
+    rows = list(loaded_rows(conn, obj_name, phase).iter_rows(named=True))
     remote = await remote_files(loaded, obj_name, conn, dest, [str(r[EXT]) for r in rows])
     parents = ledger.crosswalk(conn, parent_obj)
     result = ObjectDiff(obj_name)
@@ -75,7 +70,7 @@ async def diff_files(
         result.records_compared += 1
         got = remote.get(ext)
         if got is None:
-            result.mismatches.append(_mismatch(obj_name, ext, "*", "file", "missing"))
+            result.mismatches.append(mismatch(obj_name, ext, "*", "file", "missing"))
             continue
         expected = {key: row[col] for key, col in COMPARED.items()}
         expected[column] = parents.get(str(row[column])) if row[column] is not None else None
@@ -84,15 +79,5 @@ async def diff_files(
                 continue  # the destination keeps no folder (e.g. an org without the folder field)
             result.fields_compared += 1
             if not same(want, got.get(key)):
-                result.mismatches.append(_mismatch(obj_name, ext, key, want, got.get(key)))
+                result.mismatches.append(mismatch(obj_name, ext, key, want, got.get(key)))
     return result
-
-
-def _mismatch(obj_name: str, ext: str, column: str, staged: Any, destination: Any) -> dict[str, Any]:
-    return {
-        "object": obj_name,
-        "external_id": ext,
-        "column": column,
-        "staged": str(staged),
-        "destination": str(destination),
-    }

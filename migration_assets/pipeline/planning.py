@@ -31,7 +31,7 @@ def effective_spec(conn: duckdb.DuckDBPyConnection, loaded: LoadedSpec, phase: s
             "select value from plan_values where name = ? order by recorded_at desc limit 1", [VARIANT]
         ).fetchall()
         return loaded.with_variant(rows[0][0] if rows else None)
-    return loaded.with_variant(state.plan_value(conn, phase, VARIANT)[1])
+    return loaded.with_variant(state.plan_value(conn, phase, VARIANT))
 
 
 def custom_fields(conn: duckdb.DuckDBPyConnection) -> tuple[CustomField, ...]:

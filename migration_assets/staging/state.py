@@ -50,10 +50,10 @@ def set_plan_value(conn, phase: str, name: str, value: str | None) -> None:
     conn.execute("insert into plan_values values (?, ?, ?, ?)", [phase, name, value, _now()])
 
 
-def plan_value(conn, phase: str, name: str) -> tuple[bool, str | None]:
-    """(recorded?, value) of a plan decision for `phase`."""
+def plan_value(conn, phase: str, name: str) -> str | None:
+    """A plan decision recorded for `phase` (None: not recorded, or recorded as none)."""
     rows = conn.execute("select value from plan_values where phase = ? and name = ?", [phase, name]).fetchall()
-    return (True, rows[0][0]) if rows else (False, None)
+    return rows[0][0] if rows else None
 
 
 def record_stage(conn, obj: str, phase: str, run_id: str, counts: dict) -> None:
