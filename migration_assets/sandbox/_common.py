@@ -92,3 +92,180 @@ class SlidingWindow:
                 return False, max(events[0] + self.window - now, 0.001)
             events.append(now)
             return True, 0.0
+
+
+class SharedWindow:
+    """A sliding-window request counter per identity kept in the emulator's SQLite file, so every
+    process and every step that talks to one sandbox counts against the same limit, as the real
+    services count per user (an API key, an application user, an account) rather than per
+    connection.
+
+    Args:
+        state: the emulator's state file.
+        name: which limit this is (a system may have several, e.g. per minute and per hour).
+    """
+
+    DDL = (
+        "create table if not exists sandbox_rate_events (name text, identity text, at real);"
+        "create index if not exists sandbox_rate_events_idx on sandbox_rate_events (name, identity, at);"
+    )
+
+    def __init__(self, state: SqliteState, name: str) -> None:
+        self.state, self.name = state, name
+        with state.connect() as conn:
+            for statement in self.DDL.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+
+    def hit(self, identity: str, limit: int, window_seconds: float, now: float | None = None) -> tuple[bool, float]:
+        """Count one request of `identity` if the window has room.
+
+        Returns:
+            (allowed, seconds until a request would be allowed again; 0 when allowed).
+        """
+        now = time.time() if now is None else now
+        with self.state.connect() as conn:
+            conn.execute(
+                "delete from sandbox_rate_events where name = ? and identity = ? and at <= ?",
+                (self.name, identity, now - window_seconds),
+            )
+            count, oldest = conn.execute(
+                "select count(*), min(at) from sandbox_rate_events where name = ? and identity = ?",
+                (self.name, identity),
+            ).fetchone()
+            if count >= limit:
+                return False, max(oldest + window_seconds - now, 0.001)
+            conn.execute("insert into sandbox_rate_events values (?, ?, ?)", (self.name, identity, now))
+            return True, 0.0
+
+    def used(self, identity: str, window_seconds: float, now: float | None = None) -> int:
+        """Requests of `identity` counted in the window ending now."""
+        now = time.time() if now is None else now
+        with self.state.connect() as conn:
+            row = conn.execute(
+                "select count(*) from sandbox_rate_events where name = ? and identity = ? and at > ?",
+                (self.name, identity, now - window_seconds),
+            ).fetchone()
+        return int(row[0])
+
+
+FAULT_KINDS = ("429", "500", "502", "503", "504", "timeout", "lost")
+
+
+def parse_faults(text: str | None) -> dict[str, float]:
+    """'429:0.1,503:0.05,timeout:0.02,lost:0.05' -> {"429": 0.1, ...}; probabilities per request.
+
+    Raises:
+        ValueError: an unknown fault kind, a probability outside [0, 1], or a total above 1.
+    """
+    out: dict[str, float] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        kind, _, raw = item.strip().partition(":")
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r} (known: {', '.join(FAULT_KINDS)})")
+        probability = float(raw)
+        if not 0 <= probability <= 1:
+            raise ValueError(f"fault {kind}: probability {raw} is not between 0 and 1")
+        out[kind] = probability
+    if sum(out.values()) > 1:
+        raise ValueError(f"fault probabilities add up to more than 1: {text}")
+    return out
+
+
+class FaultInjection:
+    """ASGI middleware that makes an emulator misbehave like a real service on a bad day.
+
+    The option `faults` of the emulator's state (e.g. `dynamics365.faults=429:0.1,503:0.05,
+    timeout:0.02,lost:0.05` through `migrate sandbox reset --option`) gives per-request
+    probabilities; `faults_seed` fixes the random sequence (same seed and request order, same
+    faults) and `faults_retry_after` the Retry-After seconds of an injected 429/503 (default 1).
+    - `429`, `500`, `502`, `503`, `504`: answered at once with the system's own error body
+      (`render(status)`), the request is not applied;
+    - `timeout`: the request is not applied and the client sees a read timeout;
+    - `lost`: the request IS applied, then the response is dropped (the client sees the
+      connection close): the case that tests idempotency.
+    Counted in the option-less table `sandbox_faults` so tests can read how many were injected.
+
+    Args:
+        app: the emulator's ASGI app.
+        state: its SqliteState (options are read at most once a second).
+        render: status -> (JSON-able body, extra headers) in the system's error shape.
+    """
+
+    def __init__(self, app: Any, state: SqliteState, render: Any) -> None:
+        import random
+
+        self.app, self.state, self.render = app, state, render
+        self._config: tuple[float, dict[str, float], float, int | None] = (0.0, {}, 1.0, None)
+        self._random = random.Random()
+        self._lock = threading.Lock()
+        with state.connect() as conn:
+            conn.execute("create table if not exists sandbox_faults (kind text primary key, count integer)")
+
+    def _settings(self) -> tuple[dict[str, float], float]:
+        read_at, faults, retry_after, seed = self._config
+        if time.monotonic() - read_at > 1.0:
+            faults = parse_faults(self.state.option("faults"))
+            retry_after = float(self.state.option("faults_retry_after") or 1)
+            new_seed = self.state.option("faults_seed")
+            if new_seed is not None and new_seed != seed:
+                self._random.seed(new_seed)
+            self._config = (time.monotonic(), faults, retry_after, new_seed)
+        return faults, retry_after
+
+    def _draw(self) -> str | None:
+        faults, _ = self._settings()
+        if not faults:
+            return None
+        with self._lock:
+            roll = self._random.random()
+        for kind, probability in faults.items():
+            if roll < probability:
+                return kind
+            roll -= probability
+        return None
+
+    def _count(self, kind: str) -> None:
+        with self.state.connect() as conn:
+            conn.execute(
+                "insert into sandbox_faults values (?, 1) on conflict(kind) do update set count = count + 1", (kind,)
+            )
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        kind = self._draw()
+        if kind is None:
+            await self.app(scope, receive, send)
+            return
+        import httpx
+
+        self._count(kind)
+        if kind == "timeout":
+            raise httpx.ReadTimeout("sandbox fault: the server did not answer in time")
+        if kind == "lost":
+            await self.app(scope, receive, _discard)
+            raise httpx.RemoteProtocolError("sandbox fault: the connection closed before the response")
+        status = int(kind)
+        body, headers = self.render(status)
+        if status in (429, 503):
+            headers = {"Retry-After": str(int(self._settings()[1])), **headers}
+        payload = json.dumps(body).encode()
+        raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+        raw_headers += [(k.lower().encode(), str(v).encode()) for k, v in headers.items()]
+        await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+        await send({"type": "http.response.body", "body": payload})
+
+
+async def _discard(message: Any) -> None:
+    """An ASGI `send` that drops everything (the response of a `lost` request)."""
+
+
+def injected_faults(state: SqliteState) -> dict[str, int]:
+    """How many faults of each kind the emulator has injected since its state was created."""
+    with state.connect() as conn:
+        conn.execute("create table if not exists sandbox_faults (kind text primary key, count integer)")
+        return {r["kind"]: int(r["count"]) for r in conn.execute("select kind, count from sandbox_faults")}
