@@ -1,0 +1,182 @@
+"""Every system the workbench talks to declares itself once, in `connectors/<package>/system.py`.
+
+A declaration names everything the generic code needs to know about a system: its connector class,
+the environment variables of a real tenant, its catalog (source objects, or the destination's
+standard tables), and its strict sandbox emulator with the seeding hooks `migrate sandbox seed`
+calls. Every registry (connectors, catalogs, sandboxes, seeding) is derived from these
+declarations, so adding a system means adding a connector package (with its `system.py`), an
+emulator package and a spec; no existing file changes.
+
+Example (`connectors/case_status/system.py`):
+    SYSTEM = SystemDeclaration(
+        name="case_status",
+        title="Case Status",
+        role="source",
+        connector="migration_assets.connectors.case_status.client:CaseStatusSource",
+        env=EnvNames(base_url="CASE_STATUS_BASE_URL", api_key="CASE_STATUS_API_KEY"),
+        catalog="migration_assets.connectors.case_status.settings:CATALOG",
+        sandbox=SandboxDeclaration(
+            app="migration_assets.sandbox.case_status.app:create_app",
+            seeding="migration_assets.sandbox.case_status.seed",
+            host="http://case-status.sandbox",
+            credentials={"api_key": "cs-sandbox-key"},
+        ),
+    )
+
+Seeding hooks (module functions of `SandboxDeclaration.seeding`):
+    every system:   reset(state_path: Path, **options) -> None
+    a source:       generate(state_path, *, scale: int, seed: int) -> dict[str, int]   (records per object)
+                    people(state_path) -> list[Person]        (its users, mirrored as destination users)
+                    simulate_delta(state_path) -> dict[str, Any]   (changes made, for the demo and tests)
+    a destination:  seed_users(state_path, people: list[Person]) -> list[str]   (the new user ids)
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Literal
+
+from migration_assets.errors import MigrationError, known_values
+
+
+@dataclass(frozen=True)
+class EnvNames:
+    """Names of the environment variables holding one system's endpoint and credentials.
+
+    A real tenant is used when any of them is set; then every one that is not None must be set
+    (a partly configured system is an error naming the missing variables).
+    """
+
+    base_url: str
+    token_url: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    api_key: str | None = None
+
+    def names(self) -> dict[str, str]:
+        """{field: variable name} of the variables this system uses."""
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person of a source system, as the sandbox seeding mirrors them into destinations."""
+
+    email: str
+    first_name: str
+    last_name: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class SandboxDeclaration:
+    """How to build, reach and seed the strict emulator of one system.
+
+    Attributes:
+        app: "module:function"; function(state_path: Path) returns the ASGI app.
+        seeding: module with the seeding hooks of the system's role (see this module's docstring).
+        host: base URL used in process (any host works with the ASGI transport).
+        api_prefix: path of the data API under the host ("" or "/api/data/v9.2").
+        token_path: OAuth token endpoint path, or None for API-key systems.
+        credentials: the sandbox's client id/secret or API key.
+    """
+
+    app: str
+    seeding: str
+    host: str
+    api_prefix: str = ""
+    token_path: str | None = None
+    credentials: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SystemDeclaration:
+    """One system, declared once.
+
+    Attributes:
+        name: the name specs use (`source:` / `destination:`) and the sandbox state file's stem.
+        title: the name people read ("Dynamics 365 Sales (Dataverse)").
+        role: "source" or "destination".
+        connector: "module:Class" of its SourceConnector / DestinationConnector.
+        env: environment variables of a real tenant.
+        catalog: a source's "module:ATTR" (Mapping[str, SourceObject]); a destination's YAML file of
+            standard tables, relative to the declaring package (`catalog.yaml`).
+        sandbox: its emulator.
+        package: the declaring package's folder (filled in by discovery).
+    """
+
+    name: str
+    title: str
+    role: Literal["source", "destination"]
+    connector: str
+    env: EnvNames
+    catalog: str
+    sandbox: SandboxDeclaration
+    package: Path | None = None
+
+    def connector_class(self) -> type:
+        return load_object(self.connector)
+
+    def seeding(self) -> ModuleType:
+        return importlib.import_module(self.sandbox.seeding)
+
+    def create_app(self, state_dir: Path) -> Any:
+        return load_object(self.sandbox.app)(self.state_path(state_dir))
+
+    def state_path(self, state_dir: Path) -> Path:
+        return Path(state_dir) / f"{self.name}.sqlite"
+
+    def catalog_path(self) -> Path:
+        assert self.package is not None and self.role == "destination", self.name
+        return self.package / self.catalog
+
+
+def load_object(reference: str) -> Any:
+    """The object named by "module:attribute"."""
+    module_name, _, attribute = reference.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+@cache
+def declarations() -> dict[str, SystemDeclaration]:
+    """Every declared system, by name: one `SYSTEM` per `connectors/<package>/system.py`."""
+    import migration_assets.connectors as connectors
+
+    found: dict[str, SystemDeclaration] = {}
+    for info in sorted(pkgutil.iter_modules(connectors.__path__), key=lambda i: i.name):
+        if not info.ispkg:
+            continue
+        try:
+            module = importlib.import_module(f"{connectors.__name__}.{info.name}.system")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{connectors.__name__}.{info.name}.system":
+                continue  # a helper package, not a system
+            raise
+        declared: SystemDeclaration = module.SYSTEM
+        package = Path(module.__file__).parent  # type: ignore[arg-type]
+        found[declared.name] = SystemDeclaration(**{**declared.__dict__, "package": package})
+    return found
+
+
+def system(name: str, role: str | None = None) -> SystemDeclaration:
+    """The declaration of `name` (of the given role, when given).
+
+    Raises:
+        MigrationError: no such system (the message lists the known ones).
+    """
+    known = {n: d for n, d in declarations().items() if role is None or d.role == role}
+    if name not in known:
+        what = f"{role} system" if role else "system"
+        raise MigrationError(f"unknown {what} {name!r} {known_values(known)}")
+    return known[name]
+
+
+def systems(role: str) -> list[SystemDeclaration]:
+    """Every declared system of one role ("source" or "destination"), by name."""
+    return [d for d in declarations().values() if d.role == role]
