@@ -7,6 +7,7 @@
      |    +-- RateLimited           429/503 still returned after every retry
      |    +-- RemoteRejected        the remote system refused a request (4xx with its error body)
      |    +-- BudgetExhausted       a daily API budget would be exceeded; the run stops resumably
+     |    +-- DestinationNotReady   the destination cannot take this yet (e.g. no document site); retry later
      +-- StagingError               DuckDB staging, quarantine or ledger problem
      +-- GateFailed                 a data-quality gate (pandera check) has not passed for this phase
      +-- ApprovalRequired           full/delta load without an approval for the current spec hash
@@ -68,6 +69,12 @@ class BudgetExhausted(ConnectorError):
         super().__init__(message, system=system)
 
 
+class DestinationNotReady(ConnectorError):
+    """Raised when the destination cannot take a write yet for a reason a person fixes there (for
+    example no document site is provisioned); the loader holds the row for a later run instead of
+    quarantining it."""
+
+
 class StagingError(MigrationError):
     """Raised for DuckDB staging, quarantine and ledger problems."""
 
@@ -89,6 +96,7 @@ __all__ = [
     "AuthError",
     "BudgetExhausted",
     "ConnectorError",
+    "DestinationNotReady",
     "GateFailed",
     "MigrationError",
     "RateLimited",

@@ -185,6 +185,10 @@ class FileUpload:
     parent_table: str | None = None
     parent_id: str | None = None
     key: str | None = None  # the destination column that keeps `external_id`, where the store has columns
+    # where the bytes go: the document store, an attachment of the parent record (e.g. Dataverse
+    # file storage), or "auto" (the destination picks from its environment facts)
+    store: Literal["auto", "document_store", "attachment"] = "auto"
+    created_at: str | None = None  # original upload time (ISO), kept as metadata where possible
 
 
 @dataclass(frozen=True)
