@@ -70,10 +70,11 @@ def cmd_sandbox(args) -> int:
         counts = seeding.seed(paths.sandbox, scale=args.scale, seed=args.seed, options=options)
         console.print_json(json.dumps(counts))
     elif args.action == "simulate-delta":
-        from migration_assets.sandbox import SANDBOXES
-        from migration_assets.sandbox.case_status.simulate import simulate_delta
+        from migration_assets.systems import systems
 
-        console.print_json(json.dumps(simulate_delta(SANDBOXES["case_status"].state_path(paths.sandbox))))
+        sources = [args.source] if args.source else [d.name for d in systems("source")]
+        changes = {name: seeding.simulate_delta(paths.sandbox, name) for name in sources}
+        console.print_json(json.dumps(changes))
     else:
         from migration_assets.sandbox.serve import serve
 
@@ -110,8 +111,8 @@ def _parse_options(items: Sequence[str]) -> dict[str, dict]:
 
 def cmd_run(args) -> int:
     from migration_assets.definitions import defs
-    from migration_assets.pipeline.cutover_assets import delta_partition_key
-    from migration_assets.pipeline.runner import run_phase
+    from migration_assets.defs.phases import delta_partition_key
+    from migration_assets.defs.runner import run_phase
 
     spec = _spec(args.pair)
     instance = _instance()
@@ -136,6 +137,7 @@ def _report(spec, phase: str) -> dict:
     import duckdb
 
     from migration_assets.connectors import open_destination, resolve_connection
+    from migration_assets.defs.run_history import latest_run
     from migration_assets.reports.run_report import build_report
 
     paths = default_paths()
@@ -143,8 +145,9 @@ def _report(spec, phase: str) -> dict:
     if not db_path.exists():
         raise MigrationError(f"{spec.pair} has not run yet: no staging file {db_path}")
     dest = open_destination(spec.spec.destination, resolve_connection(spec.spec.destination, state_dir=paths.sandbox))
+    run = latest_run(_instance(), spec.pair, phase)
     with duckdb.connect(str(db_path), read_only=True) as conn:
-        return build_report(conn, spec, phase, dest, instance=_instance())
+        return build_report(conn, spec, phase, dest, run=run)
 
 
 def _print_report(report: dict) -> None:
@@ -167,7 +170,7 @@ def _print_report(report: dict) -> None:
 
 
 def cmd_report(args) -> int:
-    from migration_assets.pipeline.runner import latest_phase
+    from migration_assets.defs.runner import latest_phase
 
     spec = _spec(args.pair)
     phase = args.phase or latest_phase(_instance(), spec.pair)
@@ -183,11 +186,11 @@ def cmd_report(args) -> int:
 
 def cmd_approve(args) -> int:
     from migration_assets.definitions import defs
-    from migration_assets.pipeline.cutover_assets import approval_job_name
+    from migration_assets.defs.naming import approval_job_name, approval_op_name
 
     spec = _spec(args.pair)
     job = defs.resolve_job_def(approval_job_name(spec.pair))
-    op_name = "__".join([spec.pair, "cutover", "approval"])
+    op_name = approval_op_name(spec.pair)
     result = job.execute_in_process(
         instance=_instance(),
         raise_on_error=False,
@@ -199,7 +202,7 @@ def cmd_approve(args) -> int:
 def _finish(result, success_message: str) -> int:
     import dagster as dg
 
-    from migration_assets.pipeline.runner import root_message
+    from migration_assets.defs.runner import root_message
 
     if result.success:
         console.print(f"[green]✓[/] {success_message}")
@@ -212,11 +215,11 @@ def _finish(result, success_message: str) -> int:
 
 def cmd_rollback(args) -> int:
     from migration_assets.definitions import defs
-    from migration_assets.pipeline.cutover_assets import rollback_job_name
+    from migration_assets.defs.naming import rollback_job_name, rollback_op_name
 
     spec = _spec(args.pair)
     job = defs.resolve_job_def(rollback_job_name(spec.pair))
-    op_name = f"{spec.pair}__rollback_destination"
+    op_name = rollback_op_name(spec.pair)
     with console.status(f"rolling back {spec.pair} {args.phase or '(everything)'} ..."):
         result = job.execute_in_process(
             instance=_instance(),
@@ -299,7 +302,8 @@ def cmd_confirm(args) -> int:
 
 def cmd_estimate(args) -> int:
     from migration_assets.definitions import defs
-    from migration_assets.pipeline.discover_assets import phase_rows_table, run_plan
+    from migration_assets.defs.discover import run_plan
+    from migration_assets.discovery.plan_report import phase_rows_table
     from migration_assets.reports.discovery_report import read_report
 
     spec = _spec(args.pair)
@@ -328,6 +332,7 @@ def parser() -> argparse.ArgumentParser:
     sb.add_argument("--port", type=int, default=0, help="first port for serve (0: any free port)")
     sb.add_argument("--option", action="append", help="SYSTEM.NAME=VALUE, e.g. dynamics365.tier=professional")
     sb.add_argument("--keep-staging", action="store_true", help="reset/seed: keep var/staging and var/reports")
+    sb.add_argument("--source", help="simulate-delta: only this source system (default: every source)")
     sb.set_defaults(fn=cmd_sandbox)
     run = sub.add_parser("run", help="run one phase of a pair")
     run.add_argument("pair")

@@ -6,15 +6,21 @@ from pathlib import Path
 
 import dagster as dg
 
-from migration_assets.pipeline.factory import build_pair_defs
-from migration_assets.pipeline.resources import ConnectionsResource
+from migration_assets.defs.factory import build_pair_defs
+from migration_assets.defs.naming import CONNECTIONS, STAGING
+from migration_assets.defs.resources import ConnectionsResource, StagingResource
 from migration_assets.settings import Paths, default_paths, default_spec_dir
-from migration_assets.spec.loader import DEFAULT_SPEC_DIR, load_all
+from migration_assets.spec.loader import load_all
 
 
-def build_definitions(paths: Paths, spec_dir: Path = DEFAULT_SPEC_DIR) -> dg.Definitions:
+def build_definitions(paths: Paths, spec_dir: Path) -> dg.Definitions:
     pairs = [build_pair_defs(spec, paths) for spec in load_all(spec_dir)]
-    shared = dg.Definitions(resources={"connections": ConnectionsResource(sandbox_dir=str(paths.sandbox))})
+    shared = dg.Definitions(
+        resources={
+            CONNECTIONS: ConnectionsResource(sandbox_dir=str(paths.sandbox)),
+            STAGING: StagingResource(directory=str(paths.staging)),
+        }
+    )
     return dg.Definitions.merge(shared, *pairs)
 
 

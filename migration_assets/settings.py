@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SPEC_DIR = PROJECT_ROOT / "mapping_specs"  # the repository's specs (the default spec folder)
 
 
 @dataclass(frozen=True)
@@ -43,4 +44,4 @@ def default_paths() -> Paths:
 
 def default_spec_dir() -> Path:
     """mapping_specs/ of the repository, or $MIGRATE_SPEC_DIR (specs kept elsewhere)."""
-    return Path(os.environ.get("MIGRATE_SPEC_DIR") or PROJECT_ROOT / "mapping_specs").resolve()
+    return Path(os.environ.get("MIGRATE_SPEC_DIR") or SPEC_DIR).resolve()

@@ -49,8 +49,8 @@ from migration_assets.errors import MigrationError, known_values
 class EnvNames:
     """Names of the environment variables holding one system's endpoint and credentials.
 
-    A real tenant is used when any of them is set; then every one that is not None must be set
-    (a partly configured system is an error naming the missing variables).
+    A real tenant is used when any of them is set; then every one that is not None and not listed
+    in `optional` must be set (a partly configured system is an error naming the missing ones).
     """
 
     base_url: str
@@ -58,10 +58,11 @@ class EnvNames:
     client_id: str | None = None
     client_secret: str | None = None
     api_key: str | None = None
+    optional: tuple[str, ...] = ()  # fields the connector can derive (e.g. a token URL from the login URL)
 
     def names(self) -> dict[str, str]:
         """{field: variable name} of the variables this system uses."""
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        return {k: v for k, v in self.__dict__.items() if v is not None and k != "optional"}
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,8 @@ class SystemDeclaration:
         catalog: a source's "module:ATTR" (Mapping[str, SourceObject]); a destination's YAML file of
             standard tables, relative to the declaring package (`catalog.yaml`).
         sandbox: its emulator.
+        column_prefix: a source's short prefix for the columns a destination gets for its data
+            (external ids, custom fields), e.g. "cs" for Case Status.
         package: the declaring package's folder (filled in by discovery).
     """
 
@@ -118,6 +121,7 @@ class SystemDeclaration:
     env: EnvNames
     catalog: str
     sandbox: SandboxDeclaration
+    column_prefix: str = ""
     package: Path | None = None
 
     def connector_class(self) -> type:

@@ -13,12 +13,12 @@ import yaml
 
 from migration_assets.connectors import open_destination, open_source, resolve_connection
 from migration_assets.definitions import build_definitions
-from migration_assets.pipeline.cutover_assets import approval_job_name, rollback_job_name
-from migration_assets.pipeline.runner import RunOutcome, run_phase
+from migration_assets.defs.naming import approval_job_name, approval_op_name, rollback_job_name, rollback_op_name
+from migration_assets.defs.runner import RunOutcome, run_phase
 from migration_assets.reports.run_report import build_report
 from migration_assets.sandbox import seeding
-from migration_assets.settings import Paths
-from migration_assets.spec.loader import DEFAULT_SPEC_DIR, LoadedSpec, load_spec
+from migration_assets.settings import SPEC_DIR, Paths
+from migration_assets.spec.loader import LoadedSpec, load_spec
 
 
 @dataclass
@@ -27,7 +27,7 @@ class Workbench:
 
     paths: Paths
     instance: dg.DagsterInstance
-    spec_dir: Path = DEFAULT_SPEC_DIR
+    spec_dir: Path = SPEC_DIR
 
     @property
     def defs(self) -> dg.Definitions:
@@ -44,12 +44,12 @@ class Workbench:
 
     def approve(self, pair: str, by: str = "reviewer@firm.example") -> dg.ExecuteInProcessResult:
         job = self.defs.resolve_job_def(approval_job_name(pair))
-        config = {"ops": {f"{pair}__cutover__approval": {"config": {"approver": by}}}}
+        config = {"ops": {approval_op_name(pair): {"config": {"approver": by}}}}
         return job.execute_in_process(instance=self.instance, run_config=config, raise_on_error=False)
 
     def rollback(self, pair: str, phase: str = "") -> dg.ExecuteInProcessResult:
         job = self.defs.resolve_job_def(rollback_job_name(pair))
-        config = {"ops": {f"{pair}__rollback_destination": {"config": {"phase": phase}}}}
+        config = {"ops": {rollback_op_name(pair): {"config": {"phase": phase}}}}
         return job.execute_in_process(instance=self.instance, run_config=config, raise_on_error=False)
 
     def destination(self, system: str):
@@ -90,7 +90,7 @@ def core_spec_dir(
     The pipeline machinery (approval, resume, rollback, deltas, throttling) behaves the same for
     every object; these tests run it on the core objects, the e2e tests run every row."""
     target.mkdir(parents=True, exist_ok=True)
-    spec = yaml.safe_load((DEFAULT_SPEC_DIR / f"{pair}.yaml").read_text())
+    spec = yaml.safe_load((SPEC_DIR / f"{pair}.yaml").read_text())
     spec["objects"] = {k: v for k, v in spec["objects"].items() if k in keep}
     tables = {o["table"] for o in spec["objects"].values()}
     spec["schema"] = {k: v for k, v in spec.get("schema", {}).items() if k in tables}

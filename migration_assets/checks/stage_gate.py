@@ -12,8 +12,8 @@ from typing import Any
 import pandera.polars as pa
 import polars as pl
 
-from migration_assets.pipeline.custom_fields import CustomField
-from migration_assets.pipeline.transform import EXT, HASH, SRC, compiled_columns
+from migration_assets.engine.custom_fields import CustomField
+from migration_assets.engine.transform import EXT, HASH, SRC, compiled_columns
 from migration_assets.spec.loader import LoadedSpec
 
 

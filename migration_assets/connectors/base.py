@@ -14,9 +14,12 @@ from __future__ import annotations
 import abc
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 from migration_assets.connectors.http import HttpSession
+
+if TYPE_CHECKING:
+    from migration_assets.connectors.registry import Connection
 
 ColumnType = Literal[
     "string",
@@ -74,9 +77,20 @@ class SourceConnector(abc.ABC):
 
     system: ClassVar[str]
     catalog: ClassVar[Mapping[str, SourceObject]]
+    page_size: ClassVar[int] = 100  # the largest page the API serves (the estimator's unit of work)
+    rate_per_second: ClassVar[float] = 5.0  # the API's sustained request rate, as documented or observed
 
     def __init__(self, session: HttpSession) -> None:
         self.session = session
+
+    @classmethod
+    @abc.abstractmethod
+    def from_connection(cls, connection: Connection, **options: Any) -> Self:
+        """The connector for a real tenant or the sandbox, as `connection` says.
+
+        Raises:
+            AuthError: the connection lacks the credentials this system needs.
+        """
 
     @abc.abstractmethod
     def extract(self, obj: str, *, since: str | None = None) -> AsyncIterator[list[dict[str, Any]]]:
@@ -220,6 +234,16 @@ class DestinationConnector(abc.ABC):
 
     def __init__(self, session: HttpSession) -> None:
         self.session = session
+
+    @classmethod
+    @abc.abstractmethod
+    def from_connection(cls, connection: Connection, **options: Any) -> Self:
+        """The connector for a real tenant or the sandbox, as `connection` says (its `options` are
+        the spec's `destination_options`).
+
+        Raises:
+            AuthError: the connection lacks the credentials this system needs.
+        """
 
     @abc.abstractmethod
     async def describe(self, tables: Sequence[str] | None = None) -> DestinationSchema:

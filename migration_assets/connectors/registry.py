@@ -1,8 +1,12 @@
-"""Which class serves which system, and how a connection is chosen (real tenant or sandbox)."""
+"""Which class serves which system, and how a connection is chosen: a real tenant or the sandbox.
+
+Everything here is derived from the systems' declarations (`systems.py`): a system is reached
+through its real API when any of its environment variables is set, and then every one of them
+must be; with none set, its strict sandbox emulator is served in process.
+"""
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,26 +17,10 @@ import httpx
 from pydantic import SecretStr
 
 from migration_assets.connectors.base import DestinationConnector, SourceConnector
-from migration_assets.errors import MigrationError, known_values
-from migration_assets.sandbox import sandbox
+from migration_assets.errors import MigrationError
+from migration_assets.systems import SystemDeclaration, declarations, system
 
-# system -> "module:Class"; imported lazily so one system's dependencies never slow another.
-CONNECTORS: dict[str, str] = {
-    "case_status": "migration_assets.connectors.case_status:CaseStatusSource",
-    "dynamics365": "migration_assets.connectors.dataverse:DataverseDestination",
-    "salesforce": "migration_assets.connectors.salesforce:SalesforceDestination",
-}
-
-
-@dataclass(frozen=True)
-class EnvNames:
-    """Names of the environment variables holding one system's endpoint and credentials."""
-
-    base_url: str
-    token_url: str | None = None
-    client_id: str | None = None
-    client_secret: str | None = None
-    api_key: str | None = None
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 
 @dataclass(frozen=True)
@@ -49,7 +37,7 @@ class Connection:
     sandbox: bool = False
     options: Mapping[str, Any] | None = None
 
-    def http_client(self, *, timeout: float = 60.0) -> httpx.AsyncClient:
+    def http_client(self, *, timeout: float | httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.AsyncClient:
         # No cookie jar on purpose: Dataverse recommends dropping the affinity cookie.
         return httpx.AsyncClient(
             base_url=self.base_url,
@@ -60,57 +48,70 @@ class Connection:
         )
 
     def describe(self) -> dict[str, Any]:
-        """Endpoint facts safe to show in logs and metadata (no secrets)."""
-        return {"system": self.system, "base_url": self.base_url, "sandbox": self.sandbox}
+        """Which target this is, safe to show in logs, metadata and reports (no secrets)."""
+        target = "sandbox (in-process emulator)" if self.sandbox else self.base_url
+        return {"system": self.system, "target": target, "base_url": self.base_url, "sandbox": self.sandbox}
 
 
-def _connector_class(system: str) -> type:
-    try:
-        module_name, class_name = CONNECTORS[system].split(":")
-    except KeyError:
-        raise MigrationError(f"no connector for system {system!r} {known_values(CONNECTORS)}") from None
-    return getattr(importlib.import_module(module_name), class_name)
+def connectors() -> dict[str, str]:
+    """{system: "module:Class"} of every declared system."""
+    return {name: d.connector for name, d in declarations().items()}
 
 
-def resolve_connection(
-    system: str, *, state_dir: Path, environ: Mapping[str, str] | None = None
-) -> Connection:
-    """A real connection when the system's base URL and credentials are in the environment,
-    otherwise the sandbox emulator over the SQLite state in `state_dir`."""
+def resolve_connection(system_name: str, *, state_dir: Path, environ: Mapping[str, str] | None = None) -> Connection:
+    """A real connection when the system's environment variables are set, else its sandbox.
+
+    Raises:
+        MigrationError: unknown system, or some but not all of its variables are set (the message
+            names the missing ones: a typo must never fall back to the sandbox silently).
+    """
+    declared = system(system_name)
     environ = os.environ if environ is None else environ
-    cls = _connector_class(system)
-    names: EnvNames = importlib.import_module(cls.__module__.rsplit(".", 1)[0] + ".settings").ENV
-    secret_name = names.client_secret or names.api_key
-    if environ.get(names.base_url) and secret_name and environ.get(secret_name):
-        return Connection(
-            system=system,
-            base_url=environ[names.base_url].rstrip("/"),
-            token_url=environ.get(names.token_url or "") or None,
-            client_id=environ.get(names.client_id or "") or None,
-            client_secret=SecretStr(environ[names.client_secret]) if names.client_secret else None,
-            api_key=SecretStr(environ[names.api_key]) if names.api_key else None,
+    names = declared.env.names()
+    present = {field: environ.get(var) for field, var in names.items() if environ.get(var)}
+    if not present:
+        return _sandbox_connection(declared, state_dir)
+    missing = [var for field, var in names.items() if field not in present and field not in declared.env.optional]
+    if missing:
+        given = ", ".join(names[f] for f in present)
+        raise MigrationError(
+            f"{declared.title} is partly configured: {given} set but {', '.join(missing)} missing. "
+            "Set every one to use the real system, or unset them all to use the sandbox."
         )
-    box = sandbox(system)
+    return Connection(
+        system=system_name,
+        base_url=present["base_url"].rstrip("/"),
+        token_url=present.get("token_url"),
+        client_id=present.get("client_id"),
+        client_secret=SecretStr(present["client_secret"]) if "client_secret" in present else None,
+        api_key=SecretStr(present["api_key"]) if "api_key" in present else None,
+    )
+
+
+def _sandbox_connection(declared: SystemDeclaration, state_dir: Path) -> Connection:
+    box = declared.sandbox
     creds = box.credentials
     return Connection(
-        system=system,
+        system=declared.name,
         base_url=box.host,
         token_url=box.host + box.token_path if box.token_path else None,
         client_id=creds.get("client_id"),
         client_secret=SecretStr(creds["client_secret"]) if "client_secret" in creds else None,
         api_key=SecretStr(creds["api_key"]) if "api_key" in creds else None,
-        transport=httpx.ASGITransport(app=box.create_app(state_dir)),
+        transport=httpx.ASGITransport(app=declared.create_app(state_dir)),
         sandbox=True,
     )
 
 
-def open_source(system: str, connection: Connection) -> SourceConnector:
-    connector = _connector_class(system).from_connection(connection)
-    assert isinstance(connector, SourceConnector)
+def open_source(system_name: str, connection: Connection) -> SourceConnector:
+    connector = system(system_name, "source").connector_class().from_connection(connection)
+    if not isinstance(connector, SourceConnector):
+        raise MigrationError(f"{system_name}'s connector is not a source connector")
     return connector
 
 
-def open_destination(system: str, connection: Connection) -> DestinationConnector:
-    connector = _connector_class(system).from_connection(connection)
-    assert isinstance(connector, DestinationConnector)
+def open_destination(system_name: str, connection: Connection) -> DestinationConnector:
+    connector = system(system_name, "destination").connector_class().from_connection(connection)
+    if not isinstance(connector, DestinationConnector):
+        raise MigrationError(f"{system_name}'s connector is not a destination connector")
     return connector

@@ -18,7 +18,6 @@ The prediction is built per step of the pair's `__migrate` job:
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -26,8 +25,8 @@ from datetime import datetime
 from typing import Any
 
 from migration_assets.discovery.source_schema import SourceSchema
-from migration_assets.spec.catalogs import SOURCE_SETTINGS
 from migration_assets.spec.loader import LoadedSpec
+from migration_assets.systems import system
 
 BATCH_SECONDS = 0.25  # a destination batch round trip when nothing was measured yet
 STEP_OVERHEAD = 0.05  # seconds a step costs beyond its records, when nothing was measured yet
@@ -92,13 +91,13 @@ class Limits:
 def limits_for(loaded: LoadedSpec, facts: Mapping[str, Any]) -> Limits:
     """The Limits of a pair: spec load options, the source connector's settings, destination facts."""
     load = loaded.spec.options.load
-    settings = importlib.import_module(SOURCE_SETTINGS[loaded.spec.source])
+    source = system(loaded.spec.source, "source").connector_class()
     return Limits(
         batch_size=load.batch_size,
         concurrency=load.concurrency,
         rate_per_second=load.rate_per_second,
-        source_page_size=int(getattr(settings, "PAGE_SIZE", 100)),
-        source_rate_per_second=float(getattr(settings, "RATE_PER_SECOND", 5.0)),
+        source_page_size=source.page_size,
+        source_rate_per_second=source.rate_per_second,
         daily_requests=daily_budget(facts),
     )
 
@@ -289,42 +288,6 @@ def to_json(estimates: Sequence[PhaseEstimate]) -> dict[str, Any]:
     return {e.phase: asdict(e) for e in estimates}
 
 
-# -- measurements from the Dagster instance -----------------------------------------------------
-def history_from_instance(
-    instance, pair: str, job_name: str, *, before: float | None = None, limit: int = 20
-) -> tuple[list[StepMeasure], list[RunMeasure]]:
-    """Steps and runs of the latest successful runs of `job_name` that started before `before`.
-
-    Returns:
-        (step measures, run measures).
-    """
-    import dagster as dg
-
-    records = instance.get_run_records(
-        filters=dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=limit
-    )
-    steps, runs = [], []
-    prefix = f"{pair}__"
-    for record in records:
-        run = record.dagster_run
-        stats = instance.get_run_stats(run.run_id)
-        if stats.start_time is None or stats.end_time is None:
-            continue
-        if before is not None and stats.start_time >= before:
-            continue
-        phase = run.tags.get("dagster/partition", "")
-        phase = "delta" if phase.startswith("delta-") else phase
-        total = 0.0
-        for s in instance.get_run_step_stats(run.run_id):
-            if s.start_time is None or s.end_time is None:
-                continue
-            seconds = s.end_time - s.start_time
-            total += seconds
-            steps.append(StepMeasure(s.step_key.removeprefix(prefix), phase, seconds, run.run_id))
-        runs.append(RunMeasure(run.run_id, phase, stats.end_time - stats.start_time, total, stats.start_time))
-    return steps, runs
-
-
 def compare(predicted_seconds: float, measured_seconds: float) -> dict[str, float]:
     """Predicted vs measured and the error in percent of the measured value."""
     error = (predicted_seconds - measured_seconds) / measured_seconds * 100 if measured_seconds else 0.0
@@ -335,12 +298,12 @@ def compare(predicted_seconds: float, measured_seconds: float) -> dict[str, floa
     }
 
 
-def predicted_vs_measured(conn, pair: str, phase: str, instance=None) -> dict[str, Any]:
+def predicted_vs_measured(conn, phase: str, run: tuple[str, float, float] | None) -> dict[str, Any]:
     """The latest successful migrate run of `phase` beside the prediction made before it started.
 
     Args:
         conn: the pair's staging DuckDB connection (holds `plan_estimates`).
-        instance: the Dagster instance the runs are recorded in; without it only the prediction.
+        run: (run id, start, end) of that run (see `defs.run_history.latest_run`), or None.
 
     Returns:
         {"predicted_seconds", "measured_seconds", "error_percent", "run_id"}; values are None when
@@ -351,29 +314,11 @@ def predicted_vs_measured(conn, pair: str, phase: str, instance=None) -> dict[st
     from migration_assets.discovery import estimate_store
 
     empty: dict[str, Any] = {"predicted_seconds": None, "measured_seconds": None, "error_percent": None, "run_id": None}
-    run_stats = _latest_run(instance, pair, phase) if instance is not None else None
-    before = datetime.fromtimestamp(run_stats[1], UTC) if run_stats else None
+    before = datetime.fromtimestamp(run[1], UTC) if run else None
     prediction = estimate_store.latest(conn, phase, before=before)
     if prediction is None:
         return empty
-    if run_stats is None:
+    if run is None:
         return {**empty, "predicted_seconds": round(prediction["predicted_seconds"], 2)}
-    run_id, start, end = run_stats
+    run_id, start, end = run
     return {**compare(prediction["predicted_seconds"], end - start), "run_id": run_id}
-
-
-def _latest_run(instance, pair: str, phase: str) -> tuple[str, float, float] | None:
-    import dagster as dg
-
-    records = instance.get_run_records(
-        filters=dg.RunsFilter(
-            job_name=f"{pair}__migrate", statuses=[dg.DagsterRunStatus.SUCCESS], tags={"dagster/partition": phase}
-        ),
-        limit=1,
-    )
-    if not records:
-        return None
-    stats = instance.get_run_stats(records[0].dagster_run.run_id)
-    if stats.start_time is None or stats.end_time is None:
-        return None
-    return records[0].dagster_run.run_id, stats.start_time, stats.end_time

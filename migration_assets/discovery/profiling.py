@@ -43,7 +43,7 @@ class ProfileInputs:
     related: Mapping[str, pl.DataFrame] = field(default_factory=dict)  # extracted parents by object name
     destination: Mapping[str, Any] = field(default_factory=dict)  # DestinationDiscovery.to_json()
     people: pl.DataFrame | None = None  # the source's user object (id, email, active)
-    people_object: str = "users"
+    people_object: str | None = None
 
 
 def profile_object(loaded: LoadedSpec, source_object: str, frame: pl.DataFrame, inputs: ProfileInputs) -> dict:
@@ -403,7 +403,8 @@ def oversized(loaded, objects: Mapping[str, ObjectMap], frame: pl.DataFrame, des
 def inactive_owners(loaded: LoadedSpec, source_object: str, frame: pl.DataFrame, inputs: ProfileInputs) -> list[dict]:
     """People referenced by this object who cannot own its records in the destination."""
     catalog = loaded.source_catalog[source_object]
-    fields = [c for c, parent in catalog.parents.items() if parent == inputs.people_object and c in frame.columns]
+    people_object = inputs.people_object or (loaded.spec.users.source if loaded.spec.users else None)
+    fields = [c for c, parent in catalog.parents.items() if parent == people_object and c in frame.columns]
     people = inputs.people
     if not fields or people is None or people.height == 0:
         return []

@@ -172,7 +172,7 @@ def propose_fields(
             continue
         options = tuple(_options(destination, table, column))
         for field in source.fields:
-            if field.name in ("id", "updated_at") or field.name in source.parents:
+            if field.name in (source.id_field, source.updated_field) or field.name in source.parents:
                 continue
             score, reason = score_field(column, col_type, field, options)
             if score >= THRESHOLD:
@@ -217,7 +217,9 @@ def propose(
         if source_name is None:
             derived = _derived(concept, sources, by_concept)
             if derived:
-                objects[name], holders[concept] = _derived_object(derived, table, tables[table]), (name, derived[0])
+                pair_systems = (source_system, destination_system)
+                objects[name] = _derived_object(derived, table, tables[table], pair_systems)
+                holders[concept] = (name, derived[0])
                 _declare_key(schema, table, objects[name]["external_id"]["column"])
             continue
         obj, maps = _object(
@@ -263,7 +265,9 @@ def _key_expr(field_name: str) -> dict[str, Any]:
     return {"op": "coalesce", "args": [{"op": "company_key", "of": field_name}, {"const": "individual"}]}
 
 
-def _derived_object(derived: tuple[str, str], table: str, columns: Mapping[str, str]) -> dict[str, Any]:
+def _derived_object(
+    derived: tuple[str, str], table: str, columns: Mapping[str, str], systems: tuple[str, str]
+) -> dict[str, Any]:
     source_name, field_name = derived
     name_column = next((c for c in columns if c.lower() == "name"), None)
     fields = (
@@ -275,7 +279,10 @@ def _derived_object(derived: tuple[str, str], table: str, columns: Mapping[str, 
         "source": source_name,
         "table": table,
         "collapse": True,
-        "external_id": {"column": f"cs_{table.lower()}_key", "value": _key_expr(field_name)},
+        "external_id": {
+            "column": destination_external_id_column(systems[1], systems[0], f"{table.lower()}_key"),
+            "value": _key_expr(field_name),
+        },
         "fields": fields,
         "confirmed": False,
         "proposals": {
@@ -306,7 +313,7 @@ def _object(source_system, destination_system, name, source: SourceObject, table
             "table": table,
             "external_id": {
                 "column": destination_external_id_column(destination_system, source_system, singular),
-                "value": "id",
+                "value": source.id_field,
             },
             "fields": fields,
             "confirmed": False,

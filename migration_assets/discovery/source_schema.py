@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from migration_assets.connectors.base import SourceConnector, SourceObject
-from migration_assets.pipeline.extracting import extract_all
+from migration_assets.engine.extracting import extract_all
 
 PICKLIST_MAX = 12  # more distinct short strings than this is free text, not a pick-list
 DATE_TYPES = ("date", "datetime")

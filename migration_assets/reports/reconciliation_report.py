@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from migration_assets.pipeline.reconciling import ObjectReconciliation
+from migration_assets.engine.reconciling import ObjectReconciliation
 from migration_assets.reports import html
 
 

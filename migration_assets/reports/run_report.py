@@ -17,11 +17,11 @@ import duckdb
 
 from migration_assets.connectors.base import DestinationConnector
 from migration_assets.discovery.estimating import predicted_vs_measured
-from migration_assets.pipeline.naming import stage_table
-from migration_assets.pipeline.planning import effective_spec
-from migration_assets.pipeline.transform import EXT
+from migration_assets.engine.planning import effective_spec
+from migration_assets.engine.transform import EXT
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.staging import db, ledger, state
+from migration_assets.staging.tables import stage_table
 
 
 def object_counts(conn: duckdb.DuckDBPyConnection, loaded: LoadedSpec, obj: str, phase: str) -> dict[str, int]:
@@ -72,9 +72,11 @@ async def destination_counts(loaded: LoadedSpec, dest: DestinationConnector) -> 
         await dest.aclose()
 
 
-def build_report(conn, loaded: LoadedSpec, phase: str, dest: DestinationConnector, *, instance=None) -> dict[str, Any]:
-    """The report of one phase; with the Dagster `instance`, `estimate` also holds the measured
-    duration of the latest run beside the plan/estimate prediction and the error in percent."""
+def build_report(
+    conn, loaded: LoadedSpec, phase: str, dest: DestinationConnector, *, run: tuple[str, float, float] | None = None
+) -> dict[str, Any]:
+    """The report of one phase; with its latest `run` (run id, start, end), `estimate` also holds
+    the measured duration beside the plan/estimate prediction and the error in percent."""
     loaded = effective_spec(conn, loaded, phase)  # the tables of the variant the phase used
     counts = asyncio.run(destination_counts(loaded, dest))
     objects = {}
@@ -86,5 +88,5 @@ def build_report(conn, loaded: LoadedSpec, phase: str, dest: DestinationConnecto
         "spec_hash": loaded.content_hash,
         "objects": objects,
         "diff": diff_totals(conn, phase),
-        "estimate": predicted_vs_measured(conn, loaded.pair, phase, instance),
+        "estimate": predicted_vs_measured(conn, phase, run),
     }

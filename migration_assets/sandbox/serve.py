@@ -13,8 +13,7 @@ from pathlib import Path
 
 import uvicorn
 
-from migration_assets.sandbox import SANDBOXES
-from migration_assets.sandbox.seeding import available
+from migration_assets.systems import declarations
 
 
 def _server(app, host: str, port: int) -> uvicorn.Server:
@@ -27,17 +26,15 @@ async def serve(state_dir: Path, *, host: str = "127.0.0.1", port: int = 0) -> N
     if host != "127.0.0.1":
         raise ValueError("sandbox servers bind 127.0.0.1 only")
     servers: list[tuple[str, uvicorn.Server]] = []
-    for i, (name, box) in enumerate(SANDBOXES.items()):
-        if not available(name):
-            continue
-        server = _server(box.create_app(state_dir), host, port + i if port else 0)
+    for i, (name, declared) in enumerate(declarations().items()):
+        server = _server(declared.create_app(state_dir), host, port + i if port else 0)
         servers.append((name, server))
     tasks = [asyncio.create_task(s.serve()) for _, s in servers]
     for name, server in servers:
         while not server.started:
             await asyncio.sleep(0.05)
         bound = server.servers[0].sockets[0].getsockname()[1]
-        box = SANDBOXES[name]
+        box = declarations()[name].sandbox
         base = f"http://{host}:{bound}"
         line = {
             "system": name,

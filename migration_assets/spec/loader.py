@@ -22,7 +22,6 @@ from migration_assets.spec.catalogs import destination_catalog, destination_impl
 from migration_assets.spec.expressions import CompileContext, Compiled, compile_expr, normalize_label
 from migration_assets.spec.model import ObjectMap, PairSpec
 
-DEFAULT_SPEC_DIR = Path(__file__).resolve().parents[2] / "mapping_specs"
 # Fields an object with `explode:` sees in its expressions: the list element and its 0-based position.
 EXPLODE_FIELDS = {"_item": "str", "_index": "int"}
 
@@ -188,8 +187,8 @@ def _variant(loaded: LoadedSpec, name: str) -> LoadedSpec:
     return _VARIANTS[cache_key]
 
 
-def load_all(spec_dir: Path | None = None) -> list[LoadedSpec]:
-    spec_dir = spec_dir or DEFAULT_SPEC_DIR
+def load_all(spec_dir: Path) -> list[LoadedSpec]:
+    """Every spec file (`<source>__<destination>.yaml`) of `spec_dir`."""
     return [load_spec(p) for p in sorted(Path(spec_dir).glob("*__*.yaml"))]
 
 

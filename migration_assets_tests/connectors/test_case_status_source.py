@@ -15,13 +15,13 @@ from migration_assets.connectors.case_status import CATALOG, CaseStatusSource
 from migration_assets.connectors.case_status.settings import PATHS
 from migration_assets.connectors.http import HeaderAuth, HttpSession
 from migration_assets.errors import AuthError, MigrationError, RemoteRejected
-from migration_assets.sandbox import SANDBOXES
 from migration_assets.sandbox.case_status import content, create_app, generate, mutate
 from migration_assets.sandbox.case_status.generator import build
 from migration_assets.sandbox.case_status.store import open_state
+from migration_assets.systems import system
 
 SEED = 3
-BOX = SANDBOXES["case_status"]
+BOX = system("case_status")
 Factory = Callable[..., CaseStatusSource]
 
 
@@ -45,7 +45,7 @@ async def make(state_path: Path) -> AsyncIterator[Factory]:
 
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=create_app(state_path)),
-            base_url=BOX.host,
+            base_url=BOX.sandbox.host,
             event_hooks={"request": [record]},
         )
         auth = HeaderAuth("Authorization", SecretStr("ApiKey " + key))

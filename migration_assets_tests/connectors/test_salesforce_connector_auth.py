@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from migration_assets.connectors import open_destination, resolve_connection
 from migration_assets.connectors.salesforce import SalesforceDestination
-from migration_assets.connectors.salesforce.settings import ENV
+from migration_assets.connectors.salesforce.system import SYSTEM
 from migration_assets.errors import AuthError, RemoteRejected
 
 
@@ -20,6 +20,7 @@ def connect(tmp_path: Path, **changes: object) -> SalesforceDestination:
 
 
 def test_env_names_point_at_login_url_and_connected_app() -> None:
+    ENV = SYSTEM.env
     assert (ENV.base_url, ENV.token_url) == ("SALESFORCE_LOGIN_URL", "SALESFORCE_TOKEN_URL")
     assert (ENV.client_id, ENV.client_secret) == ("SALESFORCE_CLIENT_ID", "SALESFORCE_CLIENT_SECRET")
 

@@ -11,7 +11,7 @@ import pytest
 from migration_assets.connectors import resolve_connection
 from migration_assets.connectors.base import LookupRef, TableRequirement, UpsertRow
 from migration_assets.connectors.salesforce import SalesforceDestination
-from migration_assets.sandbox.salesforce.seed import seed_users
+from migration_assets.sandbox.salesforce.seed import seed_user_rows
 
 ACCOUNT_KEY, CONTACT_KEY, LINK_KEY = "Account_External_ID__c", "Contact_External_ID__c", "ACR_External_ID__c"
 
@@ -32,7 +32,7 @@ async def sf(tmp_path: Path):
 
 
 async def test_users_lists_every_user_with_email_name_and_active_flag(sf: SalesforceDestination, tmp_path: Path):
-    seed_users(
+    seed_user_rows(
         tmp_path / "salesforce.sqlite",
         [
             {"Username": "ann@firm.example", "Email": "Ann@Firm.example", "FirstName": "Ann", "LastName": "Lee"},

@@ -7,10 +7,10 @@ import asyncio
 
 import dagster as dg
 
-from migration_assets.pipeline.naming import asset_key
-from migration_assets.pipeline.resources import ConnectionsResource
-from migration_assets.sandbox import SANDBOXES
+from migration_assets.defs.naming import asset_key
+from migration_assets.defs.resources import ConnectionsResource
 from migration_assets.sandbox.case_status import mutate
+from migration_assets.systems import system
 from migration_assets_tests.conftest import assert_counts_add_up, core_spec_dir
 
 PAIR = "case_status__dynamics365"
@@ -41,7 +41,7 @@ def test_sensor_requests_a_delta_run_that_upserts_changes_and_reports_deletions(
     checkpoint = _checkpoint(workbench.instance, "cases")
     assert _evaluate(workbench, f"{PAIR}__delta_pickup").__class__ is dg.SkipReason
 
-    source = SANDBOXES["case_status"].state_path(workbench.paths.sandbox)
+    source = system("case_status").state_path(workbench.paths.sandbox)
     client = mutate.create(
         source,
         "clients",

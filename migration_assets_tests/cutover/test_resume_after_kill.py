@@ -17,8 +17,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from migration_assets.sandbox import SANDBOXES
 from migration_assets.settings import Paths
+from migration_assets.systems import system
 from migration_assets_tests.conftest import Workbench, core_spec_dir
 
 PAIR = "case_status__dynamics365"
@@ -74,13 +74,13 @@ def test_full_run_killed_at_several_points_resumes_to_a_clean_runs_result(tmp_pa
         clean.instance = instance
         assert clean.run(PAIR, "full").success
     expected = {
-        t: sorted(ids) for t, ids in _destination_rows(SANDBOXES["dynamics365"].state_path(clean.paths.sandbox)).items()
+        t: sorted(ids) for t, ids in _destination_rows(system("dynamics365").state_path(clean.paths.sandbox)).items()
     }
 
     var = tmp_path / "killed" / "var"
     _prepare(var, spec_dir)
     env = _cli(var, spec_dir, tmp_path / "killed" / "home")
-    state = SANDBOXES["dynamics365"].state_path(var / "sandbox")
+    state = system("dynamics365").state_path(var / "sandbox")
     baseline = _writes(state)
     command = [sys.executable, "-m", "migration_assets.cli", "run", PAIR, "--phase", "full"]
     kills = 0

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-from migration_assets.pipeline.factory import migrate_job_name
-from migration_assets.pipeline.naming import asset_key
-from migration_assets.sandbox import SANDBOXES
+from migration_assets.defs.naming import asset_key, migrate_job_name
 from migration_assets.sandbox.case_status import mutate
 from migration_assets.sandbox.dataverse import seed as dataverse_seed
 from migration_assets.spec.expressions import company_key
+from migration_assets.systems import system
 from migration_assets_tests.conftest import core_spec_dir
 
 PAIR = "case_status__dynamics365"
@@ -39,7 +38,7 @@ def _pre_existing_records(workbench) -> tuple[str, str]:
             await source.aclose()
 
     client = asyncio.run(first_client())
-    state = SANDBOXES["dynamics365"].state_path(workbench.paths.sandbox)
+    state = system("dynamics365").state_path(workbench.paths.sandbox)
     key = company_key(client["company"])
     dataverse_seed.seed_records(
         state, "account", [{"name": "Old Firm Name", "cs_account_key": key, "telephone1": "555-0100"}]
@@ -73,13 +72,13 @@ def test_rollback_restores_the_pre_migration_snapshot_and_is_idempotent(workbenc
     workbench.seed(scale=120)
     _apply_schema(workbench)
     key, client_id = _pre_existing_records(workbench)
-    state = SANDBOXES["dynamics365"].state_path(workbench.paths.sandbox)
+    state = system("dynamics365").state_path(workbench.paths.sandbox)
     before = snapshot(state)
 
     assert workbench.run(PAIR, "sample").success
     assert workbench.approve(PAIR).success
     assert workbench.run(PAIR, "full").success
-    source = SANDBOXES["case_status"].state_path(workbench.paths.sandbox)
+    source = system("case_status").state_path(workbench.paths.sandbox)
     mutate.update(source, "clients", int(client_id), {"last_name": "Changed In Cutover"}, now="2026-11-05T00:00:00Z")
     mutate.create(
         source,

@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from migration_assets.pipeline.naming import asset_key
-from migration_assets.sandbox import SANDBOXES
+from migration_assets.defs.naming import asset_key
 from migration_assets.sandbox.salesforce import seed as sf_seed
 from migration_assets.sandbox.salesforce.store import open_state
-from migration_assets.spec.loader import DEFAULT_SPEC_DIR
+from migration_assets.settings import SPEC_DIR
+from migration_assets.systems import system
 from migration_assets_tests.conftest import assert_counts_add_up
 
 PAIR = "case_status__salesforce"
@@ -23,14 +23,14 @@ def only_this_pair(workbench, tmp_path: Path) -> None:
     spec_dir.mkdir()
     # small batches, so the budget runs out in the middle of an object, not between two; every full
     # batch of 20 goes through a Bulk API 2.0 job (the rest through Collections), so both paths count
-    text = (DEFAULT_SPEC_DIR / f"{PAIR}.yaml").read_text()
+    text = (SPEC_DIR / f"{PAIR}.yaml").read_text()
     text = text.replace("batch_size: 1000", "batch_size: 20").replace("bulk_threshold: 1000", "bulk_threshold: 20")
     (spec_dir / f"{PAIR}.yaml").write_text(text)
     workbench.spec_dir = spec_dir
 
 
 def new_day(workbench, limit: int) -> Path:
-    path = SANDBOXES["salesforce"].state_path(workbench.paths.sandbox)
+    path = system("salesforce").state_path(workbench.paths.sandbox)
     sf_seed.reset_usage(path)
     open_state(path).set_options({"daily_api_limit": limit})
     return path

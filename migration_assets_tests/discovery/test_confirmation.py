@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from migration_assets.defs.naming import asset_key
 from migration_assets.discovery.confirmation import confirm_text, confirmation_problem, unconfirmed
-from migration_assets.pipeline.naming import asset_key
-from migration_assets.spec.loader import DEFAULT_SPEC_DIR, load_spec
+from migration_assets.settings import SPEC_DIR
+from migration_assets.spec.loader import load_spec
 
 PAIR = "case_status__dynamics365"
 PROPOSAL = """    required: [title]
@@ -24,7 +25,7 @@ PROPOSAL = """    required: [title]
 
 def draft_spec(tmp_path: Path) -> Path:
     """The Dynamics spec with its incident object turned back into an unconfirmed proposal."""
-    text = (DEFAULT_SPEC_DIR / f"{PAIR}.yaml").read_text(encoding="utf-8")
+    text = (SPEC_DIR / f"{PAIR}.yaml").read_text(encoding="utf-8")
     head, sep, tail = text.partition("\n  incident:\n")
     assert sep, "the spec has an incident object"
     tail = tail.replace("    required: [title]\n", PROPOSAL, 1)

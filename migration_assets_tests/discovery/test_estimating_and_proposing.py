@@ -9,9 +9,10 @@ import pytest
 from migration_assets.discovery import estimating
 from migration_assets.discovery.proposing import is_confirmed, propose, score_against, to_yaml
 from migration_assets.discovery.source_schema import FieldProfile, ObjectProfile, SourceSchema
-from migration_assets.spec.loader import DEFAULT_SPEC_DIR, load_spec
+from migration_assets.settings import SPEC_DIR
+from migration_assets.spec.loader import load_spec
 
-SPEC = load_spec(DEFAULT_SPEC_DIR / "case_status__dynamics365.yaml")
+SPEC = load_spec(SPEC_DIR / "case_status__dynamics365.yaml")
 
 
 def source_schema(clients: int, cases: int, companies: int) -> SourceSchema:

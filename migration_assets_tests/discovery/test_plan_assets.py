@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from migration_assets.pipeline.discover_assets import run_plan
-from migration_assets.pipeline.naming import asset_key
-from migration_assets.pipeline.stage_assets import source_objects
+from migration_assets.defs.discover import run_plan
+from migration_assets.defs.extract import source_objects
+from migration_assets.defs.naming import asset_key
 
 PAIRS = ["case_status__dynamics365", "case_status__salesforce"]
 

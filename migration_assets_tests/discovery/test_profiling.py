@@ -5,9 +5,10 @@ from __future__ import annotations
 import polars as pl
 
 from migration_assets.discovery.profiling import ProfileInputs, profile_object
-from migration_assets.spec.loader import DEFAULT_SPEC_DIR, load_spec
+from migration_assets.settings import SPEC_DIR
+from migration_assets.spec.loader import load_spec
 
-SPEC = load_spec(DEFAULT_SPEC_DIR / "case_status__dynamics365.yaml")
+SPEC = load_spec(SPEC_DIR / "case_status__dynamics365.yaml")
 
 
 def text_frame(rows: list[dict]) -> pl.DataFrame:

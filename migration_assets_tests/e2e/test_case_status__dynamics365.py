@@ -7,8 +7,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from migration_assets.pipeline.naming import asset_key
-from migration_assets.spec.loader import DEFAULT_SPEC_DIR
+from migration_assets.defs.naming import asset_key
+from migration_assets.settings import SPEC_DIR
 from migration_assets_tests.conftest import assert_counts_add_up, core_spec_dir
 
 PAIR = "case_status__dynamics365"
@@ -52,7 +52,7 @@ def test_seed_sample_full_read_back_and_rerun_creates_no_duplicate(workbench, tm
 def test_gate_failure_stops_the_load_in_the_run_and_in_later_runs(workbench, tmp_path: Path):
     spec_dir = tmp_path / "specs"
     spec_dir.mkdir()
-    text = (DEFAULT_SPEC_DIR / f"{PAIR}.yaml").read_text()
+    text = (SPEC_DIR / f"{PAIR}.yaml").read_text()
     # Declare a column shorter than the data: staging keeps the value, the gate must refuse it.
     text = text.replace(
         "cs_readable_id: {type: string, max_length: 100", "cs_readable_id: {type: string, max_length: 3"

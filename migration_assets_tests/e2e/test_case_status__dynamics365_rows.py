@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from migration_assets.pipeline.naming import asset_key
-from migration_assets.sandbox import SANDBOXES
+from migration_assets.defs.naming import asset_key
 from migration_assets.sandbox.dataverse import seed as dataverse_seed
+from migration_assets.systems import system
 from migration_assets_tests.conftest import assert_counts_add_up
 
 PAIR = "case_status__dynamics365"
@@ -17,7 +17,7 @@ CUSTOM_STAGES = {100000000, 100000001, 100000002, 100000003, 100000004}  # incid
 
 
 def _snapshot(workbench) -> dict[str, list[dict]]:
-    return dataverse_seed.snapshot(SANDBOXES["dynamics365"].state_path(workbench.paths.sandbox))
+    return dataverse_seed.snapshot(system("dynamics365").state_path(workbench.paths.sandbox))
 
 
 def _metadata(workbench, *path: str) -> dict:

@@ -8,10 +8,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from migration_assets.pipeline.cutover_assets import delta_partition_key
-from migration_assets.sandbox import SANDBOXES
+from migration_assets.defs.phases import delta_partition_key
 from migration_assets.sandbox.case_status.simulate import simulate_delta
 from migration_assets.spec.expressions import company_key
+from migration_assets.systems import system
 from migration_assets_tests.conftest import assert_counts_add_up
 
 PAIR = "case_status__salesforce"
@@ -140,7 +140,7 @@ def test_sample_approve_full_delta_on_salesforce_with_no_mismatch_and_counts_tha
     assert skipped and all("above the 26214400-byte limit" in r for r in skipped)
 
     # a simulated cutover burst, picked up as a delta: new case created, updated ones changed, no duplicates
-    changes = simulate_delta(SANDBOXES["case_status"].state_path(workbench.paths.sandbox))
+    changes = simulate_delta(system("case_status").state_path(workbench.paths.sandbox))
     delta = delta_partition_key(datetime.now(UTC))
     outcome = workbench.run(PAIR, delta)
     assert outcome.success, outcome.failures

@@ -6,10 +6,10 @@ import json
 
 import dagster as dg
 
-from migration_assets.pipeline.naming import asset_key
-from migration_assets.pipeline.phases import ensure_phases
-from migration_assets.sandbox import SANDBOXES
+from migration_assets.defs.naming import asset_key
+from migration_assets.defs.phases import ensure_phases
 from migration_assets.sandbox.case_status import generator
+from migration_assets.systems import system
 
 PAIR = "case_status__dynamics365"
 
@@ -25,7 +25,7 @@ def _run_exports(workbench) -> dg.ExecuteInProcessResult:
 
 def test_automation_export_lists_every_automation_and_a_guide_entry_per_trigger(workbench):
     workbench.seed(scale=20, seed=3)
-    assert SANDBOXES["case_status"].state_path(workbench.paths.sandbox).exists()
+    assert system("case_status").state_path(workbench.paths.sandbox).exists()
     source = generator.build(scale=20, seed=3)["automations"]
     result = _run_exports(workbench)
     assert result.success

@@ -6,11 +6,11 @@ import asyncio
 import json
 
 from migration_assets.connectors.case_status.settings import CATALOG
-from migration_assets.pipeline import files
-from migration_assets.pipeline.naming import asset_key
-from migration_assets.sandbox import SANDBOXES
+from migration_assets.defs.naming import asset_key
+from migration_assets.engine import files
 from migration_assets.sandbox.case_status import generator
 from migration_assets.sandbox.dataverse.seed import document_listing
+from migration_assets.systems import system
 from migration_assets_tests.conftest import CORE_OBJECTS, core_spec_dir
 
 PAIR = "case_status__dynamics365"
@@ -18,7 +18,7 @@ LIMIT = 26_214_400
 
 
 def _source_files(workbench) -> dict[str, dict]:
-    path = SANDBOXES["case_status"].state_path(workbench.paths.sandbox)
+    path = system("case_status").state_path(workbench.paths.sandbox)
     data = generator.build(scale=120, seed=42)
     assert path.exists()
     assert {f.name for f in CATALOG["files"].fields} <= set(data["files"][0]) | {"updated_at", "created_at"}
@@ -58,7 +58,7 @@ def test_files_stream_into_case_folders_oversize_skipped_and_reported(workbench,
     assert missing and missing <= set(quarantined)
 
     # the store holds every loaded file in its case folder, safe names, the source size
-    listing = document_listing(SANDBOXES["dynamics365"].state_path(workbench.paths.sandbox))
+    listing = document_listing(system("dynamics365").state_path(workbench.paths.sandbox))
     assert len(listing) == counts["loaded"]
     by_path = {d["path"]: d for d in listing}
     staged = workbench.sql(

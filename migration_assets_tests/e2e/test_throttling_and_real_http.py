@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from migration_assets.pipeline.naming import asset_key
+from migration_assets.defs.naming import asset_key
 from migration_assets_tests.conftest import core_spec_dir
 
 PAIR = "case_status__dynamics365"

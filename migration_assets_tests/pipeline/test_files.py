@@ -6,10 +6,11 @@ import polars as pl
 import pytest
 
 from migration_assets.connectors.case_status.settings import CATALOG
-from migration_assets.pipeline import files
-from migration_assets.pipeline.extracting import records_to_frame
-from migration_assets.pipeline.transform import EXT, REASON, stage_frame
-from migration_assets.spec.loader import DEFAULT_SPEC_DIR, load_spec
+from migration_assets.engine import files
+from migration_assets.engine.extracting import records_to_frame
+from migration_assets.engine.transform import EXT, REASON, stage_frame
+from migration_assets.settings import SPEC_DIR
+from migration_assets.spec.loader import load_spec
 
 PAIR = "case_status__dynamics365"
 
@@ -28,7 +29,7 @@ def _file(i: int, name: str, size: int, folder: str = "Intake", case_id: str = "
 
 
 def _stage(rows: list[dict]):
-    loaded = load_spec(DEFAULT_SPEC_DIR / f"{PAIR}.yaml")
+    loaded = load_spec(SPEC_DIR / f"{PAIR}.yaml")
     raw = records_to_frame(rows, [f.name for f in CATALOG["files"].fields])
     return stage_frame(loaded, "document", raw)
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from migration_assets.sandbox import SANDBOXES
 from migration_assets.sandbox.case_status import content, create_app, generate, mutate
 from migration_assets.sandbox.case_status.generator import build
 from migration_assets.sandbox.case_status.store import open_state
+from migration_assets.systems import system
 
-BASE_URL = SANDBOXES["case_status"].host
-KEY = {"Authorization": "ApiKey " + SANDBOXES["case_status"].credentials["api_key"]}
+BASE_URL = system("case_status").sandbox.host
+KEY = {"Authorization": "ApiKey " + system("case_status").sandbox.credentials["api_key"]}
 SEED = 11
 
 

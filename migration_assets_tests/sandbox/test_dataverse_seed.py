@@ -30,7 +30,7 @@ async def test_snapshot_ignores_volatile_columns_after_restore(tmp_path):
 
 def test_seed_users_returns_ids_and_users_can_own_records(tmp_path):
     state = tmp_path / "dv.sqlite"
-    [user] = seed.seed_users(
+    [user] = seed.seed_user_rows(
         state,
         [
             {

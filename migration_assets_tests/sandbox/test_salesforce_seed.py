@@ -12,7 +12,7 @@ from migration_assets.sandbox.salesforce.testing import data_url, sandbox_client
 def test_seed_users_returns_ids_of_active_users(tmp_path):
     path = tmp_path / "sf.sqlite"
     seed.reset(path)
-    ids = seed.seed_users(
+    ids = seed.seed_user_rows(
         path,
         [
             {

@@ -191,7 +191,7 @@ async def test_object_that_is_not_createable_is_refused(client):
 async def test_inactive_owner_is_inactive_owner_or_user(tmp_path):
     path = tmp_path / "sf.sqlite"
     seed.reset(path)
-    [active, inactive] = seed.seed_users(
+    [active, inactive] = seed.seed_user_rows(
         path,
         [
             {"Username": "a@firm.example", "Email": "a@firm.example", "LastName": "A", "IsActive": True},
@@ -208,7 +208,7 @@ async def test_inactive_owner_is_inactive_owner_or_user(tmp_path):
 async def test_inactive_owner_allowed_with_set_audit_fields(tmp_path):
     path = tmp_path / "sf.sqlite"
     seed.reset(path, set_audit_fields=True)
-    [inactive] = seed.seed_users(
+    [inactive] = seed.seed_user_rows(
         path, [{"Username": "b@firm.example", "Email": "b@firm.example", "LastName": "B", "IsActive": False}]
     )
     async with sandbox_client(path) as client:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from migration_assets.errors import SpecError
-from migration_assets.spec.loader import DEFAULT_SPEC_DIR, load_all, load_spec
+from migration_assets.settings import SPEC_DIR
+from migration_assets.spec.loader import load_all, load_spec
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "specs"
 INVALID = sorted((FIXTURES / "invalid").glob("*.yaml"))
@@ -32,27 +33,27 @@ def test_invalid_spec_error_names_file_line_path_and_problem(path: Path):
 
 
 def test_every_committed_spec_loads():
-    specs = load_all(DEFAULT_SPEC_DIR)
+    specs = load_all(SPEC_DIR)
     assert {s.pair for s in specs} >= {"case_status__dynamics365"}
     for spec in specs:
         assert spec.load_order, spec.pair
 
 
 def test_load_order_puts_lookup_targets_first():
-    spec = load_spec(DEFAULT_SPEC_DIR / "case_status__dynamics365.yaml")
+    spec = load_spec(SPEC_DIR / "case_status__dynamics365.yaml")
     order = spec.load_order
     assert order.index("account") < order.index("contact") < order.index("incident")
 
 
 def test_hash_ignores_comments_and_formatting(tmp_path: Path):
-    original = DEFAULT_SPEC_DIR / "case_status__dynamics365.yaml"
+    original = SPEC_DIR / "case_status__dynamics365.yaml"
     copy = tmp_path / original.name
     copy.write_text("# a new comment\n\n" + original.read_text())
     assert load_spec(copy).content_hash == load_spec(original).content_hash
 
 
 def test_hash_changes_when_the_mapping_changes(tmp_path: Path):
-    original = DEFAULT_SPEC_DIR / "case_status__dynamics365.yaml"
+    original = SPEC_DIR / "case_status__dynamics365.yaml"
     copy = tmp_path / original.name
     copy.write_text(original.read_text().replace("Pending: [0, 3]", "Pending: [0, 4]"))
     assert load_spec(copy).content_hash != load_spec(original).content_hash
@@ -60,7 +61,7 @@ def test_hash_changes_when_the_mapping_changes(tmp_path: Path):
 
 def test_pair_must_match_file_name(tmp_path: Path):
     copy = tmp_path / "other__dynamics365.yaml"
-    shutil.copy(DEFAULT_SPEC_DIR / "case_status__dynamics365.yaml", copy)
+    shutil.copy(SPEC_DIR / "case_status__dynamics365.yaml", copy)
     with pytest.raises(SpecError, match="must match the file name"):
         load_spec(copy)
 

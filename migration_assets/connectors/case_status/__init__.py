@@ -7,6 +7,6 @@ from `CASE_STATUS_API_KEY`; without it the sandbox emulator is used.
 """
 
 from migration_assets.connectors.case_status.client import CaseStatusSource
-from migration_assets.connectors.case_status.settings import CATALOG, ENV
+from migration_assets.connectors.case_status.settings import CATALOG
 
-__all__ = ["CATALOG", "ENV", "CaseStatusSource"]
+__all__ = ["CATALOG", "CaseStatusSource"]

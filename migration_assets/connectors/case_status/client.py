@@ -49,6 +49,8 @@ class CaseStatusSource(SourceConnector):
 
     system: ClassVar[str] = "case_status"
     catalog: ClassVar[Mapping[str, SourceObject]] = settings.CATALOG
+    page_size: ClassVar[int] = settings.PAGE_SIZE
+    rate_per_second: ClassVar[float] = settings.RATE_PER_SECOND
 
     def __init__(
         self, session: HttpSession, *, use_updated_since: bool = False, page_size: int = settings.PAGE_SIZE
@@ -57,7 +59,7 @@ class CaseStatusSource(SourceConnector):
         if not 1 <= page_size <= settings.PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {settings.PAGE_SIZE}, got {page_size}")
         self.use_updated_since = use_updated_since
-        self.page_size = page_size
+        self.size = page_size
 
     @classmethod
     def from_connection(cls, connection: Connection, **options: Any) -> Self:
@@ -105,7 +107,7 @@ class CaseStatusSource(SourceConnector):
                 yield [doc]
             return
         cutoff = parse_time(since) if since is not None else None
-        params: dict[str, Any] = {"size": self.page_size}
+        params: dict[str, Any] = {"size": self.size}
         if cutoff is not None and self.use_updated_since:
             params["updated_since"] = cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")
         number = 1
@@ -118,7 +120,7 @@ class CaseStatusSource(SourceConnector):
             kept = page if cutoff is None else [r for r in page if _changed(r, cutoff)]
             if kept:
                 yield kept
-            if len(page) < self.page_size:
+            if len(page) < self.size:
                 return
             number += 1
 

@@ -8,9 +8,6 @@ connector plus our emulator's invented resources (shared/reference/source-system
 from __future__ import annotations
 
 from migration_assets.connectors.base import SourceField, SourceObject
-from migration_assets.connectors.registry import EnvNames
-
-ENV = EnvNames(base_url="CASE_STATUS_BASE_URL", api_key="CASE_STATUS_API_KEY")
 
 API_PREFIX = "/v1/api"
 PAGE_SIZE = 100  # the largest page the API serves

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from migration_assets.connectors.registry import EnvNames
+from migration_assets.systems import EnvNames
 
 SYSTEM = "dynamics365"
 

@@ -8,16 +8,8 @@ Everything here follows the real Salesforce REST API and Bulk API 2.0 at v62.0
 
 from __future__ import annotations
 
-from migration_assets.connectors.registry import EnvNames
-
 SYSTEM = "salesforce"
 
-ENV = EnvNames(
-    base_url="SALESFORCE_LOGIN_URL",
-    token_url="SALESFORCE_TOKEN_URL",
-    client_id="SALESFORCE_CLIENT_ID",
-    client_secret="SALESFORCE_CLIENT_SECRET",
-)
 
 API_VERSION = "v62.0"
 DATA_PATH = f"/services/data/{API_VERSION}"

@@ -15,7 +15,7 @@ import time
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from migration_assets.sandbox import SANDBOXES
+from migration_assets.sandbox import sandbox
 from migration_assets.sandbox._common import SqliteState
 
 SCHEME = "ApiKey "
@@ -47,7 +47,7 @@ def api_key(request: Request) -> str | None:
     if not header.startswith(SCHEME):
         return None
     given = header[len(SCHEME) :].strip()
-    expected = SANDBOXES["case_status"].credentials["api_key"]
+    expected = sandbox("case_status").credentials["api_key"]
     return given if hmac.compare_digest(given.encode(), expected.encode()) else None
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from migration_assets.sandbox.case_status import store
+from migration_assets.systems import Person
 
 
 def reset(state_path: Path, **options: Any) -> None:
@@ -17,3 +18,29 @@ def reset(state_path: Path, **options: Any) -> None:
         conn.execute("delete from sandbox_options")
     if options:
         state.set_options(options)
+
+
+def generate(state_path: Path, *, scale: int, seed: int) -> dict[str, int]:
+    """The seeding hook: a fresh deterministic dataset of `scale` cases (see `generator`)."""
+    from migration_assets.sandbox.case_status.generator import generate as make
+
+    return make(Path(state_path), scale=scale, seed=seed)
+
+
+def people(state_path: Path) -> list[Person]:
+    """The seeding hook: every user of the source (inactive ones included), by id."""
+    from migration_assets.sandbox.case_status.generator import source_users
+
+    users = sorted(source_users(Path(state_path)), key=lambda u: int(u["id"]))
+    return [
+        Person(u["email"], u.get("first_name") or "", u.get("last_name") or "User", bool(u.get("active", True)))
+        for u in users
+        if u.get("email")
+    ]
+
+
+def simulate_delta(state_path: Path) -> dict[str, Any]:
+    """The seeding hook: a small burst of changes as during a cutover window (see `simulate`)."""
+    from migration_assets.sandbox.case_status.simulate import simulate_delta as simulate
+
+    return simulate(Path(state_path))

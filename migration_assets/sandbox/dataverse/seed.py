@@ -15,6 +15,7 @@ from typing import Any
 from migration_assets.sandbox.dataverse import bootstrap, store, writes
 from migration_assets.sandbox.dataverse.core import API_PREFIX, Ctx, ODataError
 from migration_assets.sandbox.dataverse.model import load_catalog
+from migration_assets.systems import Person
 
 HOST = "http://dataverse.sandbox"
 VOLATILE = frozenset({"versionnumber", "modifiedon", "modifiedby", "createdon", "createdby"})
@@ -40,7 +41,27 @@ def reset(state_path: Path, **options: Any) -> None:
         state.set_options(options)
 
 
-def seed_users(state_path: Path, users: list[dict[str, Any]]) -> list[str]:
+def seed_users(state_path: Path, people: list[Person]) -> list[str]:
+    """The seeding hook: one enabled or disabled systemuser per person.
+
+    Returns:
+        The new systemuserid values, in order.
+    """
+    rows = [
+        {
+            "internalemailaddress": p.email,
+            "domainname": p.email,
+            "firstname": p.first_name,
+            "lastname": p.last_name,
+            "fullname": f"{p.first_name} {p.last_name}".strip(),
+            "isdisabled": not p.active,
+        }
+        for p in people
+    ]
+    return seed_user_rows(state_path, rows)
+
+
+def seed_user_rows(state_path: Path, users: list[dict[str, Any]]) -> list[str]:
     """Add system users (internalemailaddress, firstname, lastname, fullname, isdisabled, domainname).
 
     Returns:

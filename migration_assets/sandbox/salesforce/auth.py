@@ -18,7 +18,7 @@ import time
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from migration_assets.sandbox import SANDBOXES
+from migration_assets.sandbox import sandbox
 from migration_assets.sandbox.salesforce.faults import SfError
 from migration_assets.sandbox.salesforce.store import option
 
@@ -41,7 +41,7 @@ async def token_endpoint(request: Request) -> JSONResponse:
         return _oauth_error("invalid_request", "grant type is missing")
     if form.get("grant_type") != "client_credentials":
         return _oauth_error("unsupported_grant_type", "grant type not supported")
-    expected = SANDBOXES["salesforce"].credentials
+    expected = sandbox("salesforce").credentials
     same_id = secrets.compare_digest(str(form.get("client_id", "")), expected["client_id"])
     same_secret = secrets.compare_digest(str(form.get("client_secret", "")), expected["client_secret"])
     if not (same_id and same_secret):

@@ -17,6 +17,7 @@ from migration_assets.sandbox.salesforce.describe import load_schema
 from migration_assets.sandbox.salesforce.ids import next_id
 from migration_assets.sandbox.salesforce.records import INTEGRATION_USERNAME, Ctx, insert, save
 from migration_assets.sandbox.salesforce.store import blob_dir, find_by_key, live_records, now_iso, open_state
+from migration_assets.systems import Person
 
 # Fields that change on every write or run; left out of snapshots so before/after compare equal.
 VOLATILE = {"CreatedDate", "LastModifiedDate", "SystemModstamp", "LastModifiedById", "ClosedDate"}
@@ -108,7 +109,7 @@ def reset(state_path: Path, **options: Any) -> None:
         state.set_options(options)
 
 
-def seed_users(state_path: Path, users: Iterable[Mapping[str, Any]]) -> list[str]:
+def seed_user_rows(state_path: Path, users: Iterable[Mapping[str, Any]]) -> list[str]:
     """Create active users (Username, Email, FirstName, LastName, IsActive; the rest defaulted).
 
     Returns:
@@ -129,6 +130,20 @@ def seed_users(state_path: Path, users: Iterable[Mapping[str, Any]]) -> list[str
             } | dict(user)
             ids.append(insert(ctx, ctx.obj("User"), row))
     return ids
+
+
+def seed_users(state_path: Path, people: Iterable[Person]) -> list[str]:
+    """The seeding hook: one User per person (Username is the lower-cased email).
+
+    Returns:
+        The new user ids, in order.
+    """
+    rows = [
+        {"Username": p.email.lower(), "Email": p.email, "FirstName": p.first_name, "LastName": p.last_name,
+         "IsActive": p.active}
+        for p in people
+    ]
+    return seed_user_rows(state_path, rows)
 
 
 def seed_records(state_path: Path, sobject: str, rows: Iterable[Mapping[str, Any]]) -> list[str]:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 
-from migration_assets.sandbox import SANDBOXES
+from migration_assets.sandbox import sandbox
 from migration_assets.sandbox.salesforce.app import create_app
 
-HOST = SANDBOXES["salesforce"].host
+HOST = sandbox("salesforce").host
 VERSION = "v62.0"
 
 
@@ -27,7 +27,7 @@ def data_url(path: str) -> str:
 
 async def fetch_token(client: httpx.AsyncClient) -> str:
     """An access token for the sandbox client (client-credentials flow)."""
-    creds = SANDBOXES["salesforce"].credentials
+    creds = sandbox("salesforce").credentials
     response = await client.post("/services/oauth2/token", data={"grant_type": "client_credentials", **creds})
     response.raise_for_status()
     return response.json()["access_token"]

@@ -1,0 +1,134 @@
+"""One asset-decorator helper for every layer of a pair, so each asset states only what is its own.
+
+`pair_asset(ctx, layer, name, ...)` derives the key (`<pair>/<layer>/<name>`), the group, the
+phase partitions, the staging pool, the layer tag, the owner and the layer's kinds; the function
+it decorates first has its phase checked (a key that is not a phase fails before anything is read
+or written). `pair_check` does the same for asset checks.
+
+Example:
+    @pair_asset(ctx, "stage", "contact", deps=[...], description="clients → contact")
+    def _stage(context, staging: StagingResource) -> dg.MaterializeResult:
+        phase = context.partition_key  # already validated
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+
+from migration_assets.defs.naming import OWNER, POOL, asset_key, group_name
+from migration_assets.defs.phases import current_phase
+from migration_assets.settings import Paths
+from migration_assets.spec.loader import LoadedSpec
+
+
+@dataclass(frozen=True)
+class PairDefs:
+    """What every factory of one pair needs: its spec, its phase partitions and the folders."""
+
+    loaded: LoadedSpec
+    phases: dg.DynamicPartitionsDefinition
+    paths: Paths
+
+    @property
+    def pair(self) -> str:
+        return self.loaded.pair
+
+    @property
+    def source(self) -> str:
+        return self.loaded.spec.source
+
+    @property
+    def destination(self) -> str:
+        return self.loaded.spec.destination
+
+    def key(self, layer: str, name: str) -> dg.AssetKey:
+        return asset_key(self.pair, layer, name)
+
+    def layer_kinds(self, layer: str) -> set[str]:
+        """What a layer's assets are made of (shown as kind tags in the UI)."""
+        return {
+            "discover": {self.source, self.destination},
+            "profile": {"polars", "duckdb"},
+            "plan": {"duckdb"},
+            "extract": {self.source, "duckdb"},
+            "stage": {"polars", "duckdb"},
+            "load": {self.destination},
+            "verify": {self.destination, "duckdb"},
+            "export": {self.source, "json"},
+            "cutover": {"human"},
+        }[layer]
+
+
+def phase_checked(fn: Callable) -> Callable:
+    """Refuse a partition key that is not a phase before the step body runs."""
+
+    @functools.wraps(fn)
+    def wrapper(context, *args, **kwargs):
+        current_phase(context)
+        return fn(context, *args, **kwargs)
+
+    return wrapper
+
+
+def pair_asset(
+    ctx: PairDefs,
+    layer: str,
+    name: str,
+    *,
+    description: str,
+    deps: Iterable[dg.AssetKey] = (),
+    kinds: Iterable[str] = (),
+    check_specs: Iterable[dg.AssetCheckSpec] = (),
+    metadata: Mapping[str, Any] | None = None,
+    partitioned: bool = True,
+    staging: bool = True,
+) -> Callable[[Callable], dg.AssetsDefinition]:
+    """The decorator of one asset of `ctx`'s pair in `layer`.
+
+    Args:
+        ctx: the pair.
+        layer: one of `naming.LAYERS`; gives the key prefix, group, tag and default kinds.
+        name: the last key segment.
+        description: what the asset holds, for the UI.
+        deps: upstream asset keys.
+        kinds: kinds beyond the layer's own.
+        check_specs: checks the asset's body reports.
+        metadata: definition metadata (e.g. the mapping of a staged table).
+        partitioned: partitioned by phase (the discovery assets are not).
+        staging: opens the pair's DuckDB file (runs in the `duckdb` pool).
+    """
+
+    def decorate(fn: Callable) -> dg.AssetsDefinition:
+        return dg.asset(
+            key=ctx.key(layer, name),
+            group_name=group_name(ctx.pair, layer),
+            partitions_def=ctx.phases if partitioned else None,
+            pool=POOL if staging else None,
+            deps=list(deps),
+            kinds=ctx.layer_kinds(layer) | set(kinds),
+            owners=[OWNER],
+            tags={"layer": layer},
+            check_specs=list(check_specs) or None,
+            metadata=dict(metadata) if metadata else None,
+            description=description,
+        )(phase_checked(fn) if partitioned else fn)
+
+    return decorate
+
+
+def pair_check(
+    ctx: PairDefs, layer: str, name: str, check: str, *, description: str, blocking: bool = False
+) -> Callable[[Callable], dg.AssetChecksDefinition]:
+    """The decorator of a check on `<pair>/<layer>/<name>` that opens staging and needs a phase."""
+
+    def decorate(fn: Callable) -> dg.AssetChecksDefinition:
+        return dg.asset_check(
+            asset=ctx.key(layer, name), name=check, blocking=blocking, pool=POOL, description=description
+        )(phase_checked(fn))
+
+    return decorate

@@ -1,0 +1,149 @@
+"""`load/<object>`: one asset per destination object, in lookup order, upserting by external id.
+
+Each load first refuses what it must not write: an unconfirmed mapping, a staged slice whose gate
+did not pass, and (through the guards) a full or delta phase without an approval.
+"""
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+import dagster as dg
+import polars as pl
+
+from migration_assets.defs import metadata as md
+from migration_assets.defs.layers import PairDefs, pair_asset
+from migration_assets.defs.resources import ConnectionsResource, StagingResource
+from migration_assets.discovery.confirmation import confirmation_problem
+from migration_assets.engine import planning
+from migration_assets.engine.file_loading import files_report, load_files
+from migration_assets.engine.loading import LoadSummary, load_object
+from migration_assets.errors import MigrationError
+from migration_assets.spec.loader import LoadedSpec
+from migration_assets.staging import db, ledger, state
+
+Guard = Callable[..., None]  # (context, conn, loaded, phase) -> None, raises dg.Failure to refuse
+
+
+def build_load_assets(ctx: PairDefs, guards: Sequence[Guard] = ()) -> list[dg.AssetsDefinition]:
+    return [_load_asset(ctx, name, guards) for name in ctx.loaded.load_order]
+
+
+def _load_asset(ctx: PairDefs, obj_name: str, guards: Sequence[Guard]) -> dg.AssetsDefinition:
+    loaded = ctx.loaded
+    obj = loaded.spec.objects[obj_name]
+    parents = sorted({lk.object for lk in obj.lookups.values() if not lk.deferred and lk.object != obj_name})
+
+    @pair_asset(
+        ctx,
+        "load",
+        obj_name,
+        deps=[ctx.key("stage", obj_name), ctx.key("plan", "schema_apply"), *(ctx.key("load", p) for p in parents)],
+        description=f"Upserts staged {obj_name} rows into {ctx.destination} table {obj.table} by "
+        f"{obj.external_id.column}; every write is in the ledger.",
+    )
+    def _load(context, staging: StagingResource, connections: ConnectionsResource) -> dg.MaterializeResult:
+        phase = context.partition_key
+        if refused := confirmation_problem(loaded, obj_name):
+            raise dg.Failure(refused)
+        with staging.connect(ctx.pair) as conn:
+            db.ensure_support_tables(conn)
+            state.ensure(conn)
+            ledger.ensure(conn)
+            passed, why = state.gate_status(conn, obj_name, phase)
+            if not passed:
+                raise dg.Failure(f"load of {obj_name} refused: {why}")
+            for guard in guards:
+                guard(context, conn, loaded, phase)
+            spec = planning.effective_spec(conn, loaded, phase)
+            summary = asyncio.run(_run_load(context, connections, spec, obj_name, phase, conn))
+            audit = ledger.history(conn, phase=phase).filter(pl.col("object") == obj_name).tail(20)
+            extra = _files_metadata(conn, ctx, obj_name, phase, summary) if obj.file else {}
+        context.log.info(
+            f"{obj_name}: {summary.created} created, {summary.updated} updated, {summary.skipped} already done, "
+            f"{summary.failed} rejected, {summary.unresolved} unresolved lookups in {summary.seconds:.1f}s"
+        )
+        return dg.MaterializeResult(metadata={**_load_metadata(phase, summary), **extra, "audit_log": _audit(audit)})
+
+    return _load
+
+
+def _load_metadata(phase: str, summary: LoadSummary) -> dict:
+    return {
+        "phase": phase,
+        "dagster/row_count": summary.written + summary.skipped,
+        "created": summary.created,
+        "updated": summary.updated,
+        "skipped_already_loaded": summary.skipped,
+        "rejected": summary.failed,
+        "unresolved_lookups": summary.unresolved,
+        "batches": summary.batches,
+        "seconds": round(summary.seconds, 2),
+        "requests": dg.MetadataValue.json(summary.requests),
+        "records_per_second": round(summary.written / summary.seconds, 1) if summary.seconds else 0.0,
+        "errors": dg.MetadataValue.md(md.md_table(summary.errors)),
+        "api_estimate": dg.MetadataValue.json(summary.estimate),
+    }
+
+
+def _audit(audit: pl.DataFrame) -> dg.MetadataValue:
+    columns = ("recorded_at", "operation", "outcome", "source_id", "external_id", "destination_id", "error")
+    return md.table_preview(audit.select(*columns))
+
+
+def _files_metadata(conn, ctx: PairDefs, obj_name: str, phase: str, summary: LoadSummary) -> dict:
+    counts, json_path, md_path = files_report(conn, ctx.paths, ctx.loaded, obj_name, phase, summary)
+    return {
+        "files_report": dg.MetadataValue.path(str(md_path)),
+        "files_report_json": dg.MetadataValue.path(str(json_path)),
+        "files_uploaded": counts["uploaded"],
+        "bytes_uploaded": counts["bytes_uploaded"],
+        "files_skipped": counts["skipped"],
+        "files_failed": counts["failed"],
+        "files_summary": dg.MetadataValue.md(md_path.read_text()[:4000]),
+    }
+
+
+async def _run_load(
+    context, connections: ConnectionsResource, loaded: LoadedSpec, obj_name: str, phase: str, conn
+) -> LoadSummary:
+    dest = connections.destination(loaded.spec.destination, loaded.spec.destination_options)
+    run_id, log = context.run.run_id, context.log.info
+    try:
+        if loaded.spec.objects[obj_name].kind == "file":
+            source = connections.source(loaded.spec.source)
+            try:
+                summary = await load_files(loaded, obj_name, phase, conn, source, dest, run_id, log=log)
+            finally:
+                await source.aclose()
+        else:
+            summary = await load_object(loaded, obj_name, phase, conn, dest, run_id, log=log)
+    except MigrationError as exc:
+        raise dg.Failure(f"load of {obj_name} stopped: {exc}") from exc
+    finally:
+        await dest.aclose()
+    summary.requests = dest.session.stats.snapshot()
+    if summary.stopped is not None:
+        raise budget_failure(obj_name, phase, summary)
+    return summary
+
+
+def budget_failure(obj_name: str, phase: str, summary: LoadSummary) -> dg.Failure:
+    """The resumable stop of a load whose destination ran out of its API budget."""
+    exc = summary.stopped
+    assert exc is not None
+    left = summary.staged - summary.skipped - summary.written - summary.failed - summary.unresolved
+    return dg.Failure(
+        f"load of {obj_name} stopped by the destination's API budget: {exc}. This run wrote "
+        f"{summary.written} rows ({summary.skipped} were already loaded); {left} rows of phase {phase} wait. "
+        f"Run phase {phase} again after {exc.resume_after or 'the budget resets'}: confirmed rows are "
+        "skipped, so nothing is redone or duplicated.",
+        metadata={
+            "resume_after": exc.resume_after or "",
+            "written": summary.written,
+            "skipped_already_loaded": summary.skipped,
+            "rows_waiting": left,
+            "api_estimate": dg.MetadataValue.json(summary.estimate),
+            "requests": dg.MetadataValue.json(summary.requests),
+        },
+        allow_retries=False,
+    )

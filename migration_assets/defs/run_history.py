@@ -1,0 +1,54 @@
+"""What the Dagster instance remembers of earlier runs, as plain measures for the estimator and the
+run report (the only place that reads run and step statistics)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from migration_assets.defs.naming import migrate_job_name
+from migration_assets.discovery.estimating import RunMeasure, StepMeasure
+
+
+def history(
+    instance: dg.DagsterInstance, pair: str, *, before: float | None = None, limit: int = 20
+) -> tuple[list[StepMeasure], list[RunMeasure]]:
+    """Steps and runs of the latest successful migrate runs of `pair` that started before `before`."""
+    records = instance.get_run_records(
+        filters=dg.RunsFilter(job_name=migrate_job_name(pair), statuses=[dg.DagsterRunStatus.SUCCESS]), limit=limit
+    )
+    steps, runs = [], []
+    prefix = f"{pair}__"
+    for record in records:
+        run = record.dagster_run
+        stats = instance.get_run_stats(run.run_id)
+        if stats.start_time is None or stats.end_time is None:
+            continue
+        if before is not None and stats.start_time >= before:
+            continue
+        phase = run.tags.get("dagster/partition", "")
+        phase = "delta" if phase.startswith("delta-") else phase
+        total = 0.0
+        for s in instance.get_run_step_stats(run.run_id):
+            if s.start_time is None or s.end_time is None:
+                continue
+            seconds = s.end_time - s.start_time
+            total += seconds
+            steps.append(StepMeasure(s.step_key.removeprefix(prefix), phase, seconds, run.run_id))
+        runs.append(RunMeasure(run.run_id, phase, stats.end_time - stats.start_time, total, stats.start_time))
+    return steps, runs
+
+
+def latest_run(instance: dg.DagsterInstance, pair: str, phase: str) -> tuple[str, float, float] | None:
+    """(run id, start, end) of the latest successful migrate run of `phase`."""
+    records = instance.get_run_records(
+        filters=dg.RunsFilter(
+            job_name=migrate_job_name(pair), statuses=[dg.DagsterRunStatus.SUCCESS], tags={"dagster/partition": phase}
+        ),
+        limit=1,
+    )
+    if not records:
+        return None
+    stats = instance.get_run_stats(records[0].dagster_run.run_id)
+    if stats.start_time is None or stats.end_time is None:
+        return None
+    return records[0].dagster_run.run_id, stats.start_time, stats.end_time

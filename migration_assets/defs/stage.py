@@ -1,0 +1,173 @@
+"""`plan/sample` and `stage/<object>` of a pair, and the blocking gate on every staged table."""
+
+import dagster as dg
+import polars as pl
+
+from migration_assets.checks.stage_gate import run_gate
+from migration_assets.defs import metadata as md
+from migration_assets.defs.extract import source_objects
+from migration_assets.defs.layers import PairDefs, pair_asset, pair_check
+from migration_assets.defs.phases import current_phase
+from migration_assets.defs.resources import StagingResource
+from migration_assets.engine import planning
+from migration_assets.engine.sampling import select_sample
+from migration_assets.engine.transform import EXT, REASON, SRC, stage_frame
+from migration_assets.staging import db, state
+from migration_assets.staging.tables import extract_table, stage_table
+
+
+def build_sample_asset(ctx: PairDefs) -> dg.AssetsDefinition:
+    loaded = ctx.loaded
+
+    @pair_asset(
+        ctx,
+        "plan",
+        "sample",
+        deps=[ctx.key("extract", s) for s in source_objects(loaded)],
+        kinds={"polars"},
+        description="Records of the sample phase: the anchor object stratified, plus the parents and "
+        "children their lookups need. Other phases take every extracted record.",
+    )
+    def _sample(context, staging: StagingResource) -> dg.MaterializeResult:
+        phase = context.partition_key
+        if phase != "sample":
+            return dg.MaterializeResult(metadata={"phase": phase, "note": "not the sample phase: nothing to select"})
+        with staging.connect(ctx.pair) as conn:
+            db.ensure_support_tables(conn)
+            raw = {s: db.read_slice(conn, extract_table(s), phase) for s in source_objects(loaded)}
+            chosen = select_sample(loaded, raw)
+            frame = pl.DataFrame(
+                [{"object": o, "external_id": e} for o, ids in chosen.items() for e in sorted(ids)],
+                schema={"object": pl.String, "external_id": pl.String},
+            )
+            db.replace_rows(conn, "sample_keys", frame, "true", [])
+        counts = {o: len(ids) for o, ids in chosen.items()}
+        return dg.MaterializeResult(
+            metadata={"phase": phase, "records": dg.MetadataValue.json(counts), "dagster/row_count": frame.height}
+        )
+
+    return _sample
+
+
+def build_stage_assets(ctx: PairDefs) -> list[dg.AssetsDefinition]:
+    return [_stage_asset(ctx, name) for name in ctx.loaded.load_order]
+
+
+def _stage_asset(ctx: PairDefs, obj_name: str) -> dg.AssetsDefinition:
+    loaded = ctx.loaded
+    obj = loaded.spec.objects[obj_name]
+    sources = sorted({obj.source, *(j.source for j in obj.join.values())})
+
+    @pair_asset(
+        ctx,
+        "stage",
+        obj_name,
+        deps=[
+            *(ctx.key("extract", s) for s in sources),
+            ctx.key("plan", "sample"),
+            ctx.key("plan", "schema_diff"),  # decides the spec variant
+            *([ctx.key("plan", "owners")] if obj.owners else []),
+        ],
+        description=obj.description or f"{obj.source} → {obj.table}",
+        metadata={"mapping": dg.MetadataValue.md(md.mapping_markdown(loaded, obj_name))},
+    )
+    def _stage(context, staging: StagingResource) -> dg.MaterializeResult:
+        phase = context.partition_key
+        with staging.connect(ctx.pair) as conn:
+            db.ensure_support_tables(conn)
+            state.ensure(conn)
+            raw = db.read_slice(conn, extract_table(obj.source), phase)
+            spec = planning.effective_spec(conn, loaded, phase)
+            result = stage_frame(spec, obj_name, raw, planning.stage_inputs(conn, phase, spec, obj_name))
+            staged, quarantined, excluded = _apply_sample(conn, phase, obj_name, result)
+            db.write_slice(conn, stage_table(obj_name), staged, phase)
+            _write_rejects(conn, phase, obj_name, quarantined, excluded, context.run.run_id)
+            counts = {
+                **result.counts(),
+                "source": staged.height + quarantined.height + excluded.height,
+                "staged": staged.height,
+                "quarantined": quarantined.height,
+                "excluded": excluded.height,
+            }
+            state.record_stage(conn, obj_name, phase, context.run.run_id, counts)
+        context.log.info(
+            f"{obj_name}: {staged.height} staged, {quarantined.height} quarantined, {excluded.height} excluded"
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": staged.height,
+                "phase": phase,
+                "quarantined": quarantined.height,
+                "excluded": excluded.height,
+                "merged": result.merged if phase != "sample" else 0,
+                "duplicates": result.duplicates.height,
+                "duplicate_groups": md.table_preview(result.duplicates),
+                "quarantine": md.table_preview(quarantined.select(EXT, SRC, REASON)),
+                "exclusions": md.table_preview(excluded),
+                "dagster/column_schema": md.column_schema(staged),
+                "dagster/column_lineage": md.column_lineage(loaded, obj_name),
+            }
+        )
+
+    return _stage
+
+
+def _apply_sample(conn, phase: str, obj_name: str, result):
+    if phase != "sample":
+        return result.staged, result.quarantined, result.excluded
+    keys = conn.sql("select external_id from sample_keys where object = $1", params=[obj_name]).pl()["external_id"]
+    keep = pl.col(EXT).is_in(keys.to_list())
+    return result.staged.filter(keep), result.quarantined.filter(keep), result.excluded.filter(keep)
+
+
+def _write_rejects(conn, phase, obj_name, quarantined: pl.DataFrame, excluded: pl.DataFrame, run_id: str) -> None:
+    q = quarantined.select(
+        pl.lit(phase).alias("_phase"),
+        pl.lit(obj_name).alias("object"),
+        pl.col(EXT).alias("external_id"),
+        pl.col(SRC).alias("source_id"),
+        pl.lit("stage").alias("step"),
+        pl.col(REASON).alias("reason"),
+        pl.col("_row").alias("row_json"),
+        pl.lit(run_id).alias("run_id"),
+    )
+    db.replace_rows(conn, "quarantine", q, "_phase = ? and object = ? and step = 'stage'", [phase, obj_name])
+    x = excluded.select(
+        pl.lit(phase).alias("_phase"),
+        pl.lit(obj_name).alias("object"),
+        pl.col(EXT).alias("external_id"),
+        pl.col(SRC).alias("source_id"),
+        pl.col(REASON).alias("reason"),
+    )
+    db.replace_rows(conn, "excluded", x, "_phase = ? and object = ?", [phase, obj_name])
+
+
+def build_stage_checks(ctx: PairDefs) -> list[dg.AssetChecksDefinition]:
+    return [_gate(ctx, name) for name in ctx.loaded.load_order]
+
+
+def _gate(ctx: PairDefs, obj_name: str) -> dg.AssetChecksDefinition:
+    @pair_check(
+        ctx,
+        "stage",
+        obj_name,
+        "schema_gate",
+        blocking=True,
+        description="pandera (polars) schema generated from the spec; a failure blocks the load.",
+    )
+    def _check(context, staging: StagingResource) -> dg.AssetCheckResult:
+        phase = current_phase(context)
+        with staging.connect(ctx.pair) as conn:
+            state.ensure(conn)
+            frame = db.read_slice(conn, stage_table(obj_name), phase)
+            spec = planning.effective_spec(conn, ctx.loaded, phase)
+            passed, failures = run_gate(spec, obj_name, frame, planning.custom_fields(conn))
+            state.record_gate(conn, obj_name, phase, passed)
+        meta = {"phase": phase, "rows_checked": frame.height}
+        if failures is not None:
+            summary = failures.group_by("column", "check").len().sort("len", descending=True)
+            meta["failures"] = dg.MetadataValue.md(md.md_table(summary.to_dicts()))
+            meta["failure_cases"] = md.table_preview(failures.select(pl.all().cast(pl.String)))
+        return dg.AssetCheckResult(passed=passed, severity=dg.AssetCheckSeverity.ERROR, metadata=meta)
+
+    return _check

@@ -1,0 +1,244 @@
+"""Load one file object's staged rows for one phase: stream each file from the source into the
+destination's document store, idempotent, resumable and audited like `loading.load_object`.
+
+Per file: resolve the parent record through the ledger crosswalk of the parent lookup's object
+(unresolved → quarantined with the reason), write a `pending` ledger row, stream
+`source.download(...)` into `dest.upload_file(...)` (the bytes pass through in chunks, never the
+whole file in memory), then write the outcome (the destination record is the store's file record,
+e.g. a Dataverse sharepointdocumentlocation or a Salesforce ContentVersion). Files already
+confirmed in this phase with the same content hash are skipped, so a killed run started again
+uploads only what is missing. A download the source refuses (missing blob) or an upload the
+destination refuses (e.g. its own size limit) quarantines that file with the reason; other files
+go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from migration_assets.connectors.base import DestinationConnector, FileUpload, SourceConnector, WriteResult
+from migration_assets.engine import files
+from migration_assets.engine.loading import LoadSummary, outcome_entry, pending_rows, quarantine_rows
+from migration_assets.engine.transform import EXT, HASH, SRC
+from migration_assets.errors import AuthError, BudgetExhausted, ConnectorError, MigrationError, RateLimited
+from migration_assets.spec.loader import LoadedSpec
+from migration_assets.staging import db, ledger
+from migration_assets.staging.tables import stage_table
+
+FATAL = (AuthError, RateLimited, BudgetExhausted)  # stop the run (resumable), never quarantine a file
+
+
+@dataclass
+class FileLoadSummary(LoadSummary):
+    """A LoadSummary plus what the files weighed."""
+
+    bytes_uploaded: int = 0
+    bytes_streamed: int = 0  # bytes read from the source for files whose upload succeeded
+    largest_chunk: int = 0  # biggest piece held at once on the way through (streaming evidence)
+    failures: list[dict[str, Any]] = field(default_factory=list)  # quarantined files with reasons
+
+
+class _Meter:
+    """Wraps a download so the loader knows how many bytes passed and the largest chunk held."""
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self.chunks, self.bytes, self.largest = chunks, 0, 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self.chunks:
+            self.bytes += len(chunk)
+            self.largest = max(self.largest, len(chunk))
+            yield chunk
+
+    async def close(self) -> None:
+        closer = getattr(self.chunks, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
+async def load_files(
+    loaded: LoadedSpec,
+    obj_name: str,
+    phase: str,
+    conn: duckdb.DuckDBPyConnection,
+    source: SourceConnector,
+    dest: DestinationConnector,
+    run_id: str,
+    *,
+    log: Callable[[str], None] = lambda _m: None,
+) -> FileLoadSummary:
+    """Upload the staged `phase` slice of file object `obj_name`.
+
+    Args:
+        loaded: the spec.
+        obj_name: a `kind: file` object.
+        phase: the phase (partition key).
+        conn: the pair's staging connection (ledger, quarantine).
+        source: where the bytes come from (`download`).
+        dest: where they go (`upload_file`).
+        run_id: the Dagster run id written to the ledger.
+        log: progress messages.
+
+    Returns:
+        Counts, bytes and the quarantined files with their reasons.
+
+    Raises:
+        AuthError, RateLimited, BudgetExhausted: the run stops; started again it resumes.
+    """
+    started = asyncio.get_running_loop().time()
+    staged, todo = pending_rows(conn, obj_name, phase)
+    summary = FileLoadSummary(obj_name, staged=staged.height)
+    rows = list(todo.iter_rows(named=True))
+    summary.skipped = staged.height - len(rows)
+    column, parent_obj, parent_table = files.parent_lookup(loaded, obj_name)
+    crosswalk = ledger.crosswalk(conn, parent_obj)
+    ready, unresolved = [], []
+    for row in rows:
+        parent_id = crosswalk.get(str(row[column])) if row[column] is not None else None
+        if parent_id is None:
+            unresolved.append(
+                (row, f"{column}: {parent_obj} {row[column]} is not in the destination (quarantined/not loaded)")
+            )
+        else:
+            ready.append((row, parent_id))
+    summary.unresolved = len(unresolved)
+    quarantine_rows(conn, phase, obj_name, run_id, unresolved)
+    summary.failures += [_failure(r, why) for r, why in unresolved]
+    semaphore = asyncio.Semaphore(loaded.spec.options.load.concurrency)
+
+    async def one(row: dict[str, Any], parent_id: str) -> None:
+        async with semaphore:
+            await _upload(loaded, obj_name, phase, conn, source, dest, run_id, row, parent_table, parent_id, summary)
+            summary.batches += 1
+            if summary.batches % 25 == 0 or summary.batches == len(ready):
+                log(f"{obj_name}: {summary.batches}/{len(ready)} files, {summary.bytes_uploaded} bytes uploaded")
+
+    if ready:  # the first upload alone: connectors set up their store once (e.g. a key), then in parallel
+        await one(*ready[0])
+        await asyncio.gather(*(one(r, p) for r, p in ready[1:]))
+    summary.seconds = asyncio.get_running_loop().time() - started
+    return summary
+
+
+async def _upload(
+    loaded: LoadedSpec,
+    obj_name: str,
+    phase: str,
+    conn,
+    source: SourceConnector,
+    dest: DestinationConnector,
+    run_id: str,
+    row: dict[str, Any],
+    parent_table: str,
+    parent_id: str,
+    summary: FileLoadSummary,
+) -> None:
+    obj = loaded.spec.objects[obj_name]
+    ext, src = str(row[EXT]), str(row[SRC])
+    ledger.record(conn, [_pending(run_id, phase, obj_name, obj.table, row)])
+    meter = _Meter(source.download(obj.source, src))
+    upload = FileUpload(
+        external_id=ext,
+        file_name=row[files.NAME],
+        folder=row[files.FOLDER] or "",
+        size=int(row[files.SIZE] or 0),
+        content=aiter(meter),
+        content_type=row[files.CONTENT_TYPE] or files.DEFAULT_CONTENT_TYPE,
+        parent_table=parent_table,
+        parent_id=parent_id,
+        key=loaded.spec.objects[obj_name].external_id.column,
+    )
+    try:
+        result = await dest.upload_file(upload)
+    except FATAL:
+        raise
+    except (ConnectorError, MigrationError) as exc:  # the download (or the store) refused this one file
+        result = WriteResult(ext, ok=False, error=f"transfer failed: {exc}")
+    finally:
+        await meter.close()  # an upload that stopped early must not leave the download open
+    summary.largest_chunk = max(summary.largest_chunk, meter.largest)
+    ledger.record(conn, [outcome_entry(run_id, phase, obj_name, obj.table, row, result)])
+    if result.ok:
+        summary.created += result.operation == "created"
+        summary.updated += result.operation == "updated"
+        summary.bytes_uploaded += upload.size
+        summary.bytes_streamed += meter.bytes
+        return
+    summary.failed += 1
+    reason = f"{upload.file_name}: not transferred to {dest.system}: {result.error}"
+    quarantine_rows(conn, phase, obj_name, run_id, [(row, reason)])
+    summary.failures.append(_failure(row, reason))
+    if len(summary.errors) < 20:
+        summary.errors.append({"external_id": ext, "error": reason})
+
+
+def _pending(run_id: str, phase: str, obj_name: str, table: str, row: dict[str, Any]) -> ledger.Entry:
+    # no before-image: a file record is always the migration's own, so rollback deletes it
+    return ledger.Entry(
+        run_id, phase, obj_name, table, str(row[SRC]), str(row[EXT]), None, None, "pending", row_hash=row[HASH]
+    )
+
+
+def _failure(row: dict[str, Any], reason: str) -> dict[str, Any]:
+    return {
+        "source_id": str(row[SRC]),
+        "external_id": str(row[EXT]),
+        "name": row.get(files.NAME),
+        "size": row.get(files.SIZE),
+        "reason": reason,
+    }
+
+
+def files_report(
+    conn: duckdb.DuckDBPyConnection, paths, loaded: LoadedSpec, obj_name: str, phase: str, summary: LoadSummary
+) -> tuple[dict[str, Any], Path, Path]:
+    """Write `<reports>/<pair>/files_<phase>.{json,md}`; return (counts, json path, markdown path).
+
+    The report covers the whole phase (files uploaded by earlier runs of it included): uploaded
+    files and bytes, files skipped at stage (oversize) and files quarantined at load, with reasons.
+
+    Args:
+        conn: the staging connection.
+        paths: the workbench Paths (report folder).
+        loaded: the spec.
+        obj_name: the file object.
+        phase: the phase.
+        summary: this run's load summary.
+
+    Returns:
+        (counts, json path, markdown path).
+    """
+    staged = db.read_slice(conn, stage_table(obj_name), phase)
+    outcomes = ledger.phase_outcomes(conn, obj_name, phase)
+    ok = staged.filter(pl.col(EXT).is_in([e for e, o in outcomes.items() if o == "ok"])) if staged.height else staged
+    skipped = conn.execute(
+        "select source_id, external_id, reason from excluded where _phase = ? and object = ? order by source_id",
+        [phase, obj_name],
+    ).fetchall()
+    failed = conn.execute(
+        "select source_id, external_id, reason from quarantine where _phase = ? and object = ? "
+        "and step = 'load' order by source_id",
+        [phase, obj_name],
+    ).fetchall()
+    counts = {
+        "staged": staged.height,
+        "uploaded": ok.height,
+        "bytes_uploaded": int(ok[files.SIZE].sum() or 0) if ok.height else 0,
+        "uploaded_this_run": summary.written,
+        "already_uploaded": summary.skipped,
+        "skipped": len(skipped),
+        "failed": len(failed),
+        "seconds": round(summary.seconds, 2),
+        "largest_chunk_in_memory_bytes": summary.largest_chunk if isinstance(summary, FileLoadSummary) else 0,
+    }
+    as_rows = [dict(zip(("source_id", "external_id", "reason"), r, strict=True)) for r in skipped]
+    failures = [dict(zip(("source_id", "external_id", "reason"), r, strict=True)) for r in failed]
+    json_path, md_path = files.write_report(paths.report_dir(loaded.pair), obj_name, phase, counts, as_rows, failures)
+    return counts, json_path, md_path

@@ -1,0 +1,109 @@
+"""What the plan step decides and the later steps read back from staging: the spec variant the
+destination calls for, the discovered custom fields, the owner map and the schema requirements.
+
+Every phase records its own variant (plan/schema_diff), so a sandbox switched from one licence tier
+to another between runs is planned again rather than written with the old table names.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from migration_assets.connectors.base import ColumnRequirement, TableRequirement
+from migration_assets.engine.custom_fields import CustomField
+from migration_assets.engine.owners import OWNER_MAP_SCHEMA
+from migration_assets.engine.transform import StageInputs
+from migration_assets.spec.loader import LoadedSpec
+from migration_assets.spec.model import OptionSpec
+from migration_assets.staging import db, state
+from migration_assets.staging.tables import extract_table
+
+VARIANT = "variant"
+
+
+def effective_spec(conn: duckdb.DuckDBPyConnection, loaded: LoadedSpec, phase: str | None = None) -> LoadedSpec:
+    """The spec with the variant plan/schema_diff chose for `phase` (None: the latest chosen)."""
+    if not db.table_exists(conn, "plan_values"):  # nothing planned yet (read-only connections too)
+        return loaded
+    if phase is None:
+        rows = conn.execute(
+            "select value from plan_values where name = ? order by recorded_at desc limit 1", [VARIANT]
+        ).fetchall()
+        return loaded.with_variant(rows[0][0] if rows else None)
+    return loaded.with_variant(state.plan_value(conn, phase, VARIANT))
+
+
+def custom_fields(conn: duckdb.DuckDBPyConnection) -> tuple[CustomField, ...]:
+    state.ensure(conn)
+    rows = conn.sql('select * from custom_fields order by object, "column"').pl().to_dicts()
+    return tuple(CustomField.from_row(r) for r in rows)
+
+
+def save_custom_fields(conn: duckdb.DuckDBPyConnection, fields: list[CustomField]) -> None:
+    frame = pl.DataFrame([f.to_row() for f in fields]) if fields else pl.DataFrame()
+    db.replace_rows(conn, "custom_fields", frame, "true", [])
+
+
+def owner_table(conn: duckdb.DuckDBPyConnection, phase: str) -> pl.DataFrame | None:
+    state.ensure(conn)
+    frame = conn.sql("select * exclude (phase) from owner_map where phase = $1", params=[phase]).pl()
+    return frame.cast(OWNER_MAP_SCHEMA) if frame.height else None  # type: ignore[arg-type]
+
+
+def save_owner_table(conn: duckdb.DuckDBPyConnection, phase: str, table: pl.DataFrame) -> None:
+    db.replace_rows(conn, "owner_map", table.with_columns(pl.lit(phase).alias("phase")), "phase = ?", [phase])
+
+
+def stage_inputs(conn: duckdb.DuckDBPyConnection, phase: str, loaded: LoadedSpec, obj_name: str) -> StageInputs:
+    """Custom fields, owners and joined source objects (every phase's latest records: a delta's
+    message may belong to a case extracted in the full phase)."""
+    return StageInputs(custom_fields(conn), owner_table(conn, phase), joined_sources(conn, loaded, obj_name))
+
+
+def joined_sources(conn: duckdb.DuckDBPyConnection, loaded: LoadedSpec, obj_name: str) -> dict[str, pl.DataFrame]:
+    return {j.source: latest_records(conn, loaded, j.source) for j in loaded.spec.objects[obj_name].join.values()}
+
+
+def latest_records(conn: duckdb.DuckDBPyConnection, loaded: LoadedSpec, source_object: str) -> pl.DataFrame:
+    """Every extracted record of a source object over all phases, the latest version per id (the
+    object's declared id and last-modified fields)."""
+    catalog = loaded.source_catalog[source_object]
+    id_field, updated_field = catalog.id_field, catalog.updated_field
+    table = extract_table(source_object)
+    if not db.table_exists(conn, table):
+        return pl.DataFrame()
+    frame = db.utc(conn.sql(f"select * exclude (_phase) from {db.ident(table)}").pl())
+    if id_field not in frame.columns:
+        return frame
+    if updated_field and updated_field in frame.columns:  # raw text; ISO timestamps of one source sort as text
+        frame = frame.sort(updated_field, nulls_last=False, maintain_order=True)
+    return frame.unique(subset=[id_field], keep="last", maintain_order=True)
+
+
+def _options(options: list[str | OptionSpec]) -> tuple[tuple[str, ...], dict[str, tuple[int | None, int | None]]]:
+    labels = tuple(o if isinstance(o, str) else o.label for o in options)
+    pinned = {o.label: (o.value, o.state) for o in options if isinstance(o, OptionSpec)}
+    return labels, pinned
+
+
+def schema_requirements(loaded: LoadedSpec, fields: tuple[CustomField, ...] = ()) -> list[TableRequirement]:
+    """What the (variant-applied) spec's `schema:` section and the discovered custom fields ask of the
+    destination."""
+    out: dict[str, TableRequirement] = {}
+    for table, spec in loaded.spec.schema_.items():
+        columns = []
+        for name, c in spec.columns.items():
+            labels, pinned = _options(c.options)
+            columns.append(ColumnRequirement(name, c.type, c.max_length, labels, c.target, c.label, pinned))
+        keys = {k: tuple(v) for k, v in spec.keys.items()}
+        out[table] = TableRequirement(table, spec.custom, spec.activity, tuple(columns), keys, spec.label)
+    for obj_name, obj in loaded.spec.objects.items():
+        extra = tuple(f.requirement() for f in fields if f.object == obj_name)
+        if not extra:
+            continue
+        base = out.get(obj.table) or TableRequirement(obj.table)
+        out[obj.table] = TableRequirement(
+            base.name, base.custom, base.activity, (*base.columns, *extra), base.keys, base.label
+        )
+    return list(out.values())

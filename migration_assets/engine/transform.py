@@ -1,0 +1,294 @@
+"""Turn the raw extract of a source object into the staged rows of one destination object.
+
+Pure Polars, no I/O: `stage_frame(loaded, obj_name, raw)` returns the rows to load, the rows
+quarantined (with a reason each) and the rows excluded by the spec (with the rule's reason), such
+that every source record lands in exactly one of the three.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from migration_assets.engine import files
+from migration_assets.engine.custom_fields import CustomField, compiled_custom_columns
+from migration_assets.engine.owners import resolve_column
+from migration_assets.errors import MigrationError
+from migration_assets.spec.expressions import Compiled
+from migration_assets.spec.loader import LoadedSpec
+from migration_assets.spec.model import ObjectMap
+
+
+def pl_text(value: str | None) -> Compiled:
+    return Compiled(pl.lit(value, dtype=pl.String))
+
+EXT, SRC, HASH, REASON = "_external_id", "_source_id", "_row_hash", "_reason"
+ITEM, INDEX, EXPLODE_PROBLEM = "_item", "_index", "_explode_problem"
+
+
+@dataclass(frozen=True)
+class StageInputs:
+    """What staging needs beyond the spec: discovered custom fields and the owner map of the phase."""
+
+    custom_fields: tuple[CustomField, ...] = ()
+    owners: pl.DataFrame | None = None  # pipeline.owners.owner_map
+    sources: Mapping[str, pl.DataFrame] = field(default_factory=dict)  # joined source objects by name
+
+
+@dataclass(frozen=True)
+class StageResult:
+    staged: pl.DataFrame  # _external_id, _source_id, _row_hash, mapped columns, lookup columns
+    quarantined: pl.DataFrame  # _external_id, _source_id, _reason, _row
+    excluded: pl.DataFrame  # _external_id, _source_id, _reason
+    source_rows: int  # raw source records read
+    source: int  # records of this destination object (distinct external ids when collapsing)
+    merged: int  # source rows folded into another by a many:1 collapse
+    duplicates: pl.DataFrame = field(default_factory=pl.DataFrame)  # dedupe report: key, source ids
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "source": self.source,
+            "staged": self.staged.height,
+            "quarantined": self.quarantined.height,
+            "excluded": self.excluded.height,
+            "source_rows": self.source_rows,
+            "merged": self.merged,
+        }
+
+
+def compiled_columns(
+    loaded: LoadedSpec, obj_name: str, custom: tuple[CustomField, ...] = ()
+) -> dict[str, Compiled]:
+    """Compiled expressions of every output column of an object (fields, discovered custom fields,
+    lookups, then owners as source user ids)."""
+    obj = loaded.spec.objects[obj_name]
+    out = {c: loaded.compile(obj_name, f"fields.{c}", n) for c, n in obj.fields.items()}
+    out |= compiled_custom_columns(loaded, obj_name, [f for f in custom if f.object == obj_name])
+    out |= {c: loaded.compile(obj_name, f"lookups.{c}.value", lk.value) for c, lk in obj.lookups.items()}
+    out |= {c: loaded.compile(obj_name, f"owners.{c}.value", o.value) for c, o in obj.owners.items()}
+    out |= files.file_columns(loaded, obj_name)  # kind: file - `_file_*` columns, never sent as fields
+    return out
+
+
+def field_columns(obj: ObjectMap, staged_columns: list[str]) -> list[str]:
+    """The plain value columns of a staged frame: mapped fields, custom fields, owner text columns."""
+    return [c for c in staged_columns if not c.startswith("_") and c not in obj.lookups and c not in obj.owners]
+
+
+def _resolve_owners(obj: ObjectMap, frame: pl.DataFrame, owners: pl.DataFrame | None) -> pl.DataFrame:
+    """Owner columns hold source user ids until here; make them destination user ids (+ text)."""
+    if not obj.owners:
+        return frame
+    if owners is None:
+        raise MigrationError("owners are mapped but plan/owners has not resolved the source users")
+    for column, owner in obj.owners.items():
+        ids, names = resolve_column(owners, frame[column], fallback=owner.fallback)
+        frame = frame.with_columns(ids.alias(column))
+        if owner.text_column:
+            frame = frame.with_columns(pl.coalesce(frame[owner.text_column], names).alias(owner.text_column))
+    return frame
+
+
+def _row_hash(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
+    def digest(row: dict) -> str:
+        return hashlib.sha1(json.dumps(row, default=str, sort_keys=True).encode()).hexdigest()[:16]
+
+    return pl.Series(HASH, [digest(r) for r in frame.select(columns).iter_rows(named=True)], dtype=pl.String)
+
+
+def stage_frame(
+    loaded: LoadedSpec, obj_name: str, raw: pl.DataFrame, inputs: StageInputs = StageInputs()
+) -> StageResult:
+    """Apply the spec of `obj_name` to the raw source rows."""
+    obj = loaded.spec.objects[obj_name]
+    id_field = loaded.source_catalog[obj.source].id_field
+    columns = compiled_columns(loaded, obj_name, inputs.custom_fields)
+    columns |= {t: pl_text(None) for o in obj.owners.values() if (t := o.text_column) and t not in columns}
+    ext = loaded.compile(obj_name, "external_id.value", obj.external_id.value)
+    if raw.height == 0:
+        empty = pl.DataFrame(schema={EXT: pl.String, SRC: pl.String, REASON: pl.String})
+        staged = pl.DataFrame(schema={EXT: pl.String, SRC: pl.String, HASH: pl.String})
+        return StageResult(staged, empty.with_columns(pl.lit(None, pl.String).alias("_row")), empty, 0, 0, 0)
+    # explode first: a join may look up the list element (`by: _item`)
+    raw = join_rows(loaded, obj_name, explode_rows(loaded, obj_name, raw), inputs.sources)
+    rules = [loaded.compile(obj_name, f"exclude[{i}].when", r.when) for i, r in enumerate(obj.exclude)]
+    frame = raw.sort(pl.col(id_field).cast(pl.String).str.zfill(20), maintain_order=True).with_columns(
+        ext.expr.cast(pl.String).alias(EXT),
+        pl.col(id_field).cast(pl.String).alias(SRC),
+        *(c.expr.alias(name) for name, c in columns.items()),
+        _problem_reason(loaded, obj_name, columns, ext).alias(REASON),
+        _exclusion_reason(obj.exclude, rules).alias("_excluded"),
+    )
+    frame = _resolve_owners(obj, _dedupe(loaded, obj_name, frame), inputs.owners)
+    frame = files.stage_files(obj, frame)
+    out_cols = list(columns)
+    if obj.collapse:
+        return _collapse(frame, out_cols, raw.height)
+    excluded = frame.filter(pl.col("_excluded").is_not_null()).select(EXT, SRC, pl.col("_excluded").alias(REASON))
+    rest = frame.filter(pl.col("_excluded").is_null())
+    quarantined = _quarantine_rows(rest.filter(pl.col(REASON).is_not_null()), raw, id_field)
+    good = rest.filter(pl.col(REASON).is_null()).select(EXT, SRC, *out_cols)
+    staged = good.with_columns(_row_hash(good, out_cols))
+    duplicates = _duplicates(loaded, obj_name, frame)
+    return StageResult(staged, quarantined, excluded, raw.height, raw.height, 0, duplicates)
+
+
+def _duplicates(loaded: LoadedSpec, obj_name: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Groups of source records sharing the dedupe key (what `action: report` reports)."""
+    dedupe = loaded.spec.objects[obj_name].dedupe
+    if dedupe is None:
+        return pl.DataFrame()
+    key = loaded.compile(obj_name, "dedupe.by", dedupe.by).expr.cast(pl.String)
+    return (
+        frame.select(key.alias("key"), pl.col(SRC).alias("source_id"))
+        .filter(pl.col("key").is_not_null() & (pl.col("key").str.strip_chars() != ""))
+        .group_by("key")
+        .agg(pl.col("source_id").sort(), pl.len().alias("records"))
+        .filter(pl.col("records") > 1)
+        .sort("key")
+        .with_columns(pl.col("source_id").list.join(", ").alias("source_ids"))
+        .select("key", "records", "source_ids")
+    )
+
+
+def _json_list(text: str | None) -> list[str | None] | str:
+    """The elements of a JSON list as text (a list encoded twice too), or why the value is not one."""
+    if text is None or not text.strip():
+        return []
+    try:
+        value = json.loads(text)
+        if isinstance(value, str) and value.strip()[:1] == "[":
+            value = json.loads(value)
+    except ValueError:
+        return f"explode: {text[:60]} is not valid JSON"
+    if not isinstance(value, list):
+        return f"explode: {text[:60]} is not a JSON list"
+    return [v if v is None or isinstance(v, str) else json.dumps(v) for v in value]
+
+
+def join_rows(
+    loaded: LoadedSpec, obj_name: str, raw: pl.DataFrame, sources: Mapping[str, pl.DataFrame]
+) -> pl.DataFrame:
+    """Add the fields of every `join` of the object as '<alias>.<field>' columns (left join: one row
+    out per row in; the last record per key wins when the joined source repeats a key)."""
+    obj = loaded.spec.objects[obj_name]
+    for alias, join in obj.join.items():
+        if f"_join_{alias}" in raw.columns:
+            continue  # joined already (sampling and staging share frames)
+        other = sources.get(join.source)
+        if other is None:
+            raise MigrationError(f"{obj_name}: join {alias} needs the extract of {join.source}")
+        on = loaded.compile(obj_name, f"join.{alias}.by", join.by).expr.cast(pl.String)
+        right = (
+            other.with_columns(pl.col(join.key).cast(pl.String).alias(f"_join_{alias}"))
+            .unique(subset=[f"_join_{alias}"], keep="last", maintain_order=True)
+            .select(f"_join_{alias}", *(pl.col(c).alias(f"{alias}.{c}") for c in other.columns))
+        )
+        if other.height == 0:
+            right = right.cast({c: pl.String for c in right.columns})
+        raw = raw.with_columns(on.alias(f"_join_{alias}")).join(
+            right, on=f"_join_{alias}", how="left", maintain_order="left"
+        )
+    return raw
+
+
+def explode_rows(loaded: LoadedSpec, obj_name: str, raw: pl.DataFrame) -> pl.DataFrame:
+    """One row per element of the object's `explode` JSON list, with the element as text in `_item`
+    and its 0-based position in `_index` (objects without `explode` are returned unchanged).
+
+    An empty or null list gives no row; a value that is not a JSON list gives one row whose
+    `_explode_problem` says why, so stage quarantines it instead of dropping it.
+    """
+    obj = loaded.spec.objects[obj_name]
+    if obj.explode is None or ITEM in raw.columns:
+        return raw
+    values = raw.select(loaded.compile(obj_name, "explode", obj.explode).expr.cast(pl.String)).to_series()
+    parsed = [_json_list(v) for v in values]
+    frame = raw.with_columns(
+        pl.Series(ITEM, [[None] if isinstance(p, str) else p for p in parsed], dtype=pl.List(pl.String)),
+        pl.Series(EXPLODE_PROBLEM, [p if isinstance(p, str) else None for p in parsed], dtype=pl.String),
+    ).filter(pl.col(ITEM).list.len() > 0)
+    frame = frame.with_columns(pl.int_ranges(0, pl.col(ITEM).list.len(), dtype=pl.Int64).alias(INDEX))
+    frame = frame.explode(ITEM, INDEX)
+    return frame.with_columns(pl.when(pl.col(EXPLODE_PROBLEM).is_null()).then(pl.col(INDEX)).alias(INDEX))
+
+
+def _problem_reason(loaded: LoadedSpec, obj_name: str, columns: dict[str, Compiled], ext: Compiled) -> pl.Expr:
+    obj = loaded.spec.objects[obj_name]
+    reasons: list[pl.Expr] = [
+        pl.when(ext.expr.cast(pl.String).str.strip_chars().fill_null("") == "").then(
+            pl.lit(f"external id {obj.external_id.column} is empty")
+        )
+    ]
+    if obj.explode is not None:
+        reasons.append(pl.col(EXPLODE_PROBLEM))
+    for compiled in [ext, *columns.values()]:
+        reasons += [pl.when(p.bad).then(p.reason) for p in compiled.problems]
+    for column in obj.required:
+        expr = columns[column].expr
+        empty = expr.is_null() | (expr.cast(pl.String).str.strip_chars() == "")
+        reasons.append(pl.when(empty).then(pl.lit(f"{column} is required but empty")))
+    for column, lookup in obj.lookups.items():
+        if lookup.required:
+            reasons.append(
+                pl.when(columns[column].expr.is_null()).then(pl.lit(f"{column}: no {lookup.object} to link to"))
+            )
+    # statecode and statuscode read one label: say its problem once
+    joined = pl.concat_list(reasons).list.drop_nulls().list.unique(maintain_order=True).list.join("; ")
+    return pl.when(joined == "").then(None).otherwise(joined)
+
+
+def _exclusion_reason(rules, compiled: list[Compiled]) -> pl.Expr:
+    if not rules:
+        return pl.lit(None, dtype=pl.String)
+    return pl.coalesce(
+        [pl.when(c.expr.fill_null(False)).then(pl.lit(r.reason)) for r, c in zip(rules, compiled, strict=True)]
+    )
+
+
+def _dedupe(loaded: LoadedSpec, obj_name: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Exclude later duplicates when the spec says so (the first by source id is kept)."""
+    dedupe = loaded.spec.objects[obj_name].dedupe
+    if dedupe is None or dedupe.action != "exclude":
+        return frame
+    key = loaded.compile(obj_name, "dedupe.by", dedupe.by).expr
+    frame = frame.with_columns(key.alias("_dup_key"))
+    first = pl.col(SRC).first().over("_dup_key")
+    is_dup = pl.col("_dup_key").is_not_null() & (pl.col(SRC) != first) & pl.col("_excluded").is_null()
+    return frame.with_columns(
+        pl.when(is_dup)
+        .then(pl.format("duplicate of source record {} by {}", first, pl.lit(str(dedupe.by))))
+        .otherwise(pl.col("_excluded"))
+        .alias("_excluded")
+    ).drop("_dup_key")
+
+
+def _quarantine_rows(bad: pl.DataFrame, raw: pl.DataFrame, id_field: str) -> pl.DataFrame:
+    raw_rows = {str(r[id_field]): r for r in raw.iter_rows(named=True)}
+    return bad.select(EXT, SRC, REASON).with_columns(
+        pl.Series("_row", [json.dumps(raw_rows.get(s), default=str) for s in bad[SRC]], dtype=pl.String)
+    )
+
+
+def _collapse(frame: pl.DataFrame, out_cols: list[str], source_rows: int) -> StageResult:
+    """many:1 - one destination row per external id: the first valid source row wins."""
+    keyed = frame.with_columns(
+        pl.when(pl.col("_excluded").is_not_null())
+        .then(2)
+        .when(pl.col(REASON).is_not_null())
+        .then(1)
+        .otherwise(0)
+        .alias("_rank")
+    )
+    best = keyed.sort("_rank", SRC).group_by(EXT, maintain_order=True).first()
+    staged_rows = best.filter(pl.col("_rank") == 0).select(EXT, SRC, *out_cols)
+    staged = staged_rows.with_columns(_row_hash(staged_rows, out_cols))
+    quarantined = (
+        best.filter(pl.col("_rank") == 1).select(EXT, SRC, REASON).with_columns(pl.lit(None, pl.String).alias("_row"))
+    )
+    excluded = best.filter(pl.col("_rank") == 2).select(EXT, SRC, pl.col("_excluded").alias(REASON))
+    return StageResult(staged, quarantined, excluded, source_rows, best.height, source_rows - best.height)
