@@ -247,6 +247,17 @@ async def test_document_content_streams_the_declared_bytes_with_headers(api: htt
     assert (size, digest.hexdigest()) == (doc["size_bytes"], doc["sha256"])
 
 
+async def test_oversized_document_streams_its_declared_size_in_chunks(api: httpx.AsyncClient, dataset: dict) -> None:
+    doc = next(d for d in dataset["documents"] if d["size_bytes"] > 25 * 1024 * 1024 and d["storage"] == "cloud")
+    async with api.stream("GET", f"/api/v1/documents/{doc['id']}/content") as response:
+        assert int(response.headers["content-length"]) == doc["size_bytes"]
+        digest, size = hashlib.sha256(), 0
+        async for chunk in response.aiter_raw():
+            digest.update(chunk)
+            size += len(chunk)
+    assert (size, digest.hexdigest()) == (doc["size_bytes"], doc["sha256"])
+
+
 async def test_onsite_warehouse_document_content_is_refused_with_409_not_available(
     api: httpx.AsyncClient, dataset: dict
 ) -> None:

@@ -315,6 +315,7 @@ def test_simulate_delta_changes_a_realistic_slice_within_the_last_hours(tmp_path
         assert start <= parse_timestamp(_doc(path, ref)["updated_at"]) <= end, ref
     for ref in changes["deleted"]:
         assert _doc(path, ref)["deleted_at"] is not None
+    assert not set(changes["deleted"]) & set(changes["created"] + changes["updated"])
     (converted,) = changes["converted"]
     intake, _, claim = converted.partition("->")
     assert _doc(path, intake)["converted_claim_id"] == claim.partition("/")[2]

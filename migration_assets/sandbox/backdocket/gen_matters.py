@@ -10,7 +10,7 @@ Dirty classes planted here (1-in-n by position i, so each is present at scale >=
   1/20 (i%20==14); deactivated (active false) 1/15 (i%15==7); deleted 1/60 (i%60==41). Revenue
   claims are the plaintiff ones with an estimated_value (about 2 in 3); the others are defense
   claims (no estimated_value) or the dirty plaintiff ones;
-- intake submissions: already converted (converted_claim_id set) 1/6 (i%6==2); prospect_name as
+- intake submissions: already converted (converted_claim_id set) 1/8 (i%8==2); prospect_name as
   "Last, First" 1/10 (i%10==5) or one word 1/20 (i%20==13); assigned to an inactive user 1/12
   (i%12==7).
 """
@@ -226,7 +226,7 @@ def intakes(ctx: Context, n: int) -> list[dict[str, Any]]:
             "case_type_interest": ctx.rng.choice(CLAIM_TYPES),
             "initial_contact_date": contacted.isoformat(),
             "assigned_user_id": ctx.rng.choice(inactive) if every(i, 12, 7) and inactive else ctx.rng.choice(takers),
-            "converted_claim_id": converted[(i * 7) % len(converted)] if every(i, 6, 2) and converted else None,
+            "converted_claim_id": converted[(i * 7) % len(converted)] if every(i, 8, 2) and converted else None,
             "answers": {
                 "incident_date": (contacted - timedelta(days=ctx.rng.randint(1, 90))).isoformat(),
                 "injured": ctx.rng.random() < 0.8,

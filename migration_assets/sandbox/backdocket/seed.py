@@ -1,6 +1,6 @@
 """Seeding hooks of the BackDocket sandbox (the source hooks of `migration_assets.systems`).
 
-    reset(state_path, **options)              wipe records, tokens and limit counters; set options
+    reset(state_path, **options)              wipe records, tokens and counters; set options
     generate(state_path, *, scale, seed)      the seeded dataset (`generator`), records per resource
     people(state_path)                        its users as Persons, mirrored as destination users
     simulate_delta(state_path, *, now=None)   a cutover-window burst of changes (`simulate`)
@@ -21,7 +21,7 @@ from migration_assets.systems import Person
 
 
 def reset(state_path: Path, **options: Any) -> None:
-    """Remove every record, token and counted request, then set the given options.
+    """Remove every record, token, counted request and fault count, then set the given options.
 
     Raises:
         ValueError: for an option the emulator does not know.
@@ -35,6 +35,8 @@ def reset(state_path: Path, **options: Any) -> None:
     with state.connect() as conn:
         store.clear(conn)
         conn.execute("delete from sandbox_rate_events")
+        conn.execute("create table if not exists sandbox_faults (kind text primary key, count integer)")
+        conn.execute("delete from sandbox_faults")
         conn.execute("delete from sandbox_options")
     if options:
         state.set_options(options)

@@ -34,14 +34,36 @@ class _Clock:
     """Stamps that walk from 3 hours ago towards `now`, one step per change."""
 
     def __init__(self, now: datetime) -> None:
-        self.at, self.step = now - timedelta(hours=3), timedelta(minutes=9)
+        self.at, self.step = now - timedelta(hours=3), timedelta(minutes=5)
 
     def __call__(self) -> str:
+        """The next stamp."""
         self.at += self.step
         return iso(self.at)
 
+    def now(self) -> str:
+        """The current stamp, without stepping (a second field of the same change)."""
+        return iso(self.at)
 
-def _create(state_path: Path, clock: _Clock, user: str) -> dict[str, list[str]]:
+
+def _new_client(state_path: Path, clock: _Clock, user: dict[str, Any]) -> tuple[dict, dict]:
+    """A prospect calls in: an intake submission and the client contact made from it."""
+    intake = mutate.create(
+        state_path,
+        "intake-submissions",
+        {
+            "prospect_name": "Ana Rivera",
+            "email": "ana.rivera@example.com",
+            "phone": "(312) 555-0142",
+            "referral_source": "Past Client",
+            "case_type_interest": "Auto",
+            "initial_contact_date": clock.now()[:10],
+            "assigned_user_id": user["id"],
+            "converted_claim_id": None,
+            "answers": {"injured": True, "description": "Rear-ended at a red light"},
+        },
+        now=clock(),
+    )
     contact = mutate.create(
         state_path,
         "contacts",
@@ -57,22 +79,11 @@ def _create(state_path: Path, clock: _Clock, user: str) -> dict[str, list[str]]:
         },
         now=clock(),
     )
-    intake = mutate.create(
-        state_path,
-        "intake-submissions",
-        {
-            "prospect_name": "Ana Rivera",
-            "email": "ana.rivera@example.com",
-            "phone": "(312) 555-0142",
-            "referral_source": "Past Client",
-            "case_type_interest": "Auto",
-            "initial_contact_date": clock()[:10],
-            "assigned_user_id": user,
-            "converted_claim_id": None,
-            "answers": {"injured": True, "description": "Rear-ended at a red light"},
-        },
-        now=clock(),
-    )
+    return intake, contact
+
+
+def _new_case(state_path: Path, clock: _Clock, user: dict[str, Any], contact: dict) -> tuple[dict, dict]:
+    """The client signs: a matter and a revenue claim on it."""
     matter = mutate.create(
         state_path,
         "matters",
@@ -81,9 +92,9 @@ def _create(state_path: Path, clock: _Clock, user: str) -> dict[str, list[str]]:
             "name": "Rivera v. Lakeshore Trucking",
             "matter_type": "Auto Accident",
             "status": "Open",
-            "responsible_user_id": user,
+            "responsible_user_id": user["id"],
             "court_jurisdiction": None,
-            "opening_date": clock()[:10],
+            "opening_date": clock.now()[:10],
             "closing_date": None,
             "client_contact_id": contact["id"],
             "custom_fields": {"cf_8": ["Pre-Litigation"]},
@@ -105,48 +116,64 @@ def _create(state_path: Path, clock: _Clock, user: str) -> dict[str, list[str]]:
             "settlement_amount": None,
             "close_date": None,
             "active": True,
-            "status_history": [{"status": "Active w/Contract", "changed_at": stamp, "changed_by": user}],
+            "status_history": [{"status": "Active w/Contract", "changed_at": stamp, "changed_by": user["id"]}],
             "custom_fields": {"cf_12": ["Neck"], "cf_20": {"formula": "settlement_amount*0.33", "value": None}},
         },
         now=stamp,
     )
-    mutate.update(state_path, "intake-submissions", intake["id"], {"converted_claim_id": claim["id"]}, now=clock())
+    return matter, claim
+
+
+def _new_activity(state_path: Path, clock: _Clock, user: dict[str, Any], matter: dict, claim: dict) -> list[dict]:
+    """Work starts on the new matter: a task and a court date with an external attendee."""
     task = mutate.create(
         state_path,
         "tasks",
         {
             "subject": "Send retainer agreement",
             "description": None,
-            "due": clock(),
+            "due": clock.now(),
             "priority": "High",
             "status": "Open",
-            "assignee_email": None,
+            "assignee_email": user["email"],
             "parent_type": "matter",
             "parent_id": matter["id"],
         },
         now=clock(),
     )
+    start = clock()
     event = mutate.create(
         state_path,
         "calendar-events",
         {
             "title": "Court Date: Rivera",
             "event_type": "Court Date",
-            "start": clock(),
-            "end": clock(),
+            "start": start,
+            "end": clock.now(),
             "all_day": False,
             "time_zone": "America/Chicago",
             "location": "Cook County Courthouse",
-            "attendees": [{"email": "clerk@court.example", "name": "Court Clerk", "internal": False}],
+            "attendees": [
+                {"email": user["email"], "name": user["display_name"], "internal": True},
+                {"email": "clerk@court.example", "name": "Court Clerk", "internal": False},
+            ],
             "matter_id": matter["id"],
             "claim_id": claim["id"],
         },
-        now=clock(),
+        now=start,
     )
+    return [task, event]
+
+
+def _create(state_path: Path, clock: _Clock, user: dict[str, Any]) -> dict[str, list[str]]:
+    intake, contact = _new_client(state_path, clock, user)
+    matter, claim = _new_case(state_path, clock, user, contact)
+    mutate.update(state_path, "intake-submissions", intake["id"], {"converted_claim_id": claim["id"]}, now=clock())
+    task, event = _new_activity(state_path, clock, user, matter, claim)
     return {
         "created": [
-            f"contacts/{contact['id']}",
             f"intake-submissions/{intake['id']}",
+            f"contacts/{contact['id']}",
             f"matters/{matter['id']}",
             f"claims/{claim['id']}",
             f"tasks/{task['id']}",
@@ -156,7 +183,7 @@ def _create(state_path: Path, clock: _Clock, user: str) -> dict[str, list[str]]:
     }
 
 
-def _update(state_path: Path, clock: _Clock, user: str) -> list[str]:
+def _update(state_path: Path, clock: _Clock, user: dict[str, Any]) -> list[str]:
     done = []
     for matter in _first(state_path, "matters", 3, "json_extract(doc, '$.status') = 'Open'"):
         stamp = clock()
@@ -164,7 +191,8 @@ def _update(state_path: Path, clock: _Clock, user: str) -> list[str]:
         done.append(f"matters/{matter['id']}")
     for claim in _first(state_path, "claims", 2, "json_extract(doc, '$.status') = 'Chase Call'"):
         stamp = clock()
-        history = [*claim["status_history"], {"status": "Active w/Contract", "changed_at": stamp, "changed_by": user}]
+        change = {"status": "Active w/Contract", "changed_at": stamp, "changed_by": user["id"]}
+        history = [*claim["status_history"], change]
         mutate.update(
             state_path, "claims", claim["id"], {"status": "Active w/Contract", "status_history": history}, now=stamp
         )
@@ -178,13 +206,15 @@ def _update(state_path: Path, clock: _Clock, user: str) -> list[str]:
     return done
 
 
-def _delete(state_path: Path, clock: _Clock) -> list[str]:
+def _delete(state_path: Path, clock: _Clock, touched: set[str]) -> list[str]:
+    """Delete one record of each kind among those this burst has not created or updated."""
     done = []
     for resource in ("tasks", "notes", "documents", "contacts"):
         where = "1 = 1" if resource != "contacts" else "json_extract(doc, '$.contact_type') = 'Witness'"
-        for doc in _first(state_path, resource, 1, where):
-            mutate.delete(state_path, resource, doc["id"], now=clock())
-            done.append(f"{resource}/{doc['id']}")
+        candidates = _first(state_path, resource, len(touched) + 1, where)
+        doc = next(d for d in candidates if f"{resource}/{d['id']}" not in touched)
+        mutate.delete(state_path, resource, doc["id"], now=clock())
+        done.append(f"{resource}/{doc['id']}")
     return done
 
 
@@ -204,9 +234,9 @@ def simulate_delta(state_path: Path, *, now: str | None = None) -> dict[str, Any
     clock = _Clock(moment)
     user = _first(
         state_path, "users", 1, "json_extract(doc, '$.role') = 'attorney' and json_extract(doc, '$.active') = 1"
-    )[0]["id"]
+    )[0]
     first = iso(clock.at + clock.step)
     made = _create(state_path, clock, user)
     updated = _update(state_path, clock, user)
-    deleted = _delete(state_path, clock)
+    deleted = _delete(state_path, clock, {*made["created"], *updated})
     return {**made, "updated": updated, "deleted": deleted, "window": [first, iso(moment)]}
