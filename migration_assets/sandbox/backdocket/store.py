@@ -1,0 +1,161 @@
+"""SQLite storage of the BackDocket emulator: JSON documents, issued tokens and the options.
+
+Every record of every resource is one row `(resource, id, updated_at, deleted_at, doc)`; `doc` is the
+JSON the API returns. Keys starting with "_" inside `doc` are private to the emulator (for example
+`_content`, the seed of a document's bytes) and are stripped before any response. The `updated_at`
+and `deleted_at` columns are normalised to UTC `YYYY-MM-DDTHH:MM:SSZ`, so text order is time order
+and lists page by keyset on the index `(resource, updated_at, id)`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from migration_assets.sandbox._common import SqliteState
+from migration_assets.sandbox.backdocket.resources import ID_PREFIX
+
+SCHEMA = """
+create table if not exists records (
+    resource text not null,
+    id text not null,
+    updated_at text not null,
+    deleted_at text,
+    doc text not null,
+    primary key (resource, id)
+);
+create index if not exists records_by_update on records (resource, updated_at, id);
+create index if not exists records_by_deletion on records (deleted_at);
+create table if not exists tokens (token text primary key, client_id text not null, expires_at real not null);
+"""
+
+CLIENT_ID = "bd-sandbox-client"
+CLIENT_SECRET = "bd-sandbox-secret"
+
+# Option names are part of the contract: `seed.reset(path, **options)` sets them, every request
+# reads them. `clients` maps client id -> secret (several clients = several rate-limit identities).
+DEFAULT_OPTIONS: dict[str, Any] = {
+    "rate_limit": 120,
+    "rate_window_seconds": 60,
+    "token_lifetime_seconds": 3600,
+    "clients": {CLIENT_ID: CLIENT_SECRET},
+}
+
+
+def open_state(path: Path) -> SqliteState:
+    """Open (creating when missing) the emulator's SQLite file.
+
+    Args:
+        path: the state file shared by every process of this sandbox.
+
+    Returns:
+        The SqliteState with the records and tokens tables and the default options.
+    """
+    return SqliteState(Path(path), SCHEMA, DEFAULT_OPTIONS)
+
+
+def options(conn: sqlite3.Connection) -> dict[str, Any]:
+    """Every option (defaults overlaid by `sandbox_options`), read in the caller's transaction."""
+    stored = {r["name"]: json.loads(r["value"]) for r in conn.execute("select name, value from sandbox_options")}
+    return {**DEFAULT_OPTIONS, **stored}
+
+
+def parse_timestamp(value: str) -> datetime:
+    """Parse an ISO 8601 timestamp; a value without offset is taken as UTC.
+
+    Raises:
+        ValueError: when `value` is not ISO 8601.
+    """
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def utc_z(value: str) -> str:
+    """Normalise an ISO 8601 timestamp to `YYYY-MM-DDTHH:MM:SSZ` (UTC), the sortable column form."""
+    return parse_timestamp(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def public(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The document as the API shows it: without the emulator's private "_" keys."""
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def _row(resource: str, doc: Mapping[str, Any]) -> tuple[Any, ...]:
+    deleted = doc.get("deleted_at")
+    return (
+        resource,
+        str(doc["id"]),
+        utc_z(doc["updated_at"]),
+        utc_z(deleted) if deleted else None,
+        json.dumps(doc, ensure_ascii=False),
+    )
+
+
+def put(conn: sqlite3.Connection, resource: str, docs: Iterable[Mapping[str, Any]]) -> None:
+    """Insert or replace documents of one resource inside the caller's transaction."""
+    conn.executemany(
+        "insert into records values (?, ?, ?, ?, ?) on conflict(resource, id) do update set "
+        "updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, doc = excluded.doc",
+        [_row(resource, doc) for doc in docs],
+    )
+
+
+def get(conn: sqlite3.Connection, resource: str, record_id: str, *, with_deleted: bool = False) -> dict | None:
+    """One document by id (primary key lookup), or None when unknown (or deleted, unless asked)."""
+    sql = "select doc from records where resource = ? and id = ?"
+    if not with_deleted:
+        sql += " and deleted_at is null"
+    row = conn.execute(sql, (resource, record_id)).fetchone()
+    return json.loads(row["doc"]) if row else None
+
+
+def page(
+    conn: sqlite3.Connection,
+    resource: str,
+    *,
+    limit: int,
+    updated_since: str | None = None,
+    after: tuple[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Up to `limit` live documents ordered by (updated_at, id), strictly after the keyset `after`
+    and with updated_at at or after `updated_since` (both normalised UTC Z text)."""
+    sql = "select doc from records where resource = ? and deleted_at is null"
+    args: list[Any] = [resource]
+    if updated_since is not None:
+        sql += " and updated_at >= ?"
+        args.append(updated_since)
+    if after is not None:
+        sql += " and (updated_at, id) > (?, ?)"
+        args += list(after)
+    sql += " order by updated_at, id limit ?"
+    args.append(limit)
+    return [json.loads(row["doc"]) for row in conn.execute(sql, args)]
+
+
+def deletions(conn: sqlite3.Connection, since: str) -> list[dict[str, Any]]:
+    """Every record deleted at or after `since` (normalised), oldest first."""
+    rows = conn.execute(
+        "select resource, id, deleted_at from records where deleted_at >= ? order by deleted_at, resource, id",
+        (since,),
+    )
+    return [{"object": r["resource"], "id": r["id"], "deleted_at": r["deleted_at"]} for r in rows]
+
+
+def next_number(conn: sqlite3.Connection, resource: str) -> int:
+    """The number a new record of `resource` gets: one more than the highest ever used."""
+    start = len(ID_PREFIX[resource]) + 1
+    row = conn.execute(
+        "select coalesce(max(cast(substr(id, ?) as integer)), 0) as top from records where resource = ?",
+        (start, resource),
+    ).fetchone()
+    return int(row["top"]) + 1
+
+
+def clear(conn: sqlite3.Connection) -> None:
+    """Remove every record and token (options are kept)."""
+    conn.execute("delete from records")
+    conn.execute("delete from tokens")
