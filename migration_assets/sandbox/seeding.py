@@ -2,7 +2,7 @@
 mirrored from all the sources' people, so that owner matching by email has matches, misses and
 disabled users to find.
 
-Destination users (deterministic, by each person's position i among the sources' people):
+Destination users (deterministic, by each person's position i among their source's people):
 - i % 7 == 3: absent from the destination (an unmatched owner);
 - i % 7 == 5: present but disabled;
 - otherwise present and enabled, the email upper-cased when i is odd (matching must be case-blind).
@@ -21,16 +21,17 @@ from migration_assets.systems import Person, system, systems
 FALLBACK_OWNER = "migration.fallback@sandbox.example"
 
 
-def directory(people: list[Person]) -> list[Person]:
+def directory(people_by_source: Mapping[str, list[Person]]) -> list[Person]:
     """The people who exist in the destinations (see the module docstring), fallback owner last."""
     out, seen = [], set()
-    for i, person in enumerate(people):
-        key = person.email.casefold()
-        if i % 7 == 3 or key in seen:
-            continue
-        seen.add(key)
-        email = person.email.upper() if i % 2 else person.email
-        out.append(replace(person, email=email, last_name=person.last_name or "User", active=i % 7 != 5))
+    for people in people_by_source.values():
+        for i, person in enumerate(people):
+            key = person.email.casefold()
+            if i % 7 == 3 or key in seen:
+                continue
+            seen.add(key)
+            email = person.email.upper() if i % 2 else person.email
+            out.append(replace(person, email=email, last_name=person.last_name or "User", active=i % 7 != 5))
     return [*out, Person(FALLBACK_OWNER, "Migration", "Fallback", True)]
 
 
@@ -53,11 +54,11 @@ def seed(
     """Reset everything, generate every source's dataset, and create the destination users."""
     reset(state_dir, options)
     counts: dict[str, Any] = {}
-    people: list[Person] = []
+    people: dict[str, list[Person]] = {}
     for source in systems("source"):
         path = source.state_path(state_dir)
         counts[source.name] = source.seeding().generate(path, scale=scale, seed=seed)
-        people += source.seeding().people(path)
+        people[source.name] = source.seeding().people(path)
     mirrored = directory(people)
     users = {d.name: len(d.seeding().seed_users(d.state_path(state_dir), mirrored)) for d in systems("destination")}
     return {**counts, "destination_users": users}

@@ -116,7 +116,7 @@ class CustomFields(Strict):
     """
 
     source_field: str = "custom_properties"
-    column: str = "cs_{key}"
+    column: str  # the destination column name; "{key}" is the key in snake_case, "{Key}" in Title_Case
     picklist_max_values: int = Field(default=12, ge=2)  # more distinct strings than this → text
 
 

@@ -21,4 +21,5 @@ SYSTEM = SystemDeclaration(
         token_path=TOKEN_PATH,
         credentials={"client_id": "bd-sandbox-client", "client_secret": "bd-sandbox-secret"},
     ),
+    column_prefix="bd",
 )
