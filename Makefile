@@ -27,17 +27,17 @@ demo: setup  ## seed, sample, approve, full, a simulated delta with reconciliati
 
 test: setup  ## lint, validate the definitions, run the test suite
 	$(BIN)/ruff check migration_assets migration_assets_tests
-	$(BIN)/dagster definitions validate -m migration_assets.definitions
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
 	$(BIN)/python -m pytest -q
 
 bench: setup  ## scale benchmarks (prints records/s, requests, 429s, rate-limit use) and slow tests
 	$(BIN)/python -m migration_assets.bench
-	$(BIN)/python -m migration_assets.bench_salesforce
+	$(BIN)/python -m migration_assets.bench.salesforce
 	$(BIN)/python -m pytest -q -m slow
 
 ui: setup  ## the Dagster UI on 127.0.0.1:3000 with every pair's assets
 	$(BIN)/python -c "from migration_assets.cli import main; main(['pairs'])"
-	$(BIN)/python -m migration_assets.pipeline.phases_init
+	$(BIN)/python -m migration_assets.defs.phases_init
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 clean:

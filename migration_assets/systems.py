@@ -7,21 +7,8 @@ calls. Every registry (connectors, catalogs, sandboxes, seeding) is derived from
 declarations, so adding a system means adding a connector package (with its `system.py`), an
 emulator package and a spec; no existing file changes.
 
-Example (`connectors/case_status/system.py`):
-    SYSTEM = SystemDeclaration(
-        name="case_status",
-        title="Case Status",
-        role="source",
-        connector="migration_assets.connectors.case_status.client:CaseStatusSource",
-        env=EnvNames(base_url="CASE_STATUS_BASE_URL", api_key="CASE_STATUS_API_KEY"),
-        catalog="migration_assets.connectors.case_status.settings:CATALOG",
-        sandbox=SandboxDeclaration(
-            app="migration_assets.sandbox.case_status.app:create_app",
-            seeding="migration_assets.sandbox.case_status.seed",
-            host="http://case-status.sandbox",
-            credentials={"api_key": "cs-sandbox-key"},
-        ),
-    )
+Example: `connectors/case_status/system.py` (a source) and `connectors/dataverse/system.py` (a
+destination).
 
 Seeding hooks (module functions of `SandboxDeclaration.seeding`):
     every system:   reset(state_path: Path, **options) -> None

@@ -71,3 +71,25 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path):
     bad.write_text("pair: x__dynamics365\nobjects: [unclosed\n")
     with pytest.raises(SpecError, match=r"x__dynamics365.yaml:\d+: invalid YAML"):
         load_spec(bad)
+
+
+def test_loading_never_changes_the_spec_file_or_the_parsed_model(tmp_path: Path) -> None:
+    import copy
+
+    import yaml
+
+    from migration_assets.spec.model import PairSpec
+
+    text = (SPEC_DIR / "case_status__dynamics365.yaml").read_text()
+    raw = yaml.safe_load(text)
+    before = copy.deepcopy(raw)
+    PairSpec.model_validate(raw)
+    assert raw == before  # validation does not change its input in place
+    path = tmp_path / "case_status__dynamics365.yaml"
+    path.write_text(text)
+    loaded = load_spec(path)
+    dumped = loaded.spec.model_dump(mode="json", by_alias=True)
+    for name in loaded.spec.variants:
+        loaded.with_variant(name)  # merging a variant builds a new spec
+    assert loaded.spec.model_dump(mode="json", by_alias=True) == dumped
+    assert path.read_text() == text
