@@ -84,6 +84,7 @@ class InteractiveSource(SourceConnector):
         session: an HttpSession whose client points at the API (or the sandbox transport).
         page_size: records per list page, at most 100.
         search_page_size: records per search page, at most 200.
+        search_rate: search requests per second (the search endpoints' own limit is ~4).
     """
 
     system: ClassVar[str] = "interactive"
@@ -95,6 +96,7 @@ class InteractiveSource(SourceConnector):
         *,
         page_size: int = settings.PAGE_SIZE,
         search_page_size: int = settings.SEARCH_PAGE_SIZE,
+        search_rate: float = settings.SEARCH_RATE_PER_SECOND,
     ) -> None:
         super().__init__(session)
         if not 1 <= page_size <= settings.PAGE_SIZE:
@@ -104,7 +106,7 @@ class InteractiveSource(SourceConnector):
                 f"search_page_size must be between 1 and {settings.SEARCH_PAGE_SIZE}, got {search_page_size}"
             )
         self.page_size, self.search_page_size = page_size, search_page_size
-        self._search_bucket = TokenBucket(settings.SEARCH_RATE_PER_SECOND, settings.SEARCH_BURST)
+        self._search_bucket = TokenBucket(search_rate, settings.SEARCH_BURST)
         self._custom_type: str | None = None
         self._deletions: dict[str, list[Deletion]] = {}
 

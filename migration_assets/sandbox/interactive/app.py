@@ -22,6 +22,7 @@ injection (option `faults`) wraps the whole app and answers with HubSpot's bodie
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -75,8 +76,6 @@ def guarded(
 
 
 def _correlation() -> str:
-    import uuid
-
     return str(uuid.uuid4())
 
 

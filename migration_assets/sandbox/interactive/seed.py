@@ -58,7 +58,7 @@ def people(state_path: Path) -> list[Person]:
 
 def simulate_delta(state_path: Path, *, now: str | None = None) -> dict[str, list[str]]:
     """A burst of activity within the last hours before `now` (default: the wall clock): three
-    contacts, two companies and two deals updated; a new company, contact (primary company set),
+    contacts, two companies and two deals (amount) updated; a new company, contact (primary company set),
     deal and note; one contact and one deal archived.
 
     Returns:
@@ -73,7 +73,7 @@ def simulate_delta(state_path: Path, *, now: str | None = None) -> dict[str, lis
     for otype, count, field, value in (
         ("contacts", 3, "lifecyclestage", "customer"),
         ("companies", 2, "description", "Updated during cutover"),
-        ("deals", 2, "dealstage", "closedwon"),
+        ("deals", 2, "amount", "12500"),
     ):
         for n, rid in enumerate(mutate.live_ids(state_path, otype, limit=count)):
             mutate.update(state_path, otype, rid, {field: value}, at=at(150 - 10 * n))
