@@ -164,6 +164,13 @@ async def test_get_by_id_returns_the_record_and_404_for_an_unknown_id(api: httpx
     assert set(missing.json()) == ERROR_KEYS and missing.json()["category"] == "OBJECT_NOT_FOUND"
 
 
+async def test_an_id_property_the_sandbox_does_not_emulate_is_refused(api: httpx.AsyncClient) -> None:
+    response = await api.get("/crm/v3/objects/contacts/someone@example.com", params={"idProperty": "email"})
+    assert response.status_code == 400
+    by_id = await api.get("/crm/v3/objects/contacts/1000001", params={"idProperty": "email"})
+    assert by_id.status_code == 400 and by_id.json()["category"] == "VALIDATION_ERROR"
+
+
 async def test_archived_records_are_served_only_with_archived_true(api: httpx.AsyncClient) -> None:
     archived = await _all(api, "/crm/v3/objects/contacts", archived="true", limit=100)
     live = await _all(api, "/crm/v3/objects/contacts", limit=100)

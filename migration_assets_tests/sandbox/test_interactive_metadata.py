@@ -98,8 +98,8 @@ async def test_owners_are_listed_active_or_archived_but_never_both(api: httpx.As
     assert (await api.get(f"/crm/v3/owners/{active[0]['id']}")).json()["email"] == active[0]["email"]
     assert (await api.get(f"/crm/v3/owners/{gone[0]['id']}")).status_code == 404
     assert (await api.get(f"/crm/v3/owners/{gone[0]['id']}", params={"archived": "true"})).status_code == 200
-    by_email = await api.get("/crm/v3/owners", params={"email": active[1]["email"]})
-    assert [o["id"] for o in by_email.json()["results"]] == [active[1]["id"]]
+    by_email = await api.get("/crm/v3/owners", params={"email": active[-1]["email"].upper(), "limit": 1})
+    assert [o["id"] for o in by_email.json()["results"]] == [active[-1]["id"]]  # found beyond the first page
 
 
 async def test_the_custom_object_schema_and_its_records(api: httpx.AsyncClient) -> None:
@@ -152,6 +152,18 @@ async def test_v4_batch_read_answers_207_with_no_associations_found_errors(api: 
     assert [r["from"]["id"] for r in payload["results"]] == ["1000001"]
     assert payload["errors"][0]["subCategory"] == "crm.associations.NO_ASSOCIATIONS_FOUND"
     assert payload["errors"][0]["context"] == {"fromObjectId": ["1000007"]}
+
+
+async def test_v4_batch_read_of_more_than_1000_inputs_or_none_is_rejected_with_400(api: httpx.AsyncClient) -> None:
+    many = {"inputs": [{"id": str(1_000_001 + i)} for i in range(1001)]}
+    path = "/crm/v4/associations/contacts/companies/batch/read"
+    assert (await api.post(path, json=many)).status_code == 400
+    assert (await api.post(path, json={"inputs": "1000001"})).status_code == 400
+
+
+async def test_the_schema_of_a_standard_type_is_not_found(api: httpx.AsyncClient) -> None:
+    assert (await api.get("/crm/v3/schemas/contacts")).status_code == 404
+    assert (await api.get("/crm/v3/schemas/widgets")).status_code == 400
 
 
 async def test_spouse_links_associate_two_contacts_with_user_defined_labels(api: httpx.AsyncClient) -> None:

@@ -150,6 +150,18 @@ async def test_archived_records_never_match(api: httpx.AsyncClient) -> None:
             {"filterGroups": [{"filters": [{"propertyName": "createdate", "operator": "GTE", "value": "soon"}]}]},
             "value",
         ),
+        (
+            {"filterGroups": [{"filters": [{"propertyName": "email", "operator": "HAS_PROPERTY"}] * 4}] * 5},
+            "20 filters",
+        ),
+        (
+            {"filterGroups": [{"filters": [{"propertyName": "createdate", "operator": "BETWEEN", "value": "0"}]}]},
+            "high",
+        ),
+        ({"filterGroups": [{"filters": [{"propertyName": "email", "operator": "IN"}]}]}, "values"),
+        ({"filterGroups": [{"filters": [{"propertyName": "email", "operator": "EQ"}]}]}, "no value"),
+        ({"properties": "email"}, "properties not a list"),
+        ({"sorts": [{"propertyName": "createdate", "direction": "UP"}]}, "direction"),
         ({"pageSize": 10}, "unknown field"),
         ({"after": "abc"}, "after"),
     ],
@@ -158,6 +170,32 @@ async def test_bodies_hubspot_refuses_are_rejected_with_400(api: httpx.AsyncClie
     response = await api.post("/crm/v3/objects/contacts/search", json={"limit": 10, **change})
     assert response.status_code == 400, why
     assert response.json()["category"] == "VALIDATION_ERROR"
+
+
+async def test_a_body_that_is_not_json_is_rejected_with_400(api: httpx.AsyncClient) -> None:
+    response = await api.post("/crm/v3/objects/contacts/search", content=b"{not json")
+    assert response.status_code == 400 and response.json()["category"] == "VALIDATION_ERROR"
+
+
+async def test_between_in_and_contains_token_filter_as_documented(api: httpx.AsyncClient) -> None:
+    def body(*filters: dict) -> dict:
+        return {"limit": 200, "filterGroups": [{"filters": list(filters)}]}
+
+    ids = ["1000001", "1000002", "1000003"]
+    found = (
+        await api.post(
+            "/crm/v3/objects/contacts/search",
+            json=body({"propertyName": "hs_object_id", "operator": "IN", "values": ids}),
+        )
+    ).json()
+    assert sorted(r["id"] for r in found["results"]) == ids
+    between = {"propertyName": "hs_object_id", "operator": "BETWEEN", "value": "1000001", "highValue": "1000005"}
+    assert (await api.post("/crm/v3/objects/contacts/search", json=body(between))).json()["total"] == 5
+    token = {"propertyName": "practice_areas", "operator": "CONTAINS_TOKEN", "value": "probate"}
+    probate = (
+        await api.post("/crm/v3/objects/contacts/search", json={**body(token), "properties": ["practice_areas"]})
+    ).json()
+    assert probate["total"] > 0 and all("probate" in r["properties"]["practice_areas"] for r in probate["results"])
 
 
 async def test_filter_groups_are_ored_and_filters_anded(api: httpx.AsyncClient) -> None:

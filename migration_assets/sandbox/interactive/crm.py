@@ -81,11 +81,11 @@ class CrmEndpoints:
 
     async def get_object(self, request: Request, opts: dict[str, Any]) -> Response:
         otype = object_type(request.path_params["type"])
-        rid = _record_id(request.path_params["id"], otype)
-        query = list_query(request)
         id_property = request.query_params.get("idProperty", "hs_object_id")
         if id_property != "hs_object_id":
             raise ApiError(400, f"idProperty {id_property!r} is not supported by the sandbox")
+        rid = _record_id(request.path_params["id"], otype)
+        query = list_query(request)
 
         def read() -> dict[str, Any] | None:
             with self.state.connect() as conn:

@@ -126,12 +126,10 @@ class MetaEndpoints:
     async def owners(self, request: Request, opts: dict[str, Any]) -> Response:
         limit = integer(request.query_params.get("limit"), "limit", 100, 500)
         after = integer(request.query_params.get("after"), "after", 0, 2**62)
-        archived, email = archived_flag(request), request.query_params.get("email")
+        archived, email = archived_flag(request), request.query_params.get("email") or None
         docs = await run_in_threadpool(
-            self._read, store.page_resources, "owners", archived=archived, after=after, limit=limit + 1
+            self._read, store.page_resources, "owners", archived=archived, after=after, limit=limit + 1, email=email
         )
-        if email:
-            docs = [d for d in docs if str(d.get("email", "")).lower() == email.lower()]
         out: dict[str, Any] = {"results": [store.public(d) for d in docs[:limit]]}
         if len(docs) > limit:
             out["paging"] = next_page(request, str(docs[limit]["id"]))

@@ -256,14 +256,24 @@ def resource(conn: sqlite3.Connection, kind: str, rid: str) -> dict[str, Any] | 
 
 
 def page_resources(
-    conn: sqlite3.Connection, kind: str, *, archived: bool | None, after: int, limit: int
+    conn: sqlite3.Connection,
+    kind: str,
+    *,
+    archived: bool | None,
+    after: int,
+    limit: int,
+    email: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Up to `limit` documents with seq >= `after` in seq order (`archived` None: both states)."""
+    """Up to `limit` documents with seq >= `after` in seq order (`archived` None: both states;
+    `email`: only owners with that address, compared without case)."""
     sql = "select doc from resources where kind = ? and seq >= ?"
     args: list[Any] = [kind, after]
     if archived is not None:
         sql += " and archived = ?"
         args.append(int(archived))
+    if email is not None:
+        sql += " and lower(json_extract(doc, '$.email')) = lower(?)"
+        args.append(email)
     rows = conn.execute(sql + " order by seq limit ?", [*args, limit])
     return [json.loads(r["doc"]) for r in rows]
 
