@@ -24,4 +24,5 @@ SYSTEM = SystemDeclaration(
         host="http://interactive.sandbox",
         credentials={"api_key": SANDBOX_TOKEN},
     ),
+    column_prefix="ia",
 )
