@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -20,17 +19,20 @@ from rich.console import Console
 from rich.table import Table
 
 from migration_assets.errors import MigrationError, known_values
-from migration_assets.settings import PROJECT_ROOT, default_paths
+from migration_assets.settings import default_paths
 
 console = Console(stderr=True)
 
 
 def _instance():
-    import dagster as dg
+    """The instance of the project's dagster.yaml (pools, run queue) with storage under the var dir,
+    the same one `make ui` shows; dead runs are reclaimed before anything is launched."""
+    from migration_assets.defs.instance import project_instance, reclaim_dead_runs
 
-    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
-    os.chdir(PROJECT_ROOT)  # dagster.yaml keeps instance storage under var/ relative to the repo root
-    return dg.DagsterInstance.get()
+    instance = project_instance(default_paths())
+    for run_id in reclaim_dead_runs(instance):
+        console.print(f"[yellow]run {run_id[:8]} had lost its process: marked failed, its pool slots freed[/]")
+    return instance
 
 
 def _specs():
@@ -119,8 +121,9 @@ def cmd_run(args) -> int:
     phase = delta_partition_key(datetime.now(UTC)) if args.phase == "delta" else args.phase
     if phase not in ("sample", "full") and not phase.startswith("delta-"):
         raise MigrationError(f"unknown phase {args.phase!r} (known: sample, full, delta)")
-    with console.status(f"[bold]{spec.pair}[/]: running phase {phase} ..."):
-        outcome = run_phase(defs, instance, spec.pair, phase)
+    _print_targets(spec)
+    with console.status(f"[bold]{spec.pair}[/]: running phase {phase} ...") as status:
+        outcome = run_phase(defs, instance, spec.pair, phase, say=lambda m: status.update(m), tags=_target_tags(spec))
     if not outcome.success:
         console.print(f"[red]run {outcome.run_id} failed[/]")
         for failure in outcome.failures:
@@ -131,6 +134,26 @@ def cmd_run(args) -> int:
         console.print(f"  [yellow]check failed:[/] {check}")
     _print_report(_report(spec, phase))
     return 0 if not outcome.failed_checks else 2
+
+
+def _targets(spec) -> dict[str, str]:
+    from migration_assets.connectors import resolve_connection
+
+    paths = default_paths()
+    return {
+        role: resolve_connection(name, state_dir=paths.sandbox).describe()["target"]
+        for role, name in (("source", spec.spec.source), ("destination", spec.spec.destination))
+    }
+
+
+def _print_targets(spec) -> None:
+    targets = _targets(spec)
+    source, destination = spec.spec.source, spec.spec.destination
+    console.print(f"source {source}: {targets['source']} · destination {destination}: {targets['destination']}")
+
+
+def _target_tags(spec) -> dict[str, str]:
+    return {f"migrate/{role}_target": target for role, target in _targets(spec).items()}
 
 
 def _report(spec, phase: str) -> dict:
@@ -194,9 +217,13 @@ def cmd_approve(args) -> int:
     result = job.execute_in_process(
         instance=_instance(),
         raise_on_error=False,
-        run_config={"ops": {op_name: {"config": {"approver": args.by, "note": args.note or ""}}}},
+        run_config={"ops": {op_name: {"config": _approval_config(args)}}},
     )
     return _finish(result, f"{args.by} approved the sample of {spec.pair} under spec {spec.content_hash}")
+
+
+def _approval_config(args) -> dict[str, str]:
+    return {"approver": args.by, "note": args.note or "", "override": args.override or ""}
 
 
 def _finish(result, success_message: str) -> int:
@@ -342,6 +369,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("pair")
     ap.add_argument("--by", required=True, help="who approves (name or email)")
     ap.add_argument("--note")
+    ap.add_argument("--override", help="approve a sample whose diff or reconciliation failed: why (recorded)")
     ap.set_defaults(fn=cmd_approve)
     rb = sub.add_parser("rollback", help="delete what the migration created, restore what it updated")
     rb.add_argument("pair")

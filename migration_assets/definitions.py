@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from migration_assets.defs.factory import build_pair_defs
+from migration_assets.defs.instance import build_instance_health_sensor
 from migration_assets.defs.naming import CONNECTIONS, STAGING
 from migration_assets.defs.resources import ConnectionsResource, StagingResource
 from migration_assets.settings import Paths, default_paths, default_spec_dir
@@ -19,7 +20,8 @@ def build_definitions(paths: Paths, spec_dir: Path) -> dg.Definitions:
         resources={
             CONNECTIONS: ConnectionsResource(sandbox_dir=str(paths.sandbox)),
             STAGING: StagingResource(directory=str(paths.staging)),
-        }
+        },
+        sensors=[build_instance_health_sensor()],
     )
     return dg.Definitions.merge(shared, *pairs)
 

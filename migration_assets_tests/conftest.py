@@ -14,6 +14,7 @@ import yaml
 from migration_assets.connectors import open_destination, open_source, resolve_connection
 from migration_assets.definitions import build_definitions
 from migration_assets.defs.naming import approval_job_name, approval_op_name, rollback_job_name, rollback_op_name
+from migration_assets.defs.instance import project_instance
 from migration_assets.defs.runner import RunOutcome, run_phase
 from migration_assets.reports.run_report import build_report
 from migration_assets.sandbox import seeding
@@ -106,6 +107,10 @@ def core_spec_dir(
 
 @pytest.fixture
 def workbench(tmp_path: Path) -> Iterator[Workbench]:
-    (tmp_path / "dagster").mkdir()
-    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
-        yield Workbench(Paths(tmp_path / "var"), instance)
+    """A workbench on the project's own dagster.yaml (pools, run queue), its storage in tmp_path."""
+    paths = Paths(tmp_path / "var")
+    instance = project_instance(paths)
+    try:
+        yield Workbench(paths, instance)
+    finally:
+        instance.dispose()

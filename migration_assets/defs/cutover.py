@@ -16,6 +16,7 @@ class SampleApproval(dg.Config):
 
     approver: str
     note: str = ""
+    override: str = ""  # why a sample whose diff or reconciliation found problems is approved anyway
 
 
 def build_approval_asset(ctx: PairDefs) -> dg.AssetsDefinition:
@@ -33,7 +34,9 @@ def build_approval_asset(ctx: PairDefs) -> dg.AssetsDefinition:
     def _approval(context, config: SampleApproval, staging: StagingResource) -> dg.MaterializeResult:
         with staging.connect(ctx.pair) as conn:
             try:
-                approval = approvals.approve(conn, ctx.pair, loaded.content_hash, config.approver, config.note)
+                approval = approvals.approve(
+                    conn, ctx.pair, loaded.content_hash, config.approver, config.note, override_reason=config.override
+                )
             except ApprovalRequired as exc:
                 raise dg.Failure(str(exc)) from exc
         context.log.info(
@@ -46,11 +49,40 @@ def build_approval_asset(ctx: PairDefs) -> dg.AssetsDefinition:
                 "sample_run_id": approval.sample_run_id,
                 "sample_mismatches": approval.sample_mismatches,
                 "note": approval.note,
+                "override_reason": approval.override_reason or "",
                 "approved_at": approval.approved_at.isoformat(),
             }
         )
 
     return _approval
+
+
+def build_approval_gate(ctx: PairDefs) -> dg.AssetsDefinition:
+    """`plan/approval_gate`: the first step of every run. A full or delta run without an approval of
+    the current spec stops here, before anything is extracted, staged or created."""
+
+    @pair_asset(
+        ctx,
+        "plan",
+        "approval_gate",
+        kinds={"human"},
+        description="Lets the phase go ahead: the sample always; full and delta only with an approval of the "
+        "verified sample under the current spec hash (see cutover/approval).",
+    )
+    def _gate(context, staging: StagingResource) -> dg.MaterializeResult:
+        phase = context.partition_key
+        with staging.connect(ctx.pair) as conn:
+            approvals.ensure(conn)
+            try:
+                approval = approvals.require(conn, ctx.pair, ctx.loaded.content_hash, phase)
+            except ApprovalRequired as exc:
+                raise dg.Failure(f"{phase} run refused: {exc}", allow_retries=False) from exc
+        meta = {"phase": phase, "spec_hash": ctx.loaded.content_hash}
+        if approval is not None:
+            meta |= {"approver": approval.approver, "approved_at": approval.approved_at.isoformat()}
+        return dg.MaterializeResult(metadata=meta)
+
+    return _gate
 
 
 def approval_guard(context, conn, loaded: LoadedSpec, phase: str) -> None:

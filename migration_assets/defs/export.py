@@ -49,6 +49,7 @@ def _export_asset(ctx: PairDefs, name: str, export: ExportSpec) -> dg.AssetsDefi
         "export",
         name,
         kinds={"markdown"},
+        deps=[ctx.key("plan", "approval_gate")],
         staging=False,
         description=f"{export.title}: JSON definitions plus a {export.guide} rebuild guide; nothing is loaded.",
     )

@@ -33,6 +33,7 @@ def _extract_asset(ctx: PairDefs, source_object: str) -> dg.AssetsDefinition:
         ctx,
         "extract",
         source_object,
+        deps=[ctx.key("plan", "approval_gate")],
         description=f"Raw {ctx.source} `{source_object}` records of the phase, every value as text.",
     )
     def _extract(context, staging: StagingResource, connections: ConnectionsResource) -> dg.MaterializeResult:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from migration_assets.defs.cutover import approval_guard, approval_job, build_approval_asset
+from migration_assets.defs.cutover import approval_guard, approval_job, build_approval_asset, build_approval_gate
 from migration_assets.defs.delta import build_delta_sensor
 from migration_assets.defs.discover import build_discover_assets, build_plan_job
 from migration_assets.defs.export import build_export_assets
@@ -37,6 +37,7 @@ def build_pair_defs(loaded: LoadedSpec, paths: Paths) -> dg.Definitions:
     ctx = PairDefs(loaded, phases_def(loaded.pair), paths)
     plans = [build_custom_fields_asset(ctx), build_owners_asset(ctx), build_schema_diff_asset(ctx)]
     assets = [
+        build_approval_gate(ctx),
         *(a for a in plans if a is not None),
         build_schema_apply_asset(ctx),
         *build_extract_assets(ctx),

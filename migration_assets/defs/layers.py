@@ -20,6 +20,7 @@ from typing import Any
 
 import dagster as dg
 
+from migration_assets.defs.instance import record_process
 from migration_assets.defs.naming import OWNER, POOL, asset_key, group_name
 from migration_assets.defs.phases import current_phase
 from migration_assets.settings import Paths
@@ -64,12 +65,15 @@ class PairDefs:
         }[layer]
 
 
-def phase_checked(fn: Callable) -> Callable:
-    """Refuse a partition key that is not a phase before the step body runs."""
+def phase_checked(fn: Callable, *, partitioned: bool = True) -> Callable:
+    """Record the run's process (see `instance.reclaim_dead_runs`) and refuse a partition key that
+    is not a phase, before the step body runs."""
 
     @functools.wraps(fn)
     def wrapper(context, *args, **kwargs):
-        current_phase(context)
+        record_process(context)
+        if partitioned:
+            current_phase(context)
         return fn(context, *args, **kwargs)
 
     return wrapper
@@ -116,7 +120,7 @@ def pair_asset(
             check_specs=list(check_specs) or None,
             metadata=dict(metadata) if metadata else None,
             description=description,
-        )(phase_checked(fn) if partitioned else fn)
+        )(phase_checked(fn, partitioned=partitioned))
 
     return decorate
 

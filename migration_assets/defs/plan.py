@@ -202,6 +202,7 @@ def build_schema_diff_asset(ctx: PairDefs) -> dg.AssetsDefinition:
     loaded, paths, pair, system = ctx.loaded, ctx.paths, ctx.pair, ctx.destination
     key = ctx.key("plan", "schema_diff")
     upstream = [ctx.key("plan", "custom_fields")] if custom_field_sources(loaded) else []
+    upstream.append(ctx.key("plan", "approval_gate"))
 
     @pair_asset(
         ctx,

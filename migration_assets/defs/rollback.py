@@ -6,6 +6,7 @@ import json
 
 import dagster as dg
 
+from migration_assets.defs.instance import record_process
 from migration_assets.defs.layers import PairDefs
 from migration_assets.defs.naming import POOL, rollback_job_name, rollback_op_name
 from migration_assets.defs.resources import ConnectionsResource, StagingResource
@@ -31,6 +32,7 @@ def build_rollback_job(ctx: PairDefs) -> dg.JobDefinition:
     def _rollback(
         context, config: RollbackConfig, staging: StagingResource, connections: ConnectionsResource
     ) -> dict:
+        record_process(context)
         phase = config.phase or None
         dest = connections.destination(loaded.spec.destination, loaded.spec.destination_options)
 

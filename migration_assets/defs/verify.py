@@ -16,7 +16,7 @@ from migration_assets.engine.reconciling import reconcile_object, scope_phases
 from migration_assets.reports import reconciliation_report
 from migration_assets.settings import Paths
 from migration_assets.spec.loader import LoadedSpec
-from migration_assets.staging import ledger
+from migration_assets.staging import approvals, ledger
 
 DIFF_DDL = """
 create table if not exists diff_results (phase varchar, object varchar, records_compared bigint,
@@ -152,6 +152,9 @@ RECONCILIATION_CHECKS = {
 }
 
 
+CHECK_NAMES = tuple(RECONCILIATION_CHECKS)
+
+
 def build_reconciliation_asset(ctx: PairDefs) -> dg.AssetsDefinition:
     loaded, paths, pair = ctx.loaded, ctx.paths, ctx.pair
     key = ctx.key("verify", "reconciliation")
@@ -181,6 +184,8 @@ def build_reconciliation_asset(ctx: PairDefs) -> dg.AssetsDefinition:
             ledger.ensure(conn)
             scope = scope_phases(conn, phase)
             results = asyncio.run(run(conn, scope))
+            found = {n: [f"{r.object}: {p}" for r in results for p in r.problems.get(n, [])] for n in CHECK_NAMES}
+            approvals.record_checks(conn, phase, context.run.run_id, loaded.content_hash, found)
         json_path, html_path = reconciliation_report.write(paths.report_dir(pair), pair, phase, scope, results)
         yield dg.MaterializeResult(
             metadata={
@@ -191,15 +196,15 @@ def build_reconciliation_asset(ctx: PairDefs) -> dg.AssetsDefinition:
                 "counts": dg.MetadataValue.md(md.md_table([{"object": r.object, **r.counts} for r in results])),
             }
         )
-        for name in RECONCILIATION_CHECKS:
-            found = [f"{r.object}: {p}" for r in results for p in r.problems.get(name, [])]
+        for name, problems in found.items():
             yield dg.AssetCheckResult(
                 check_name=name,
                 asset_key=key,
-                passed=not found,
+                passed=not problems,
                 metadata={
-                    "differences": len(found),
-                    "details": dg.MetadataValue.md("\n".join(f"- {f}" for f in found[:50]) or "none"),
+                    "phase": phase,
+                    "differences": len(problems),
+                    "details": dg.MetadataValue.md("\n".join(f"- {f}" for f in problems[:50]) or "none"),
                 },
             )
 

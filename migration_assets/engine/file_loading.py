@@ -35,6 +35,18 @@ from migration_assets.staging.tables import stage_table
 FATAL = (AuthError, RateLimited, BudgetExhausted)  # stop the run (resumable), never quarantine a file
 
 
+KEPT_FILE = "_kept_file"  # marks the before-image of a file an earlier phase stored
+
+
+@dataclass(frozen=True)
+class FileTarget:
+    """Where one file goes: its parent record, and the file record already stored for it, if any."""
+
+    parent_table: str
+    parent_id: str
+    before_id: str | None = None
+
+
 @dataclass
 class FileLoadSummary(LoadSummary):
     """A LoadSummary plus what the files weighed."""
@@ -99,6 +111,7 @@ async def load_files(
     summary.skipped = staged.height - len(rows)
     column, parent_obj, parent_table = files.parent_lookup(loaded, obj_name)
     crosswalk = ledger.crosswalk(conn, parent_obj)
+    uploaded = ledger.crosswalk(conn, obj_name)  # files an earlier phase (or run) already stored
     ready, unresolved = [], []
     for row in rows:
         parent_id = crosswalk.get(str(row[column])) if row[column] is not None else None
@@ -107,15 +120,15 @@ async def load_files(
                 (row, f"{column}: {parent_obj} {row[column]} is not in the destination (quarantined/not loaded)")
             )
         else:
-            ready.append((row, parent_id))
+            ready.append((row, FileTarget(parent_table, parent_id, uploaded.get(str(row[EXT])))))
     summary.unresolved = len(unresolved)
     quarantine_rows(conn, phase, obj_name, run_id, unresolved)
     summary.failures += [_failure(r, why) for r, why in unresolved]
     semaphore = asyncio.Semaphore(loaded.spec.options.load.concurrency)
 
-    async def one(row: dict[str, Any], parent_id: str) -> None:
+    async def one(row: dict[str, Any], target: FileTarget) -> None:
         async with semaphore:
-            await _upload(loaded, obj_name, phase, conn, source, dest, run_id, row, parent_table, parent_id, summary)
+            await _upload(loaded, obj_name, phase, conn, source, dest, run_id, row, target, summary)
             summary.batches += 1
             if summary.batches % 25 == 0 or summary.batches == len(ready):
                 log(f"{obj_name}: {summary.batches}/{len(ready)} files, {summary.bytes_uploaded} bytes uploaded")
@@ -136,13 +149,12 @@ async def _upload(
     dest: DestinationConnector,
     run_id: str,
     row: dict[str, Any],
-    parent_table: str,
-    parent_id: str,
+    target: FileTarget,
     summary: FileLoadSummary,
 ) -> None:
     obj = loaded.spec.objects[obj_name]
     ext, src = str(row[EXT]), str(row[SRC])
-    ledger.record(conn, [_pending(run_id, phase, obj_name, obj.table, row)])
+    ledger.record(conn, [_pending(run_id, phase, obj_name, obj.table, row, target.before_id)])
     meter = _Meter(source.download(obj.source, src))
     upload = FileUpload(
         external_id=ext,
@@ -151,8 +163,8 @@ async def _upload(
         size=int(row[files.SIZE] or 0),
         content=aiter(meter),
         content_type=row[files.CONTENT_TYPE] or files.DEFAULT_CONTENT_TYPE,
-        parent_table=parent_table,
-        parent_id=parent_id,
+        parent_table=target.parent_table,
+        parent_id=target.parent_id,
         key=loaded.spec.objects[obj_name].external_id.column,
     )
     try:
@@ -179,10 +191,24 @@ async def _upload(
         summary.errors.append({"external_id": ext, "error": reason})
 
 
-def _pending(run_id: str, phase: str, obj_name: str, table: str, row: dict[str, Any]) -> ledger.Entry:
-    # no before-image: a file record is always the migration's own, so rollback deletes it
+def _pending(
+    run_id: str, phase: str, obj_name: str, table: str, row: dict[str, Any], before_id: str | None
+) -> ledger.Entry:
+    # A file stored by an earlier phase gets a before-image that says so: rolling back this phase
+    # keeps it (that phase's rollback deletes it); a file new to the store has none and is deleted.
+    before = {"id": before_id, KEPT_FILE: True} if before_id else None
     return ledger.Entry(
-        run_id, phase, obj_name, table, str(row[SRC]), str(row[EXT]), None, None, "pending", row_hash=row[HASH]
+        run_id,
+        phase,
+        obj_name,
+        table,
+        str(row[SRC]),
+        str(row[EXT]),
+        before_id,
+        None,
+        "pending",
+        row_hash=row[HASH],
+        before_image=before,
     )
 
 

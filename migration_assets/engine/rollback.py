@@ -26,6 +26,7 @@ class RollbackSummary:
     phase: str | None
     deleted: dict[str, int] = field(default_factory=dict)
     restored: dict[str, int] = field(default_factory=dict)
+    kept: dict[str, int] = field(default_factory=dict)  # files an earlier phase stored
     failed: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -33,6 +34,7 @@ class RollbackSummary:
             "phase": self.phase or "all",
             "deleted": self.deleted,
             "restored": self.restored,
+            "kept": self.kept,
             "failed": self.failed,
         }
 
@@ -66,6 +68,11 @@ async def rollback(
     plans = {name: ledger.first_writes(conn, name, phase) for name in loaded.load_order}
     for name in loaded.load_order:
         todo = [r for r in plans[name] if r["before_image"] and r["last_op"] not in ("restored",)]
+        if loaded.spec.objects[name].kind == "file":
+            # files an earlier phase stored stay (re-sent bytes of the same source file); the rollback
+            # of the phase that first stored them deletes them
+            summary.kept[name] = len(todo)
+            continue
         images = [_image(loaded, name, r["before_image"], r["destination_id"], dest.user_table) for r in todo]
         results = []
         for i in range(0, len(images), CHUNK):

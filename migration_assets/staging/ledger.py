@@ -10,7 +10,9 @@ for rollback and the memory that makes a killed run resumable:
   (created/updated) and the destination id.
 
 Rollback reads the earliest row of each record: no before-image means "created by the migration,
-delete it"; a before-image means "restore it".
+delete it"; a before-image means "restore it". A rollback's own rows (phase `rollback`) undo what
+came before them: a write confirmed before the latest rollback of its record no longer counts as
+done, so the next run of the phase writes the record again.
 """
 
 from __future__ import annotations
@@ -99,19 +101,26 @@ def record(conn: duckdb.DuckDBPyConnection, entries: Iterable[Entry]) -> int:
     return len(rows)
 
 
+# the latest outcome of each record in one phase, unless a rollback of the record came after it
+_PHASE_LATEST = """
+    with rolled as (
+        select external_id, max(seq) as seq from ledger
+        where object = $1 and phase = 'rollback' and outcome = 'ok' group by external_id
+    ), latest as (
+        select external_id, row_hash, outcome, seq,
+               row_number() over (partition by external_id order by seq desc) as rn
+        from ledger where object = $1 and phase = $2 and outcome in ('ok', 'failed')
+    )
+    select l.external_id, l.row_hash, l.outcome from latest l left join rolled r using (external_id)
+    where l.rn = 1 and (r.seq is null or l.seq > r.seq)
+"""
+
+
 def confirmed(conn: duckdb.DuckDBPyConnection, obj: str, phase: str) -> dict[str, str]:
-    """{external_id: row_hash} of records whose latest write in `phase` succeeded."""
-    rows = conn.execute(
-        """
-        select external_id, row_hash from (
-            select external_id, row_hash, outcome,
-                   row_number() over (partition by external_id order by seq desc) as rn
-            from ledger where object = ? and phase = ? and outcome in ('ok', 'failed')
-        ) where rn = 1 and outcome = 'ok'
-        """,
-        [obj, phase],
-    ).fetchall()
-    return {ext: h for ext, h in rows}
+    """{external_id: row_hash} of records whose latest write in `phase` succeeded (and was not
+    rolled back since)."""
+    rows = conn.execute(_PHASE_LATEST, [obj, phase]).fetchall()
+    return {ext: h for ext, h, outcome in rows if outcome == "ok"}
 
 
 def crosswalk(conn: duckdb.DuckDBPyConnection, obj: str) -> dict[str, str]:
@@ -131,17 +140,23 @@ def crosswalk(conn: duckdb.DuckDBPyConnection, obj: str) -> dict[str, str]:
 
 
 def phase_outcomes(conn: duckdb.DuckDBPyConnection, obj: str, phase: str) -> dict[str, str]:
-    """{external_id: latest outcome} of `obj` in `phase` (ok / failed)."""
+    """{external_id: latest outcome} of `obj` in `phase` (ok / failed); records rolled back since
+    are absent."""
+    rows = conn.execute(_PHASE_LATEST, [obj, phase]).fetchall()
+    return {ext: outcome for ext, _hash, outcome in rows}
+
+
+def run_writes(conn: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, dict[str, int]]:
+    """{object: {operation: count}} of the successful writes a run made (what it wrote, not what
+    the ledger believes overall)."""
     rows = conn.execute(
-        """
-        select external_id, outcome from (
-            select external_id, outcome, row_number() over (partition by external_id order by seq desc) rn
-            from ledger where object = ? and phase = ? and outcome in ('ok', 'failed')
-        ) where rn = 1
-        """,
-        [obj, phase],
+        "select object, operation, count(*) from ledger where run_id = ? and outcome = 'ok' group by 1, 2",
+        [run_id],
     ).fetchall()
-    return dict(rows)
+    out: dict[str, dict[str, int]] = {}
+    for obj, operation, count in rows:
+        out.setdefault(obj, {})[operation or "unknown"] = int(count)
+    return out
 
 
 def history(

@@ -17,6 +17,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from migration_assets.defs.instance import project_instance
 from migration_assets.settings import Paths
 from migration_assets.systems import system
 from migration_assets_tests.conftest import Workbench, core_spec_dir
@@ -52,12 +53,11 @@ def _writes(state: Path) -> int:
 
 
 def _prepare(var: Path, spec_dir: Path) -> Workbench:
-    (var.parent / "dagster").mkdir(parents=True, exist_ok=True)
-    with dg.instance_for_test(temp_dir=str(var.parent / "dagster")) as instance:
-        bench = Workbench(Paths(var), instance, spec_dir)
-        bench.seed(scale=250)
-        assert bench.run(PAIR, "sample").success
-        assert bench.approve(PAIR).success
+    instance = project_instance(Paths(var))  # the project's dagster.yaml: the duckdb pool has one slot
+    bench = Workbench(Paths(var), instance, spec_dir)
+    bench.seed(scale=250)
+    assert bench.run(PAIR, "sample").success
+    assert bench.approve(PAIR).success
     return bench
 
 
@@ -70,9 +70,7 @@ def test_full_run_killed_at_several_points_resumes_to_a_clean_runs_result(tmp_pa
     spec_dir = _slow_spec_dir(tmp_path)
     # reference: the same data migrated without interruption
     clean = _prepare(tmp_path / "clean" / "var", spec_dir)
-    with dg.instance_for_test(temp_dir=str(tmp_path / "clean" / "dagster")) as instance:
-        clean.instance = instance
-        assert clean.run(PAIR, "full").success
+    assert clean.run(PAIR, "full").success
     expected = {
         t: sorted(ids) for t, ids in _destination_rows(system("dynamics365").state_path(clean.paths.sandbox)).items()
     }
@@ -104,6 +102,13 @@ def test_full_run_killed_at_several_points_resumes_to_a_clean_runs_result(tmp_pa
 
     final = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert final.returncode == 0, final.stderr[-2000:]
+    # the killed runs held the duckdb pool's only slot: the rerun reclaimed them instead of waiting forever
+    assert "had lost its process" in final.stderr
+    instance = project_instance(Paths(var))
+    killed = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))
+    assert len(killed) >= kills
+    assert not instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+    assert not instance.event_log_storage.get_concurrency_info("duckdb").claimed_slots
 
     got = _destination_rows(state)
     for table in TABLES:
