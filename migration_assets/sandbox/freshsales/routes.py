@@ -11,7 +11,8 @@ wrap); other creates answer 201, updates 200, upserts 201 when created and 200 w
 ids; the `is_not_empty` search operator (no value); search attributes `email`/`emails`/
 `contact_email.email`, `mobile_number`, `external_id`, `name`, `owner_id`, `sales_account_id`,
 `deal_stage_id`, `deal_pipeline_id` and every `cf_` field; task lists serve only the open and
-completed filters; lists are newest first.
+completed filters; lists are newest first; views sort by `sort=created_at|updated_at` and
+`sort_type=asc|desc` (filtered_search has these names; on views they are unconfirmed).
 """
 
 from __future__ import annotations
@@ -132,11 +133,21 @@ async def view(request: Request, call: Call, ent: EntityDef) -> Response:
     if chosen is None:
         raise not_found("View")
     page, per_page = call.paging()
+    order, descending = _sorting(call)
     owned = [("owner_id", "in", [str(call.user_id)])] if chosen[2] else []
     with call.tx() as conn:
-        ids, total = page_ids(conn, ent.name, owned, page, per_page)
+        ids, total = page_ids(conn, ent.name, owned, page, per_page, order=order, descending=descending)
         items = [records.render(conn, ent, v, call.include()) for v in _ordered(conn, ent, ids)]
     return ok({ent.name: items, "meta": meta(total, per_page)})
+
+
+def _sorting(call: Call) -> tuple[str, bool]:
+    """(order, descending) of `sort=created_at|updated_at&sort_type=asc|desc` (default: newest created)."""
+    sort = call.request.query_params.get("sort", "created_at")
+    sort_type = call.request.query_params.get("sort_type", "desc")
+    if sort not in ("created_at", "updated_at") or sort_type not in ("asc", "desc"):
+        raise invalid("sort must be created_at or updated_at and sort_type asc or desc")
+    return ("touched" if sort == "updated_at" else "seq"), sort_type == "desc"
 
 
 def _ordered(conn, ent: EntityDef, ids: list[int]) -> list[dict[str, Any]]:

@@ -22,8 +22,9 @@ from migration_assets.sandbox._common import SqliteState
 
 SCHEMA = """
 create table if not exists records (id integer primary key, entity text not null, seq integer not null,
-    data text not null);
+    touched integer not null, data text not null);
 create index if not exists records_by_entity on records (entity, seq);
+create index if not exists records_by_touch on records (entity, touched);
 create table if not exists record_keys (entity text not null, field text not null, value text not null,
     id integer not null);
 create index if not exists record_keys_lookup on record_keys (entity, field, value);
@@ -197,12 +198,13 @@ def put_record(
     """
     record_id = int(values["id"])
     exists = conn.execute("select 1 from records where id = ?", (record_id,)).fetchone()
+    touched = next_seq(conn)  # write order: lists sorted by updated_at follow it
     if exists:
-        conn.execute("update records set data = ? where id = ?", (json.dumps(values), record_id))
+        conn.execute("update records set data = ?, touched = ? where id = ?", (json.dumps(values), touched, record_id))
     else:
         conn.execute(
-            "insert into records(id, entity, seq, data) values (?, ?, ?, ?)",
-            (record_id, entity, next_seq(conn), json.dumps(values)),
+            "insert into records(id, entity, seq, touched, data) values (?, ?, ?, ?, ?)",
+            (record_id, entity, touched, touched, json.dumps(values)),
         )
     conn.execute("delete from record_keys where id = ?", (record_id,))
     conn.executemany(
@@ -221,29 +223,20 @@ def delete_record(conn: sqlite3.Connection, record_id: int) -> None:
     conn.execute("delete from records where id = ?", (record_id,))
 
 
+FIND_SQL = "select id from record_keys where entity = ? and field = ? and value = ? order by id"
+
+
 def find_ids(conn: sqlite3.Connection, entity: str, field: str, value: Any) -> list[int]:
     """Ids of `entity` records whose indexed `field` equals `value` (case-insensitive)."""
-    rows = conn.execute(
-        "select id from record_keys where entity = ? and field = ? and value = ? order by id",
-        (entity, field, key_text(value)),
-    )
-    return [int(r["id"]) for r in rows]
+    return [int(r["id"]) for r in conn.execute(FIND_SQL, (entity, field, key_text(value)))]
 
 
-def page_ids(
-    conn: sqlite3.Connection, entity: str, filters: list[tuple[str, str, list[str]]], page: int, per_page: int
-) -> tuple[list[int], int]:
-    """One page of record ids matching every filter, newest first, and the total.
-
-    Args:
-        filters: (field, operator, values): operator "in" (value in values) or "present" (any value);
-            each filter is one join on the key index.
-        page: 1-based page.
-        per_page: records per page.
-
-    Returns:
-        (ids of the page, total matching).
-    """
+def page_query(
+    entity: str, filters: list[tuple[str, str, list[str]]], *, order: str = "seq", descending: bool = True
+) -> tuple[str, str, list[Any]]:
+    """(count SQL, page SQL without limit/offset values, parameters) of `page_ids`: one join on the key
+    index per filter, so a filter never decodes a record."""
+    assert order in ("seq", "touched")
     joins, params = [], []
     for n, (field, operator, values) in enumerate(filters):
         alias = f"k{n}"
@@ -255,11 +248,36 @@ def page_ids(
         joins.append(clause)
     base = f"from records r {' '.join(joins)} where r.entity = ?"
     params.append(entity)
-    total = conn.execute(f"select count(distinct r.id) {base}", params).fetchone()[0]
-    rows = conn.execute(
-        f"select distinct r.id, r.seq {base} order by r.seq desc limit ? offset ?",
-        (*params, per_page, (page - 1) * per_page),
-    )
+    direction = "desc" if descending else "asc"
+    page = f"select distinct r.id, r.{order} {base} order by r.{order} {direction} limit ? offset ?"
+    return f"select count(distinct r.id) {base}", page, params
+
+
+def page_ids(
+    conn: sqlite3.Connection,
+    entity: str,
+    filters: list[tuple[str, str, list[str]]],
+    page: int,
+    per_page: int,
+    *,
+    order: str = "seq",
+    descending: bool = True,
+) -> tuple[list[int], int]:
+    """One page of record ids matching every filter, and the total.
+
+    Args:
+        filters: (field, operator, values): operator "in" (value in values) or "present" (any value).
+        page: 1-based page.
+        per_page: records per page.
+        order: "seq" (creation order) or "touched" (last write order).
+        descending: newest first.
+
+    Returns:
+        (ids of the page, total matching).
+    """
+    count_sql, page_sql, params = page_query(entity, filters, order=order, descending=descending)
+    total = conn.execute(count_sql, params).fetchone()[0]
+    rows = conn.execute(page_sql, (*params, per_page, (page - 1) * per_page))
     return [int(r["id"]) for r in rows], int(total)
 
 

@@ -12,7 +12,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
+from migration_assets.connectors.registry import Connection
 from migration_assets.sandbox.freshsales.api import PREFIX
 from migration_assets.sandbox.freshsales.app import create_app
 from migration_assets.sandbox.freshsales.store import SANDBOX_API_KEY
@@ -38,3 +40,16 @@ async def sandbox_client(state_path: Path, *, authenticated: bool = True) -> Asy
         if authenticated:
             client.headers.update(auth())
         yield client
+
+
+def connection(state_path: Path, **options: object) -> Connection:
+    """A Connection to the emulator over `state_path` in process (fast test defaults: no client-side
+    rate limit, no pause between job polls), with connection `options` on top."""
+    return Connection(
+        system="freshsales",
+        base_url=HOST,
+        api_key=SecretStr(SANDBOX_API_KEY),
+        transport=httpx.ASGITransport(app=create_app(state_path)),
+        sandbox=True,
+        options={"rate_per_second": 10_000, "bulk_poll_interval": 0, **options},
+    )
