@@ -76,8 +76,8 @@ class HourlyBudget:
             return max(self._reported[0] - self._since_report, 0)
         return max(self.limit - len(self._sent), 0)
 
-    def fits(self, needed: int) -> bool:
-        return needed <= self.remaining() - self.reserve
+    def fits(self, needed: int, now: float | None = None) -> bool:
+        return needed <= self.remaining(now) - self.reserve
 
     def resume_after(self, now: float | None = None) -> str:
         """When the window has room again: the oldest request counted here leaves it then (a refusal
