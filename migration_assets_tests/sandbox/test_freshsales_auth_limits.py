@@ -98,7 +98,7 @@ async def test_limit_is_per_account_across_apps_and_keys(tmp_path):
         create_user(conn, "second@firm.example", "Second", "User", api_key="second-key")
     async with sandbox_client(path) as one, sandbox_client(path, authenticated=False) as two:
         assert (await one.get(OWNERS)).status_code == 200
-        assert (await two.get(OWNERS, headers=auth("second-key"))).status_code == 200
+        assert (await two.get(api("selector/deal_pipelines"), headers=auth("second-key"))).status_code == 200
         assert (await one.get(OWNERS)).status_code == 429
 
 
@@ -128,3 +128,16 @@ def test_reset_refuses_unknown_options_and_plans(tmp_path):
         seed.reset(tmp_path / "fs.sqlite", hourly_limt=5)
     with pytest.raises(ValueError, match="unknown plan"):
         seed.reset(tmp_path / "fs.sqlite", plan="platinum")
+
+
+async def test_owners_need_an_admin_key_while_other_selectors_answer(tmp_path):
+    path = tmp_path / "fs.sqlite"
+    seed.reset(path)
+    with open_state(path).connect() as conn:
+        create_user(conn, "plain@firm.example", "Plain", "User", api_key="plain-key")
+    async with sandbox_client(path, authenticated=False) as client:
+        owners = await client.get(OWNERS, headers=auth("plain-key"))
+        pipelines = await client.get(api("selector/deal_pipelines"), headers=auth("plain-key"))
+    assert owners.status_code == 403
+    assert owners.json() == {"errors": {"code": 403, "message": ["You are not authorised to perform this operation."]}}
+    assert pipelines.status_code == 200

@@ -86,6 +86,8 @@ async def _upsert_searchable(
     needed = write_calls(
         tdef, len(items), bulk_path=bulk_path, poll_estimate=options.poll_estimate, concurrency=options.concurrency
     )
+    if bulk_path and items and tdef.entity not in account.client.views:
+        needed += 1  # the views list, read once to find the "All" view
     account.client.ensure(needed, f"an upsert of {len(items)} {tdef.entity}")
     if not items:
         return []

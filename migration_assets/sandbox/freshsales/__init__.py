@@ -15,7 +15,8 @@ records with a polled job whose `data` is a JSON string (`record_status`, `detai
 views (`/filters`, `/view/{id}`), `filtered_search` with `is_in` and thin results; field settings;
 the selectors (owners under `users`, pipelines embedding their stages, sales activity types); the
 required deal, task and note fields; multipart documents; per-account hourly limits by plan and a
-per-minute cap answered 429; the errors envelope with observed messages (`Email is not unique`).
+per-minute cap answered 429; the errors envelope with observed messages (`Email is not unique`,
+`You are not authorised to perform this operation.` for a non-admin key on `/selector/owners`).
 
 Our choices where the reference is silent or unconfirmed (each module says more): the 401 body and
 messages; an unwrapped body refused with 400; unknown top-level attributes refused; a unique custom

@@ -27,7 +27,7 @@ from migration_assets.sandbox.freshsales.admin import field_plan_route
 from migration_assets.sandbox.freshsales.api import PREFIX, Call, Service, endpoint, ok
 from migration_assets.sandbox.freshsales.bulk import bulk_routes
 from migration_assets.sandbox.freshsales.documents import document_routes
-from migration_assets.sandbox.freshsales.errors import not_found, render_fault
+from migration_assets.sandbox.freshsales.errors import FsError, not_found, render_fault
 from migration_assets.sandbox.freshsales.limits import Meter
 from migration_assets.sandbox.freshsales.model import ENTITIES
 from migration_assets.sandbox.freshsales.routes import entity_routes
@@ -38,10 +38,13 @@ EVERY = ["GET", "POST", "PUT", "DELETE", "PATCH"]
 
 
 async def selector(request: Request, call: Call) -> Response:
-    """`GET /selector/<name>`: `{"<plural key>": [...]}` (owners under `users`)."""
+    """`GET /selector/<name>`: `{"<plural key>": [...]}` (owners under `users`; a key without admin
+    rights gets 403 there, as one source reports, while the other selectors still answer)."""
     name = request.path_params["name"]
     if name not in schema.SELECTORS:
         raise not_found("Selector")
+    if name == "owners" and not call.user.get("is_admin"):
+        raise FsError(403, "You are not authorised to perform this operation.")
     with call.tx() as conn:
         return ok({schema.SELECTOR_KEYS.get(name, name): schema.selector(conn, name)})
 
