@@ -251,7 +251,7 @@ def cmd_rollback(args) -> int:
         result = job.execute_in_process(
             instance=_instance(),
             raise_on_error=False,
-            run_config={"ops": {op_name: {"config": {"phase": args.phase or ""}}}},
+            run_config={"ops": {op_name: {"config": {"phase": args.phase or "", "drop_schema": bool(args.schema)}}}},
         )
     if result.success:
         console.print_json(json.dumps(result.output_for_node(op_name)))
@@ -374,6 +374,7 @@ def parser() -> argparse.ArgumentParser:
     rb = sub.add_parser("rollback", help="delete what the migration created, restore what it updated")
     rb.add_argument("pair")
     rb.add_argument("--phase", help="only this phase (default: everything)")
+    rb.add_argument("--schema", action="store_true", help="also remove the custom schema the migration created")
     rb.set_defaults(fn=cmd_rollback)
     au = sub.add_parser("audit", help="every destination operation of the ledger")
     au.add_argument("pair")

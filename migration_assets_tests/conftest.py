@@ -13,8 +13,8 @@ import yaml
 
 from migration_assets.connectors import open_destination, open_source, resolve_connection
 from migration_assets.definitions import build_definitions
-from migration_assets.defs.naming import approval_job_name, approval_op_name, rollback_job_name, rollback_op_name
 from migration_assets.defs.instance import project_instance
+from migration_assets.defs.naming import approval_job_name, approval_op_name, rollback_job_name, rollback_op_name
 from migration_assets.defs.runner import RunOutcome, run_phase
 from migration_assets.reports.run_report import build_report
 from migration_assets.sandbox import seeding

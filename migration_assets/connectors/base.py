@@ -281,9 +281,20 @@ class DestinationConnector(abc.ABC):
     async def count(self, table: str, key: str) -> int:
         """Number of records of `table` whose `key` column is not null."""
 
+    async def drop_schema(self, items: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Remove schema items `plan_schema` listed as to create and `apply_schema` created (custom
+        tables, columns, option values, keys), in the order given; return what was removed."""
+        raise NotImplementedError(f"{self.system} cannot remove schema through its API here")
+
     async def plan_schema(self, required: Sequence[TableRequirement]) -> SchemaPlan:
         """Compare the destination with what the spec needs, changing nothing."""
         raise NotImplementedError(f"{self.system} cannot plan a schema")
+
+    def create_only_columns(self, table: str) -> frozenset[str]:
+        """Columns the destination takes only when it creates a record (an update ignores or refuses
+        them, e.g. an original creation date): a record that existed before the migration keeps its
+        own value, so verification does not compare them there."""
+        return frozenset()
 
     def estimate_calls(self, n_rows: int) -> int | None:
         """API calls an upsert of `n_rows` rows makes; None: one per batch (the planner's default)."""

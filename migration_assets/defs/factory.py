@@ -16,7 +16,7 @@ from migration_assets.defs.discover import build_discover_assets, build_plan_job
 from migration_assets.defs.export import build_export_assets
 from migration_assets.defs.extract import build_extract_assets
 from migration_assets.defs.layers import PairDefs
-from migration_assets.defs.load import build_load_assets
+from migration_assets.defs.load import build_load_assets, build_patch_assets
 from migration_assets.defs.naming import migrate_job_name
 from migration_assets.defs.phases import phases_def
 from migration_assets.defs.plan import (
@@ -44,6 +44,7 @@ def build_pair_defs(loaded: LoadedSpec, paths: Paths) -> dg.Definitions:
         build_sample_asset(ctx),
         *build_stage_assets(ctx),
         *build_load_assets(ctx, guards=(approval_guard,)),
+        *build_patch_assets(ctx),
         build_diff_asset(ctx),
         build_reconciliation_asset(ctx),
         *build_export_assets(ctx),  # cheap, nothing loaded: part of every migrate run

@@ -59,6 +59,7 @@ class PairDefs:
             "extract": {self.source, "duckdb"},
             "stage": {"polars", "duckdb"},
             "load": {self.destination},
+            "patch": {self.destination},
             "verify": {self.destination, "duckdb"},
             "export": {self.source, "json"},
             "cutover": {"human"},

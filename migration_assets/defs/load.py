@@ -17,6 +17,7 @@ from migration_assets.discovery.confirmation import confirmation_problem
 from migration_assets.engine import planning
 from migration_assets.engine.file_loading import files_report, load_files
 from migration_assets.engine.loading import LoadSummary, load_object
+from migration_assets.engine.patching import deferred_columns, patch_deferred
 from migration_assets.errors import MigrationError
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.staging import db, ledger, state
@@ -147,3 +148,49 @@ def budget_failure(obj_name: str, phase: str, summary: LoadSummary) -> dg.Failur
         },
         allow_retries=False,
     )
+
+
+def build_patch_assets(ctx: PairDefs) -> list[dg.AssetsDefinition]:
+    """`patch/<object>` for every object with `deferred: true` lookups (how a lookup cycle is broken)."""
+    return [_patch_asset(ctx, name) for name in ctx.loaded.load_order if deferred_columns(ctx.loaded, name)]
+
+
+def _patch_asset(ctx: PairDefs, obj_name: str) -> dg.AssetsDefinition:
+    loaded = ctx.loaded
+    targets = sorted(set(deferred_columns(loaded, obj_name).values()))
+
+    @pair_asset(
+        ctx,
+        "patch",
+        obj_name,
+        deps=[ctx.key("load", obj_name), *(ctx.key("load", t) for t in targets if t != obj_name)],
+        description=f"Writes the deferred lookups of {obj_name} ({', '.join(deferred_columns(loaded, obj_name))}) "
+        "once their targets are loaded: the second pass that breaks a lookup cycle.",
+    )
+    def _patch(context, staging: StagingResource, connections: ConnectionsResource) -> dg.MaterializeResult:
+        phase = context.partition_key
+        with staging.connect(ctx.pair) as conn:
+            ledger.ensure(conn)
+            spec = planning.effective_spec(conn, loaded, phase)
+            summary = asyncio.run(_run_patch(context, connections, spec, obj_name, phase, conn))
+        return dg.MaterializeResult(
+            metadata={
+                "phase": phase,
+                "patched": summary.patched,
+                "without_target": summary.unresolved,
+                "rejected": summary.failed,
+                "errors": dg.MetadataValue.md(md.md_table(summary.errors)),
+            }
+        )
+
+    return _patch
+
+
+async def _run_patch(context, connections: ConnectionsResource, loaded: LoadedSpec, obj_name: str, phase: str, conn):
+    dest = connections.destination(loaded.spec.destination, loaded.spec.destination_options)
+    try:
+        return await patch_deferred(loaded, obj_name, phase, conn, dest, context.run.run_id, log=context.log.info)
+    except MigrationError as exc:
+        raise dg.Failure(f"patch of {obj_name} stopped: {exc}") from exc
+    finally:
+        await dest.aclose()

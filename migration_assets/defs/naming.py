@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-LAYERS = ("discover", "profile", "plan", "extract", "stage", "load", "verify", "export", "cutover")
+LAYERS = ("discover", "profile", "plan", "extract", "stage", "load", "patch", "verify", "export", "cutover")
 POOL = "duckdb"  # every asset, check and op that opens a pair's staging file (limit 1 in dagster.yaml)
 OWNER = "team:migration"
 STAGING = "staging"  # resource key of the StagingResource

@@ -20,13 +20,13 @@ from migration_assets.defs.layers import PairDefs, pair_asset
 from migration_assets.defs.resources import ConnectionsResource, StagingResource
 from migration_assets.engine import planning
 from migration_assets.engine.custom_fields import discover
-from migration_assets.engine.owners import owner_map, report_markdown, resolve_fallback
-from migration_assets.engine.schema import apply_schema_and_check
+from migration_assets.engine.owners import owner_map, report_markdown, resolve_fallback, unknown_people
+from migration_assets.engine.schema import apply_schema_and_check, record_created
 from migration_assets.engine.transform import join_rows
 from migration_assets.errors import MigrationError
 from migration_assets.reports.writing import write_markdown_and_json
 from migration_assets.settings import Paths
-from migration_assets.spec.catalogs import destination_choice_numbering
+from migration_assets.spec.catalogs import destination_choice_numbering, destination_column_name_max
 from migration_assets.spec.expressions import compile_expr
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.staging import state
@@ -47,6 +47,7 @@ def build_custom_fields_asset(ctx: PairDefs) -> dg.AssetsDefinition | None:
     if not sources:
         return None
     first_choice = destination_choice_numbering(loaded.spec.destination)
+    max_length = destination_column_name_max(loaded.spec.destination)
 
     @pair_asset(
         ctx,
@@ -61,21 +62,26 @@ def build_custom_fields_asset(ctx: PairDefs) -> dg.AssetsDefinition | None:
         phase = context.partition_key
         with staging.connect(pair) as conn:
             known = {(f.object, f.column): f for f in planning.custom_fields(conn)}
-            found = []
+            found, skipped = [], []
             for name, obj in loaded.spec.objects.items():
                 if obj.custom_fields:
                     raw = planning.latest_records(conn, loaded, obj.source)
-                    found += discover(raw, name, obj.custom_fields, first_choice)
+                    found += discover(
+                        raw, name, obj.custom_fields, first_choice, max_length=max_length, skipped=skipped
+                    )
             fields = _keep_earlier_types(known, found)
             planning.save_custom_fields(conn, fields)
         rows = [{k: v for k, v in f.to_row().items() if k != "option_values"} for f in fields]
-        text = f"# Custom fields — {pair} ({phase})\n\n{md.md_table(rows)}\n"
-        md_path, json_path = _write(paths, pair, f"custom_fields_{phase}", text, {"fields": rows})
+        text = f"# Custom fields — {pair} ({phase})\n\n{md.md_table(rows)}\n\n## Keys not made columns\n\n"
+        text += md.md_table(skipped) + "\n"
+        payload = {"fields": rows, "skipped_keys": skipped}
+        md_path, json_path = _write(paths, pair, f"custom_fields_{phase}", text, payload)
         return dg.MaterializeResult(
             metadata={
                 "phase": phase,
                 "dagster/row_count": len(fields),
                 "fields": dg.MetadataValue.md(md.md_table(rows)),
+                "skipped_keys": dg.MetadataValue.md(md.md_table(skipped)),
                 "report": dg.MetadataValue.path(str(md_path)),
                 "report_json": dg.MetadataValue.path(str(json_path)),
             }
@@ -145,6 +151,7 @@ def build_owners_asset(ctx: PairDefs) -> dg.AssetsDefinition | None:
                 "dagster/row_count": table.height,
                 **{f"owners_{r['status'].replace(' ', '_')}": r["len"] for r in counts.to_dicts()},
                 "fallback_owner": fallback.email or "",
+                "unknown_source_users": unknown_people(table, usage).height,
                 "unmatched_owners": md.table_preview(attention.drop("destination_user_id", "fallback_user_id")),
                 "report": dg.MetadataValue.path(str(md_path)),
                 "report_json": dg.MetadataValue.path(str(json_path)),
@@ -327,18 +334,20 @@ def build_schema_apply_asset(ctx: PairDefs) -> dg.AssetsDefinition:
             fields = planning.custom_fields(conn)
         dest = connections.destination(system, ctx.loaded.spec.destination_options)
         try:
-            actions, missing = asyncio.run(apply_schema_and_check(dest, spec, fields))
+            applied = asyncio.run(apply_schema_and_check(dest, spec, fields))
         except MigrationError as exc:
             raise dg.Failure(f"schema of {system} not applied: {exc}") from exc
-        if missing:
+        with staging.connect(pair) as conn:
+            record_created(conn, context.run.run_id, context.partition_key, applied.created)
+        if applied.missing:
             raise dg.Failure(
-                f"the {system} schema does not match the spec: missing {', '.join(missing)}",
-                metadata={"missing": dg.MetadataValue.json(missing)},
+                f"the {system} schema does not match the spec: missing {', '.join(applied.missing)}",
+                metadata={"missing": dg.MetadataValue.json(applied.missing)},
             )
         return dg.MaterializeResult(
             metadata={
-                "actions": dg.MetadataValue.json(actions),
-                "created": len(actions),
+                "actions": dg.MetadataValue.json(applied.actions),
+                "created": len(applied.actions),
                 "destination": dg.MetadataValue.json(connections.describe(system)),
             }
         )

@@ -101,6 +101,7 @@ def _stage_asset(ctx: PairDefs, obj_name: str) -> dg.AssetsDefinition:
                 "excluded": excluded.height,
                 "merged": result.merged if phase != "sample" else 0,
                 "duplicates": result.duplicates.height,
+                "truncated": dg.MetadataValue.json(result.truncated),
                 "duplicate_groups": md.table_preview(result.duplicates),
                 "quarantine": md.table_preview(quarantined.select(EXT, SRC, REASON)),
                 "exclusions": md.table_preview(excluded),

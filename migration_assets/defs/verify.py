@@ -12,6 +12,7 @@ from migration_assets.defs.layers import PairDefs, pair_asset
 from migration_assets.defs.resources import ConnectionsResource, StagingResource
 from migration_assets.engine import planning
 from migration_assets.engine.diffing import ObjectDiff, diff_object
+from migration_assets.engine.patching import deferred_columns
 from migration_assets.engine.reconciling import reconcile_object, scope_phases
 from migration_assets.reports import reconciliation_report
 from migration_assets.settings import Paths
@@ -34,7 +35,10 @@ def build_diff_asset(ctx: PairDefs) -> dg.AssetsDefinition:
         ctx,
         "verify",
         "diff",
-        deps=[ctx.key("load", o) for o in loaded.load_order],
+        deps=[
+            *(ctx.key("load", o) for o in loaded.load_order),
+            *(ctx.key("patch", o) for o in loaded.load_order if deferred_columns(loaded, o)),
+        ],
         check_specs=[
             dg.AssetCheckSpec("no_mismatches", asset=key, description="every mapped field reads back as staged")
         ],

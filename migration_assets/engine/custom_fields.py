@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import Counter
@@ -82,11 +83,17 @@ def key_form(key: str) -> str:
     return re.sub(r"[\s_\-]+", "", key).casefold()
 
 
-def column_name(template: str, key: str) -> str:
+def column_name(template: str, key: str, max_length: int = 50) -> str:
+    """The column of a key: its ASCII words in snake_case ('{key}') or Title_Case ('{Key}') in the
+    spec's template, cut to `max_length` with a short stable hash so two long keys stay apart."""
     words = [w for w in re.split(r"[^0-9A-Za-z]+|(?<=[a-z])(?=[A-Z])", key) if w]
-    return template.replace("{key}", "_".join(w.lower() for w in words)).replace(
+    name = template.replace("{key}", "_".join(w.lower() for w in words)).replace(
         "{Key}", "_".join(w[:1].upper() + w[1:].lower() for w in words)
     )
+    if len(name) <= max_length:
+        return name
+    digest = hashlib.sha1(key.encode()).hexdigest()[:6]
+    return name[: max_length - 7].rstrip("_") + "_" + digest
 
 
 def parse_document(text: Any) -> dict[str, Any] | None:
@@ -130,7 +137,15 @@ def _looks_like_date(text: str) -> bool:
     return bool(re.search(r"\d{4}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}", text)) and len(text) <= 40
 
 
-def discover(raw: pl.DataFrame, obj_name: str, spec: CustomFields, first_choice: int | None) -> list[CustomField]:
+def discover(
+    raw: pl.DataFrame,
+    obj_name: str,
+    spec: CustomFields,
+    first_choice: int | None,
+    *,
+    max_length: int = 50,
+    skipped: list[dict[str, Any]] | None = None,
+) -> list[CustomField]:
     """Every custom key found in `raw[spec.source_field]`, typed from its values.
 
     Args:
@@ -140,7 +155,11 @@ def discover(raw: pl.DataFrame, obj_name: str, spec: CustomFields, first_choice:
         first_choice: where the destination stores option sets as integers, the first value of a
             new option (its catalog's `first_choice_value`): values are then pinned from there, in
             label order; None where options are stored as labels.
+        max_length: the longest column name the destination takes (its catalog's `column_name_max`).
+        skipped: receives one {object, key, records, reason} per key that does not become a column
+            (no usable name, or fewer than `spec.min_records` records carry it).
     """
+    skipped = [] if skipped is None else skipped
     if raw.height == 0 or spec.source_field not in raw.columns:
         return []
     values: dict[str, list[Any]] = {}
@@ -154,18 +173,28 @@ def discover(raw: pl.DataFrame, obj_name: str, spec: CustomFields, first_choice:
     out = []
     for form in sorted(values):
         key = _canonical(spellings[form])
+        filled = sum(v not in (None, "") for v in values[form])
+        why = skip_reason(spec, key, form, filled)
+        if why:
+            skipped.append({"object": obj_name, "key": key, "records": filled, "reason": why})
+            continue
         kind = infer_type(values[form], spec.picklist_max_values)
         options = (
             tuple(sorted({str(v).strip() for v in values[form] if v not in (None, "")})) if kind == "picklist" else ()
         )
         pinned = tuple(first_choice + i for i in range(len(options))) if first_choice is not None else ()
-        filled = sum(v not in (None, "") for v in values[form])
-        out.append(
-            CustomField(
-                obj_name, key, column_name(spec.column, key), kind, options, pinned, filled, tuple(spellings[form])
-            )
-        )
+        column = column_name(spec.column, key, max_length)
+        out.append(CustomField(obj_name, key, column, kind, options, pinned, filled, tuple(spellings[form])))
     return out
+
+
+def skip_reason(spec: CustomFields, key: str, form: str, filled: int) -> str | None:
+    """Why a key does not become a column: no letter or digit to name it by, or too few records."""
+    if not re.search(r"[0-9A-Za-z]", key) or not form:
+        return f"the key {key!r} has no letter or digit to name a column by"
+    if filled < spec.min_records:
+        return f"only {filled} record(s) carry it, fewer than custom_fields.min_records ({spec.min_records})"
+    return None
 
 
 def _canonical(spellings: Counter) -> str:

@@ -75,12 +75,25 @@ async def diff_object(
     columns = [*field_columns(obj, written.columns), *obj.lookups, *obj.owners]
     result = ObjectDiff(obj_name)
     rows = list(written.iter_rows(named=True))
+    skip = CreateOnly(dest.create_only_columns(obj.table), ledger.preexisting(conn, obj_name))
     for start in range(0, len(rows), READ_CHUNK):
         chunk = rows[start : start + READ_CHUNK]
         remote = await dest.read_back(obj.table, obj.external_id.column, [str(r[EXT]) for r in chunk], columns)
         for row in chunk:
-            _compare_row(loaded, obj_name, row, remote.get(str(row[EXT])), crosswalks, result)
+            _compare_row(loaded, obj_name, row, remote.get(str(row[EXT])), crosswalks, result, skip)
     return result
+
+
+@dataclass(frozen=True)
+class CreateOnly:
+    """Columns a destination sets only on create, and the records that existed before the
+    migration: those records keep their own values there, which is not a mismatch."""
+
+    columns: frozenset[str] = frozenset()
+    preexisting: set[str] = field(default_factory=set)
+
+    def skips(self, ext: str, column: str) -> bool:
+        return column in self.columns and ext in self.preexisting
 
 
 def loaded_rows(conn: duckdb.DuckDBPyConnection, obj_name: str, phase: str) -> pl.DataFrame:
@@ -102,7 +115,9 @@ def mismatch(obj_name: str, ext: str, column: str, staged: Any, destination: Any
     }
 
 
-def _compare_row(loaded, obj_name, row, remote, crosswalks, result: ObjectDiff) -> None:
+def _compare_row(
+    loaded, obj_name, row, remote, crosswalks, result: ObjectDiff, skip: CreateOnly = CreateOnly()
+) -> None:
     obj = loaded.spec.objects[obj_name]
     ext = str(row[EXT])
     result.records_compared += 1
@@ -115,6 +130,8 @@ def _compare_row(loaded, obj_name, row, remote, crosswalks, result: ObjectDiff) 
         target = row.get(column)
         expected[column] = crosswalks[lookup.object].get(str(target)) if target is not None else None
     for column, want in expected.items():
+        if skip.skips(ext, column):
+            continue
         result.fields_compared += 1
         got = remote.get(column)
         if not same(want, got):

@@ -19,11 +19,11 @@ def _text(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return value
+        return value.replace("\x00", "")  # NUL bytes: no destination stores them, some refuse the record
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return json.dumps(value, ensure_ascii=False, sort_keys=True).replace("\\u0000", "")
     return str(value)
 
 

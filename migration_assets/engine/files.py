@@ -32,14 +32,17 @@ FILE_COLUMNS = (NAME, FOLDER, SIZE, CONTENT_TYPE)
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 MAX_NAME = 200
 _FORBIDDEN = re.compile(r'["*:<>?/\\|#%\x00-\x1f\x7f]')
+_BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")  # direction marks: a name may not hide its extension
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)  # Windows device names
 
 
 def safe_name(name: str | None, *, fallback: str = "file") -> str:
     """A file or folder name any document store accepts, extension kept.
 
-    Forbidden characters (`" * : < > ? / \\ | # %` and control characters) become `_`, runs of dots
-    collapse to one, leading/trailing spaces and dots go, and the stem is cut so the name stays
-    within 200 characters. The result is unchanged by a second pass.
+    Forbidden characters (`" * : < > ? / \\ | # %` and control characters) become `_`, direction
+    marks (which can disguise an extension) go, runs of dots collapse to one, leading/trailing
+    spaces and dots go, reserved device names (CON, NUL, COM1...) get a leading `_`, and the stem is
+    cut so the name stays within 200 characters, extension kept. A second pass changes nothing.
 
     Args:
         name: the original name (may be None or contain a path).
@@ -48,10 +51,12 @@ def safe_name(name: str | None, *, fallback: str = "file") -> str:
     Returns:
         The safe name.
     """
-    cleaned = _FORBIDDEN.sub("_", unicodedata.normalize("NFC", name or ""))
+    cleaned = _FORBIDDEN.sub("_", _BIDI.sub("", unicodedata.normalize("NFC", name or "")))
     cleaned = re.sub(r"\.{2,}", ".", cleaned).strip(" .")
     if not cleaned or set(cleaned) <= {"_"}:
         cleaned = fallback
+    if _RESERVED.match(cleaned):
+        cleaned = "_" + cleaned
     stem, dot, ext = cleaned.rpartition(".")
     if not dot or not stem:
         return cleaned[:MAX_NAME].rstrip(" .") or fallback

@@ -132,4 +132,20 @@ def report_markdown(pair: str, phase: str, table: pl.DataFrame, fallback: Fallba
             f"| {row['source_user_id']} | {row['email'] or ''} | {row['name'] or ''} | {row['status']} "
             f"| {row.get('records') or 0} |"
         )
+    unknown = unknown_people(table, usage)
+    if unknown.height:
+        lines += [
+            "",
+            f"{unknown.height} source user id(s) that records point at are unknown to the source's own user list; "
+            "their records get the fallback owner:",
+            "",
+            "| source user | records |",
+            "|---|---|",
+        ]
+        lines += [f"| {r['source_user_id']} | {r['records']} |" for r in unknown.iter_rows(named=True)]
     return "\n".join(lines) + "\n"
+
+
+def unknown_people(table: pl.DataFrame, usage: pl.DataFrame) -> pl.DataFrame:
+    """Source user ids records point at that the source's user list does not know (with counts)."""
+    return usage.join(table.select("source_user_id"), on="source_user_id", how="anti").sort("source_user_id")

@@ -17,7 +17,7 @@ import duckdb
 import polars as pl
 
 from migration_assets.connectors.base import DestinationConnector
-from migration_assets.engine.diffing import normalize
+from migration_assets.engine.diffing import CreateOnly, normalize
 from migration_assets.engine.transform import EXT
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.staging import db, ledger
@@ -60,7 +60,8 @@ def _latest_state(conn, loaded: LoadedSpec, obj: str, phases: list[str]) -> tupl
         for (ext,) in conn.execute(
             "select external_id from quarantine where _phase = ? and object = ? and step = 'stage'", [phase, obj]
         ).fetchall():
-            fate[ext] = "quarantined"
+            if fate.get(ext) != "loaded":  # a second copy of a loaded record is held back, not the record
+                fate[ext] = "quarantined"
         for (ext,) in conn.execute(
             "select external_id from excluded where _phase = ? and object = ?", [phase, obj]
         ).fetchall():
@@ -116,7 +117,8 @@ async def reconcile_object(
             f"{extra} destination record(s) carry a {spec_obj.external_id.column} outside this scope",
         )
     _distributions(loaded, obj, loaded_rows, remote, result)
-    _population(columns, _as_sent(loaded, obj, conn, loaded_rows), remote, result)
+    skip = CreateOnly(dest.create_only_columns(spec_obj.table), ledger.preexisting(conn, obj))
+    _population(columns, _as_sent(loaded, obj, conn, loaded_rows), remote, result, skip)
     _linkage(loaded, obj, conn, loaded_rows, remote, result)
     return result
 
@@ -145,10 +147,15 @@ def _as_sent(loaded: LoadedSpec, obj: str, conn, rows: pl.DataFrame) -> pl.DataF
     return rows
 
 
-def _population(columns: list[str], rows: pl.DataFrame, remote: dict, result: ObjectReconciliation) -> None:
+def _population(
+    columns: list[str], rows: pl.DataFrame, remote: dict, result: ObjectReconciliation, skip: CreateOnly
+) -> None:
     n = max(rows.height, 1)
     for column in columns:
-        staged = sum(1 for v in rows[column].to_list() if normalize(v) is not None) if rows.height else 0
+        kept = {e for e in skip.preexisting if e in remote} if column in skip.columns else set()
+        values = rows.filter(~pl.col(EXT).is_in(list(kept))) if kept and rows.height else rows
+        staged = sum(1 for v in values[column].to_list() if normalize(v) is not None) if values.height else 0
+        staged += sum(1 for e in kept if normalize(remote[e].get(column)) is not None)
         present = sum(1 for r in remote.values() if normalize(r.get(column)) is not None)
         result.population[column] = {
             "staged": round(staged / n, 4),

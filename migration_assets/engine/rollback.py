@@ -27,6 +27,8 @@ class RollbackSummary:
     deleted: dict[str, int] = field(default_factory=dict)
     restored: dict[str, int] = field(default_factory=dict)
     kept: dict[str, int] = field(default_factory=dict)  # files an earlier phase stored
+    schema_created: list[dict[str, Any]] = field(default_factory=list)  # custom schema the migration made
+    schema_removed: list[str] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -36,6 +38,8 @@ class RollbackSummary:
             "restored": self.restored,
             "kept": self.kept,
             "failed": self.failed,
+            "schema_created": self.schema_created,
+            "schema_removed": self.schema_removed,
         }
 
 

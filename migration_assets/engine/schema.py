@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
 
 from migration_assets.connectors.base import DestinationConnector, TableInfo
 from migration_assets.engine import planning
@@ -29,14 +35,49 @@ def missing_columns(
     return missing
 
 
+@dataclass
+class SchemaApplied:
+    actions: list[str]  # what the destination says it did
+    created: list[dict[str, Any]]  # the plan's `to_create` items it did them for (what a rollback may remove)
+    missing: list[str]  # spec columns still absent afterwards
+
+
 async def apply_schema_and_check(
     dest: DestinationConnector, loaded: LoadedSpec, fields: tuple[CustomField, ...]
-) -> tuple[list[str], list[str]]:
-    """(what the destination created, spec columns still missing afterwards); closes `dest`."""
+) -> SchemaApplied:
+    """Create what the spec needs and check every column exists; closes `dest`."""
     try:
-        actions = await dest.apply_schema(planning.schema_requirements(loaded, fields))
+        required = planning.schema_requirements(loaded, fields)
+        plan = await dest.plan_schema(required)
+        actions = await dest.apply_schema(required)
         tables = {o.table for o in loaded.spec.objects.values()}
         schema = await dest.describe(sorted(tables))
-        return actions, missing_columns(loaded, schema.tables, fields)
+        return SchemaApplied(actions, plan.to_create if actions else [], missing_columns(loaded, schema.tables, fields))
     finally:
         await dest.aclose()
+
+
+SCHEMA_DDL = """create table if not exists schema_changes (run_id varchar, phase varchar, items varchar,
+    recorded_at timestamptz, removed_at timestamptz)"""
+
+
+def record_created(conn: duckdb.DuckDBPyConnection, run_id: str, phase: str, items: list[dict[str, Any]]) -> None:
+    """Keep what a schema_apply created, for the rollback report and `rollback --schema`."""
+    conn.execute(SCHEMA_DDL)
+    if items:
+        conn.execute(
+            "insert into schema_changes values (?, ?, ?, ?, null)",
+            [run_id, phase, json.dumps(items, default=str), datetime.now(UTC)],
+        )
+
+
+def created_items(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Every schema item the migration created and no rollback removed yet, oldest first."""
+    conn.execute(SCHEMA_DDL)
+    rows = conn.execute("select items from schema_changes where removed_at is null order by recorded_at").fetchall()
+    return [item for (items,) in rows for item in json.loads(items)]
+
+
+def mark_removed(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(SCHEMA_DDL)
+    conn.execute("update schema_changes set removed_at = ? where removed_at is null", [datetime.now(UTC)])

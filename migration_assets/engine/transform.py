@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
@@ -25,6 +25,7 @@ from migration_assets.spec.model import ObjectMap
 
 def pl_text(value: str | None) -> Compiled:
     return Compiled(pl.lit(value, dtype=pl.String))
+
 
 EXT, SRC, HASH, REASON = "_external_id", "_source_id", "_row_hash", "_reason"
 ITEM, INDEX, EXPLODE_PROBLEM = "_item", "_index", "_explode_problem"
@@ -48,6 +49,7 @@ class StageResult:
     source: int  # records of this destination object (distinct external ids when collapsing)
     merged: int  # source rows folded into another by a many:1 collapse
     duplicates: pl.DataFrame = field(default_factory=pl.DataFrame)  # dedupe report: key, source ids
+    truncated: dict[str, int] = field(default_factory=dict)  # column -> values cut to the column's length
 
     def counts(self) -> dict[str, int]:
         return {
@@ -60,9 +62,7 @@ class StageResult:
         }
 
 
-def compiled_columns(
-    loaded: LoadedSpec, obj_name: str, custom: tuple[CustomField, ...] = ()
-) -> dict[str, Compiled]:
+def compiled_columns(loaded: LoadedSpec, obj_name: str, custom: tuple[CustomField, ...] = ()) -> dict[str, Compiled]:
     """Compiled expressions of every output column of an object (fields, discovered custom fields,
     lookups, then owners as source user ids)."""
     obj = loaded.spec.objects[obj_name]
@@ -126,15 +126,79 @@ def stage_frame(
     frame = _resolve_owners(obj, _dedupe(loaded, obj_name, frame), inputs.owners)
     frame = files.stage_files(obj, frame)
     out_cols = list(columns)
+    frame, truncated = _limit_lengths(loaded, obj_name, frame, out_cols)
     if obj.collapse:
-        return _collapse(frame, out_cols, raw.height)
+        return replace(_collapse(frame, out_cols, raw.height), truncated=truncated)
+    frame = _duplicate_reasons(frame, exploded=obj.explode is not None)
     excluded = frame.filter(pl.col("_excluded").is_not_null()).select(EXT, SRC, pl.col("_excluded").alias(REASON))
     rest = frame.filter(pl.col("_excluded").is_null())
     quarantined = _quarantine_rows(rest.filter(pl.col(REASON).is_not_null()), raw, id_field)
     good = rest.filter(pl.col(REASON).is_null()).select(EXT, SRC, *out_cols)
     staged = good.with_columns(_row_hash(good, out_cols))
     duplicates = _duplicates(loaded, obj_name, frame)
-    return StageResult(staged, quarantined, excluded, raw.height, raw.height, 0, duplicates)
+    return StageResult(staged, quarantined, excluded, raw.height, raw.height, 0, duplicates, truncated)
+
+
+def _limit_lengths(
+    loaded: LoadedSpec, obj_name: str, frame: pl.DataFrame, out_cols: list[str]
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Text longer than its column's declared `max_length`: cut to it (counted per column) or, with
+    the object's `oversize: quarantine`, the row held back with the lengths in the reason."""
+    obj = loaded.spec.objects[obj_name]
+    table = loaded.spec.schema_.get(obj.table)
+    limits = {c: col.max_length for c, col in (table.columns.items() if table else ()) if col.max_length}
+    truncated: dict[str, int] = {}
+    for column, limit in limits.items():
+        if column not in out_cols or frame.schema.get(column) != pl.String:
+            continue
+        long = pl.col(column).str.len_chars() > limit
+        count = frame.select(long.fill_null(False).sum()).item()
+        if not count:
+            continue
+        if obj.oversize == "quarantine":
+            reason = pl.format(
+                "{} is {} characters, above its limit of {}",
+                pl.lit(column),
+                pl.col(column).str.len_chars(),
+                pl.lit(limit),
+            )
+            frame = frame.with_columns(
+                pl.when(long & pl.col(REASON).is_null()).then(reason).otherwise(pl.col(REASON)).alias(REASON)
+            )
+        else:
+            frame = frame.with_columns(pl.col(column).str.slice(0, limit))
+            truncated[column] = int(count)
+    return frame, truncated
+
+
+def _duplicate_reasons(frame: pl.DataFrame, *, exploded: bool) -> pl.DataFrame:
+    """One row never blocks the others: a source record the extract holds twice (it changed while
+    the API was paged) loads its last copy, and two records that map to one external id load the
+    first; every other copy is quarantined with the reason, instead of failing the uniqueness gate."""
+    candidate = pl.col("_excluded").is_null() & pl.col(REASON).is_null()
+    frame = frame.with_row_index("_pos")
+    if not exploded:
+        last = pl.col("_pos").filter(candidate).max().over(SRC)
+        again = candidate & (pl.col("_pos") != last) & last.is_not_null()
+        frame = frame.with_columns(
+            pl.when(again)
+            .then(
+                pl.format(
+                    "source record {} appears more than once in the extract; its last copy is loaded", pl.col(SRC)
+                )
+            )
+            .otherwise(pl.col(REASON))
+            .alias(REASON)
+        )
+        candidate = pl.col("_excluded").is_null() & pl.col(REASON).is_null()
+    first = pl.col(SRC).filter(candidate).first().over(EXT)
+    taken = candidate & (pl.col(SRC) != first) & first.is_not_null()
+    return frame.with_columns(
+        pl.when(taken)
+        .then(pl.format("external id {} is also produced by source record {}, which is loaded", pl.col(EXT), first))
+        .otherwise(pl.col(REASON))
+        .alias(REASON)
+    ).drop("_pos")
 
 
 def _duplicates(loaded: LoadedSpec, obj_name: str, frame: pl.DataFrame) -> pl.DataFrame:

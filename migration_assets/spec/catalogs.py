@@ -50,6 +50,11 @@ def destination_choice_numbering(name: str) -> int | None:
     return int(data["first_choice_value"])
 
 
+def destination_column_name_max(name: str) -> int:
+    """The longest column name the destination takes (its catalog's `column_name_max`; 50 if unset)."""
+    return int(_destination_file(name).get("column_name_max", 50))
+
+
 def destination_external_id_column(name: str, source: str, obj: str) -> str:
     """The name a new external-id column gets in destination `name` for source object `obj` of
     `source`, from the catalog's `external_id_column` template: `{prefix}` is the source's

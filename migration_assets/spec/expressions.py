@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -360,10 +361,15 @@ def _json_first(args, ctx):
 
 # -- parsing ---------------------------------------------------------------------------------
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y", "%B %d, %Y", "%b %d, %Y")
+# Dates outside this range are data-entry errors (0001-01-01, 2999-12-31) in a CRM: held back with
+# their value, never written (1753 is also the earliest date Dataverse and SQL Server store).
+MIN_YEAR, MAX_YEAR = 1753, 2100
+NUMBER_LIMIT = 1e15  # beyond every destination's money and decimal range
 
 
 def parse_datetime(text: str | None) -> datetime | None:
-    """ISO 8601 with or without offset (no offset = UTC), or a date in a known format."""
+    """ISO 8601 with or without offset (no offset = UTC), or a date in a known format; None when it
+    is neither or falls outside MIN_YEAR..MAX_YEAR."""
     if text is None or not str(text).strip():
         return None
     value = str(text).strip()
@@ -377,7 +383,7 @@ def parse_datetime(text: str | None) -> datetime | None:
                 break
             except ValueError:
                 continue
-    if parsed is None or parsed.year < 1753:
+    if parsed is None or not MIN_YEAR <= parsed.year <= MAX_YEAR:
         return None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
@@ -389,7 +395,8 @@ def _to_datetime(args, ctx):
         parse_datetime, return_dtype=pl.Datetime("us", "UTC"), skip_nulls=True
     )
     dtype = pl.Datetime("us", "UTC")
-    return _merge(out, src, problems=(_parse_problem(src, out, _label(args), "a date/time"),), dtype=dtype)
+    problem = _parse_problem(src, out, _label(args), f"a date/time in {MIN_YEAR}-{MAX_YEAR}")
+    return _merge(out, src, problems=(problem,), dtype=dtype)
 
 
 @transform("to_date", ("of",), doc="a calendar date")
@@ -398,7 +405,8 @@ def _to_date(args, ctx):
     out = src.expr.cast(pl.String).map_elements(
         lambda t: d.date() if (d := parse_datetime(t)) else None, return_dtype=pl.Date, skip_nulls=True
     )
-    return _merge(out, src, problems=(_parse_problem(src, out, _label(args), "a date"),), dtype=pl.Date)
+    problem = _parse_problem(src, out, _label(args), f"a date in {MIN_YEAR}-{MAX_YEAR}")
+    return _merge(out, src, problems=(problem,), dtype=pl.Date)
 
 
 def parse_decimal(text: Any) -> float | None:
@@ -406,16 +414,18 @@ def parse_decimal(text: Any) -> float | None:
         return None
     cleaned = re.sub(r"[\s$€£,]", "", str(text))
     try:
-        return float(Decimal(cleaned)) if cleaned else None
+        number = float(Decimal(cleaned)) if cleaned else None
     except InvalidOperation:
         return None
+    # NaN, Infinity and 1e400 are not amounts: held back per row, never written as an empty value
+    return number if number is not None and math.isfinite(number) and abs(number) < NUMBER_LIMIT else None
 
 
 @transform("to_decimal", ("of",), doc="a number; '$1,200.50' becomes 1200.5")
 def _to_decimal(args, ctx):
     src = _of(args, ctx)
     out = src.expr.map_elements(parse_decimal, return_dtype=pl.Float64, skip_nulls=True)
-    return _merge(out, src, problems=(_parse_problem(src, out, _label(args), "a number"),), dtype=pl.Float64)
+    return _merge(out, src, problems=(_parse_problem(src, out, _label(args), "a finite number"),), dtype=pl.Float64)
 
 
 @transform("to_int", ("of",), doc="an integer")

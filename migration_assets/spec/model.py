@@ -118,6 +118,7 @@ class CustomFields(Strict):
     source_field: str = "custom_properties"
     column: str  # the destination column name; "{key}" is the key in snake_case, "{Key}" in Title_Case
     picklist_max_values: int = Field(default=12, ge=2)  # more distinct strings than this → text
+    min_records: int = Field(default=3, ge=1)  # a key carried by fewer records is reported, not a column
 
 
 class Join(Strict):
@@ -157,6 +158,8 @@ class ObjectMap(Strict):
     required: list[str] = Field(default_factory=list)
     exclude: list[Exclusion] = Field(default_factory=list)
     dedupe: Dedupe | None = None
+    # text above a schema column's max_length: cut to it and counted, or the row quarantined
+    oversize: Literal["truncate", "quarantine"] = "truncate"
     confirmed: bool = True  # false in a draft of `migrate propose` until a person confirms
     proposals: dict[str, FieldProposal] = Field(default_factory=dict)
 

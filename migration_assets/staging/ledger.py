@@ -159,9 +159,7 @@ def run_writes(conn: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, dict[s
     return out
 
 
-def history(
-    conn: duckdb.DuckDBPyConnection, phase: str | None = None, limit: int | None = None
-) -> pl.DataFrame:
+def history(conn: duckdb.DuckDBPyConnection, phase: str | None = None, limit: int | None = None) -> pl.DataFrame:
     """The audit log (outcome rows, oldest first), optionally for one phase."""
     sql = "select * exclude (before_image) from ledger where outcome <> 'pending'"
     params: list[Any] = []
@@ -200,3 +198,18 @@ def first_writes(conn: duckdb.DuckDBPyConnection, obj: str, phase: str | None = 
         .pl()
         .to_dicts()
     )
+
+
+def preexisting(conn: duckdb.DuckDBPyConnection, obj: str) -> set[str]:
+    """External ids of `obj` whose record existed before the migration first wrote it (its earliest
+    ledger row has a before-image that is not a file kept from an earlier phase)."""
+    rows = conn.execute(
+        """
+        select external_id, before_image from (
+            select external_id, before_image, row_number() over (partition by external_id order by seq) rn
+            from ledger where object = ? and phase <> 'rollback' and outcome in ('pending', 'ok')
+        ) where rn = 1 and before_image is not null
+        """,
+        [obj],
+    ).fetchall()
+    return {ext for ext, image in rows if '"_kept_file"' not in image}

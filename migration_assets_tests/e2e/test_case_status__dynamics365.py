@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
+from migration_assets.checks.stage_gate import run_gate
 from migration_assets.defs.naming import asset_key
-from migration_assets.settings import SPEC_DIR
+from migration_assets.engine import planning
+from migration_assets.staging import db, state
 from migration_assets_tests.conftest import assert_counts_add_up, core_spec_dir
 
 PAIR = "case_status__dynamics365"
@@ -43,40 +45,31 @@ def test_seed_sample_full_read_back_and_rerun_creates_no_duplicate(workbench, tm
     assert again.success, again.failures
     rerun = workbench.report(PAIR, "full")
     for name in report["objects"]:
-        assert rerun["objects"][name]["destination_count"] == report["objects"][name]["destination_count"], (
-            name
-        )
+        assert rerun["objects"][name]["destination_count"] == report["objects"][name]["destination_count"], name
     assert rerun["diff"]["mismatches"] == 0
 
 
-def test_gate_failure_stops_the_load_in_the_run_and_in_later_runs(workbench, tmp_path: Path):
-    spec_dir = tmp_path / "specs"
-    spec_dir.mkdir()
-    text = (SPEC_DIR / f"{PAIR}.yaml").read_text()
-    # Declare a column shorter than the data: staging keeps the value, the gate must refuse it.
-    text = text.replace(
-        "cs_readable_id: {type: string, max_length: 100", "cs_readable_id: {type: string, max_length: 3"
-    )
-    (spec_dir / f"{PAIR}.yaml").write_text(text)
-    workbench.spec_dir = spec_dir
+def test_gate_failure_stops_the_load_in_later_runs(workbench, tmp_path: Path):
+    """The gate re-checks what staging promises, independently of the staging code: a staged slice
+    that breaks it (a duplicated external id written behind staging's back) fails the gate, and a
+    later run that selects only the load refuses because the guard reads the gate's recorded result."""
+    workbench.spec_dir = core_spec_dir(tmp_path / "specs")
     workbench.seed(scale=120)
+    assert workbench.run(PAIR, "sample").success
+    loaded = workbench.spec(PAIR)
+    with duckdb.connect(str(workbench.paths.staging_db(PAIR))) as conn:
+        conn.execute("insert into stage__incident select * from stage__incident where _phase = 'sample' limit 1")
+        frame = db.read_slice(conn, "stage__incident", "sample")
+        spec = planning.effective_spec(conn, loaded, "sample")
+        passed, failures = run_gate(spec, "incident", frame, planning.custom_fields(conn))
+        state.record_gate(conn, "incident", "sample", passed)
+    assert not passed and "_external_id" in failures["column"].to_list()
 
-    outcome = workbench.run(PAIR, "sample")
-    assert not outcome.success
-    latest = workbench.instance.get_latest_materialization_events(
-        [asset_key(PAIR, "load", o) for o in ("account", "contact", "incident")]
-    )
-    result_keys = {key for key, event in latest.items() if event is not None}
-    assert asset_key(PAIR, "load", "incident") not in result_keys
-    assert asset_key(PAIR, "load", "contact") in result_keys
-    assert any("stage/incident:schema_gate" in c for c in outcome.failed_checks)
-
-    # A later run that selects only the load still refuses: the guard reads the gate's result.
-    defs = workbench.defs
     load_only = dg.define_asset_job("load_only", selection=[asset_key(PAIR, "load", "incident")])
-    job = dg.Definitions.merge(defs, dg.Definitions(jobs=[load_only])).resolve_job_def("load_only")
-    result = job.execute_in_process(instance=workbench.instance, partition_key="sample", raise_on_error=False)
+    defs = dg.Definitions.merge(workbench.defs, dg.Definitions(jobs=[load_only]))
+    result = defs.resolve_job_def("load_only").execute_in_process(
+        instance=workbench.instance, partition_key="sample", raise_on_error=False, tags={"pair": PAIR}
+    )
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
     assert "schema gate of incident failed" in failure.step_failure_data.error.message
-    shutil.rmtree(spec_dir)

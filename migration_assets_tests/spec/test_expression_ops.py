@@ -90,4 +90,21 @@ def test_to_datetime_reads_offsets_and_offsetless_values_as_utc() -> None:
 def test_problem_reasons_name_the_field_and_the_value() -> None:
     compiled = compile_expr({"op": "to_decimal", "of": "n"}, _context())
     reasons = FRAME.select(compiled.problems[0].reason.alias("r"))["r"].to_list()
-    assert reasons[2] == "n abc is not a number"
+    assert reasons[2] == "n abc is not a finite number"
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-inf", "1e400", "1e16"])
+def test_non_finite_or_out_of_range_numbers_are_problems_not_nulls(value: str) -> None:
+    compiled = compile_expr({"op": "to_decimal", "of": "n"}, _context())
+    out = pl.DataFrame({"n": [value]}).select(
+        compiled.expr.is_null().alias("null"), compiled.problems[0].bad.alias("bad")
+    )
+    assert out.row(0) == (True, True)
+
+
+@pytest.mark.parametrize("value", ["0001-01-01", "2999-12-31T00:00:00Z", "1700-06-01"])
+def test_dates_outside_the_plausible_range_are_problems(value: str) -> None:
+    compiled = compile_expr({"op": "to_datetime", "of": "b"}, _context())
+    problem = compiled.problems[0]
+    out = pl.DataFrame({"b": [value]}).select(problem.bad.alias("bad"), problem.reason.alias("reason"))
+    assert out["bad"][0] and "1753-2100" in out["reason"][0]

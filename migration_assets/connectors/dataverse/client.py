@@ -119,6 +119,9 @@ class DataverseApi:
         return parse_batch(response.headers.get("content-type", ""), response.content)
 
 
+CREATE_ONLY = frozenset({"overriddencreatedon"})  # Dataverse sets createdon from it on create only
+
+
 class DataverseDestination(DestinationConnector):
     """Writes to Dataverse (Dynamics 365 Sales) through the Web API.
 
@@ -189,6 +192,9 @@ class DataverseDestination(DestinationConnector):
         )
 
     # -- schema ---------------------------------------------------------------------------
+    def create_only_columns(self, table: str) -> frozenset[str]:
+        return CREATE_ONLY
+
     async def describe(self, tables: Sequence[str] | None = None) -> DestinationSchema:
         """Tables (all when None), columns, keys, option sets and environment facts."""
         return await self.meta.describe(tables)

@@ -267,6 +267,15 @@ class SalesforceDestination(DestinationConnector):
         by_row = {id(row): result for row, result in zip(sendable, sent, strict=True)}
         return [by_row.get(id(row)) or WriteResult(row.external_id, False, error="empty external id") for row in rows]
 
+    def create_only_columns(self, table: str) -> frozenset[str]:
+        """Createable but not updateable fields (described ones, else the platform's documented)."""
+        described = self._describes.get(table)
+        if described is None:
+            return frozenset(s.CREATE_ONLY_FIELDS.get(table, ()))
+        return frozenset(
+            f["name"] for f in described.get("fields", []) if f.get("createable") and not f.get("updateable")
+        )
+
     async def _without_create_only(self, table: str, key: str, rows: Sequence[UpsertRow]) -> list[UpsertRow]:
         """Rows whose record already exists, minus their create-only fields.
 
@@ -333,9 +342,7 @@ class SalesforceDestination(DestinationConnector):
     async def _delete_files(self, version_ids: Sequence[str]) -> list[WriteResult]:
         versions = await self.read_by_ids("ContentVersion", version_ids, ["ContentDocumentId"])
         documents = {v: r["ContentDocumentId"] for v, r in versions.items() if r.get("ContentDocumentId")}
-        deleted = {
-            r.external_id: r for r in await self.delete("ContentDocument", sorted(set(documents.values())))
-        }
+        deleted = {r.external_id: r for r in await self.delete("ContentDocument", sorted(set(documents.values())))}
         results = []
         for version in version_ids:
             outcome = deleted.get(documents.get(version, ""))
