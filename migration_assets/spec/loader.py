@@ -432,14 +432,31 @@ def _variant(loaded: LoadedSpec, name: str) -> LoadedSpec:
         spec = PairSpec.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = _loc_path(err["loc"])
-        raise _fail(loaded, f"variants.{name}", f"{loc}: {err['msg']}") from None
+        raise _variant_error(loaded, name, _loc_path(err["loc"]), err["msg"]) from None
     merged = LoadedSpec(spec, loaded.file, loaded.content_hash, (), loaded.lines, name)
-    order = validate(merged)
+    try:
+        order = validate(merged)
+    except SpecError as exc:
+        raise _variant_error(loaded, name, exc.path, exc.problem) from None
     if set(order) != set(loaded.load_order) or _graph(merged) != _graph(loaded):
         raise _fail(loaded, f"variants.{name}", "a variant may not add objects or change which objects link")
     _VARIANTS[cache_key] = LoadedSpec(spec, loaded.file, loaded.content_hash, loaded.load_order, loaded.lines, name)
     return _VARIANTS[cache_key]
+
+
+def _variant_error(loaded: LoadedSpec, name: str, path: str, problem: str) -> SpecError:
+    """A problem of the spec merged with variant `name`, at the variant's own key when the variant
+    sets `path` (variants.<name>.objects.incident.fields.x), else at the base spec's key."""
+    variant = loaded.spec.variants[name]
+    overrides: Any = {"objects": variant.objects, "schema": variant.schema_, "value_maps": variant.value_maps}
+    for segment in path.replace("[", ".[").split("."):
+        if not isinstance(overrides, dict):
+            break  # the variant replaces a whole value (a list, an expression) that holds `path`
+        if segment not in overrides:
+            where = loaded.line_of(f"variants.{name}")
+            return _fail(loaded, path, f"{problem} (with variant {name!r} at line {where})")
+        overrides = overrides[segment]
+    return _fail(loaded, f"variants.{name}.{path}", problem)
 
 
 def load_all(spec_dir: Path) -> list[LoadedSpec]:
