@@ -21,7 +21,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -83,15 +83,15 @@ def compile_expr(node: Any, ctx: CompileContext) -> Compiled:
             )
         return Compiled(pl.col(node), sources=frozenset({node}))
     if isinstance(node, Mapping) and set(node) == {"const"}:
-        return Compiled(pl.lit(node["const"]))
+        return Compiled(pl.lit(_constant(node["const"], ctx.at("const"))))
     if isinstance(node, Mapping) and "op" in node:
         op = node["op"]
-        if op not in TRANSFORMS:
-            raise ctx.fail(f"unknown transform {op!r} {known_values(TRANSFORMS)}")
+        if not isinstance(op, str) or op not in TRANSFORMS:
+            raise ctx.fail(f"unknown transform {_short(op)} {known_values(TRANSFORMS)}")
         transform = TRANSFORMS[op]
         args = {k: v for k, v in node.items() if k != "op"}
         missing = [a for a in transform.required if a not in args]
-        unexpected = [a for a in args if a not in transform.required + transform.optional]
+        unexpected = [str(a) for a in args if a not in transform.required + transform.optional]
         if missing:
             raise ctx.fail(f"transform {op!r} needs argument(s) {', '.join(missing)}")
         if unexpected:
@@ -101,8 +101,71 @@ def compile_expr(node: Any, ctx: CompileContext) -> Compiled:
             )
         return transform.build(args, ctx)
     if isinstance(node, bool | int | float) or node is None:
-        return Compiled(pl.lit(node))
-    raise ctx.fail(f"not an expression: {node!r} (a source field name, {{const: ...}} or {{op: ...}})")
+        return Compiled(pl.lit(_constant(node, ctx)))
+    raise ctx.fail(f"not an expression: {_short(node)} (a source field name, {{const: ...}} or {{op: ...}})")
+
+
+# -- validating arguments ----------------------------------------------------------------------
+# Arguments that are not expressions are checked when the spec is compiled, so a wrong one is a
+# SpecError naming file, line and path, never a Python or Polars error while building the frame.
+_INT64 = 2**63
+MAX_LENGTH = 1_000_000_000  # an upper bound for `truncate`, far above any destination text column
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list | tuple | set):
+        return "a list"
+    return f"{type(value).__name__} {_short(value)}"
+
+
+def _constant(value: Any, ctx: CompileContext) -> Any:
+    """A literal Polars can hold: text, a number, a boolean, a date or null."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -_INT64 <= value < _INT64:
+        raise ctx.fail(f"integer {value} is beyond the 64-bit range")
+    if value is None or isinstance(value, str | int | float | date):
+        return value
+    raise ctx.fail(f"a constant is text, a number, a boolean, a date or null, not {_kind(value)}")
+
+
+def _int_arg(args: dict[str, Any], ctx: CompileContext, key: str, minimum: int, maximum: int) -> int:
+    value = args[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ctx.at(key).fail(f"{key} must be an integer, not {_kind(value)}")
+    if not minimum <= value <= maximum:
+        raise ctx.at(key).fail(f"{key} must be between {minimum} and {maximum:,}, not {value}")
+    return value
+
+
+def _text_arg(args: dict[str, Any], ctx: CompileContext, key: str, default: str | None = None) -> str:
+    value = args.get(key, default)
+    if not isinstance(value, str):
+        raise ctx.at(key).fail(f"{key} must be text, not {_kind(value)}")
+    return value
+
+
+def _list_arg(args: dict[str, Any], ctx: CompileContext, key: str, at_least: int = 1) -> list[Any]:
+    value = args[key]
+    if not isinstance(value, list):
+        raise ctx.at(key).fail(f"{key} must be a list, not {_kind(value)}")
+    if len(value) < at_least:
+        raise ctx.at(key).fail(f"{key} needs at least {at_least} item(s)")
+    return value
+
+
+def _constant_list(args: dict[str, Any], ctx: CompileContext, key: str) -> list[Any]:
+    """A non-empty list of constants of one type (Polars cannot compare with a mixed list)."""
+    values = [_constant(v, ctx.at(f"{key}[{i}]")) for i, v in enumerate(_list_arg(args, ctx, key))]
+    kinds = sorted({type(v).__name__ for v in values if v is not None})
+    if len(kinds) > 1:
+        raise ctx.at(key).fail(f"{key} must all be of one type, not a mix of {', '.join(kinds)}")
+    return values
 
 
 @dataclass(frozen=True)
@@ -166,7 +229,7 @@ def _field(args, ctx):
 
 @transform("const", ("value",), doc="a constant value")
 def _const(args, ctx):
-    return Compiled(pl.lit(args["value"]))
+    return Compiled(pl.lit(_constant(args["value"], ctx.at("value"))))
 
 
 @transform("lower", ("of",), doc="lower case, trimmed")
@@ -190,15 +253,16 @@ def _trim(args, ctx):
 @transform("truncate", ("of", "length"), doc="cut to at most `length` characters")
 def _truncate(args, ctx):
     src = _of(args, ctx)
-    return _merge(src.expr.cast(pl.String).str.slice(0, int(args["length"])), src)
+    length = _int_arg(args, ctx, "length", minimum=1, maximum=MAX_LENGTH)
+    return _merge(src.expr.cast(pl.String).str.slice(0, length), src)
 
 
 @transform("concat", ("args",), ("sep",), doc="join values with `sep`, skipping nulls")
 def _concat(args, ctx):
-    parts = [compile_expr(a, ctx.at(f"args[{i}]")) for i, a in enumerate(args["args"])]
+    parts = [compile_expr(a, ctx.at(f"args[{i}]")) for i, a in enumerate(_list_arg(args, ctx, "args"))]
     joined = pl.concat_str(
         [_blank_to_null(p.expr.cast(pl.String).str.strip_chars()) for p in parts],
-        separator=args.get("sep", ""),
+        separator=_text_arg(args, ctx, "sep", default=""),
         ignore_nulls=True,
     )
     return _merge(_blank_to_null(joined), *parts)
@@ -206,7 +270,7 @@ def _concat(args, ctx):
 
 @transform("coalesce", ("args",), doc="the first value that is neither null nor blank")
 def _coalesce(args, ctx):
-    parts = [compile_expr(a, ctx.at(f"args[{i}]")) for i, a in enumerate(args["args"])]
+    parts = [compile_expr(a, ctx.at(f"args[{i}]")) for i, a in enumerate(_list_arg(args, ctx, "args"))]
     exprs = [_blank_to_null(p.expr) if p.dtype in (None, pl.String) else p.expr for p in parts]
     return _merge(pl.coalesce(exprs), *parts)
 
@@ -228,8 +292,8 @@ def _split_name(value: str | None, part: str) -> str | None:
 def _split(args, ctx):
     src = _of(args, ctx)
     part = args["part"]
-    if part not in ("first", "last"):
-        raise ctx.at("part").fail(f"split_name part must be first or last, not {part!r}")
+    if not isinstance(part, str) or part not in ("first", "last"):
+        raise ctx.at("part").fail(f"split_name part must be first or last, not {_short(part)}")
     expr = src.expr.map_elements(lambda v: _split_name(v, part), return_dtype=pl.String, skip_nulls=True)
     return _merge(expr, src, dtype=pl.String)
 
@@ -262,11 +326,11 @@ def normalize_label(value: str) -> str:
 
 @transform("value_map", ("map", "of"), ("output",), doc="a label looked up in a named value map")
 def _value_map(args, ctx):
-    name = args["map"]
+    name = _text_arg(args, ctx, "map")
     vmap = ctx.value_maps.get(name)
     if vmap is None:
         raise ctx.at("map").fail(f"unknown value map {name!r} {known_values(ctx.value_maps)}")
-    output = args.get("output", vmap.outputs[0])
+    output = _text_arg(args, ctx, "output", default=vmap.outputs[0])
     if output not in vmap.outputs:
         raise ctx.at("output").fail(
             f"value map {name!r} has no output {output!r} {known_values(vmap.outputs)}"
@@ -332,7 +396,11 @@ def _json_valid(text: str | None) -> bool:
 @transform("json_get", ("of", "key"), doc="a value of a JSON object field (key spelling-insensitive)")
 def _json_get(args, ctx):
     src = _of(args, ctx)
-    key = str(args["key"])
+    key = args["key"]
+    if isinstance(key, int) and not isinstance(key, bool):
+        key = str(key)  # a JSON key is text, but YAML reads `key: 2021` as a number
+    if not isinstance(key, str):
+        raise ctx.at("key").fail(f"key must be text, not {_kind(key)}")
     raw = _blank_to_null(src.expr.cast(pl.String))
     expr = raw.map_elements(lambda t: _json_value(t, key), return_dtype=pl.String, skip_nulls=True)
     valid = raw.map_elements(_json_valid, return_dtype=pl.Boolean, skip_nulls=True)
@@ -441,7 +509,9 @@ _TRUE, _FALSE = {"true", "yes", "y", "1", "active"}, {"false", "no", "n", "0", "
 @transform("to_bool", ("of",), ("true_values",), doc="a boolean (true/yes/1/active ...)")
 def _to_bool(args, ctx):
     src = _of(args, ctx)
-    truthy = {str(v).casefold() for v in args.get("true_values", [])} or _TRUE
+    listed = _list_arg(args, ctx, "true_values") if "true_values" in args else []
+    given = [_constant(v, ctx.at(f"true_values[{i}]")) for i, v in enumerate(listed)]
+    truthy = {str(v).casefold() for v in given} or _TRUE
     falsy = _FALSE if "true_values" not in args else None
 
     def convert(value: Any) -> bool | None:
@@ -492,12 +562,13 @@ def _not_null(args, ctx):
 @transform("eq", ("of", "value"), doc="true when the value equals `value`")
 def _eq(args, ctx):
     src = _of(args, ctx)
-    return _merge((src.expr == pl.lit(args["value"])).fill_null(False), src, dtype=pl.Boolean)
+    value = _constant(args["value"], ctx.at("value"))
+    return _merge((src.expr == pl.lit(value)).fill_null(False), src, dtype=pl.Boolean)
 
 
 @transform("equals", ("args",), doc="true when two values are equal as text (both present)")
 def _equals(args, ctx):
-    parts = [compile_expr(a, ctx.at(f"args[{i}]")) for i, a in enumerate(args["args"])]
+    parts = [compile_expr(a, ctx.at(f"args[{i}]")) for i, a in enumerate(_list_arg(args, ctx, "args"))]
     if len(parts) != 2:
         raise ctx.fail("equals compares exactly two values")
     a, b = (p.expr.cast(pl.String) for p in parts)
@@ -507,7 +578,8 @@ def _equals(args, ctx):
 @transform("in", ("of", "values"), doc="true when the value is one of `values`")
 def _in(args, ctx):
     src = _of(args, ctx)
-    return _merge(src.expr.is_in(list(args["values"])).fill_null(False), src, dtype=pl.Boolean)
+    values = _constant_list(args, ctx, "values")
+    return _merge(src.expr.is_in(values).fill_null(False), src, dtype=pl.Boolean)
 
 
 @transform("not", ("of",), doc="negation")
@@ -518,11 +590,11 @@ def _not(args, ctx):
 
 @transform("all", ("args",), doc="true when every condition is true")
 def _all(args, ctx):
-    parts = [compile_expr(a, ctx.at(f"args[{i}]")) for i, a in enumerate(args["args"])]
+    parts = [compile_expr(a, ctx.at(f"args[{i}]")) for i, a in enumerate(_list_arg(args, ctx, "args"))]
     return _merge(pl.all_horizontal([p.expr for p in parts]), *parts, dtype=pl.Boolean)
 
 
 @transform("any", ("args",), doc="true when a condition is true")
 def _any(args, ctx):
-    parts = [compile_expr(a, ctx.at(f"args[{i}]")) for i, a in enumerate(args["args"])]
+    parts = [compile_expr(a, ctx.at(f"args[{i}]")) for i, a in enumerate(_list_arg(args, ctx, "args"))]
     return _merge(pl.any_horizontal([p.expr for p in parts]), *parts, dtype=pl.Boolean)

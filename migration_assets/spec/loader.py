@@ -1,6 +1,8 @@
-"""Load a mapping spec file: parse YAML, validate the model, then validate it against the source
-catalog, the destination catalog and itself. A file is either fully valid or rejected with a
-SpecError naming file, line, YAML path and problem.
+"""Load a mapping spec file: read it within bounds (UTF-8 text of at most 5 MB; YAML at most 64
+levels deep and 100,000 nodes with aliases expanded; no duplicate keys), validate the model, then
+validate it against the source catalog, the destination catalog and itself. A file is either fully
+valid or rejected with a SpecError naming file, line, YAML path and problem; no other exception
+escapes `load_spec`, whatever the file holds.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from yaml.constructor import ConstructorError
 
 from migration_assets.errors import SpecError, known_values
 from migration_assets.spec.catalogs import destination_catalog, destination_implied_columns, source_catalog
@@ -26,7 +29,223 @@ from migration_assets.spec.model import ObjectMap, PairSpec
 EXPLODE_FIELDS = {"_item": "str", "_index": "int"}
 
 
-def _line_index(text: str) -> dict[str, int]:
+# -- reading the file ----------------------------------------------------------------------------
+# Bounds of a spec file. A real spec is ~16 KB, ~1,300 YAML nodes and 11 levels deep: the bounds
+# leave ample room and keep a broken or hostile file (an alias bomb, a 3,000-deep expression) from
+# exhausting memory or the stack. Every one is refused with a SpecError naming file and line.
+MAX_FILE_BYTES = 5 * 1024 * 1024  # larger files are refused before parsing
+MAX_DEPTH = 64  # nesting of YAML collections, so also of expressions (aliases expanded)
+MAX_NODES = 100_000  # YAML nodes, every alias counted as the nodes it stands for
+MAX_TEXT = MAX_FILE_BYTES  # characters of scalar text, every alias counted as the text it stands for
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_SHOWN_SEGMENTS = 10  # path segments named when a document is too deep
+_EMPTY = "the file is empty; a spec is a YAML mapping (pair:, source:, destination:, objects: ...)"
+_ONLY_COMMENTS = "the file holds only comments; a spec is a YAML mapping (pair:, source:, destination:, objects: ...)"
+
+
+class _Refused(Exception):
+    """A bound or rule of the reader was broken; `load_spec` turns it into a SpecError."""
+
+    def __init__(self, path: str, problem: str, line: int) -> None:
+        super().__init__(problem)
+        self.path, self.problem, self.line = path, problem, line
+
+
+def _segment(parent: yaml.Node | None, index: Any) -> str:
+    """The YAML path segment of a node the composer builds under `parent` at `index`."""
+    if isinstance(parent, yaml.SequenceNode):
+        return f"[{index}]"
+    if isinstance(index, yaml.ScalarNode):
+        return str(index.value)
+    return "" if parent is None else "?"  # the root, or a mapping key itself
+
+
+def _join(segments: list[str]) -> str:
+    path = ""
+    for segment in segments:
+        if segment:
+            path += segment if segment.startswith("[") or not path else f".{segment}"
+    return path
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class SpecYamlLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader with the bounds of a spec, checked while composing (before any value is
+    built): depth and node count with aliases expanded (so an alias bomb stops after a few hundred
+    nodes of real work), recursive aliases, and duplicate keys at any depth (PyYAML would keep the
+    last one silently). Binary, set and ordered-map tags are no spec values.
+
+    Composing pure-Python is slower than libyaml, which spec files (small, read once) can afford;
+    libyaml's composer cannot be bounded this way.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._segments: list[str] = []
+        self._depth = 0
+        self._reach = 0  # the deepest level reached inside the node being composed
+        self._nodes = 0  # nodes composed so far, an alias counted as the nodes it stands for
+        self._text = 0  # characters of scalars so far, an alias counted as the text it stands for
+        self._shape: dict[int, tuple[int, int, int]] = {}  # id(node) -> (nodes, levels, text) once composed
+        self._keys: dict[int, dict[Any, yaml.Node]] = {}  # id(mapping) -> key -> its first key node
+
+    def _path(self, shorten: bool = False) -> str:
+        if shorten and len(self._segments) > _SHOWN_SEGMENTS:
+            return _join(self._segments[:_SHOWN_SEGMENTS]) + ".…"
+        return _join(self._segments)
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        self._segments.append(_segment(parent, index))
+        try:
+            if isinstance(parent, yaml.MappingNode) and index is not None:
+                self._check_key(parent, index)
+            if self.check_event(yaml.AliasEvent):
+                self._count_alias(self.peek_event())
+                return super().compose_node(parent, index)
+            return self._compose_counted(parent, index)
+        finally:
+            self._segments.pop()
+
+    def _compose_counted(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        if self._depth >= MAX_DEPTH:
+            line = self.peek_event().start_mark.line + 1
+            raise _Refused(self._path(shorten=True), f"nested deeper than {MAX_DEPTH} levels", line)
+        outer_reach, first, first_text = self._reach, self._nodes, self._text
+        self._depth += 1
+        self._reach = self._depth
+        node = super().compose_node(parent, index)
+        levels = self._reach - self._depth + 1
+        self._depth -= 1
+        self._reach = max(outer_reach, self._reach)
+        self._nodes += 1
+        if isinstance(node, yaml.ScalarNode):
+            self._text += len(node.value)  # never beyond MAX_TEXT without aliases: the file is smaller
+        if self._nodes > MAX_NODES:
+            raise _Refused(
+                self._path(), f"the document has more than {MAX_NODES:,} YAML nodes", node.start_mark.line + 1
+            )
+        self._shape[id(node)] = (self._nodes - first, levels, self._text - first_text)
+        return node
+
+    def _count_alias(self, event: yaml.AliasEvent) -> None:
+        node = self.anchors.get(event.anchor)
+        if node is None:
+            return  # an undefined alias: the composer reports it
+        line = event.start_mark.line + 1
+        if id(node) not in self._shape:
+            raise _Refused(self._path(), f"alias *{event.anchor} refers to a node that contains it", line)
+        nodes, levels, text = self._shape[id(node)]
+        self._nodes += nodes
+        self._text += text
+        if self._nodes > MAX_NODES:
+            raise _Refused(
+                self._path(), f"alias *{event.anchor} expands the document beyond {MAX_NODES:,} YAML nodes", line
+            )
+        if self._text > MAX_TEXT:
+            raise _Refused(
+                self._path(), f"alias *{event.anchor} expands the document beyond {MAX_TEXT // 2**20} MB of text", line
+            )
+        if self._depth + levels > MAX_DEPTH:
+            raise _Refused(
+                self._path(shorten=True), f"alias *{event.anchor} nests deeper than {MAX_DEPTH} levels", line
+            )
+        self._reach = max(self._reach, self._depth + levels)
+
+    def _check_key(self, mapping: yaml.MappingNode, key_node: yaml.Node) -> None:
+        if not isinstance(key_node, yaml.ScalarNode):
+            return  # a complex key: the constructor refuses it as unhashable
+        seen = self._keys.setdefault(id(mapping), {})
+        first = seen.setdefault(self._key_identity(key_node), key_node)
+        if first is not key_node:
+            raise _Refused(
+                self._path(),
+                f"duplicate key {key_node.value!r} (first at line {first.start_mark.line + 1})",
+                key_node.start_mark.line + 1,
+            )
+
+    def _key_identity(self, key_node: yaml.ScalarNode) -> Any:
+        """The key as the mapping will hold it, so `yes`/`true` or `1`/`0x1` count as one key."""
+        if key_node.tag == _MERGE_TAG:
+            return (_MERGE_TAG,)
+        try:
+            key = self.construct_object(key_node)
+            hash(key)
+        except (yaml.YAMLError, TypeError):
+            return (key_node.tag, key_node.value)  # construction reports the problem later
+        return key
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """PyYAML raises a bare ValueError for an impossible date or a too-long integer."""
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as exc:
+            self.recursive_objects.pop(node, None)
+            value = _short(node.value) if isinstance(node, yaml.ScalarNode) else node.tag
+            raise ConstructorError(None, None, f"cannot read {value}: {exc}", node.start_mark) from None
+
+
+def _not_a_spec_value(loader: SpecYamlLoader, node: yaml.Node) -> Any:
+    raise ConstructorError(None, None, f"{node.tag} values have no place in a spec", node.start_mark)
+
+
+for _tag in ("binary", "set", "omap", "pairs"):
+    SpecYamlLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _not_a_spec_value)
+
+
+def _read_text(path: Path, file: str) -> str:
+    """The file's UTF-8 text, newlines as `Path.read_text` gives them.
+
+    Raises:
+        SpecError: unreadable, larger than MAX_FILE_BYTES, binary (NUL bytes) or not UTF-8.
+    """
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise SpecError(file, "", f"cannot read the file: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise SpecError(file, "", f"the file is larger than {MAX_FILE_BYTES // 2**20} MB, the bound for a spec")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SpecError(file, "", "the file is UTF-16 text; save it as UTF-8", 1)
+    nul = data.find(b"\0")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise SpecError(file, "", f"a binary file, not YAML text (NUL byte at byte offset {nul})", line)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SpecError(
+            file,
+            "",
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} at byte offset {exc.start} ({exc.reason}); "
+            "save the file as UTF-8",
+            line,
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    if node.tag == "tag:yaml.org,2002:null":
+        return "null"
+    return f"a single value ({_short(node.value)})"
+
+
+def _error_line(exc: yaml.YAMLError, text: str) -> int | None:
+    if isinstance(exc, yaml.reader.ReaderError):
+        return text.count("\n", 0, exc.position) + 1
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    return mark.line + 1 if mark else None
+
+
+def _line_index(root: yaml.Node) -> dict[str, int]:
     """Map every YAML path ('objects.contact.fields.email') to its 1-based line."""
     index: dict[str, int] = {}
 
@@ -34,17 +253,62 @@ def _line_index(text: str) -> dict[str, int]:
         index.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
-                sub = f"{path}.{key.value}" if path else str(key.value)
+                name = str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
+                sub = f"{path}.{name}" if path else name
                 index[sub] = key.start_mark.line + 1
                 walk(value, sub)
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
                 walk(item, f"{path}[{i}]")
 
-    root = yaml.compose(text)
-    if root is not None:
-        walk(root, "")
+    walk(root, "")  # bounded: the loader refused documents deeper than MAX_DEPTH
     return index
+
+
+def _parse(text: str, file: str) -> tuple[Any, dict[str, int]]:
+    """The YAML document of `text` and the line of each of its paths.
+
+    Raises:
+        SpecError: invalid YAML, a bound of SpecYamlLoader, a duplicate key, an empty document or
+            one that is not a mapping.
+    """
+    loader = None
+    try:
+        loader = SpecYamlLoader(text)  # the reader refuses control characters right here
+        root = loader.get_single_node()
+        if root is None:
+            raise SpecError(file, "", _EMPTY if not text.strip() else _ONLY_COMMENTS)
+        if not isinstance(root, yaml.MappingNode):
+            line = root.start_mark.line + 1
+            raise SpecError(file, "", f"a spec is a YAML mapping (pair:, source:, ...), not {_kind(root)}", line)
+        lines = _line_index(root)
+        return loader.construct_document(root), lines
+    except _Refused as exc:
+        raise SpecError(file, exc.path, exc.problem, exc.line) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(file, "", f"invalid YAML: {exc}", _error_line(exc, text)) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _parent_path(path: str) -> str:
+    cut = max(path.rfind("."), path.rfind("["))
+    return path[:cut] if cut > 0 else ""
+
+
+def _nearest_line(lines: Mapping[str, int], path: str) -> int | None:
+    """The line of `path`, or of its nearest ancestor that has one."""
+    while path:
+        if path in lines:
+            return lines[path]
+        path = _parent_path(path)
+    return None
+
+
+def _loc_path(loc: tuple[int | str, ...]) -> str:
+    """A pydantic error location as a YAML path: ('objects', 'a', 'exclude', 0) -> objects.a.exclude[0]."""
+    return _join([f"[{part}]" if isinstance(part, int) else str(part) for part in loc])
 
 
 @dataclass(frozen=True)
@@ -63,11 +327,7 @@ class LoadedSpec:
         return self.spec.pair
 
     def line_of(self, path: str) -> int | None:
-        while path:
-            if path in self.lines:
-                return self.lines[path]
-            path = path.rsplit(".", 1)[0] if "." in path else ""
-        return None
+        return _nearest_line(self.lines, path)
 
     @cached_property
     def source_catalog(self):
@@ -120,26 +380,23 @@ def spec_hash(spec: PairSpec) -> str:
 def load_spec(path: Path | str) -> LoadedSpec:
     """Load and fully validate one spec file.
 
+    The file is read within the bounds of `SpecYamlLoader` (MAX_FILE_BYTES, MAX_DEPTH, MAX_NODES);
+    no other exception than SpecError escapes, whatever the file holds.
+
     Raises:
         SpecError: the first problem found, with file, line and YAML path.
     """
     path = Path(path)
     file = path.name
-    text = path.read_text(encoding="utf-8")
-    try:
-        raw = yaml.safe_load(text)
-        lines = _line_index(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise SpecError(file, "", f"invalid YAML: {exc}", mark.line + 1 if mark else None) from None
+    raw, lines = _parse(_read_text(path, file), file)
     if not isinstance(raw, dict):
         raise SpecError(file, "", "a spec must be a YAML mapping")
     try:
         spec = PairSpec.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise SpecError(file, loc, err["msg"], lines.get(loc) or lines.get(loc.rsplit(".", 1)[0])) from None
+        loc = _loc_path(err["loc"])
+        raise SpecError(file, loc, err["msg"], _nearest_line(lines, loc)) from None
     if path.stem != spec.pair:
         raise SpecError(file, "pair", f"pair {spec.pair!r} must match the file name {path.stem!r}", lines.get("pair"))
     loaded = LoadedSpec(spec, file, spec_hash(spec), (), lines)
@@ -177,14 +434,31 @@ def _variant(loaded: LoadedSpec, name: str) -> LoadedSpec:
         spec = PairSpec.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise _fail(loaded, f"variants.{name}", f"{loc}: {err['msg']}") from None
+        raise _variant_error(loaded, name, _loc_path(err["loc"]), err["msg"]) from None
     merged = LoadedSpec(spec, loaded.file, loaded.content_hash, (), loaded.lines, name)
-    order = validate(merged)
+    try:
+        order = validate(merged)
+    except SpecError as exc:
+        raise _variant_error(loaded, name, exc.path, exc.problem) from None
     if set(order) != set(loaded.load_order) or _graph(merged) != _graph(loaded):
         raise _fail(loaded, f"variants.{name}", "a variant may not add objects or change which objects link")
     _VARIANTS[cache_key] = LoadedSpec(spec, loaded.file, loaded.content_hash, loaded.load_order, loaded.lines, name)
     return _VARIANTS[cache_key]
+
+
+def _variant_error(loaded: LoadedSpec, name: str, path: str, problem: str) -> SpecError:
+    """A problem of the spec merged with variant `name`, at the variant's own key when the variant
+    sets `path` (variants.<name>.objects.incident.fields.x), else at the base spec's key."""
+    variant = loaded.spec.variants[name]
+    overrides: Any = {"objects": variant.objects, "schema": variant.schema_, "value_maps": variant.value_maps}
+    for segment in path.replace("[", ".[").split("."):
+        if not isinstance(overrides, dict):
+            break  # the variant replaces a whole value (a list, an expression) that holds `path`
+        if segment not in overrides:
+            where = loaded.line_of(f"variants.{name}")
+            return _fail(loaded, path, f"{problem} (with variant {name!r} at line {where})")
+        overrides = overrides[segment]
+    return _fail(loaded, f"variants.{name}.{path}", problem)
 
 
 def load_all(spec_dir: Path) -> list[LoadedSpec]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from migration_assets.connectors.base import ColumnType
 
@@ -34,6 +34,9 @@ Expr = Annotated[Any, Field(description="source field name, {const: value} or {o
 
 
 class Strict(BaseModel):
+    """Unknown keys are refused. Counts and sizes are StrictInt: "100", 100.0 or true are refused,
+    not converted."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -101,7 +104,7 @@ class FileSpec(Strict):
     size: Expr = "size"
     content_type: Expr | None = None
     parent: str  # the lookup (of this object's `lookups`) that names the record the file belongs to
-    max_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    max_bytes: StrictInt = Field(default=25 * 1024 * 1024, gt=0)
     oversize: Literal["skip"] = "skip"
 
 
@@ -117,8 +120,8 @@ class CustomFields(Strict):
 
     source_field: str = "custom_properties"
     column: str  # the destination column name; "{key}" is the key in snake_case, "{Key}" in Title_Case
-    picklist_max_values: int = Field(default=12, ge=2)  # more distinct strings than this → text
-    min_records: int = Field(default=3, ge=1)  # a key carried by fewer records is reported, not a column
+    picklist_max_values: StrictInt = Field(default=12, ge=2)  # more distinct strings than this → text
+    min_records: StrictInt = Field(default=3, ge=1)  # a key carried by fewer records is reported, not a column
 
 
 class Join(Strict):
@@ -178,7 +181,7 @@ class ValueMap(Strict):
     `normalize` (trim, casefold and '-'/'_' as spaces), so 'On-Hold' and 'on hold' match 'On Hold'.
     A label without an entry is quarantined (never guessed) unless `default` is given."""
 
-    outputs: list[str] = Field(default_factory=lambda: ["value"])
+    outputs: list[str] = Field(default_factory=lambda: ["value"], min_length=1)
     values: dict[str, Any]
     default: Any = None
     normalize: bool = True
@@ -189,7 +192,36 @@ class ValueMap(Strict):
             got = value if isinstance(value, list) else [value]
             if len(got) != len(self.outputs):
                 raise ValueError(f"value for {label!r} has {len(got)} item(s), outputs are {self.outputs}")
+        default = self.default if isinstance(self.default, list) else [self.default]
+        if self.default is not None and len(default) != len(self.outputs):
+            raise ValueError(f"default has {len(default)} item(s), outputs are {self.outputs}")
+        for index, output in enumerate(self.outputs):
+            self._one_type(output, index, default[index] if self.default is not None else None)
         return self
+
+    def _one_type(self, output: str, index: int, default: Any) -> None:
+        """An output's values (and default) share one type: the destination column has one."""
+        kinds: dict[str, str] = {}
+        items = [(f"value for {label!r}", v[index] if isinstance(v, list) else v) for label, v in self.values.items()]
+        if default is not None:
+            items.append(("default", default))
+        for what, item in items:
+            kinds.setdefault(_value_kind(what, item), what)
+        if len(kinds) > 1:
+            mix = " and ".join(f"{kind} ({what})" for kind, what in kinds.items())
+            raise ValueError(f"output {output!r} mixes {mix}; a column has one type")
+
+
+def _value_kind(what: str, item: Any) -> str:
+    if isinstance(item, bool):
+        return "boolean"
+    if isinstance(item, int):
+        if not -(2**63) <= item < 2**63:
+            raise ValueError(f"{what} {item} is beyond the 64-bit integer range")
+        return "integer"
+    if isinstance(item, str):
+        return "text"
+    raise ValueError(f"{what} must be an integer, text or a boolean, not {item!r:.60}")
 
 
 class OptionSpec(Strict):
@@ -197,15 +229,15 @@ class OptionSpec(Strict):
     the state a status reason belongs to (statuscode)."""
 
     label: str
-    value: int | None = None
-    state: int | None = None
+    value: StrictInt | None = None
+    state: StrictInt | None = None
 
 
 class ColumnSpec(Strict):
     """A destination column the spec needs created when missing."""
 
     type: ColumnType
-    max_length: int | None = None
+    max_length: StrictInt | None = Field(default=None, ge=1)
     options: list[str | OptionSpec] = Field(default_factory=list)
     target: str | None = None
     label: str | None = None
@@ -260,20 +292,20 @@ class ExportSpec(Strict):
 
 class SampleOptions(Strict):
     anchor: str  # destination object whose rows are sampled; parents and children follow
-    size: int = Field(default=200, ge=100, le=500)
+    size: StrictInt = Field(default=200, ge=100, le=500)
     stratify_by: Expr | None = None
-    seed: int = 7
+    seed: StrictInt = 7
 
 
 class LoadOptions(Strict):
-    batch_size: int = Field(default=100, ge=1, le=1000)
-    concurrency: int = Field(default=4, ge=1, le=52)
-    rate_per_second: float = Field(default=20.0, gt=0)
+    batch_size: StrictInt = Field(default=100, ge=1, le=1000)
+    concurrency: StrictInt = Field(default=4, ge=1, le=52)
+    rate_per_second: float = Field(default=20.0, gt=0, allow_inf_nan=False)
 
 
 class DeltaOptions(Strict):
-    window_hours: int = Field(default=48, ge=24, le=48)
-    poll_seconds: int = Field(default=300, ge=30)
+    window_hours: StrictInt = Field(default=48, ge=24, le=48)
+    poll_seconds: StrictInt = Field(default=300, ge=30)
 
 
 class Options(Strict):

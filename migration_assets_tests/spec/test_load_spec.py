@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from itertools import takewhile
 from pathlib import Path
 
 import pytest
@@ -15,10 +16,12 @@ FIXTURES = Path(__file__).parents[1] / "fixtures" / "specs"
 INVALID = sorted((FIXTURES / "invalid").glob("*.yaml"))
 
 
-def expected_message(path: Path) -> str:
-    first = path.read_text().splitlines()[0]
-    assert first.startswith("# expect: "), f"{path.name} must start with '# expect: <message>'"
-    return first.removeprefix("# expect: ")
+def expected_messages(path: Path) -> list[str]:
+    """The leading '# expect: ' lines of a fixture; the error message contains each of them."""
+    lines = path.read_text().splitlines()
+    expected = [line.removeprefix("# expect: ") for line in takewhile(lambda x: x.startswith("# expect: "), lines)]
+    assert expected, f"{path.name} must start with '# expect: <message>'"
+    return expected
 
 
 def test_there_are_invalid_fixtures():
@@ -29,7 +32,8 @@ def test_there_are_invalid_fixtures():
 def test_invalid_spec_error_names_file_line_path_and_problem(path: Path):
     with pytest.raises(SpecError) as info:
         load_spec(path)
-    assert expected_message(path) in str(info.value)
+    for expected in expected_messages(path):
+        assert expected in str(info.value)
 
 
 def test_every_committed_spec_loads():
