@@ -33,7 +33,7 @@ def connector(state: Path, *, secret: str = "dv-sandbox-secret", **options) -> D
         client_secret=SecretStr(secret),
         transport=httpx.ASGITransport(app=create_app(state)),
         sandbox=True,
-        options=options,
+        options={"publisher_prefix": "cs", **options},
     )
     return DataverseDestination.from_connection(connection)
 

@@ -31,6 +31,7 @@ def connector(state: Path) -> DataverseDestination:
         client_secret=SecretStr(BOX.credentials["client_secret"]),
         transport=httpx.ASGITransport(app=create_app(state)),
         sandbox=True,
+        options={"publisher_prefix": "cs"},
     )
     return DataverseDestination.from_connection(connection)
 

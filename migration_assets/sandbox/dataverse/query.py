@@ -55,6 +55,8 @@ def resolve(entity: Entity, name: str) -> str:
 def flat(entity: Entity, data: dict[str, Any]) -> dict[str, Any]:
     row = {}
     for attribute in entity.attributes.values():
+        if not attribute.is_property:
+            continue
         value = data.get(attribute.logical_name)
         row[attribute.output_name] = value["id"] if attribute.is_lookup and value else value
     return row

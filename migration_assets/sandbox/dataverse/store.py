@@ -22,6 +22,12 @@ from migration_assets.sandbox._common import SqliteState
 SCHEMA = """
 create table if not exists sandbox_counters (name text primary key, value integer not null);
 create table if not exists meta_entities (logical_name text primary key, body text not null);
+create table if not exists meta_relationships (schema_name text primary key, body text not null);
+create table if not exists associations (
+    relationship text not null, id1 text not null, id2 text not null, primary key (relationship, id1, id2));
+create index if not exists associations_by_id2 on associations (relationship, id2);
+create index if not exists associations_id1 on associations (id1);
+create index if not exists associations_id2 on associations (id2);
 create table if not exists records (
     entity text not null, id text not null, data text not null, version integer not null,
     seq integer not null, primary key (entity, id));
@@ -42,6 +48,10 @@ create table if not exists documents (
 create table if not exists upload_sessions (
     id text primary key, path text not null, total integer, received integer not null,
     expires real not null);
+create table if not exists upload_owners (session text primary key, client_id text not null);
+create index if not exists documents_by_id on documents (id);
+create table if not exists sandbox_execution (identity text not null, at real not null, ms real not null);
+create index if not exists sandbox_execution_idx on sandbox_execution (identity, at);
 """
 
 # Option defaults that do not depend on the tier (customer_service/custom_table_limit do).
@@ -55,6 +65,7 @@ DEFAULTS: dict[str, Any] = {
     "document_max_bytes": 26_214_400,
     "key_activation_seconds": 0,
     "token_expires_in": 3599,
+    "sharepoint_site": True,
 }
 
 CLIENT_ID = "dv-sandbox-client"
@@ -148,8 +159,20 @@ def put_record(conn: sqlite3.Connection, entity: str, record_id: str, data: dict
 
 
 def delete_record(conn: sqlite3.Connection, entity: str, record_id: str) -> None:
+    """Delete a record, its key index rows and its many-to-many associations (real: cascade)."""
     conn.execute("delete from records where entity = ? and id = ?", (entity, record_id))
     conn.execute("delete from record_keys where entity = ? and id = ?", (entity, record_id))
+    conn.execute("delete from associations where id1 = ? or id2 = ?", (record_id, record_id))
+
+
+def related_ids(conn: sqlite3.Connection, relationship: str, side: int, record_id: str) -> list[str]:
+    """Ids associated with `record_id` in a many-to-many relationship (`side` 1: it is Entity1)."""
+    mine, other = ("id1", "id2") if side == 1 else ("id2", "id1")
+    rows = conn.execute(
+        f"select {other} as other from associations where relationship = ? and {mine} = ? order by {other}",
+        (relationship, record_id),
+    )
+    return [r["other"] for r in rows]
 
 
 def key_owner(conn: sqlite3.Connection, entity: str, key_name: str, value: str) -> str | None:

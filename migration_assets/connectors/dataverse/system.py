@@ -1,0 +1,27 @@
+"""Dynamics 365 Sales (Dataverse) declares itself: connector, environment, catalog and sandbox."""
+
+from __future__ import annotations
+
+from migration_assets.systems import EnvNames, SandboxDeclaration, SystemDeclaration
+
+SYSTEM = SystemDeclaration(
+    name="dynamics365",
+    title="Dynamics 365 Sales (Dataverse)",
+    role="destination",
+    connector="migration_assets.connectors.dataverse.client:DataverseDestination",
+    env=EnvNames(
+        base_url="DATAVERSE_URL",
+        token_url="DATAVERSE_TOKEN_URL",
+        client_id="DATAVERSE_CLIENT_ID",
+        client_secret="DATAVERSE_CLIENT_SECRET",
+    ),
+    catalog="catalog.yaml",
+    sandbox=SandboxDeclaration(
+        app="migration_assets.sandbox.dataverse.app:create_app",
+        seeding="migration_assets.sandbox.dataverse.seed",
+        host="http://dataverse.sandbox",
+        api_prefix="/api/data/v9.2",
+        token_path="/sandbox-tenant/oauth2/v2.0/token",
+        credentials={"client_id": "dv-sandbox-client", "client_secret": "dv-sandbox-secret"},
+    ),
+)
