@@ -32,6 +32,9 @@ def check(ctx: Ctx, entity: Entity, data: dict[str, Any], changes: dict[str, Any
     """
     if "processid" not in changes and "stageid" not in changes:
         return
+    column = entity.attributes.get("processid")
+    if column is None or column.type != "Uniqueidentifier":  # processstage.processid is a lookup
+        return
     process_id, stage_id = data.get("processid"), data.get("stageid")
     if process_id is not None:
         found = store.get_record(ctx.conn, "workflow", process_id)
