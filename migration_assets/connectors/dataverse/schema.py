@@ -227,7 +227,7 @@ def _diff_new_table(req: TableRequirement, diff: SchemaDiff, ctx: _Context) -> N
         elif col.name != primary_name:
             _diff_new_column(req.name, col, diff, ctx)
     for key_name, columns in req.keys.items():
-        diff.to_create.append(SchemaItem("key", req.name, key_name, columns=tuple(columns)))
+        _diff_new_key(req.name, key_name, columns, diff, ctx)
 
 
 def _diff_existing_table(req: TableRequirement, table: TableInfo, diff: SchemaDiff, ctx: _Context) -> None:
@@ -240,9 +240,19 @@ def _diff_existing_table(req: TableRequirement, table: TableInfo, diff: SchemaDi
             _diff_existing_column(req.name, col, existing, diff)
     have = {frozenset(cols) for cols in table.keys.values()}
     for key_name, columns in req.keys.items():
-        found = frozenset(columns) in have
-        target = diff.existing if found else diff.to_create
-        target.append(SchemaItem("key", req.name, key_name, columns=tuple(columns)))
+        if frozenset(columns) in have:
+            diff.existing.append(SchemaItem("key", req.name, key_name, columns=tuple(columns)))
+        else:
+            _diff_new_key(req.name, key_name, columns, diff, ctx)
+
+
+def _diff_new_key(table: str, name: str, columns: Sequence[str], diff: SchemaDiff, ctx: _Context) -> None:
+    item = SchemaItem("key", table, name, columns=tuple(columns))
+    if ctx.publisher is None:
+        detail = f"key {table}.{name} does not exist; {NO_PUBLISHER}"
+        diff.conflicting.append(SchemaItem("key", table, name, columns=tuple(columns), detail=detail))
+    else:
+        diff.to_create.append(item)
 
 
 def _diff_new_column(table: str, col: ColumnRequirement, diff: SchemaDiff, ctx: _Context) -> None:
