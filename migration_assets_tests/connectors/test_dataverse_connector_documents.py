@@ -32,7 +32,7 @@ def connector(state: Path) -> DataverseDestination:
         client_secret=SecretStr(BOX.credentials["client_secret"]),
         transport=httpx.ASGITransport(app=create_app(state)),
         sandbox=True,
-        options={"publisher_prefix": "cs"},
+        options={"publisher_prefix": "cs", "rate_per_second": 1000},
     )
     return DataverseDestination.from_connection(connection)
 

@@ -30,7 +30,7 @@ def connector(state: Path, **options) -> DataverseDestination:
         client_secret=SecretStr(BOX.credentials["client_secret"]),
         transport=httpx.ASGITransport(app=create_app(state)),
         sandbox=True,
-        options=options,
+        options={"rate_per_second": 1000, **options},
     )
     return DataverseDestination.from_connection(connection)
 

@@ -173,8 +173,8 @@ class MetadataCache:
             {"$select": ENTITY_SELECT, "$expand": TABLE_EXPAND},
         )
         attributes = body.get("Attributes", [])
-        options = await asyncio.gather(*(self._options(entity.logical, a) for a in attributes))
-        columns = {a["LogicalName"]: _column(a, opts) for a, opts in zip(attributes, options, strict=True)}
+        options = await self._options(entity.logical, {str(a.get("AttributeType")) for a in attributes})
+        columns = {a["LogicalName"]: _column(a, options.get(a["LogicalName"], {})) for a in attributes}
         guid_columns = set()
         for name, target in GUID_REFERENCES.items():
             if name in columns and columns[name].type == "uniqueidentifier":
@@ -201,18 +201,26 @@ class MetadataCache:
         )
         return TableMeta(entity, info, navs, status, default_state, guid_columns, parties)
 
-    async def _options(self, table: str, attribute: Mapping[str, Any]) -> dict[str, int]:
-        cast = OPTION_CASTS.get(attribute.get("AttributeType", ""))
-        if not cast:
-            return {}
-        body = await self.api.get_json(
-            f"EntityDefinitions(LogicalName='{table}')/Attributes(LogicalName='{attribute['LogicalName']}')"
-            f"/Microsoft.Dynamics.CRM.{cast}",
-            {"$expand": "OptionSet"},
+    async def _options(self, table: str, types: set[str]) -> dict[str, dict[str, int]]:
+        """{column: {label: value}} of every choice column, one typed-cast request per choice type
+        the table has (`.../Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$expand=OptionSet`)."""
+        casts = sorted({OPTION_CASTS[t] for t in types if t in OPTION_CASTS})
+        bodies = await asyncio.gather(
+            *(
+                self.api.get_json(
+                    f"EntityDefinitions(LogicalName='{table}')/Attributes/Microsoft.Dynamics.CRM.{cast}",
+                    {"$select": "LogicalName", "$expand": "OptionSet"},
+                )
+                for cast in casts
+            )
         )
         return {
-            _label(o.get("Label")) or str(o["Value"]): int(o["Value"])
-            for o in (body.get("OptionSet") or {}).get("Options", [])
+            str(attribute["LogicalName"]): {
+                _label(o.get("Label")) or str(o["Value"]): int(o["Value"])
+                for o in (attribute.get("OptionSet") or {}).get("Options", [])
+            }
+            for body in bodies
+            for attribute in body.get("value", [])
         }
 
     async def facts(self) -> dict[str, Any]:

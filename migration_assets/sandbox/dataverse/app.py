@@ -41,7 +41,8 @@ class Emulator:
     def __init__(self, state_path: Path) -> None:
         self.state = store.open_state(state_path)
         self.state_path = Path(state_path)
-        self.limits = ServiceProtection(self.state)
+        self.connections = store.Connections(self.state_path)
+        self.limits = ServiceProtection(self.state, self.connections)
         self._catalog: Catalog | None = None
         with self.state.connect() as conn:
             bootstrap.install(conn)
@@ -51,7 +52,6 @@ class Emulator:
         return self._catalog
 
     def context(self, conn: Any, request_base: str, headers: dict[str, str]) -> Ctx:
-        bootstrap.install(conn)  # a reset from another process may have wiped the tables
         return Ctx(
             conn=conn,
             catalog=self.catalog(conn),
@@ -64,18 +64,23 @@ class Emulator:
     # ------------------------------------------------------------ sync work (thread pool)
 
     def authenticate(self, authorization: str | None) -> tuple[str, store.Options]:
-        with store.reading(self.state_path) as conn:
+        with self.connections.read() as conn:
             client = auth.caller(conn, authorization)
             return client, store.read_options(conn)
 
     def execute(self, call: Call, request_base: str) -> Result:
+        """Answer one data call: GETs in a read transaction (never queued behind the writer), any
+        other method (and `$batch`) in one write transaction."""
         try:
-            with self.state.connect() as conn:
+            with self.connections.read() as conn:
+                installed = bootstrap.is_installed(conn)
+            if call.method == "GET" and installed:
+                with self.connections.read() as conn:
+                    return api.dispatch(self.context(conn, request_base, call.headers), call)
+            with self.connections.write() as conn:
+                bootstrap.install(conn)  # a reset from another process may have wiped the tables
                 ctx = self.context(conn, request_base, call.headers)
-                if call.path == "$batch":
-                    return batch.run(ctx, call)
-                store.count_entitlement(conn, 1)
-                return api.dispatch(ctx, call)
+                return batch.run(ctx, call) if call.path == "$batch" else api.dispatch(ctx, call)
         except ODataError as error:
             return error.result()
         except Exception:  # a sandbox bug must still answer in the Web API error shape
@@ -83,7 +88,7 @@ class Emulator:
             return ODataError(500, "0x80040216", "An unexpected error occurred.").result()
 
     def token(self, form: dict[str, str]) -> Result:
-        with self.state.connect() as conn:
+        with self.connections.write() as conn:
             expires_in = int(store.read_options(conn).get("token_expires_in"))
             return auth.issue_token(conn, form, expires_in)
 
@@ -160,14 +165,16 @@ def create_app(state_path: Path) -> FaultInjection:
             )
             result = await run_in_threadpool(emulator.execute, call, base_of(request))
         finally:
-            await run_in_threadpool(emulator.limits.release, client, (time.monotonic() - started) * 1000)
+            elapsed = (time.monotonic() - started) * 1000
+            operations = 0 if request.path_params["path"] == "$batch" else 1
+            await run_in_threadpool(emulator.limits.release, client, elapsed, None, operations)
         extra = {"x-ms-dop-hint": str(DOP_HINT), "x-ms-ratelimit-burst-remaining-xrm-requests": str(remaining)}
         return to_response(result, extra)
 
     async def graph(request: Request) -> Response:
         return await documents.handle(docs, request, emulator.limits)
 
-    docs = documents.DocumentStore(emulator.state, emulator.state_path)
+    docs = documents.DocumentStore(emulator.connections, emulator.state_path)
     routes = [
         Route("/sandbox-tenant/oauth2/v2.0/token", token, methods=["POST"]),
         Route(API_PREFIX + "/{path:path}", data_api, methods=ALL_METHODS),

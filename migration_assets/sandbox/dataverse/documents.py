@@ -76,8 +76,8 @@ def check_path(path: str) -> str:
 class DocumentStore:
     """Files on disk next to the SQLite state, described by rows of table `documents`."""
 
-    def __init__(self, state: Any, state_path: Path) -> None:
-        self.state, self.state_path = state, state_path
+    def __init__(self, connections: store.Connections, state_path: Path) -> None:
+        self.connections, self.state_path = connections, state_path
         self.root = state_path.parent / f"{state_path.stem}_documents"
         self.uploads = self.root / ".uploads"
 
@@ -89,7 +89,7 @@ class DocumentStore:
     def register(self, path: str, size: int) -> dict[str, Any]:
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         mime = mimetypes.guess_type(path)[0] or "application/octet-stream"
-        with self.state.connect() as conn:
+        with self.connections.write() as conn:
             row = conn.execute("select id, created from documents where path = ?", (path,)).fetchone()
             doc_id = row["id"] if row else uuid.uuid4().hex.upper()
             created = row["created"] if row else now
@@ -101,7 +101,7 @@ class DocumentStore:
         return drive_item(path, doc_id, size, mime, created, now)
 
     def item(self, path: str) -> dict[str, Any]:
-        with store.reading(self.state_path) as conn:
+        with self.connections.read() as conn:
             row = conn.execute("select * from documents where path = ?", (path,)).fetchone()
             if row:
                 return drive_item(row["path"], row["id"], row["size"], row["mime"], row["created"], row["modified"])
@@ -112,7 +112,7 @@ class DocumentStore:
 
     def children(self, path: str) -> list[dict[str, Any]]:
         prefix = f"{path}/" if path else ""
-        with store.reading(self.state_path) as conn:
+        with self.connections.read() as conn:
             rows = conn.execute("select * from documents where path like ? order by path", (prefix + "%",)).fetchall()
         files, folders = [], {}
         for row in rows:
@@ -127,7 +127,7 @@ class DocumentStore:
 
     def path_of(self, item_id: str) -> str:
         """The path of a file by its driveItem id."""
-        with store.reading(self.state_path) as conn:
+        with self.connections.read() as conn:
             row = conn.execute("select path from documents where id = ?", (item_id,)).fetchone()
         if row is None:
             raise GraphError(404, "itemNotFound", f"The resource '{item_id}' could not be found.")
@@ -139,7 +139,7 @@ class DocumentStore:
         Raises:
             GraphError: 404 itemNotFound when nothing is at `path`.
         """
-        with self.state.connect() as conn:
+        with self.connections.write() as conn:
             rows = conn.execute(
                 "select path from documents where path = ? or path like ? escape '\\'",
                 (path, _like_prefix(path) + "/%"),
@@ -151,12 +151,12 @@ class DocumentStore:
             self.file_path(row["path"]).unlink(missing_ok=True)
 
     def max_bytes(self) -> int:
-        with store.reading(self.state_path) as conn:
+        with self.connections.read() as conn:
             return int(store.read_options(conn).get("document_max_bytes"))
 
     def check_token(self, authorization: str | None) -> tuple[str, store.Options]:
         """The caller's client id and the options; 404 when no SharePoint site is provisioned."""
-        with store.reading(self.state_path) as conn:
+        with self.connections.read() as conn:
             client = auth.caller(conn, authorization)
             options = store.read_options(conn)
         if not options.get("sharepoint_site"):
@@ -164,30 +164,30 @@ class DocumentStore:
         return client, options
 
     def session_owner(self, session: str) -> tuple[str, store.Options]:
-        with store.reading(self.state_path) as conn:
+        with self.connections.read() as conn:
             row = conn.execute("select client_id from upload_owners where session = ?", (session,)).fetchone()
             return (str(row["client_id"]) if row else store.CLIENT_ID), store.read_options(conn)
 
     def open_session(self, path: str, client: str) -> tuple[str, float]:
         session, expires = secrets.token_urlsafe(24), time.time() + 24 * 3600
-        with self.state.connect() as conn:
+        with self.connections.write() as conn:
             conn.execute("insert into upload_sessions values (?, ?, null, 0, ?)", (session, path, expires))
             conn.execute("insert into upload_owners values (?, ?)", (session, client))
         return session, expires
 
     def session(self, session: str) -> dict[str, Any]:
-        with store.reading(self.state_path) as conn:
+        with self.connections.read() as conn:
             row = conn.execute("select * from upload_sessions where id = ?", (session,)).fetchone()
         if row is None or row["expires"] < time.time():
             raise GraphError(404, "itemNotFound", "The upload session does not exist or has expired.")
         return dict(row)
 
     def advance(self, session: str, total: int, received: int) -> None:
-        with self.state.connect() as conn:
+        with self.connections.write() as conn:
             conn.execute("update upload_sessions set total = ?, received = ? where id = ?", (total, received, session))
 
     def close_session(self, session: str) -> None:
-        with self.state.connect() as conn:
+        with self.connections.write() as conn:
             conn.execute("delete from upload_sessions where id = ?", (session,))
             conn.execute("delete from upload_owners where session = ?", (session,))
         (self.uploads / f"{session}.part").unlink(missing_ok=True)

@@ -32,10 +32,12 @@ class ServiceProtection:
 
     Args:
         state: the emulator's state file (shared counters).
+        connections: the app's connections to it (a new set when None).
     """
 
-    def __init__(self, state: SqliteState) -> None:
+    def __init__(self, state: SqliteState, connections: store.Connections | None = None) -> None:
         self.state = state
+        self.connections = connections or store.Connections(state.path)
         self.window = SharedWindow(state, WINDOW_NAME)
         self._lock = threading.Lock()
         self._active: dict[str, int] = {}
@@ -77,16 +79,19 @@ class ServiceProtection:
             raise
         return max(limit - self.window_used(client, window, now), 0)
 
-    def release(self, client: str, elapsed_ms: float, now: float | None = None) -> None:
-        """Count the request's execution time and leave the concurrency slot."""
+    def release(self, client: str, elapsed_ms: float, now: float | None = None, operations: int = 1) -> None:
+        """Count the request's execution time and its operations toward the 24 h entitlement, and
+        leave the concurrency slot (`operations` 0 for a `$batch`, whose parts count themselves)."""
         self._leave(client)
         now = time.time() if now is None else now
-        with self.state.connect() as conn:
+        with self.connections.write() as conn:
             conn.execute("insert into sandbox_execution values (?, ?, ?)", (client, now, elapsed_ms))
             conn.execute("delete from sandbox_execution where identity = ? and at < ?", (client, now - KEEP_SECONDS))
+            if operations:
+                store.count_entitlement(conn, operations)
 
     def window_used(self, client: str, window: float, now: float) -> int:
-        with store.reading(self.state.path) as conn:
+        with self.connections.read() as conn:
             row = conn.execute(
                 "select count(*) as n from sandbox_rate_events where name = ? and identity = ? and at > ?",
                 (WINDOW_NAME, client, now - window),
@@ -95,7 +100,7 @@ class ServiceProtection:
 
     def _execution(self, client: str, since: float) -> tuple[float, float]:
         """Execution ms of `client` since `since`, and when the oldest counted request ran."""
-        with store.reading(self.state.path) as conn:
+        with self.connections.read() as conn:
             row = conn.execute(
                 "select coalesce(sum(ms), 0) as ms, min(at) as oldest from sandbox_execution "
                 "where identity = ? and at > ?",

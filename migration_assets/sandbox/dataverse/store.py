@@ -3,6 +3,11 @@
 Records are JSON documents per (table, id) with a row version taken from one global counter (like
 Dataverse's `versionnumber`); `record_keys` indexes alternate-key values so uniqueness and
 key-addressed upserts are single lookups.
+
+Connections: each app keeps one SQLite connection per worker thread (`Connections`): reads run in
+a deferred transaction on a WAL snapshot, so they never wait for the writer; writes take the write
+lock (`begin immediate`). Reusing connections spares the schema parse and the checkpoint that
+opening and closing the last connection of a WAL file costs on every request.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -103,16 +109,47 @@ def open_state(path: Path) -> SqliteState:
     return SqliteState(Path(path), SCHEMA, DEFAULTS)
 
 
-@contextmanager
-def reading(path: Path) -> Iterator[sqlite3.Connection]:
-    """A read-only snapshot connection: unlike `SqliteState.connect` it takes no write lock, so
-    authentication and limit checks are not queued behind a long write (e.g. a big `$batch`)."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    conn.row_factory = sqlite3.Row
-    try:
-        yield conn
-    finally:
-        conn.close()
+class Connections:
+    """One SQLite connection per thread for one state file, in read or write transactions.
+
+    Args:
+        path: the state file (created by `open_state` first).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("pragma synchronous=normal")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (committed on success, rolled back on error)."""
+        conn = self._connection()
+        conn.execute("begin immediate")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("rollback")
+            raise
+        conn.execute("commit")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction on one snapshot; it never waits for a writer (WAL)."""
+        conn = self._connection()
+        conn.execute("begin")
+        try:
+            yield conn
+        finally:
+            conn.execute("rollback")
 
 
 def read_options(conn: sqlite3.Connection) -> Options:
