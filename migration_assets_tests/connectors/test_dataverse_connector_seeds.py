@@ -251,3 +251,24 @@ async def test_a_malformed_party_list_fails_only_its_row(dv):
     rows = [UpsertRow("E-1", {"subject": "x", "requiredattendees": "not json"}), UpsertRow("E-2", {"subject": "y"})]
     results = await dv.upsert("appointment", "bd_source_id", rows)
     assert [r.ok for r in results] == [False, True] and "JSON array" in (results[0].error or "")
+
+
+# -- notes and leads -----------------------------------------------------------------------------------
+async def test_enhanced_notes_keep_sanitized_html_and_upsert_by_primary_id(dv):
+    await dv.apply_schema([keyed("opportunity"), keyed("lead")])
+    [deal] = await dv.upsert("opportunity", "bd_source_id", [UpsertRow("D-1", {"name": "Deal"})])
+    html = '<p>Call <b>Ana</b> about the <a href="https://x.example">offer</a></p>'
+    note = UpsertRow(
+        "N-1",
+        {"subject": "Call notes", "notetext": html, "overriddencreatedon": "2020-05-06T07:08:09Z"},
+        {"objectid": LookupRef("opportunity", deal.destination_id)},
+    )
+    [first] = await dv.upsert("annotation", "annotationid", [note])
+    [second] = await dv.upsert("annotation", "annotationid", [note])
+    assert (first.operation, second.operation, second.destination_id) == ("created", "updated", first.destination_id)
+    back = await dv.read_back("annotation", "annotationid", ["N-1"], ["notetext", "objectid", "createdon"])
+    assert back["N-1"]["notetext"] == html and back["N-1"]["objectid"] == deal.destination_id
+    assert back["N-1"]["createdon"].startswith("2020-05-06T07:08:09")
+    lead = UpsertRow("L-1", {"subject": "Intake", "lastname": "Ng", "companyname": "Ng LLC", "leadsourcecode": 2})
+    [result] = await dv.upsert("lead", "bd_source_id", [lead])
+    assert result.ok, result.error

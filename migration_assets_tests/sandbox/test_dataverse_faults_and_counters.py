@@ -51,12 +51,15 @@ async def test_injected_500_is_the_unexpected_error_body(tmp_path):
 
 async def test_request_counter_is_shared_by_two_app_instances(tmp_path):
     state = tmp_path / "dv.sqlite"
-    async with sandbox_client(state, requests_per_window=3, window_seconds=300) as first:
-        async with sandbox_client(state) as second:  # another process or step over the same file
-            assert (await first.get("accounts")).status_code == 200
-            assert (await second.get("accounts")).status_code == 200
-            assert (await first.get("accounts")).status_code == 200
-            throttled = await second.get("accounts")
+    # the second client is another process or step over the same file
+    async with (
+        sandbox_client(state, requests_per_window=3, window_seconds=300) as first,
+        sandbox_client(state) as second,
+    ):
+        assert (await first.get("accounts")).status_code == 200
+        assert (await second.get("accounts")).status_code == 200
+        assert (await first.get("accounts")).status_code == 200
+        throttled = await second.get("accounts")
     assert throttled.status_code == 429 and throttled.json()["error"]["code"] == "0x80072322"
 
 
