@@ -9,6 +9,9 @@ How: requests through the shared `SharedWindow` and execution time in `sandbox_e
 in the emulator's SQLite file, so every process and every step that talks to this sandbox counts
 against the same window (Web API, token-less upload URLs and document-store calls alike);
 concurrency is counted per app instance, as the real service counts it per web server.
+Ours: execution time and entitlement operations are written at most every `FLUSH_SECONDS` (one
+write instead of one per request, so counting does not queue behind a long `$batch`); another
+process sees them that much later.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from migration_assets.sandbox.dataverse.store import Options
 DOP_HINT = 4
 WINDOW_NAME = "dataverse_requests"
 KEEP_SECONDS = 24 * 3600  # execution rows older than any window are pruned
+FLUSH_SECONDS = 0.25
 
 
 class ServiceProtection:
@@ -41,6 +45,9 @@ class ServiceProtection:
         self.window = SharedWindow(state, WINDOW_NAME)
         self._lock = threading.Lock()
         self._active: dict[str, int] = {}
+        self._pending: list[tuple[str, float, float]] = []  # (client, at, ms) not yet written
+        self._operations = 0
+        self._flushed = 0.0
 
     def admit(self, client: str, options: Options, now: float | None = None) -> int:
         """Count one request of `client` in; returns the remaining burst of requests.
@@ -82,11 +89,29 @@ class ServiceProtection:
     def release(self, client: str, elapsed_ms: float, now: float | None = None, operations: int = 1) -> None:
         """Count the request's execution time and its operations toward the 24 h entitlement, and
         leave the concurrency slot (`operations` 0 for a `$batch`, whose parts count themselves)."""
-        self._leave(client)
         now = time.time() if now is None else now
+        with self._lock:
+            self._active[client] = max(self._active.get(client, 1) - 1, 0)
+            self._pending.append((client, now, elapsed_ms))
+            self._operations += operations
+            if now - self._flushed < FLUSH_SECONDS:
+                return
+        self.flush(now)
+
+    def flush(self, now: float | None = None) -> None:
+        """Write the pending execution times and entitlement operations."""
+        now = time.time() if now is None else now
+        with self._lock:
+            pending, operations, self._pending, self._operations = self._pending, self._operations, [], 0
+            self._flushed = now
+        if not pending and not operations:
+            return
         with self.connections.write() as conn:
-            conn.execute("insert into sandbox_execution values (?, ?, ?)", (client, now, elapsed_ms))
-            conn.execute("delete from sandbox_execution where identity = ? and at < ?", (client, now - KEEP_SECONDS))
+            conn.executemany("insert into sandbox_execution values (?, ?, ?)", pending)
+            for client in {c for c, _, _ in pending}:
+                conn.execute(
+                    "delete from sandbox_execution where identity = ? and at < ?", (client, now - KEEP_SECONDS)
+                )
             if operations:
                 store.count_entitlement(conn, operations)
 
@@ -99,14 +124,17 @@ class ServiceProtection:
         return int(row["n"])
 
     def _execution(self, client: str, since: float) -> tuple[float, float]:
-        """Execution ms of `client` since `since`, and when the oldest counted request ran."""
+        """Execution ms of `client` since `since` (written and pending), and when the oldest ran."""
         with self.connections.read() as conn:
             row = conn.execute(
                 "select coalesce(sum(ms), 0) as ms, min(at) as oldest from sandbox_execution "
                 "where identity = ? and at > ?",
                 (client, since),
             ).fetchone()
-        return float(row["ms"]), float(row["oldest"] or time.time())
+        with self._lock:
+            mine = [(at, ms) for c, at, ms in self._pending if c == client and at > since]
+        oldest = min([float(row["oldest"] or time.time()), *(at for at, _ in mine)])
+        return float(row["ms"]) + sum(ms for _, ms in mine), oldest
 
     def _leave(self, client: str) -> None:
         with self._lock:

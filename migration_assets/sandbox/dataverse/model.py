@@ -153,6 +153,14 @@ class Entity:
                 return attribute
         return None
 
+    def property_names(self) -> frozenset[str]:
+        """Record-JSON names of every property (cached: catalog entities are not changed in place)."""
+        cached = self.__dict__.get("_property_names")
+        if cached is None:
+            cached = frozenset(a.output_name for a in self.attributes.values() if a.is_property)
+            self.__dict__["_property_names"] = cached
+        return cached
+
     def to_json(self) -> str:
         return json.dumps(asdict(self))
 
@@ -181,7 +189,9 @@ class Catalog:
 
     def editable(self, logical_name: str) -> Entity:
         """A deep copy to change and save (the cached one stays intact if the transaction fails)."""
-        return copy.deepcopy(self.entities[logical_name])
+        entity = copy.deepcopy(self.entities[logical_name])
+        entity.__dict__.pop("_property_names", None)
+        return entity
 
 
 def meta_version(conn: sqlite3.Connection) -> int:

@@ -52,9 +52,9 @@ def _nav_for(entity: Entity, attribute: Attribute, target: str) -> str:
 
 def output_names(entity: Entity, select: list[str] | None) -> set[str]:
     """The record-JSON names to return; unknown `$select` names → 400 0x0 (real text)."""
-    names = {a.output_name for a in entity.attributes.values() if a.is_property}
+    names = entity.property_names()
     if select is None:
-        return names
+        return set(names)
     for name in select:
         if name not in names:
             raise ODataError(
