@@ -14,7 +14,10 @@ from migration_assets.connectors.base import ColumnRequirement, LookupRef, Table
 from migration_assets.connectors.dataverse import DataverseDestination
 from migration_assets.connectors.registry import Connection
 from migration_assets.errors import MigrationError
+from migration_assets.sandbox._common import injected_faults
 from migration_assets.sandbox.dataverse.app import create_app
+from migration_assets.sandbox.dataverse.seed import reset
+from migration_assets.sandbox.dataverse.store import open_state
 from migration_assets.systems import system
 
 BOX = system("dynamics365").sandbox
@@ -272,3 +275,30 @@ async def test_enhanced_notes_keep_sanitized_html_and_upsert_by_primary_id(dv):
     lead = UpsertRow("L-1", {"subject": "Intake", "lastname": "Ng", "companyname": "Ng LLC", "leadsourcecode": 2})
     [result] = await dv.upsert("lead", "bd_source_id", [lead])
     assert result.ok, result.error
+
+
+async def test_schema_apply_survives_lost_responses(tmp_path: Path):
+    state = tmp_path / "dv.sqlite"
+    reset(state, faults="lost:0.15", faults_seed=8)
+    dv = connector(state, **BD)
+    try:
+        kinds = ColumnRequirement("bd_kinds", "picklist", options=("A", "B"))
+        matter = TableRequirement(
+            "bd_matter",
+            custom=True,
+            columns=(ColumnRequirement("bd_source_id", "string"), kinds),
+            keys={"bd_key": ("bd_source_id",)},
+        )
+        await dv.apply_schema([matter, spouse_requirement()])
+        assert injected_faults(open_state(state)).get("lost", 0) > 0
+        reset_faults(state)
+        plan = await dv.plan_schema([matter, spouse_requirement()])
+        assert plan.to_create == [] and plan.conflicting == []
+        options = (await dv.describe(["bd_matter"])).tables["bd_matter"].columns["bd_kinds"].options
+        assert options == {"A": 200000000, "B": 200000001}
+    finally:
+        await dv.aclose()
+
+
+def reset_faults(state: Path) -> None:
+    open_state(state).set_options({"faults": ""})

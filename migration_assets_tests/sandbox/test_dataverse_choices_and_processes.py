@@ -184,3 +184,14 @@ async def test_publisher_prefix_must_be_two_to_eight_letters_or_digits(dv):
     }
     response = await dv.post("publishers", json=body)
     assert response.status_code == 400 and response.json()["error"]["code"] == "0x80040203"
+
+
+async def test_publisher_unique_name_is_unique(dv):
+    body = {
+        "uniquename": "Contososandbox",
+        "friendlyname": "x",
+        "customizationprefix": "zz",
+        "customizationoptionvalueprefix": 30000,
+    }
+    response = await dv.post("publishers", json=body)
+    assert response.status_code == 412 and response.json()["error"]["code"] == "0x80040237"

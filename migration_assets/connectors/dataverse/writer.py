@@ -6,7 +6,9 @@ Lookup, ManyToMany with Entity1/Entity2 and IntersectEntityName), `.../Keys`, `I
 `InsertStatusValue` and `PublishXml`, every component-creating request carrying
 `MSCRM.SolutionUniqueName` so it lands in the configured solution.
 Ours: the publisher and solution are created when missing, with the names of `Publisher`; an
-existing solution or publisher of another prefix is refused rather than reused.
+existing solution or publisher of another prefix is refused rather than reused. A creation refused
+because the component exists already (a retried request whose first answer was lost) counts as
+done, so applying a schema is idempotent under dropped responses.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from migration_assets.connectors.dataverse.batch import error_text
 from migration_assets.connectors.dataverse.odata import literal
 from migration_assets.connectors.dataverse.schema import (
     SchemaDiff,
@@ -27,12 +30,14 @@ from migration_assets.connectors.dataverse.schema import (
     unprefixed,
 )
 from migration_assets.connectors.dataverse.settings import CASCADE, Publisher, label
-from migration_assets.errors import MigrationError
+from migration_assets.errors import MigrationError, RemoteRejected
 
 if TYPE_CHECKING:
     from migration_assets.connectors.dataverse.client import DataverseApi
 
 ORDER = ("table", "column", "relationship", "key", "option")
+# "already exists" answers (duplicate name, duplicate key definition, duplicate record)
+EXISTS_CODES = ("0x80044363", "0x80060890", "0x80040237")
 
 
 class SchemaWriter:
@@ -104,7 +109,7 @@ class SchemaWriter:
             "version": "1.0.0.0",
             "publisherid@odata.bind": f"/publishers({publisher_id})",
         }
-        await self.api.send("POST", "solutions", json=body)
+        await self._create("solutions", body, {})
         self.actions.append(f"created solution {pub.solution}")
 
     async def ensure_publisher(self) -> str:
@@ -124,9 +129,22 @@ class SchemaWriter:
             "customizationprefix": pub.prefix,
             "customizationoptionvalueprefix": pub.option_value_prefix,
         }
-        response = await self.api.send("POST", "publishers", json=body, headers={"Prefer": "return=representation"})
+        await self._create("publishers", body, {})
         self.actions.append(f"created publisher {pub.unique_name} (prefix {pub.prefix})")
-        return str(response.json()["publisherid"])
+        found = await self.api.get_json(
+            "publishers", {"$select": select, "$filter": f"uniquename eq {literal(pub.unique_name)}"}
+        )
+        return str(found["value"][0]["publisherid"])
+
+    async def _create(self, path: str, body: Mapping[str, Any], headers: Mapping[str, str]) -> bool:
+        """POST a component; False (and no error) when it exists already."""
+        try:
+            await self.api.send("POST", path, json=body, headers=headers)
+        except RemoteRejected as exc:
+            if error_text(exc.status or 0, exc.body).startswith(EXISTS_CODES):
+                return False
+            raise
+        return True
 
     def _check_prefix(self, row: Mapping[str, Any], what: str) -> None:
         prefix = row.get("customizationprefix")
@@ -162,19 +180,14 @@ class SchemaWriter:
                 }
             ],
         }
-        await self.api.send("POST", "EntityDefinitions", json=body, headers=self.headers)
+        await self._create("EntityDefinitions", body, self.headers)
         self.primary_ids[item.name] = f"{item.name}id"
         self.touched.add(item.name)
         self.actions.append(f"created table {item.name}" + (" (activity)" if item.activity else ""))
 
     async def create_column(self, item: SchemaItem) -> None:
         body = attribute_body(item, self.first_option)
-        await self.api.send(
-            "POST",
-            f"EntityDefinitions(LogicalName='{item.table}')/Attributes",
-            json=body,
-            headers=self.headers,
-        )
+        await self._create(f"EntityDefinitions(LogicalName='{item.table}')/Attributes", body, self.headers)
         self.touched.add(item.table)
         self.actions.append(f"created column {item.table}.{item.name} ({item.type})")
 
@@ -195,7 +208,7 @@ class SchemaWriter:
                 "RequiredLevel": {"Value": "None"},
             },
         }
-        await self.api.send("POST", "RelationshipDefinitions", json=body, headers=self.headers)
+        await self._create("RelationshipDefinitions", body, self.headers)
         self.touched.update({item.table, target})
         self.actions.append(f"created lookup {item.table}.{item.name} -> {target}")
 
@@ -220,7 +233,7 @@ class SchemaWriter:
             "Entity1AssociatedMenuConfiguration": menu,
             "Entity2AssociatedMenuConfiguration": menu,
         }
-        await self.api.send("POST", "RelationshipDefinitions", json=body, headers=self.headers)
+        await self._create("RelationshipDefinitions", body, self.headers)
         self.touched.update({first, second})
         self.actions.append(f"created relationship {item.name} ({first} N:N {second})")
 
@@ -232,29 +245,47 @@ class SchemaWriter:
             "DisplayName": label(item.name),
             "KeyAttributes": list(item.columns),
         }
-        await self.api.send(
-            "POST", f"EntityDefinitions(LogicalName='{item.table}')/Keys", json=body, headers=self.headers
-        )
+        await self._create(f"EntityDefinitions(LogicalName='{item.table}')/Keys", body, self.headers)
         self.touched.add(item.table)
         self.actions.append(f"created key {item.table}.{name} ({', '.join(item.columns)})")
 
     async def insert_options(self, item: SchemaItem) -> None:
+        """Add option labels, each with an explicit value (the spec's pin, else the next free one
+        from the publisher's range), so a retried insert is refused as existing, not doubled."""
         action = "InsertStatusValue" if item.name == "statuscode" else "InsertOptionValue"
+        used = await self._option_values(item)
         for text in item.options:
+            value, state = item.pin(text)
+            if value is None:
+                value = max([v for v in used if v >= self.first_option] or [self.first_option - 1]) + 1
+            used.add(value)
             body: dict[str, Any] = {
                 "EntityLogicalName": item.table,
                 "AttributeLogicalName": item.name,
                 "Label": label(text),
+                "Value": value,
                 "SolutionUniqueName": self.publisher.solution,
             }
-            value, state = item.pin(text)
-            if value is not None:
-                body["Value"] = value
             if action == "InsertStatusValue":
                 body["StateCode"] = 0 if state is None else state  # unpinned reasons go to the open state
-            await self.api.send("POST", action, json=body, headers=self.headers)
+            await self._create(action, body, self.headers)
             self.actions.append(f"added option {text!r} to {item.table}.{item.name}")
         self.touched.add(item.table)
+
+    async def _option_values(self, item: SchemaItem) -> set[int]:
+        cast = (
+            "Status"
+            if item.name == "statuscode"
+            else "MultiSelectPicklist"
+            if item.type == "multipicklist"
+            else "Picklist"
+        )
+        body = await self.api.get_json(
+            f"EntityDefinitions(LogicalName='{item.table}')/Attributes(LogicalName='{item.name}')"
+            f"/Microsoft.Dynamics.CRM.{cast}AttributeMetadata",
+            {"$select": "LogicalName", "$expand": "OptionSet"},
+        )
+        return {int(o["Value"]) for o in (body.get("OptionSet") or {}).get("Options", [])}
 
     async def publish(self) -> None:
         if not self.touched:

@@ -5,7 +5,8 @@ Real: unknown body columns (0x0 "Invalid property ..."), read-only/create-only c
 ignored, statecode ignored on create, statuscode must belong to statecode, only SystemRequired
 enforced, note size counted on base64 (0x80044a02), document location relativeurl xor absoluteurl
 (0x80040203), incident writes need a Customer Service licence (403 0x80040220), process/stage
-references (processes.py), publisher customization prefixes (2-8 letters or digits).
+references (processes.py), publisher customization prefixes (2-8 letters or digits), unique
+publisher and solution unique names (the duplicate answer, 412 0x80040237, is unconfirmed).
 Invented/unconfirmed: texts for a missing SystemRequired column and a statuscode outside its state;
 the "silent failure" of activities owned by a disabled user: answered as success but not stored,
 logged in `sandbox_silent_failures` (readable at `GET /api/data/v9.2/sandbox/silentfailures`).
@@ -140,6 +141,15 @@ def table_rules(ctx: Ctx, entity: Entity, data: dict[str, Any], changes: dict[st
             "The customization prefix must be 2 to 8 characters long, can only consist of letters and digits, "
             "must start with a letter and cannot start with 'mscrm'.",
         )
+    unique = changes.get("uniquename")
+    if entity.logical_name in ("publisher", "solution") and unique is not None:
+        other = ctx.conn.execute(
+            "select id from records where entity = ? and lower(json_extract(data, '$.uniquename')) = lower(?) "
+            "and id != ?",
+            (entity.logical_name, unique, data.get(entity.primary_id) or ""),
+        ).fetchone()
+        if other is not None:
+            raise ODataError(412, "0x80040237", "A record with matching key values already exists.")
     body = changes.get("documentbody")
     if (
         entity.logical_name == "annotation"
