@@ -74,11 +74,10 @@ class Emulator:
         if call.path.startswith("sandbox/"):
             self.limits.flush()  # the environment view reports every counted operation
         try:
-            with self.connections.read() as conn:
-                installed = bootstrap.is_installed(conn)
-            if call.method == "GET" and installed:
+            if call.method == "GET":
                 with self.connections.read() as conn:
-                    return api.dispatch(self.context(conn, request_base, call.headers), call)
+                    if bootstrap.is_installed(conn):
+                        return api.dispatch(self.context(conn, request_base, call.headers), call)
             with self.connections.write() as conn:
                 bootstrap.install(conn)  # a reset from another process may have wiped the tables
                 ctx = self.context(conn, request_base, call.headers)
