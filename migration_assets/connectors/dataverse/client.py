@@ -320,7 +320,8 @@ class DataverseDestination(DestinationConnector):
 
     async def count(self, table: str, key: str) -> int:
         """Records with `key` not null, counted by paging (`$count` caps at 5,000); for a pseudo-table,
-        every associated pair."""
+        every associated pair. With `key` = the primary id column every row counts, pre-existing
+        ones included (a deterministic GUID does not show who wrote the row)."""
         relationship = await self.meta.relationship(table)
         if relationship is not None:
             return await self.associations.count(relationship)
