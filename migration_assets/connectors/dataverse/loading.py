@@ -64,26 +64,33 @@ class Upserter:
         extras = await self.connector.parties.bodies(self.meta, rows) if self.meta.party_columns else [{}] * len(rows)
         prepared = []
         for i, row in enumerate(rows):
-            extra = extras[i]
-            if isinstance(extra, str):
-                out[i] = WriteResult(row.external_id, ok=False, error=extra)
-                continue
-            record_id = self.record_id(row.external_id)
-            exists = None if existing is None else (record_id or row.external_id).casefold() in existing
-            try:
-                parts = records.upsert_parts(
-                    row, self.key, self.meta, self.sets, self.connector.api.prefix, exists,
-                    record_id=record_id, extra=extra,
-                )  # fmt: skip
-            except ValueError as exc:
-                out[i] = WriteResult(row.external_id, ok=False, error=str(exc))
-                continue
-            prepared.append(Prepared(i, parts, record_id))
+            item = self._prepare(i, row, existing, extras[i])
+            if isinstance(item, str):
+                out[i] = WriteResult(row.external_id, ok=False, error=item)
+            else:
+                prepared.append(item)
         size = self.connector.records_per_changeset
         failed = await self._send([prepared[n : n + size] for n in range(0, len(prepared), size)], rows, out)
         if failed:  # isolate: one row per change set, so only the failing row keeps an error
             await self._send([[p] for p in failed], rows, out)
         return [out[i] for i in range(len(rows))]
+
+    def _prepare(
+        self, index: int, row: UpsertRow, existing: set[str] | None, extra: Mapping[str, Any] | str
+    ) -> Prepared | str:
+        """The row's requests, or why it cannot be sent."""
+        if isinstance(extra, str):
+            return extra
+        record_id = self.record_id(row.external_id)
+        exists = None if existing is None else (record_id or row.external_id).casefold() in existing
+        prefix = self.connector.api.prefix
+        try:
+            parts = records.upsert_parts(
+                row, self.key, self.meta, self.sets, prefix, exists, record_id=record_id, extra=extra
+            )
+        except ValueError as exc:
+            return str(exc)
+        return Prepared(index, parts, record_id)
 
     async def _send(
         self, sets: list[list[Prepared]], rows: Sequence[UpsertRow], out: dict[int, WriteResult]
