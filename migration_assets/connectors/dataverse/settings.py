@@ -120,7 +120,7 @@ OPTION_CASTS = {
 }
 
 # Types a requirement may use against an existing column of another, compatible type.
-COMPATIBLE_TYPES = {("date", "datetime"), ("decimal", "money"), ("integer", "decimal")}
+COMPATIBLE_TYPES = {("date", "datetime"), ("decimal", "money"), ("integer", "decimal"), ("string", "uniqueidentifier")}
 
 CASCADE = {
     "Assign": "NoCascade",
