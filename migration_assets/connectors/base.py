@@ -129,6 +129,9 @@ class TableInfo:
     custom: bool = False
     activity: bool = False
     primary_id: str = "id"
+    # a pseudo-table of the connector standing for a many-to-many relationship: its two lookup
+    # columns are the related records; upsert associates, delete disassociates
+    association: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,8 @@ class TableRequirement:
     columns: tuple[ColumnRequirement, ...] = ()
     keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     label: str | None = None
+    # a many-to-many relationship (no table of its own): `columns` are its two lookups, in order
+    association: bool = False
 
 
 @dataclass(frozen=True)
@@ -315,6 +320,11 @@ class DestinationConnector(abc.ABC):
         """Files stored by `upload_file`, by the destination id it returned (the record in `table`):
         `{id: {"name": ..., "folder": ..., "size": ..., "parent_id": ...}}` as the destination holds
         them now (missing ids are absent). Verification compares these with the staged files."""
+        raise NotImplementedError(f"{self.system} has no document store")
+
+    async def delete_files(self, table: str, ids: Sequence[str]) -> list[WriteResult]:
+        """Delete files stored by `upload_file` (by the destination id it returned) together with the
+        record linking them, for rollback; a file already gone counts as deleted."""
         raise NotImplementedError(f"{self.system} has no document store")
 
     async def aclose(self) -> None:

@@ -11,6 +11,7 @@ with both by `plan/schema_diff`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -64,6 +65,12 @@ def destination_external_id_column(name: str, source: str, obj: str) -> str:
     return template.format(prefix=prefix, name=obj, Name=obj.title())
 
 
-def destination_implied_columns(name: str, *, activity: bool) -> dict[str, str]:
-    """Columns the destination creates with every custom table (or custom activity table)."""
-    return dict(_destination_file(name).get("activity_table" if activity else "custom_table") or {})
+def destination_implied_columns(name: str, *, activity: bool, options: Mapping[str, Any]) -> dict[str, str]:
+    """Columns the destination creates with every custom table (or custom activity table); a
+    `{option}` in a name is the spec's `destination_options` value (e.g. a publisher prefix).
+
+    Raises:
+        KeyError: a name needs a destination option the spec does not set.
+    """
+    columns = _destination_file(name).get("activity_table" if activity else "custom_table") or {}
+    return {column.format_map(options): kind for column, kind in columns.items()}

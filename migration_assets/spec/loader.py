@@ -504,7 +504,16 @@ def _columns_of(loaded: LoadedSpec, table: str, dst_catalog: Mapping[str, Mappin
     columns = dict(dst_catalog.get(table, {}))
     extra = loaded.spec.schema_.get(table)
     if extra and extra.custom:  # the columns the destination adds to every new (activity) table
-        implied = destination_implied_columns(loaded.spec.destination, activity=extra.activity)
+        try:
+            implied = destination_implied_columns(
+                loaded.spec.destination, activity=extra.activity, options=loaded.spec.destination_options
+            )
+        except KeyError as exc:
+            raise _fail(
+                loaded,
+                "destination_options",
+                f"a custom table of {loaded.spec.destination} needs destination_options.{exc.args[0]}",
+            ) from None
         columns.update({k: v for k, v in implied.items() if k not in columns})
     if extra:
         columns.update({name: col.type for name, col in extra.columns.items()})

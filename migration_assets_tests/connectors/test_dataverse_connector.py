@@ -33,7 +33,8 @@ def connector(state: Path, *, secret: str = "dv-sandbox-secret", **options) -> D
         client_secret=SecretStr(secret),
         transport=httpx.ASGITransport(app=create_app(state)),
         sandbox=True,
-        options=options,
+        # a high client-side rate: these tests exercise behaviour; the emulator's limits are tested on their own
+        options={"publisher_prefix": "cs", "rate_per_second": 1000, **options},
     )
     return DataverseDestination.from_connection(connection)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -12,13 +13,13 @@ from pydantic import SecretStr
 from migration_assets.connectors.base import ColumnRequirement, FileUpload, TableRequirement, UpsertRow
 from migration_assets.connectors.dataverse import DataverseDestination
 from migration_assets.connectors.registry import Connection
-from migration_assets.sandbox import sandbox
+from migration_assets.errors import DestinationNotReady
 from migration_assets.sandbox._common import SqliteState
-
-pytest.importorskip("migration_assets.sandbox.dataverse.app")
 from migration_assets.sandbox.dataverse.app import create_app
+from migration_assets.sandbox.dataverse.seed import document_listing, reset
+from migration_assets.systems import system
 
-BOX = sandbox("dynamics365")
+BOX = system("dynamics365").sandbox
 MIB = 1024 * 1024
 
 
@@ -31,6 +32,7 @@ def connector(state: Path) -> DataverseDestination:
         client_secret=SecretStr(BOX.credentials["client_secret"]),
         transport=httpx.ASGITransport(app=create_app(state)),
         sandbox=True,
+        options={"publisher_prefix": "cs", "rate_per_second": 1000},
     )
     return DataverseDestination.from_connection(connection)
 
@@ -123,3 +125,84 @@ async def test_unsafe_file_name_is_made_safe(dv):
     result = await dv.upload_file(upload('../re: "x"?.pdf', 5, contact_id))
     assert result.ok, result.error
     assert (dv.document_url("D-1") or "").endswith("/contact/C-1/_re_ _x__.pdf")
+
+
+# -- rollback of files, environments without SharePoint, notes as file storage ------------------------
+def listing(state: Path) -> list[str]:
+    return [d["path"] for d in document_listing(state)]
+
+
+async def test_deleting_a_document_location_deletes_its_file(state: Path, dv):
+    contact_id = await parent(dv)
+    result = await dv.upload_file(upload("brief.pdf", 10, contact_id))
+    assert listing(state) == ["contact/C-1/brief.pdf"]
+    [deleted] = await dv.delete("sharepointdocumentlocation", [result.destination_id])
+    assert deleted.ok and deleted.operation == "deleted"
+    assert listing(state) == [] and await dv.read_files("sharepointdocumentlocation", [result.destination_id]) == {}
+    [again] = await dv.delete_files("sharepointdocumentlocation", [result.destination_id])
+    assert again.ok  # already gone counts as deleted
+
+
+async def test_a_file_another_location_still_points_at_is_kept(state: Path, dv):
+    contact_id = await parent(dv)
+    first = await dv.upload_file(upload("same.pdf", 10, contact_id, external_id="D-1"))
+    second = await dv.upload_file(upload("same.pdf", 10, contact_id, external_id="D-2"))
+    await dv.delete_files("sharepointdocumentlocation", [first.destination_id])
+    assert listing(state) == ["contact/C-1/same.pdf"]
+    await dv.delete_files("sharepointdocumentlocation", [second.destination_id])
+    assert listing(state) == []
+
+
+async def test_without_sharepoint_a_document_store_upload_waits_and_auto_goes_to_a_note(tmp_path: Path):
+    state = tmp_path / "dv.sqlite"
+    reset(state, sharepoint_site=False)
+    dv = connector(state)
+    try:
+        await dv.apply_schema(
+            [
+                TableRequirement(
+                    "contact", columns=(ColumnRequirement("cs_externalid", "string"),), keys={"k": ("cs_externalid",)}
+                )
+            ]
+        )
+        contact_id = await parent(dv)
+        waiting = replace(upload("brief.pdf", 10, contact_id), store="document_store")
+        with pytest.raises(DestinationNotReady, match="SharePoint"):
+            await dv.upload_file(waiting)
+        note = replace(upload("brief.pdf", 1000, contact_id), created_at="2021-03-04T05:06:07Z")
+        result = await dv.upload_file(note)
+        assert result.ok and result.operation == "created", result.error
+        again = await dv.upload_file(replace(upload("brief.pdf", 1000, contact_id), store="attachment"))
+        assert (again.operation, again.destination_id) == ("updated", result.destination_id)
+        files = await dv.read_files("annotation", [result.destination_id])
+        assert files[result.destination_id] == {
+            "name": "brief.pdf",
+            "folder": "",
+            "size": 1000,
+            "parent_id": contact_id,
+            "mime_type": "application/pdf",
+        }
+        created = await dv.read_by_ids("annotation", [result.destination_id], ["createdon", "isdocument"])
+        assert created[result.destination_id]["createdon"].startswith("2021-03-04T05:06:07")
+        [deleted] = await dv.delete_files("annotation", [result.destination_id])
+        assert deleted.ok and await dv.read_files("annotation", [result.destination_id]) == {}
+    finally:
+        await dv.aclose()
+
+
+async def test_a_note_over_the_upload_size_limit_is_reported_for_that_file(tmp_path: Path):
+    state = tmp_path / "dv.sqlite"
+    reset(state, sharepoint_site=False, max_upload_bytes=1000)
+    dv = connector(state)
+    try:
+        await dv.apply_schema(
+            [
+                TableRequirement(
+                    "contact", columns=(ColumnRequirement("cs_externalid", "string"),), keys={"k": ("cs_externalid",)}
+                )
+            ]
+        )
+        result = await dv.upload_file(upload("big.pdf", 2000, await parent(dv)))
+        assert not result.ok and result.error.startswith("0x80044a02 Attachment file size is too big.")
+    finally:
+        await dv.aclose()

@@ -13,6 +13,9 @@ from migration_assets.connectors.base import (
 )
 from migration_assets.connectors.dataverse import schema_diff
 from migration_assets.connectors.dataverse.schema import attribute_body, schema_name
+from migration_assets.connectors.dataverse.settings import Publisher
+
+CS = Publisher.from_options({"publisher_prefix": "cs"})
 
 
 def _schema() -> DestinationSchema:
@@ -45,7 +48,7 @@ def test_existing_columns_and_keys_are_reported_as_existing():
         ),
         keys={"ext": ("cs_externalid",)},
     )
-    diff = schema_diff(_schema(), [req])
+    diff = schema_diff(_schema(), [req], CS)
     assert diff.to_create == [] and diff.conflicting == []
     assert ("key", "incident", "ext") in _kinds(diff.existing)
 
@@ -61,7 +64,7 @@ def test_missing_custom_table_columns_lookup_and_key_are_to_create():
         ),
         keys={"cs_ext": ("cs_externalid",)},
     )
-    diff = schema_diff(_schema(), [req])
+    diff = schema_diff(_schema(), [req], CS)
     assert _kinds(diff.to_create) == [
         ("column", "cs_matter", "cs_case"),
         ("column", "cs_matter", "cs_stage"),
@@ -81,21 +84,21 @@ def test_missing_option_labels_on_existing_picklist_and_status_are_to_create():
             ColumnRequirement("statuscode", "picklist", options=("In Progress", "Awaiting Client")),
         ),
     )
-    diff = schema_diff(_schema(), [req])
+    diff = schema_diff(_schema(), [req], CS)
     options = {i.name: i.options for i in diff.to_create if i.kind == "option"}
     assert options == {"prioritycode": ("Urgent",), "statuscode": ("Awaiting Client",)}
 
 
 def test_existing_column_of_another_type_conflicts_with_both_types_named():
     req = TableRequirement("incident", columns=(ColumnRequirement("title", "integer"),))
-    diff = schema_diff(_schema(), [req])
+    diff = schema_diff(_schema(), [req], CS)
     [conflict] = diff.conflicting
     assert conflict.detail == "incident.title exists as string but the spec needs integer"
 
 
 def test_lookup_to_an_unsupported_target_conflicts():
     req = TableRequirement("incident", columns=(ColumnRequirement("customerid", "lookup", target="lead"),))
-    assert "not to lead" in schema_diff(_schema(), [req]).conflicting[0].detail
+    assert "not to lead" in schema_diff(_schema(), [req], CS).conflicting[0].detail
 
 
 def test_missing_standard_table_and_unprefixed_names_conflict():
@@ -106,6 +109,7 @@ def test_missing_standard_table_and_unprefixed_names_conflict():
             TableRequirement("matter", custom=True),
             TableRequirement("contact", columns=(ColumnRequirement("nickname", "string"),)),
         ],
+        CS,
     )
     details = " | ".join(i.detail for i in diff.conflicting)
     assert "opportunity does not exist and is not marked custom" in details
@@ -117,14 +121,14 @@ def test_date_requirement_is_compatible_with_datetime_column():
     schema = DestinationSchema(
         tables={"task": TableInfo("task", {"scheduledend": ColumnInfo("scheduledend", "datetime")})}
     )
-    diff = schema_diff(schema, [TableRequirement("task", columns=(ColumnRequirement("scheduledend", "date"),))])
+    diff = schema_diff(schema, [TableRequirement("task", columns=(ColumnRequirement("scheduledend", "date"),))], CS)
     assert diff.conflicting == [] and diff.to_create == []
 
 
 def test_schema_diff_does_not_mutate_its_inputs():
     schema, req = _schema(), [TableRequirement("incident", columns=(ColumnRequirement("cs_new", "memo"),))]
     before = (repr(schema), repr(req))
-    schema_diff(schema, req)
+    schema_diff(schema, req, CS)
     assert (repr(schema), repr(req)) == before
 
 
@@ -132,8 +136,9 @@ def test_picklist_attribute_body_uses_publisher_option_values():
     diff = schema_diff(
         _schema(),
         [TableRequirement("incident", columns=(ColumnRequirement("cs_tier", "picklist", options=("A", "B")),))],
+        CS,
     )
-    body = attribute_body(diff.to_create[0])
+    body = attribute_body(diff.to_create[0], CS.first_option_value)
     assert body["@odata.type"] == "Microsoft.Dynamics.CRM.PicklistAttributeMetadata"
     assert [o["Value"] for o in body["OptionSet"]["Options"]] == [100000000, 100000001]
     assert schema_name("cs_matter_number") == "cs_Matter_number"

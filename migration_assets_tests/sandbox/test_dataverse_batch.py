@@ -127,3 +127,17 @@ async def test_batch_counts_once_toward_request_limit(tmp_path):
         assert (await send(dv, items)).status_code == 200
         assert (await dv.get("accounts/$count")).text == "5"
         assert (await dv.get("accounts/$count")).status_code == 429
+
+
+async def test_change_sets_before_a_failure_stay_written(dv):
+    body = batch_body(
+        "b",
+        [
+            ("changeset", "c1", [("POST", "/api/data/v9.2/accounts", {"name": "kept"}, {})], None),
+            ("changeset", "c2", [("POST", "/api/data/v9.2/accounts", {"bogus": 1}, {})], None),
+            ("changeset", "c3", [("POST", "/api/data/v9.2/accounts", {"name": "never run"}, {})], None),
+        ],
+    )
+    response = await dv.post("$batch", content=body.encode(), headers={"Content-Type": "multipart/mixed; boundary=b"})
+    names = [a["name"] for a in (await dv.get("accounts", params={"$select": "name"})).json()["value"]]
+    assert response.status_code == 400 and names == ["kept"]

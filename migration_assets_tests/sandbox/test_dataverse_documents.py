@@ -112,3 +112,44 @@ async def test_document_store_needs_a_token(state):
     async with httpx.AsyncClient(transport=transport, base_url=HOST) as anonymous:
         response = await anonymous.put(f"{DRIVE}/a.pdf:/content", content=b"x")
     assert response.status_code == 401
+
+
+async def test_delete_by_path_then_404_item_not_found(state):
+    async with graph_client(state) as dv:
+        await dv.put(f"{DRIVE}/a/b.txt:/content", content=b"x")
+        assert (await dv.delete(f"{DRIVE}/a/b.txt")).status_code == 204
+        again = await dv.delete(f"{DRIVE}/a/b.txt")
+        assert again.status_code == 404 and again.json()["error"]["code"] == "itemNotFound"
+        assert (await dv.get(f"{DRIVE}/a/b.txt")).status_code == 404
+    assert not (state.parent / "dv_documents" / "a" / "b.txt").exists()
+
+
+async def test_delete_by_item_id_under_both_drive_addresses(state):
+    async with graph_client(state) as dv:
+        first = (await dv.put(f"{DRIVE}/x/1.txt:/content", content=b"1")).json()["id"]
+        second = (await dv.put(f"{DRIVE}/x/2.txt:/content", content=b"2")).json()["id"]
+        assert (await dv.get(f"/graph/v1.0/sites/sandbox/drive/items/{first}")).json()["name"] == "1.txt"
+        assert (await dv.delete(f"/graph/v1.0/sites/sandbox/drive/items/{first}")).status_code == 204
+        assert (await dv.delete(f"/graph/v1.0/drives/sandbox/items/{second}")).status_code == 204
+        assert (await dv.get(f"/graph/v1.0/drives/sandbox/items/{second}")).status_code == 404
+        assert seed.document_listing(state) == []
+
+
+async def test_deleting_a_folder_deletes_what_is_in_it(state):
+    async with graph_client(state) as dv:
+        await dv.put(f"{DRIVE}/f/1.txt:/content", content=b"1")
+        await dv.put(f"{DRIVE}/f/g/2.txt:/content", content=b"2")
+        await dv.put(f"{DRIVE}/f_other.txt:/content", content=b"3")
+        assert (await dv.delete(f"{DRIVE}/f")).status_code == 204
+    assert [d["path"] for d in seed.document_listing(state)] == ["f_other.txt"]
+
+
+async def test_without_a_sharepoint_site_the_drive_is_not_found(state):
+    async with graph_client(state, sharepoint_site=False) as dv:
+        response = await dv.put(f"{DRIVE}/a.txt:/content", content=b"x")
+        sites = (await dv.get("/api/data/v9.2/sharepointsites")).json()["value"]
+    assert response.status_code == 404 and response.json()["error"]["message"] == "Requested site could not be found"
+    assert sites == []
+    seed.provision_sharepoint(state)
+    async with graph_client(state) as dv:
+        assert (await dv.put(f"{DRIVE}/a.txt:/content", content=b"x")).status_code == 201

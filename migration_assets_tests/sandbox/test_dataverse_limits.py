@@ -6,7 +6,7 @@ import asyncio
 
 from migration_assets.sandbox.dataverse.core import ODataError
 from migration_assets.sandbox.dataverse.limits import ServiceProtection
-from migration_assets.sandbox.dataverse.store import Options
+from migration_assets.sandbox.dataverse.store import Options, open_state
 from migration_assets.sandbox.dataverse.testing import batch_body, sandbox_client
 
 
@@ -31,8 +31,8 @@ async def test_execution_time_budget_is_429_0x80072321(tmp_path):
     assert int(throttled.headers["Retry-After"]) >= 1
 
 
-def test_concurrent_requests_over_limit_are_refused():
-    limiter, options = ServiceProtection(), Options({"max_concurrency": 1})
+def test_concurrent_requests_over_limit_are_refused(tmp_path):
+    limiter, options = ServiceProtection(open_state(tmp_path / "dv.sqlite")), Options({"max_concurrency": 1})
     limiter.admit("client", options)
     try:
         limiter.admit("client", options)

@@ -7,6 +7,7 @@ import pytest
 from migration_assets.sandbox.dataverse import seed
 from migration_assets.sandbox.dataverse.core import ODataError
 from migration_assets.sandbox.dataverse.testing import sandbox_client
+from migration_assets.systems import Person, system
 
 
 def test_seeded_records_are_visible_through_the_api(tmp_path):
@@ -30,7 +31,7 @@ async def test_snapshot_ignores_volatile_columns_after_restore(tmp_path):
 
 def test_seed_users_returns_ids_and_users_can_own_records(tmp_path):
     state = tmp_path / "dv.sqlite"
-    [user] = seed.seed_user_rows(
+    [user] = seed.seed_users(
         state,
         [
             {
@@ -88,3 +89,25 @@ async def test_two_apps_over_one_file_share_records_and_metadata(tmp_path):
         assert (await first.get("cs_matters/$count")).text == "1"
         seed.reset(state)
         assert (await first.get("cs_matters")).status_code == 404
+
+
+def test_seed_users_shapes_generic_people_as_system_users(tmp_path):
+    state = tmp_path / "dv.sqlite"
+    people = [
+        Person("Ana.Silva@firm.example", "Ana", "Silva"),
+        Person("gone@firm.example", "Old", "Timer", active=False),
+    ]
+    ids = seed.seed_users(state, people)
+    users = {u["systemuserid"]: u for u in seed.snapshot(state)["systemuser"]}
+    assert users[ids[0]]["internalemailaddress"] == "Ana.Silva@firm.example"
+    assert users[ids[0]]["domainname"] == "Ana.Silva@firm.example" and users[ids[0]]["fullname"] == "Ana Silva"
+    assert users[ids[1]]["isdisabled"] is True
+
+
+def test_the_system_declaration_points_at_this_sandbox_and_its_hooks(tmp_path):
+    declared = system("dynamics365")
+    assert declared.role == "destination" and declared.catalog_path().exists()
+    hooks = declared.seeding()
+    assert hooks.reset is seed.reset and hooks.seed_users is seed.seed_users
+    assert declared.create_app(tmp_path) is not None
+    assert declared.state_path(tmp_path) == tmp_path / "dynamics365.sqlite"

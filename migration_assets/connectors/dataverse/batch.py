@@ -64,6 +64,21 @@ def error_text(status: int, body: Any) -> str:
     return f"HTTP {status} {str(body or '')[:300]}".strip()
 
 
+def group_error(answers: list[list[PartResponse]] | str, n: int) -> tuple[int | None, str | None]:
+    """(status, error) of the first failed request of group `n`, or (None, None) when all succeeded.
+
+    Args:
+        answers: parsed `$batch` groups, or the error text of a batch refused as a whole.
+        n: the group's position.
+    """
+    if isinstance(answers, str):
+        return 0, answers
+    if n >= len(answers) or not answers[n]:
+        return 0, "not processed: the batch stopped early"
+    failed = next((r for r in answers[n] if not r.ok), None)
+    return (None, None) if failed is None else (failed.status, failed.error_text())
+
+
 def build_batch(groups: Sequence[Sequence[BatchRequest] | BatchRequest]) -> tuple[str, bytes]:
     """Write a `$batch` body.
 

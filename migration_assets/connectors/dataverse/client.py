@@ -1,14 +1,23 @@
 """DataverseDestination: the Dynamics 365 / Dataverse Web API v9.2 destination connector.
 
 Real API throughout (reference shared/reference/dataverse-web-api.md): OAuth client credentials
-with scope `<base_url>/.default`, OData headers on every call, `$batch` with one change set per
-record and `Prefer: odata.continue-on-error`, alternate-key upserts, `Microsoft.Dynamics.CRM.In`
-filters, `odata.maxpagesize` paging, concurrency capped by `x-ms-dop-hint`.
+with scope `<base_url>/.default`, OData headers on every call, `$batch` of atomic change sets with
+`Prefer: odata.continue-on-error` (see loading.py), alternate-key upserts (or primary-key upserts
+with deterministic GUIDs), `Microsoft.Dynamics.CRM.In` filters, `odata.maxpagesize` paging,
+concurrency capped by `x-ms-dop-hint`, N:N associations through `$ref` (associations.py), activity
+parties (parties.py), files in the document store (documents.py) or as notes (attachments.py).
 Invented (sandbox only): the token path comes from the Connection; `sandbox/environment` facts are
 read when present (see metadata.py); the document store is Graph-shaped (see documents.py).
 
-Connection.options: `rate_per_second` (20), `concurrency` (4), `batch_size` (100, at most 1000),
-`page_size` (5000), `key_wait_seconds` (120), `drive_path` (the Graph drive of the document store).
+Connection.options (a spec's `destination_options`): `publisher_prefix`, `publisher`, `solution`
+(who owns the schema we create: settings.Publisher), `rate_per_second` (20), `concurrency` (4),
+`batch_size` (100 rows per `$batch`, at most 1000), `records_per_changeset` (10), `page_size`
+(5000), `key_wait_seconds` (120), `drive_path` (the Graph drive of the document store),
+`id_namespace` (UUID of the deterministic primary ids).
+
+Tables: besides the environment's tables, every many-to-many relationship is a pseudo-table named
+after it (associations.py). `key` = the table's primary id column (e.g. `workflowid`,
+`annotationid`) upserts by deterministic GUID instead of an alternate key (loading.py).
 """
 
 from __future__ import annotations
@@ -29,31 +38,37 @@ from migration_assets.connectors.base import (
     UpsertRow,
     WriteResult,
 )
-from migration_assets.connectors.dataverse import documents, metadata, records
+from migration_assets.connectors.dataverse import attachments, documents, metadata, parties, records
+from migration_assets.connectors.dataverse.associations import Associations
 from migration_assets.connectors.dataverse.batch import (
     BatchRequest,
     PartResponse,
     build_batch,
     error_text,
+    group_error,
     parse_batch,
 )
-from migration_assets.connectors.dataverse.odata import in_filter, key_problem, literal
+from migration_assets.connectors.dataverse.loading import Upserter, read_column
+from migration_assets.connectors.dataverse.odata import literal
 from migration_assets.connectors.dataverse.settings import (
     API_PREFIX,
     BASE_HEADERS,
     DEFAULT_BATCH_SIZE,
     DEFAULT_CONCURRENCY,
     DEFAULT_RATE_PER_SECOND,
+    DEFAULT_RECORDS_PER_CHANGESET,
     DRIVE_PATH,
     GET_HEADERS,
+    ID_NAMESPACE,
     IN_FILTER_CHUNK,
     MAX_BATCH_SIZE,
     MAX_PAGE_SIZE,
     SYSTEM,
+    Publisher,
 )
 from migration_assets.connectors.http import HttpSession, OAuthClientCredentials
 from migration_assets.connectors.registry import Connection
-from migration_assets.errors import AuthError, ConnectorError, MigrationError, RateLimited
+from migration_assets.errors import AuthError, ConnectorError, DestinationNotReady, MigrationError, RateLimited
 
 T = TypeVar("T")
 
@@ -132,6 +147,9 @@ class DataverseDestination(DestinationConnector):
         page_size: `odata.maxpagesize` for reads (≤ 5000).
         key_wait_seconds: how long apply_schema waits for new alternate keys to become Active.
         drive_path: Graph drive of the document store.
+        publisher: who owns the schema we create (None: nothing can be created).
+        records_per_changeset: rows sharing one atomic change set.
+        id_namespace: UUID namespace of the deterministic primary ids.
     """
 
     system = SYSTEM
@@ -146,15 +164,24 @@ class DataverseDestination(DestinationConnector):
         page_size: int = MAX_PAGE_SIZE,
         key_wait_seconds: float = 120.0,
         drive_path: str = DRIVE_PATH,
+        publisher: Publisher | None = None,
+        records_per_changeset: int = DEFAULT_RECORDS_PER_CHANGESET,
+        id_namespace: str = ID_NAMESPACE,
     ) -> None:
         super().__init__(session)
         self.api = DataverseApi(session)
-        self.meta = metadata.MetadataCache(self.api)
+        self.publisher = publisher
+        self.meta = metadata.MetadataCache(self.api, publisher)
         self.batch_size = max(1, min(batch_size, MAX_BATCH_SIZE))
+        self.records_per_changeset = max(1, records_per_changeset)
         self.concurrency = max(1, concurrency)
         self.page_size = max(1, min(page_size, MAX_PAGE_SIZE))
         self.key_wait_seconds = key_wait_seconds
+        self.id_namespace = id_namespace
         self.documents = documents.DocumentStore(self, drive_path)
+        self.attachments = attachments.AttachmentStore(self)
+        self.associations = Associations(self)
+        self.parties = parties.PartyResolver(self)
 
     @classmethod
     def from_connection(cls, connection: Connection) -> Self:
@@ -189,6 +216,9 @@ class DataverseDestination(DestinationConnector):
             page_size=int(opts.get("page_size", MAX_PAGE_SIZE)),
             key_wait_seconds=float(opts.get("key_wait_seconds", 120.0)),
             drive_path=str(opts.get("drive_path", DRIVE_PATH)),
+            publisher=Publisher.from_options(opts),
+            records_per_changeset=int(opts.get("records_per_changeset", DEFAULT_RECORDS_PER_CHANGESET)),
+            id_namespace=str(opts.get("id_namespace", ID_NAMESPACE)),
         )
 
     # -- schema ---------------------------------------------------------------------------
@@ -225,8 +255,8 @@ class DataverseDestination(DestinationConnector):
     def _chunks(self, items: Sequence[T], size: int) -> list[Sequence[T]]:
         return [items[i : i + size] for i in range(0, len(items), size)]
 
-    async def _batch_or_errors(self, groups: list) -> list[list[PartResponse]] | str:
-        """`$batch` responses, or the error text when the whole batch was refused."""
+    async def batch_groups(self, groups: list) -> list[list[PartResponse]] | str:
+        """`$batch` responses per group, or the error text when the whole batch was refused."""
         try:
             return await self.api.batch(groups) if groups else []
         except (AuthError, RateLimited):
@@ -236,105 +266,87 @@ class DataverseDestination(DestinationConnector):
 
     # -- records --------------------------------------------------------------------------
     async def upsert(self, table: str, key: str, rows: Sequence[UpsertRow]) -> list[WriteResult]:
-        """Upsert rows by alternate key `key` = external_id, one change set per row.
+        """Upsert rows by alternate key `key` = external_id (by deterministic GUID when `key` is the
+        primary id column; associate pairs for a many-to-many pseudo-table).
 
         Returns:
             One WriteResult per row in input order (created/updated, or ok=False with the error).
         """
+        relationship = await self.meta.relationship(table)
+        if relationship is not None:
+            return await self.associations.upsert(relationship, key, rows)
         meta = await self.meta.table(table)
         sets = await self._sets(records.lookup_tables(rows))
+        upserter = Upserter(self, meta, key, sets)
         chunks = self._chunks(list(rows), self.batch_size)
-        results = await self._gather([lambda c=c: self._upsert_chunk(meta, key, c, sets) for c in chunks])
+        results = await self._gather([lambda c=c: upserter.run(c) for c in chunks])
         return [r for chunk in results for r in chunk]
-
-    async def _upsert_chunk(
-        self, meta: metadata.TableMeta, key: str, rows: Sequence[UpsertRow], sets: Mapping[str, str]
-    ) -> list[WriteResult]:
-        existing: set[str] | None = None
-        if records.needs_existence(rows):
-            found = await self._read_keys(meta, key, [r.external_id for r in rows if not key_problem(r.external_id)])
-            existing = {k.casefold() for k in found}  # key matching is case-insensitive
-        out: dict[int, WriteResult] = {}
-        groups, positions = [], []
-        for i, row in enumerate(rows):
-            exists = None if existing is None else row.external_id.casefold() in existing
-            try:
-                groups.append(records.upsert_parts(row, key, meta, sets, self.api.prefix, exists))
-                positions.append(i)
-            except ValueError as exc:
-                out[i] = WriteResult(row.external_id, ok=False, error=str(exc))
-        answers = await self._batch_or_errors(groups)
-        for n, i in enumerate(positions):
-            if isinstance(answers, str):
-                out[i] = WriteResult(rows[i].external_id, ok=False, error=answers)
-            elif n < len(answers):
-                out[i] = records.upsert_result(rows[i], answers[n], meta.entity.primary_id)
-            else:
-                out[i] = WriteResult(rows[i].external_id, ok=False, error="not processed: the batch stopped early")
-        return [out[i] for i in range(len(rows))]
-
-    async def _read_keys(self, meta: metadata.TableMeta, key: str, values: Sequence[str]) -> dict[str, dict]:
-        """Records whose `key` is in `values`, by key value (chunks of ≤ 100 ids, all pages)."""
-        found: dict[str, dict] = {}
-        for chunk in self._chunks(list(dict.fromkeys(values)), IN_FILTER_CHUNK):
-            params = {
-                "$select": records.select_list([key], set(), meta.entity.primary_id),
-                "$filter": in_filter(key, chunk),
-            }
-            async for page in self.api.pages(meta.entity.entity_set, params, self.page_size):
-                found.update({str(r[key]): r for r in page if r.get(key) is not None})
-        return found
 
     async def read_back(
         self, table: str, key: str, external_ids: Sequence[str], columns: Sequence[str]
     ) -> dict[str, dict[str, Any]]:
-        """`{external_id: {"id": <primary id>, column: value}}`; lookups as target ids."""
+        """`{external_id: {"id": <primary id>, column: value}}`; lookups as target ids, party lists as
+        lists of addresses."""
+        relationship = await self.meta.relationship(table)
+        if relationship is not None:
+            return await self.associations.read_back(relationship, key, external_ids, columns)
         meta = await self.meta.table(table)
-        lookups = meta.lookup_columns()
         pid = meta.entity.primary_id
-        select = records.select_list(columns, lookups, pid, key)
-        wanted = {str(e).casefold(): str(e) for e in external_ids}
+        by_id = key == pid
+        wanted = {
+            (records.deterministic_id(self.id_namespace, table, str(e)) if by_id else str(e)).casefold(): str(e)
+            for e in external_ids
+        }
+        select = records.select_list(_stored(meta, columns), meta.lookup_columns(), pid, key)
+        expand = _expand(meta, columns)
+        chunks = self._chunks(list(dict.fromkeys(wanted)), IN_FILTER_CHUNK)
         out: dict[str, dict[str, Any]] = {}
-        for rows in await self._gather(
-            [
-                lambda c=c: self._query_in(meta, key, c, select)
-                for c in self._chunks(list(dict.fromkeys(external_ids)), IN_FILTER_CHUNK)
-            ]
-        ):
-            for rec in rows:
+        for found in await self._gather([lambda c=c: read_column(self, meta, key, c, select, expand) for c in chunks]):
+            for rec in found.values():
                 ext = wanted.get(str(rec.get(key)).casefold())
                 if ext is not None:
-                    out[ext] = {
-                        "id": rec.get(pid),
-                        **{c: records.read_value(rec, c, lookups) for c in columns},
-                    }
+                    out[ext] = {"id": rec.get(pid), **_values(meta, rec, columns)}
         return out
-
-    async def _query_in(self, meta: metadata.TableMeta, prop: str, values: Sequence[str], select: str) -> list[dict]:
-        params = {"$select": select, "$filter": in_filter(prop, values)}
-        return [rec async for page in self.api.pages(meta.entity.entity_set, params, self.page_size) for rec in page]
 
     async def read_by_ids(self, table: str, ids: Sequence[str], columns: Sequence[str]) -> dict[str, dict]:
         """`{id: {column: value}}` for the ids that exist."""
+        relationship = await self.meta.relationship(table)
+        if relationship is not None:
+            return await self.associations.read_by_ids(relationship, ids, columns)
         meta = await self.meta.table(table)
-        lookups = meta.lookup_columns()
         pid = meta.entity.primary_id
-        select = records.select_list(columns, lookups, pid)
+        select = records.select_list(_stored(meta, columns), meta.lookup_columns(), pid)
+        expand = _expand(meta, columns)
         chunks = self._chunks(list(dict.fromkeys(ids)), IN_FILTER_CHUNK)
         out: dict[str, dict] = {}
-        for rows in await self._gather([lambda c=c: self._query_in(meta, pid, c, select) for c in chunks]):
-            for rec in rows:
-                out[rec[pid]] = {c: records.read_value(rec, c, lookups) for c in columns}
+        for found in await self._gather([lambda c=c: read_column(self, meta, pid, c, select, expand) for c in chunks]):
+            for rec in found.values():
+                out[rec[pid]] = _values(meta, rec, columns)
         return out
 
     async def count(self, table: str, key: str) -> int:
-        """Records with `key` not null, counted by paging (`$count` caps at 5,000)."""
+        """Records with `key` not null, counted by paging (`$count` caps at 5,000); for a pseudo-table,
+        every associated pair. With `key` = the primary id column every row counts, pre-existing
+        ones included (a deterministic GUID does not show who wrote the row)."""
+        relationship = await self.meta.relationship(table)
+        if relationship is not None:
+            return await self.associations.count(relationship)
         meta = await self.meta.table(table)
         params = {"$select": meta.entity.primary_id, "$filter": f"{key} ne {literal(None)}"}
         return sum([len(page) async for page in self.api.pages(meta.entity.entity_set, params, self.page_size)])
 
     async def delete(self, table: str, ids: Sequence[str]) -> list[WriteResult]:
-        """Delete by id in `$batch`es; 404 (already gone) counts as deleted."""
+        """Delete by id in `$batch`es; 404 (already gone) counts as deleted. Document locations take
+        their files along; a pseudo-table disassociates."""
+        relationship = await self.meta.relationship(table)
+        if relationship is not None:
+            return await self.associations.delete(relationship, ids)
+        if table == documents.LOCATION_TABLE:
+            return await self.documents.delete(ids)
+        return await self.delete_records(table, ids)
+
+    async def delete_records(self, table: str, ids: Sequence[str]) -> list[WriteResult]:
+        """Delete records by id (nothing else), 404 counting as deleted."""
         meta = await self.meta.table(table)
         chunks = self._chunks(list(ids), self.batch_size)
         results = await self._gather([lambda c=c: self._delete_chunk(meta, c) for c in chunks])
@@ -342,10 +354,10 @@ class DataverseDestination(DestinationConnector):
 
     async def _delete_chunk(self, meta: metadata.TableMeta, ids: Sequence[str]) -> list[WriteResult]:
         groups = [BatchRequest("DELETE", records.record_url(self.api.prefix, meta, i)) for i in ids]
-        answers = await self._batch_or_errors(groups)
+        answers = await self.batch_groups(groups)
         out = []
         for n, record_id in enumerate(ids):
-            status, error = _group_error(answers, n)
+            status, error = group_error(answers, n)
             if error is None or status == 404:  # already gone counts as deleted
                 out.append(WriteResult(record_id, ok=True, destination_id=record_id, operation="deleted"))
             else:
@@ -375,8 +387,8 @@ class DataverseDestination(DestinationConnector):
             ]
             for img in images
         ]
-        answers = await self._batch_or_errors(groups)
-        outcomes = [_group_error(answers, n) for n in range(len(images))]
+        answers = await self.batch_groups(groups)
+        outcomes = [group_error(answers, n) for n in range(len(images))]
         gone = [img for img, (status, _) in zip(images, outcomes, strict=True) if status == 404]
         recreated = iter(await self._recreate(meta, gone, sets))
         return [
@@ -397,8 +409,8 @@ class DataverseDestination(DestinationConnector):
                 url = records.record_url(self.api.prefix, meta, str(img["id"]))
                 parts.append(BatchRequest("PATCH", url, state, {"If-Match": "*"}))
             groups.append(parts)
-        answers = await self._batch_or_errors(groups)
-        return [_restored(img, _group_error(answers, n)[1]) for n, img in enumerate(images)]
+        answers = await self.batch_groups(groups)
+        return [_restored(img, group_error(answers, n)[1]) for n, img in enumerate(images)]
 
     # -- documents ------------------------------------------------------------------------
     async def users(self) -> list[DestinationUser]:
@@ -413,26 +425,35 @@ class DataverseDestination(DestinationConnector):
         ]
 
     async def upload_file(self, upload: FileUpload) -> WriteResult:
-        """Store a file in the document store and link it to its parent record; see documents.py."""
+        """Store a file and link it to its parent record.
+
+        `store="document_store"`: SharePoint through Graph plus a document location (documents.py);
+        `store="attachment"`: a note with the file (attachments.py); `store="auto"`: the document
+        store when the environment has an active SharePoint site, else a note.
+
+        Raises:
+            DestinationNotReady: `document_store` asked and no SharePoint site is set up yet.
+        """
+        if upload.store == "attachment" or (upload.store == "auto" and not await self.documents.ready()):
+            return await self.attachments.upload(upload)
         return await self.documents.upload(upload)
 
     async def read_files(self, table: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Files by sharepointdocumentlocation id: name, folder and size from the store; see documents.py."""
+        """Files by the id `upload_file` returned: document locations (name, folder and size from the
+        store) or notes (`table` = "annotation")."""
+        if table == attachments.NOTE_TABLE:
+            return await self.attachments.read(ids)
         return await self.documents.read(table, ids)
+
+    async def delete_files(self, table: str, ids: Sequence[str]) -> list[WriteResult]:
+        """Rollback of `upload_file`: document locations with their files, or the notes holding them."""
+        if table == documents.LOCATION_TABLE:
+            return await self.documents.delete(ids)
+        return await self.delete_records(table, ids)
 
     def document_url(self, external_id: str) -> str | None:
         """The driveItem webUrl of a file uploaded in this session, by its external id."""
         return self.documents.urls.get(external_id)
-
-
-def _group_error(answers: list[list[PartResponse]] | str, n: int) -> tuple[int | None, str | None]:
-    """(status, error) of the first failed request of group `n`, or (None, None) when all succeeded."""
-    if isinstance(answers, str):
-        return 0, answers
-    if n >= len(answers) or not answers[n]:
-        return 0, "not processed: the batch stopped early"
-    failed = next((r for r in answers[n] if not r.ok), None)
-    return (None, None) if failed is None else (failed.status, failed.error_text())
 
 
 def _restored(image: Mapping[str, Any], error: str | None) -> WriteResult:
@@ -442,4 +463,19 @@ def _restored(image: Mapping[str, Any], error: str | None) -> WriteResult:
     return WriteResult(record_id, ok=False, destination_id=record_id, error=error)
 
 
-__all__ = ["DataverseApi", "DataverseDestination"]
+def _stored(meta: metadata.TableMeta, columns: Sequence[str]) -> list[str]:
+    """The columns to `$select` (party lists come through `$expand` instead)."""
+    return [c for c in columns if c not in meta.party_columns]
+
+
+def _expand(meta: metadata.TableMeta, columns: Sequence[str]) -> str | None:
+    return meta.parties_property if any(c in meta.party_columns for c in columns) else None
+
+
+def _values(meta: metadata.TableMeta, record: Mapping[str, Any], columns: Sequence[str]) -> dict[str, Any]:
+    lookups = meta.lookup_columns()
+    party = parties.read_parties(meta, record) if meta.party_columns else {}
+    return {c: party[c] if c in party else records.read_value(record, c, lookups) for c in columns}
+
+
+__all__ = ["DataverseApi", "DataverseDestination", "DestinationNotReady"]

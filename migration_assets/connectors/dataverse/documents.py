@@ -11,8 +11,14 @@ the bearer token of the Dataverse session (real Graph needs its own token and ho
 Each uploaded file gets a `sharepointdocumentlocation` row (real table) named after the file,
 with `absoluteurl` = the folder's web URL (absoluteurl xor relativeurl: we use absoluteurl only)
 and `regardingobjectid_<parent table>` bound to the parent record. Our convention (invented): the
-row is upserted on the alternate key `cs_externalid_key` over the custom column `cs_externalid`
-(= FileUpload.external_id), which the connector creates on first use through apply_schema.
+row is upserted on an alternate key over a custom column holding FileUpload.external_id: the
+column named by `FileUpload.key`, else `<publisher prefix>_externalid` (key
+`<prefix>_externalid_key`), which the connector creates on first use through apply_schema.
+
+Rollback (real Graph: `DELETE <drive>/root:/<path>` → 204, 404 `itemNotFound` when gone): deleting
+location rows also deletes their files, unless another location still points at the same file.
+An environment without an active SharePoint site raises DestinationNotReady for uploads that must
+go to the document store (the loader holds them for a later run).
 """
 
 from __future__ import annotations
@@ -32,13 +38,21 @@ from migration_assets.connectors.base import (
     WriteResult,
 )
 from migration_assets.connectors.dataverse.batch import error_text
+from migration_assets.connectors.dataverse.odata import in_filter
 from migration_assets.connectors.dataverse.settings import (
-    LOCATION_KEY_COLUMN,
-    LOCATION_KEY_NAME,
+    IN_FILTER_CHUNK,
+    LOCATION_KEY_SUFFIX,
     SIMPLE_UPLOAD_MAX,
     UPLOAD_CHUNK,
 )
-from migration_assets.errors import AuthError, ConnectorError, RateLimited, RemoteRejected
+from migration_assets.errors import (
+    AuthError,
+    ConnectorError,
+    DestinationNotReady,
+    MigrationError,
+    RateLimited,
+    RemoteRejected,
+)
 
 if TYPE_CHECKING:
     from migration_assets.connectors.dataverse.client import DataverseDestination
@@ -92,14 +106,29 @@ class DocumentStore:
         self.connector = connector
         self.drive = drive_path.rstrip("/")
         self.urls: dict[str, str] = {}
-        self._location_ready = False
+        self._location_ready: set[str] = set()
+        self._site: bool | None = None
+
+    async def ready(self) -> bool:
+        """Whether the environment has an active SharePoint site (asked once per session)."""
+        if self._site is None:
+            self._site = await self.connector.meta.sharepoint_site()
+        return self._site
 
     async def upload(self, upload: FileUpload) -> WriteResult:
         """Upload `upload` and upsert its document location.
 
         Returns:
             ok=True with destination_id = location id; ok=False with the store's error (e.g. 413).
+
+        Raises:
+            DestinationNotReady: the environment has no SharePoint site yet.
         """
+        if not await self.ready():
+            raise DestinationNotReady(
+                f"no active SharePoint site: document management is not set up, {upload.file_name!r} must wait",
+                system="dynamics365",
+            )
         folder, name = safe_folder(upload.folder), safe_name(upload.file_name)
         path = quote(f"{folder}/{name}" if folder else name)
         try:
@@ -160,13 +189,23 @@ class DocumentStore:
         return response.json() if response.status_code in (200, 201) else None
 
     async def _location(self, upload: FileUpload, name: str, folder_url: str) -> WriteResult:
-        await self._ensure_location_key()
+        key = upload.key or self._default_key()
+        await self._ensure_location_key(key)
         lookups = {}
         if upload.parent_table and upload.parent_id:
             lookups["regardingobjectid"] = LookupRef(upload.parent_table, upload.parent_id)
         row = UpsertRow(upload.external_id, {"name": name[:LOCATION_NAME_MAX], "absoluteurl": folder_url}, lookups)
-        [result] = await self.connector.upsert(LOCATION_TABLE, LOCATION_KEY_COLUMN, [row])
+        [result] = await self.connector.upsert(LOCATION_TABLE, key, [row])
         return result
+
+    def _default_key(self) -> str:
+        publisher = self.connector.publisher
+        if publisher is None:
+            raise MigrationError(
+                "dynamics365: document locations need an external-id column: set FileUpload.key or "
+                "destination_options.publisher_prefix"
+            )
+        return f"{publisher.prefix}_{LOCATION_KEY_SUFFIX}"
 
     async def read(self, table: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored files behind document locations: `{location id: {name, folder, size, parent_id}}`.
@@ -178,14 +217,12 @@ class DocumentStore:
         rows = await self.connector.read_by_ids(table, ids, ["name", "absoluteurl", "regardingobjectid"])
         if not rows:
             return {}
-        root = (await self.connector.api.send("GET", f"{self.drive}/root", expect=(200,))).json()
-        root_url = unquote(str(root.get("webUrl", ""))).rstrip("/")
+        root_url = await self._root_url()
 
         async def one(location_id: str, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-            url = unquote(str(row.get("absoluteurl") or ""))
-            folder = url[len(root_url) :].strip("/") if url.startswith(root_url) else url
+            path = self._path(root_url, row)
             name = str(row.get("name") or "")
-            path = quote(f"{folder}/{name}" if folder else name)
+            folder = unquote(path).rpartition("/")[0]
             try:
                 item = (await self.connector.api.send("GET", f"{self.drive}/root:/{path}", expect=(200,))).json()
             except RemoteRejected as exc:
@@ -197,16 +234,73 @@ class DocumentStore:
 
         return dict(await asyncio.gather(*(one(i, r) for i, r in rows.items())))
 
-    async def _ensure_location_key(self) -> None:
+    async def _ensure_location_key(self, key: str) -> None:
         """Create the external-id column and key on sharepointdocumentlocation once per session."""
-        if self._location_ready:
+        if key in self._location_ready:
             return
-        column = ColumnRequirement(LOCATION_KEY_COLUMN, "string", max_length=100, label="External id")
-        requirement = TableRequirement(
-            LOCATION_TABLE, columns=(column,), keys={LOCATION_KEY_NAME: (LOCATION_KEY_COLUMN,)}
-        )
+        column = ColumnRequirement(key, "string", max_length=100, label="External id")
+        requirement = TableRequirement(LOCATION_TABLE, columns=(column,), keys={f"{key}_key": (key,)})
         await self.connector.apply_schema([requirement])
-        self._location_ready = True
+        self._location_ready.add(key)
+
+    async def delete(self, ids: Sequence[str]) -> list[WriteResult]:
+        """Delete document locations and the files they point at (rollback).
+
+        A file is kept while a location outside `ids` still points at it; a file or location
+        already gone counts as deleted.
+        """
+        rows = await self.connector.read_by_ids(LOCATION_TABLE, ids, ["name", "absoluteurl"])
+        shared = await self._still_used(rows, set(ids))
+        root_url = await self._root_url() if rows else ""
+        errors: dict[str, str] = {}
+        for location_id, row in rows.items():
+            if (row.get("absoluteurl"), row.get("name")) in shared:
+                continue
+            error = await self._delete_file(self._path(root_url, row))
+            if error:
+                errors[location_id] = error
+        remaining = [i for i in ids if i not in errors]
+        results = {r.external_id: r for r in await self.connector.delete_records(LOCATION_TABLE, remaining)}
+        return [WriteResult(i, ok=False, destination_id=i, error=errors[i]) if i in errors else results[i] for i in ids]
+
+    async def _still_used(self, rows: dict[str, dict[str, Any]], deleting: set[str]) -> set[tuple[Any, Any]]:
+        """(absoluteurl, name) pairs that a location not being deleted also points at."""
+        urls = sorted({str(r["absoluteurl"]) for r in rows.values() if r.get("absoluteurl")})
+        wanted = {(r.get("absoluteurl"), r.get("name")) for r in rows.values()}
+        meta = await self.connector.meta.table(LOCATION_TABLE)
+        pid = meta.entity.primary_id
+        used = set()
+        for start in range(0, len(urls), IN_FILTER_CHUNK):
+            params = {
+                "$select": f"{pid},name,absoluteurl",
+                "$filter": in_filter("absoluteurl", urls[start : start + IN_FILTER_CHUNK]),
+            }
+            async for page in self.connector.api.pages(meta.entity.entity_set, params, self.connector.page_size):
+                for other in page:
+                    pair = (other.get("absoluteurl"), other.get("name"))
+                    if other[pid] not in deleting and pair in wanted:
+                        used.add(pair)
+        return used
+
+    async def _root_url(self) -> str:
+        root = (await self.connector.api.send("GET", f"{self.drive}/root", expect=(200,))).json()
+        return unquote(str(root.get("webUrl", ""))).rstrip("/")
+
+    @staticmethod
+    def _path(root_url: str, row: dict[str, Any]) -> str:
+        url = unquote(str(row.get("absoluteurl") or ""))
+        folder = url[len(root_url) :].strip("/") if url.startswith(root_url) else url
+        name = str(row.get("name") or "")
+        return quote(f"{folder}/{name}" if folder else name)
+
+    async def _delete_file(self, path: str) -> str | None:
+        """Delete one file by path; None when deleted or already gone, else the error."""
+        try:
+            await self.connector.api.send("DELETE", f"{self.drive}/root:/{path}", expect=(204,))
+        except RemoteRejected as exc:
+            if exc.status != 404:
+                return _error(exc)
+        return None
 
 
 def _error(exc: ConnectorError) -> str:

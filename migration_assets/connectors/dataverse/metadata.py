@@ -2,9 +2,14 @@
 
 Real API (reference §8): EntityDefinitions with expanded Attributes, Keys and
 ManyToOneRelationships; option sets through the typed casts (`.../Microsoft.Dynamics.CRM.
-PicklistAttributeMetadata?$expand=OptionSet`); writes through `POST EntityDefinitions`,
-`.../Attributes`, `RelationshipDefinitions`, `.../Keys`, `InsertOptionValue`, `InsertStatusValue`
-and `PublishXml`, all inside the solution named by `MSCRM.SolutionUniqueName`.
+PicklistAttributeMetadata?$expand=OptionSet`); many-to-many relationships through
+`RelationshipDefinitions/Microsoft.Dynamics.CRM.ManyToManyRelationshipMetadata`; whether the
+environment has SharePoint document management from its active `sharepointsites`. Writes are in
+`writer.py` (inside the configured publisher's solution).
+Ours: a many-to-many relationship is described as a pseudo-table named after it
+(`TableInfo.association`) with its two intersect columns as lookups; the Uniqueidentifier columns
+that hold a process and stage (`processid`, `stageid`) are described as lookups to `workflow` and
+`processstage` (settings.GUID_REFERENCES).
 Invented (sandbox only): `GET sandbox/environment` for licence facts; on 404 the facts come from
 the metadata alone (custom table count) and the tier is unknown.
 """
@@ -18,7 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from migration_assets.connectors.base import ColumnInfo, DestinationSchema, SchemaPlan, TableInfo, TableRequirement
 from migration_assets.connectors.dataverse import schema as schema_mod
-from migration_assets.connectors.dataverse.settings import ATTRIBUTE_TYPES, OPTION_CASTS, REQUEST_LIMITS
+from migration_assets.connectors.dataverse.settings import (
+    ATTRIBUTE_TYPES,
+    GUID_REFERENCES,
+    OPTION_CASTS,
+    PARTY_MASKS,
+    REQUEST_LIMITS,
+    Publisher,
+)
+from migration_assets.connectors.dataverse.writer import SchemaWriter
 from migration_assets.errors import MigrationError, RemoteRejected, known_values
 
 if TYPE_CHECKING:
@@ -31,6 +44,33 @@ TABLE_EXPAND = (
     "ManyToOneRelationships($select=SchemaName,ReferencedEntity,ReferencingAttribute,"
     "ReferencingEntityNavigationPropertyName)"
 )
+MANY_TO_MANY = "RelationshipDefinitions/Microsoft.Dynamics.CRM.ManyToManyRelationshipMetadata"
+MANY_TO_MANY_SELECT = (
+    "SchemaName,Entity1LogicalName,Entity2LogicalName,IntersectEntityName,Entity1IntersectAttribute,"
+    "Entity2IntersectAttribute,Entity1NavigationPropertyName,Entity2NavigationPropertyName"
+)
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """A many-to-many relationship: the two tables, their intersect columns and navigation properties."""
+
+    name: str
+    entity1: str
+    entity2: str
+    intersect: str
+    column1: str
+    column2: str
+    nav1: str  # collection-valued navigation property on entity1 (to entity2)
+    nav2: str
+
+    def info(self) -> TableInfo:
+        """The pseudo-table the connector shows for this relationship."""
+        columns = {
+            self.column1: ColumnInfo(self.column1, "lookup", required=True, targets=(self.entity1,)),
+            self.column2: ColumnInfo(self.column2, "lookup", required=True, targets=(self.entity2,)),
+        }
+        return TableInfo(self.name, columns, custom=True, primary_id="", association=True)
 
 
 @dataclass(frozen=True)
@@ -54,13 +94,21 @@ class TableMeta:
     navs: dict[tuple[str, str], str] = field(default_factory=dict)  # (lookup attr, target) -> nav
     key_status: dict[tuple[str, ...], str] = field(default_factory=dict)
     default_state: int | None = None
+    guid_columns: set[str] = field(default_factory=set)  # GUID references described as lookups
+    party_columns: dict[str, int] = field(default_factory=dict)  # party-list column -> participation mask
 
     def nav(self, column: str, target: str) -> str | None:
         """The navigation property binding lookup `column` to `target`, if the table has one."""
         return self.navs.get((column, target))
 
     def lookup_columns(self) -> set[str]:
-        return {name for name, col in self.info.columns.items() if col.type == "lookup"}
+        """Lookups read as `_<col>_value` and written through a navigation property."""
+        return {n for n, col in self.info.columns.items() if col.type == "lookup" and n not in self.guid_columns}
+
+    @property
+    def parties_property(self) -> str:
+        """The activity's collection of activity parties (`appointment_activity_parties`)."""
+        return f"{self.entity.logical}_activity_parties"
 
 
 class MetadataCache:
@@ -70,16 +118,29 @@ class MetadataCache:
         api: the DataverseApi used for metadata calls.
     """
 
-    def __init__(self, api: DataverseApi) -> None:
+    def __init__(self, api: DataverseApi, publisher: Publisher | None = None) -> None:
         self.api = api
+        self.publisher = publisher
         self._entities: dict[str, EntityMeta] | None = None
+        self._relationships: dict[str, Relationship] | None = None
         self._tables: dict[str, TableMeta] = {}
         self._facts: dict[str, Any] | None = None
         self._locks: dict[str, asyncio.Lock] = {}  # one per table: concurrent callers read it once
 
     def invalidate(self) -> None:
         """Forget everything; the next call reads the metadata again (after a schema change)."""
-        self._entities, self._tables, self._facts = None, {}, None
+        self._entities, self._relationships, self._tables, self._facts = None, None, {}, None
+
+    async def relationships(self) -> dict[str, Relationship]:
+        """Every many-to-many relationship by its (lower-case) SchemaName (one request, cached)."""
+        if self._relationships is None:
+            body = await self.api.get_json(MANY_TO_MANY, {"$select": MANY_TO_MANY_SELECT})
+            self._relationships = {row["SchemaName"].lower(): _relationship(row) for row in body.get("value", [])}
+        return self._relationships
+
+    async def relationship(self, name: str) -> Relationship | None:
+        """The many-to-many relationship called `name`, or None when `name` is not one."""
+        return (await self.relationships()).get(name.lower())
 
     async def entities(self) -> dict[str, EntityMeta]:
         """Every table of the environment by logical name (one request, cached)."""
@@ -112,8 +173,14 @@ class MetadataCache:
             {"$select": ENTITY_SELECT, "$expand": TABLE_EXPAND},
         )
         attributes = body.get("Attributes", [])
-        options = await asyncio.gather(*(self._options(entity.logical, a) for a in attributes))
-        columns = {a["LogicalName"]: _column(a, opts) for a, opts in zip(attributes, options, strict=True)}
+        options = await self._options(entity.logical, {str(a.get("AttributeType")) for a in attributes})
+        columns = {a["LogicalName"]: _column(a, options.get(a["LogicalName"], {})) for a in attributes}
+        guid_columns = set()
+        for name, target in GUID_REFERENCES.items():
+            if name in columns and columns[name].type == "uniqueidentifier":
+                columns[name] = ColumnInfo(name, "lookup", targets=(target,), custom=columns[name].custom)
+                guid_columns.add(name)
+        parties = {n: PARTY_MASKS[n] for n, c in columns.items() if c.type == "partylist" and n in PARTY_MASKS}
         keys = {k.get("SchemaName") or k["LogicalName"]: tuple(k["KeyAttributes"]) for k in body.get("Keys", [])}
         status = {tuple(k["KeyAttributes"]): k.get("EntityKeyIndexStatus", "Active") for k in body.get("Keys", [])}
         navs = {
@@ -132,20 +199,28 @@ class MetadataCache:
             activity=entity.activity,
             primary_id=entity.primary_id,
         )
-        return TableMeta(entity, info, navs, status, default_state)
+        return TableMeta(entity, info, navs, status, default_state, guid_columns, parties)
 
-    async def _options(self, table: str, attribute: Mapping[str, Any]) -> dict[str, int]:
-        cast = OPTION_CASTS.get(attribute.get("AttributeType", ""))
-        if not cast:
-            return {}
-        body = await self.api.get_json(
-            f"EntityDefinitions(LogicalName='{table}')/Attributes(LogicalName='{attribute['LogicalName']}')"
-            f"/Microsoft.Dynamics.CRM.{cast}",
-            {"$expand": "OptionSet"},
+    async def _options(self, table: str, types: set[str]) -> dict[str, dict[str, int]]:
+        """{column: {label: value}} of every choice column, one typed-cast request per choice type
+        the table has (`.../Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$expand=OptionSet`)."""
+        casts = sorted({OPTION_CASTS[t] for t in types if t in OPTION_CASTS})
+        bodies = await asyncio.gather(
+            *(
+                self.api.get_json(
+                    f"EntityDefinitions(LogicalName='{table}')/Attributes/Microsoft.Dynamics.CRM.{cast}",
+                    {"$select": "LogicalName", "$expand": "OptionSet"},
+                )
+                for cast in casts
+            )
         )
         return {
-            _label(o.get("Label")) or str(o["Value"]): int(o["Value"])
-            for o in (body.get("OptionSet") or {}).get("Options", [])
+            str(attribute["LogicalName"]): {
+                _label(o.get("Label")) or str(o["Value"]): int(o["Value"])
+                for o in (attribute.get("OptionSet") or {}).get("Options", [])
+            }
+            for body in bodies
+            for attribute in body.get("value", [])
         }
 
     async def facts(self) -> dict[str, Any]:
@@ -159,6 +234,9 @@ class MetadataCache:
                 "custom_table_count": sum(1 for e in entities.values() if e.custom),
                 "request_limits": dict(REQUEST_LIMITS),
                 "dop_hint": self.api.dop_hint,
+                "publisher_prefix": self.publisher.prefix if self.publisher else None,
+                "first_choice_value": self.publisher.first_option_value if self.publisher else None,
+                "sharepoint_site": await self.sharepoint_site(),
             }
             try:
                 facts.update(await self.api.get_json("sandbox/environment"))
@@ -168,11 +246,22 @@ class MetadataCache:
             self._facts = facts
         return self._facts
 
+    async def sharepoint_site(self) -> bool:
+        """Whether document management has an active SharePoint site (else files go to Dataverse)."""
+        body = await self.api.get_json(
+            "sharepointsites", {"$select": "sharepointsiteid", "$filter": "statecode eq 0", "$top": "1"}
+        )
+        return bool(body.get("value"))
+
     async def describe(self, tables: Sequence[str] | None = None) -> DestinationSchema:
-        """The DestinationSchema of `tables` (all tables when None; pass names on real orgs)."""
-        names = list(tables) if tables is not None else sorted(await self.entities())
-        metas = await asyncio.gather(*(self.table(n) for n in names))
-        return DestinationSchema(tables={m.info.name: m.info for m in metas}, facts=await self.facts())
+        """The DestinationSchema of `tables` (all tables and relationships when None; pass names on
+        real orgs). Many-to-many relationships appear as association pseudo-tables."""
+        relationships = await self.relationships()
+        names = list(tables) if tables is not None else sorted(await self.entities()) + sorted(relationships)
+        found = {n.lower(): relationships[n.lower()].info() for n in names if n.lower() in relationships}
+        metas = await asyncio.gather(*(self.table(n) for n in names if n.lower() not in relationships))
+        infos = {**{m.info.name: m.info for m in metas}, **found}
+        return DestinationSchema(tables=infos, facts=await self.facts())
 
 
 def _entity(row: Mapping[str, Any]) -> EntityMeta:
@@ -183,6 +272,21 @@ def _entity(row: Mapping[str, Any]) -> EntityMeta:
         primary_name=row.get("PrimaryNameAttribute"),
         custom=bool(row.get("IsCustomEntity")),
         activity=bool(row.get("IsActivity")),
+    )
+
+
+def _relationship(row: Mapping[str, Any]) -> Relationship:
+    first, second = str(row["Entity1LogicalName"]), str(row["Entity2LogicalName"])
+    columns = schema_mod.intersect_columns(first, second)
+    return Relationship(
+        name=str(row["SchemaName"]).lower(),
+        entity1=first,
+        entity2=second,
+        intersect=str(row.get("IntersectEntityName") or row["SchemaName"]).lower(),
+        column1=str(row.get("Entity1IntersectAttribute") or columns[0]),
+        column2=str(row.get("Entity2IntersectAttribute") or columns[1]),
+        nav1=str(row.get("Entity1NavigationPropertyName") or row["SchemaName"]),
+        nav2=str(row.get("Entity2NavigationPropertyName") or row["SchemaName"]),
     )
 
 
@@ -236,8 +340,9 @@ async def apply_schema(
     if not diff.to_create:
         return []
     _check_table_limit(current.facts, diff)
-    plan = schema_mod.SchemaWriter(api, {n: e.primary_id for n, e in entities.items()})
-    actions = await plan.apply(diff, key_wait_seconds=key_wait_seconds)
+    assert cache.publisher is not None  # schema_diff creates nothing without a publisher
+    writer = SchemaWriter(api, {n: e.primary_id for n, e in entities.items()}, cache.publisher)
+    actions = await writer.apply(diff, key_wait_seconds=key_wait_seconds)
     cache.invalidate()
     return actions
 
@@ -247,9 +352,10 @@ async def _diff(
 ) -> tuple[schema_mod.SchemaDiff, DestinationSchema]:
     cache.invalidate()
     entities = await cache.entities()
+    relationships = await cache.relationships()
     wanted = {r.name for r in required} | {c.target for r in required for c in r.columns if c.target}
-    current = await cache.describe([n for n in sorted(wanted) if n in entities])
-    return schema_mod.schema_diff(current, required), current
+    current = await cache.describe([n for n in sorted(wanted) if n in entities or n.lower() in relationships])
+    return schema_mod.schema_diff(current, required, cache.publisher), current
 
 
 async def plan_schema(cache: MetadataCache, required: Sequence[TableRequirement]) -> SchemaPlan:

@@ -1,14 +1,18 @@
 """Record bodies and results for Dataverse writes (pure: no I/O).
 
-Real rules (reference §3, §4, §9): upsert is `PATCH /<set>(<key>='<value>')` with the key column
-kept out of the body; lookups are `<nav>@odata.bind: "/<target set>(<id>)"` (null clears, on update
-only); statecode is ignored on create and a non-default state must be set with its statuscode in a
-second PATCH; `overriddencreatedon` is create-only; `Prefer: return=representation` makes the
-upsert answer 201 (created) or 200 (updated).
+Real rules (reference §3, §4, §9): upsert is `PATCH /<set>(<key>='<value>')` (or `PATCH
+/<set>(<guid>)` for tables addressed by primary key) with the key column kept out of the body;
+lookups are `<nav>@odata.bind: "/<target set>(<id>)"` (null clears, on update only); statecode is
+ignored on create and a non-default state must be set with its statuscode in a second PATCH;
+`overriddencreatedon` is create-only; `Prefer: return=representation` makes the upsert answer 201
+(created) or 200 (updated); multi-select choices are written as a comma-separated string of
+integers (`"100000000,100000002"`); process and stage references are plain GUID columns.
+Ours: the deterministic primary id of a row addressed by primary key (`deterministic_id`).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,6 +27,30 @@ from migration_assets.connectors.dataverse.odata import (
 )
 
 STATE_COLUMNS = ("statecode", "statuscode")
+
+
+def deterministic_id(namespace: str, table: str, external_id: str) -> str:
+    """The primary id a row addressed by primary key gets: uuid5 of `<table>:<external id>`.
+
+    Args:
+        namespace: a UUID string (settings.ID_NAMESPACE or the `id_namespace` option).
+        table: logical name (activity tables share `activityid`, so the table is part of the name).
+        external_id: the row's external id.
+
+    Returns:
+        A lower-case GUID, the same on every run.
+    """
+    return str(uuid.uuid5(uuid.UUID(namespace), f"{table}:{external_id}"))
+
+
+def field_value(meta: TableMeta, column: str, value: Any) -> Any:
+    """A column value as the Web API expects it (multi-select lists as `"a,b"`)."""
+    info = meta.info.columns.get(column)
+    if info is not None and info.type == "multipicklist" and isinstance(value, list | tuple):
+        return ",".join(str(int(v)) for v in value)
+    return value
+
+
 CREATE_ONLY = ("overriddencreatedon",)
 IGNORED_IN_IMAGES = ("id", "@odata.etag")
 
@@ -62,17 +90,27 @@ def bind(meta: TableMeta, column: str, ref: LookupRef, sets: Mapping[str, str]) 
 
 
 def upsert_parts(
-    row: UpsertRow, key: str, meta: TableMeta, sets: Mapping[str, str], prefix: str, exists: bool | None
+    row: UpsertRow,
+    key: str,
+    meta: TableMeta,
+    sets: Mapping[str, str],
+    prefix: str,
+    exists: bool | None,
+    *,
+    record_id: str | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> list[BatchRequest]:
-    """The change set that upserts one row (PATCH by key, then the state PATCH if needed).
+    """The requests that upsert one row (PATCH by key, then the state PATCH if needed).
 
     Args:
         row: the row; `external_id` is the key value.
-        key: alternate-key column.
+        key: alternate-key column (or the primary id column, with `record_id`).
         meta: the table.
         sets: table -> entity set name for every lookup target.
         prefix: API path prefix (`/api/data/v9.2`).
         exists: whether the record exists already (None: unknown; null lookups are then left out).
+        record_id: address the record by this primary id instead of the alternate key.
+        extra: body members the caller built (e.g. the activity party list).
 
     Returns:
         One or two BatchRequests.
@@ -80,19 +118,28 @@ def upsert_parts(
     Raises:
         ValueError: the key value cannot be used in a URL, or a lookup has no navigation property.
     """
-    problem = key_problem(row.external_id)
+    problem = None if record_id else key_problem(row.external_id)
     if problem:
         raise ValueError(problem)
-    body = {k: v for k, v in row.fields.items() if k != key and not (exists and k in CREATE_ONLY)}
+    body = {
+        k: field_value(meta, k, v)
+        for k, v in row.fields.items()
+        if k != key and k not in meta.party_columns and not (exists and k in CREATE_ONLY)
+    }
+    body.update(extra or {})
     state = split_state(body, meta.default_state)
     for column, ref in row.lookups.items():
+        if column in meta.guid_columns:  # a GUID column, not a navigation property
+            body[column] = ref.id
+            continue
         try:
             name, value = bind(meta, column, ref, sets)
         except KeyError as exc:
             raise ValueError(exc.args[0]) from None
         if value is not None or exists:
             body[name] = value
-    url = f"{prefix}/{meta.entity.entity_set}{key_segment(key, row.external_id)}"
+    segment = id_segment(record_id) if record_id else key_segment(key, row.external_id)
+    url = f"{prefix}/{meta.entity.entity_set}{segment}"
     parts = [
         BatchRequest("PATCH", f"{url}?$select={meta.entity.primary_id}", body, {"Prefer": "return=representation"})
     ]
@@ -116,10 +163,13 @@ def image_body(image: Mapping[str, Any], meta: TableMeta, sets: Mapping[str, str
     lookups = meta.lookup_columns()
     body: dict[str, Any] = {meta.entity.primary_id: image["id"]} if create else {}
     for column, value in image.items():
-        if column in IGNORED_IN_IMAGES or column == meta.entity.primary_id:
+        if column in IGNORED_IN_IMAGES or column == meta.entity.primary_id or column in meta.party_columns:
+            continue
+        if column in meta.guid_columns:
+            body[column] = value.get("id") if isinstance(value, Mapping) else value
             continue
         if column not in lookups:
-            body[column] = value
+            body[column] = field_value(meta, column, value)
             continue
         ref = _as_ref(column, value, meta)
         if ref is None:
@@ -168,7 +218,10 @@ def record_url(prefix: str, meta: TableMeta, record_id: str) -> str:
 
 
 def read_value(record: Mapping[str, Any], column: str, lookups: set[str]) -> Any:
-    """A column of a read record: lookups from `_<col>_value`, state/status as ints."""
+    """A column of a read record: lookups from `_<col>_value`, state/status as ints.
+
+    `lookups` holds the columns read through a navigation property (not the GUID references).
+    """
     value = record.get(f"_{column}_value") if column in lookups else record.get(column)
     if column in STATE_COLUMNS and value is not None:
         return int(value)

@@ -1,24 +1,26 @@
-"""What the spec needs that Dataverse lacks (schema_diff, pure) and the metadata writes that add it.
+"""What the spec needs that Dataverse lacks (schema_diff, pure) and the metadata bodies that add it.
 
 `schema_diff` is also used by the pipeline for the schema-diff report, so it never does I/O and
-its result is JSON-able (`SchemaDiff.to_dict()`).
+its result is JSON-able (`SchemaDiff.to_dict()`). The writes themselves are in `writer.py`.
 
-Naming rules (ours, following the real publisher-prefix rule): custom tables, columns and keys are
-named `cs_<name>` in lower case (their logical names); the SchemaName capitalises the part after
-the prefix (`cs_case` -> `cs_Case`), which is also the navigation property of a custom lookup.
-A new custom table gets the primary name column `cs_name` (String, 200 unless the spec sizes it);
-a new activity table gets `subject` (real rule: its primary column's SchemaName is `Subject`).
-New status labels go to the default (open/active) state: the spec names labels, not states.
+Naming rules (ours, following the real publisher-prefix rule): what we create is named
+`<prefix>_<name>` in lower case (logical names), `<prefix>` being the configured publisher's
+customization prefix (`destination_options.publisher_prefix`). Existing tables and columns may
+carry any prefix: a name outside the publisher's prefix is only a conflict when it must be
+created. The SchemaName capitalises the part after the prefix (`bd_matter` -> `bd_Matter`), which
+is also the navigation property of a custom lookup. A new custom table gets the primary name
+column `<prefix>_name` (String, 200 unless the spec sizes it); a new activity table gets `subject`
+(real rule: its primary column's SchemaName is `Subject`). New status labels go to the default
+(open/active) state: the spec names labels, not states. A many-to-many relationship is required as
+an association table requirement (`TableRequirement.association`): its two lookup columns name the
+related tables, in order (Entity1, Entity2).
 """
 
 from __future__ import annotations
 
-import asyncio
-import re
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from migration_assets.connectors.base import (
     ColumnInfo,
@@ -27,30 +29,18 @@ from migration_assets.connectors.base import (
     TableInfo,
     TableRequirement,
 )
-from migration_assets.connectors.dataverse.settings import (
-    CASCADE,
-    COMPATIBLE_TYPES,
-    PUBLISHER_PREFIX,
-    SOLUTION,
-    SOLUTION_FRIENDLY_NAME,
-    label,
-)
+from migration_assets.connectors.dataverse.settings import COMPATIBLE_TYPES, Publisher, label
 from migration_assets.errors import MigrationError
 
-if TYPE_CHECKING:
-    from migration_assets.connectors.dataverse.client import DataverseApi
-
-PRIMARY_NAME = f"{PUBLISHER_PREFIX}_name"
 ACTIVITY_PRIMARY_NAME = "subject"  # activity tables must name their primary column Subject
-_CUSTOM_NAME = re.compile(rf"^{PUBLISHER_PREFIX}_[a-z0-9_]+$")
-OPTION_BASE = 100_000_000  # publisher option value prefix 10000
+NO_PUBLISHER = "no publisher is configured (set destination_options.publisher_prefix)"
 
 
 @dataclass(frozen=True)
 class SchemaItem:
     """One table, column, key or set of option labels, as found or as to be created."""
 
-    kind: Literal["table", "column", "key", "option"]
+    kind: Literal["table", "column", "key", "option", "relationship"]
     table: str
     name: str
     type: str | None = None
@@ -62,6 +52,7 @@ class SchemaItem:
     activity: bool = False
     label: str | None = None
     pinned: tuple[tuple[str, int | None, int | None], ...] = ()  # (label, value, state) the spec fixes
+    entities: tuple[str, ...] = ()  # a relationship's (Entity1, Entity2) logical names
 
     def pin(self, text: str) -> tuple[int | None, int | None]:
         return next(((v, s) for lbl, v, s in self.pinned if lbl.casefold() == text.casefold()), (None, None))
@@ -85,30 +76,101 @@ class SchemaDiff:
 
 
 def schema_name(logical: str) -> str:
-    """SchemaName for a custom logical name: `cs_matter_number` -> `cs_Matter_number`."""
+    """SchemaName for a custom logical name: `bd_matter_number` -> `bd_Matter_number`."""
     prefix, _, rest = logical.partition("_")
     return f"{prefix}_{rest[:1].upper()}{rest[1:]}"
 
 
-def schema_diff(schema: DestinationSchema, required: Sequence[TableRequirement]) -> SchemaDiff:
+def unprefixed(logical: str) -> str:
+    """A custom name without its prefix (`bd_matter` -> `matter`); standard names unchanged."""
+    prefix, sep, rest = logical.partition("_")
+    return rest if sep and rest else prefix
+
+
+def primary_name_column(publisher: Publisher | None) -> str | None:
+    """The primary name column a new custom table gets: `<prefix>_name`."""
+    return f"{publisher.prefix}_name" if publisher else None
+
+
+@dataclass(frozen=True)
+class _Context:
+    publisher: Publisher | None
+    tables: set[str]  # tables that exist or will be created
+
+    def creatable(self, name: str) -> str | None:
+        """Why `name` cannot be created under the publisher, or None when it can."""
+        if self.publisher is None:
+            return NO_PUBLISHER
+        if not self.publisher.owns(name):
+            return f"must be named {self.publisher.prefix}_<lowercase name>"
+        return None
+
+
+def schema_diff(
+    schema: DestinationSchema, required: Sequence[TableRequirement], publisher: Publisher | None = None
+) -> SchemaDiff:
     """Compare `schema` with `required`.
 
     Args:
         schema: the described destination (at least the required tables and lookup targets).
-        required: the tables, columns, option labels and keys the spec needs.
+        required: the tables, columns, option labels, keys and relationships the spec needs.
+        publisher: the publisher that would own what is created (None: nothing can be created).
 
     Returns:
         SchemaDiff with what exists, what must be created, and what conflicts (detail says why).
     """
     diff = SchemaDiff([], [], [])
-    creatable = {r.name for r in required if r.custom}
+    context = _Context(publisher, set(schema.tables) | {r.name for r in required if r.custom or r.association})
     for req in required:
         table = schema.tables.get(req.name)
-        if table is None:
-            _diff_new_table(req, diff, set(schema.tables) | creatable)
+        if req.association:
+            _diff_relationship(req, table, diff, context)
+        elif table is None:
+            _diff_new_table(req, diff, context)
         else:
-            _diff_existing_table(req, table, diff, set(schema.tables) | creatable)
+            _diff_existing_table(req, table, diff, context)
     return diff
+
+
+def relationship_entities(req: TableRequirement) -> tuple[str, str] | str:
+    """(Entity1, Entity2) of an association requirement, or why it is malformed."""
+    lookups = [c for c in req.columns if c.type == "lookup" and c.target]
+    if len(lookups) != 2 or len(req.columns) != 2:
+        return f"association {req.name} needs exactly two lookup columns with targets"
+    return str(lookups[0].target), str(lookups[1].target)
+
+
+def intersect_columns(entity1: str, entity2: str) -> tuple[str, str]:
+    """The intersect attribute names of a relationship (real: `<e>idone`/`<e>idtwo` when self-referencing)."""
+    if entity1 == entity2:
+        return f"{entity1}idone", f"{entity1}idtwo"
+    return f"{entity1}id", f"{entity2}id"
+
+
+def _diff_relationship(req: TableRequirement, table: TableInfo | None, diff: SchemaDiff, ctx: _Context) -> None:
+    entities = relationship_entities(req)
+    if isinstance(entities, str):
+        diff.conflicting.append(SchemaItem("relationship", req.name, req.name, detail=entities))
+        return
+    item = SchemaItem("relationship", req.name, req.name, entities=entities, label=req.label)
+    if table is not None:
+        have = tuple(table.columns[c].targets[0] for c in table.columns if table.columns[c].targets)
+        if not table.association or have != entities:
+            detail = f"{req.name} exists but is not a many-to-many relationship between {entities[0]} and {entities[1]}"
+            diff.conflicting.append(SchemaItem("relationship", req.name, req.name, detail=detail))
+        else:
+            diff.existing.append(item)
+        return
+    missing = [e for e in entities if e not in ctx.tables]
+    why = ctx.creatable(req.name)
+    if missing:
+        detail = f"relationship {req.name} links {', '.join(missing)}, which does not exist and is not created"
+    elif why:
+        detail = f"relationship {req.name} does not exist and {why}"
+    else:
+        diff.to_create.append(item)
+        return
+    diff.conflicting.append(SchemaItem("relationship", req.name, req.name, detail=detail))
 
 
 # Columns Dataverse creates with every new (activity) table.
@@ -126,7 +188,7 @@ IMPLIED_ACTIVITY_COLUMNS = {
 }
 
 
-def _diff_new_table(req: TableRequirement, diff: SchemaDiff, tables: set[str]) -> None:
+def _diff_new_table(req: TableRequirement, diff: SchemaDiff, ctx: _Context) -> None:
     if not req.custom:
         diff.conflicting.append(
             SchemaItem(
@@ -137,17 +199,11 @@ def _diff_new_table(req: TableRequirement, diff: SchemaDiff, tables: set[str]) -
             )
         )
         return
-    if not _CUSTOM_NAME.match(req.name):
-        diff.conflicting.append(
-            SchemaItem(
-                "table",
-                req.name,
-                req.name,
-                detail=(f"custom table {req.name} must be named {PUBLISHER_PREFIX}_<lowercase name>"),
-            )
-        )
+    why = ctx.creatable(req.name)
+    if why:
+        diff.conflicting.append(SchemaItem("table", req.name, req.name, detail=f"custom table {req.name} {why}"))
         return
-    primary_name = ACTIVITY_PRIMARY_NAME if req.activity else PRIMARY_NAME
+    primary_name = ACTIVITY_PRIMARY_NAME if req.activity else primary_name_column(ctx.publisher)
     primary = next((c for c in req.columns if c.name == primary_name), None)
     diff.to_create.append(
         SchemaItem(
@@ -169,27 +225,37 @@ def _diff_new_table(req: TableRequirement, diff: SchemaDiff, tables: set[str]) -
                     )
                 )
         elif col.name != primary_name:
-            _diff_new_column(req.name, col, diff, tables)
+            _diff_new_column(req.name, col, diff, ctx)
     for key_name, columns in req.keys.items():
-        diff.to_create.append(SchemaItem("key", req.name, key_name, columns=tuple(columns)))
+        _diff_new_key(req.name, key_name, columns, diff, ctx)
 
 
-def _diff_existing_table(req: TableRequirement, table: TableInfo, diff: SchemaDiff, tables: set[str]) -> None:
+def _diff_existing_table(req: TableRequirement, table: TableInfo, diff: SchemaDiff, ctx: _Context) -> None:
     diff.existing.append(SchemaItem("table", req.name, req.name))
     for col in req.columns:
         existing = table.columns.get(col.name)
         if existing is None:
-            _diff_new_column(req.name, col, diff, tables)
+            _diff_new_column(req.name, col, diff, ctx)
         else:
             _diff_existing_column(req.name, col, existing, diff)
     have = {frozenset(cols) for cols in table.keys.values()}
     for key_name, columns in req.keys.items():
-        found = frozenset(columns) in have
-        target = diff.existing if found else diff.to_create
-        target.append(SchemaItem("key", req.name, key_name, columns=tuple(columns)))
+        if frozenset(columns) in have:
+            diff.existing.append(SchemaItem("key", req.name, key_name, columns=tuple(columns)))
+        else:
+            _diff_new_key(req.name, key_name, columns, diff, ctx)
 
 
-def _diff_new_column(table: str, col: ColumnRequirement, diff: SchemaDiff, tables: set[str]) -> None:
+def _diff_new_key(table: str, name: str, columns: Sequence[str], diff: SchemaDiff, ctx: _Context) -> None:
+    item = SchemaItem("key", table, name, columns=tuple(columns))
+    if ctx.publisher is None:
+        detail = f"key {table}.{name} does not exist; {NO_PUBLISHER}"
+        diff.conflicting.append(SchemaItem("key", table, name, columns=tuple(columns), detail=detail))
+    else:
+        diff.to_create.append(item)
+
+
+def _diff_new_column(table: str, col: ColumnRequirement, diff: SchemaDiff, ctx: _Context) -> None:
     item = SchemaItem(
         "column",
         table,
@@ -201,19 +267,14 @@ def _diff_new_column(table: str, col: ColumnRequirement, diff: SchemaDiff, table
         label=col.label,
         pinned=_pins(col, col.options),
     )
-    if not _CUSTOM_NAME.match(col.name):
-        diff.conflicting.append(
-            SchemaItem(
-                "column",
-                table,
-                col.name,
-                type=col.type,
-                detail=(
-                    f"{table}.{col.name} does not exist; new columns must be named {PUBLISHER_PREFIX}_<lowercase name>"
-                ),
-            )
-        )
-    elif col.type == "lookup" and col.target not in tables:
+    why = ctx.creatable(col.name)
+    if why:
+        detail = f"{table}.{col.name} does not exist; " + (why if why == NO_PUBLISHER else f"new columns {why}")
+        diff.conflicting.append(SchemaItem("column", table, col.name, type=col.type, detail=detail))
+    elif col.type not in CREATABLE_TYPES:
+        detail = f"{table}.{col.name} does not exist and columns of type {col.type} cannot be created"
+        diff.conflicting.append(SchemaItem("column", table, col.name, type=col.type, detail=detail))
+    elif col.type == "lookup" and col.target not in ctx.tables:
         diff.conflicting.append(
             SchemaItem(
                 "column",
@@ -284,200 +345,30 @@ def _diff_existing_column(table: str, col: ColumnRequirement, existing: ColumnIn
         )
 
 
-class SchemaWriter:
-    """Applies the `to_create` part of a SchemaDiff through the metadata API, in solution `cs_migration`.
-
-    Args:
-        api: the DataverseApi.
-        primary_ids: logical name -> primary id attribute of every existing table.
-    """
-
-    def __init__(self, api: DataverseApi, primary_ids: Mapping[str, str]) -> None:
-        self.api = api
-        self.primary_ids = dict(primary_ids)
-        self.headers = {"MSCRM.SolutionUniqueName": SOLUTION}
-        self.actions: list[str] = []
-        self.touched: set[str] = set()
-
-    async def apply(self, diff: SchemaDiff, *, key_wait_seconds: float) -> list[str]:
-        """Create tables, then columns and lookups, then keys and option labels; publish.
-
-        Returns:
-            One sentence per change.
-        """
-        await self.ensure_solution()
-        items = diff.to_create
-        for item in (i for i in items if i.kind == "table"):
-            await self.create_table(item)
-        for item in (i for i in items if i.kind == "column"):
-            await (self.create_lookup(item) if item.type == "lookup" else self.create_column(item))
-        keys = [i for i in items if i.kind == "key"]
-        for item in keys:
-            await self.create_key(item)
-        for item in (i for i in items if i.kind == "option"):
-            await self.insert_options(item)
-        await self.publish()
-        if keys:
-            await self.wait_for_keys(keys, key_wait_seconds)
-        return self.actions
-
-    async def ensure_solution(self) -> None:
-        """Create the `cs_migration` solution with the `cs` publisher when it is missing."""
-        found = await self.api.get_json(
-            "solutions", {"$select": "solutionid,uniquename", "$filter": f"uniquename eq '{SOLUTION}'"}
-        )
-        if found.get("value"):
-            return
-        body: dict[str, Any] = {
-            "uniquename": SOLUTION,
-            "friendlyname": SOLUTION_FRIENDLY_NAME,
-            "version": "1.0.0.0",
-        }
-        publishers = await self.api.get_json(
-            "publishers",
-            {"$select": "publisherid", "$filter": f"customizationprefix eq '{PUBLISHER_PREFIX}'"},
-        )
-        if not publishers.get("value"):
-            raise MigrationError(f"dynamics365: no publisher with prefix {PUBLISHER_PREFIX!r} to own {SOLUTION}")
-        body["publisherid@odata.bind"] = f"/publishers({publishers['value'][0]['publisherid']})"
-        await self.api.send("POST", "solutions", json=body)
-        self.actions.append(f"created solution {SOLUTION}")
-
-    async def create_table(self, item: SchemaItem) -> None:
-        text = item.label or item.name
-        body = {
-            "@odata.type": "Microsoft.Dynamics.CRM.EntityMetadata",
-            "SchemaName": schema_name(item.name),
-            "DisplayName": label(text),
-            "DisplayCollectionName": label(text),
-            "OwnershipType": "UserOwned",
-            "IsActivity": item.activity,
-            "HasActivities": False,
-            "HasNotes": True,
-            "Attributes": [
-                {
-                    "@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata",
-                    "SchemaName": "Subject" if item.activity else schema_name(PRIMARY_NAME),
-                    "IsPrimaryName": True,
-                    "MaxLength": item.max_length or 200,
-                    "FormatName": {"Value": "Text"},
-                    "RequiredLevel": {"Value": "None"},
-                    "DisplayName": label("Name"),
-                }
-            ],
-        }
-        await self.api.send("POST", "EntityDefinitions", json=body, headers=self.headers)
-        self.primary_ids[item.name] = f"{item.name}id"
-        self.touched.add(item.name)
-        self.actions.append(f"created table {item.name}" + (" (activity)" if item.activity else ""))
-
-    async def create_column(self, item: SchemaItem) -> None:
-        body = attribute_body(item)
-        await self.api.send(
-            "POST",
-            f"EntityDefinitions(LogicalName='{item.table}')/Attributes",
-            json=body,
-            headers=self.headers,
-        )
-        self.touched.add(item.table)
-        self.actions.append(f"created column {item.table}.{item.name} ({item.type})")
-
-    async def create_lookup(self, item: SchemaItem) -> None:
-        target = item.target or ""
-        short = item.table.removeprefix(f"{PUBLISHER_PREFIX}_")
-        column = item.name.removeprefix(f"{PUBLISHER_PREFIX}_")
-        body = {
-            "@odata.type": "Microsoft.Dynamics.CRM.OneToManyRelationshipMetadata",
-            "SchemaName": f"{PUBLISHER_PREFIX}_{target}_{short}_{column}",
-            "ReferencedEntity": target,
-            "ReferencedAttribute": self.primary_ids.get(target, f"{target}id"),
-            "ReferencingEntity": item.table,
-            "CascadeConfiguration": CASCADE,
-            "Lookup": {
-                "@odata.type": "Microsoft.Dynamics.CRM.LookupAttributeMetadata",
-                "SchemaName": schema_name(item.name),
-                "DisplayName": label(item.label or item.name),
-                "RequiredLevel": {"Value": "None"},
-            },
-        }
-        await self.api.send("POST", "RelationshipDefinitions", json=body, headers=self.headers)
-        self.touched.update({item.table, target})
-        self.actions.append(f"created lookup {item.table}.{item.name} -> {target}")
-
-    async def create_key(self, item: SchemaItem) -> None:
-        name = item.name if item.name.startswith(f"{PUBLISHER_PREFIX}_") else f"{PUBLISHER_PREFIX}_{item.name}"
-        body = {
-            "SchemaName": schema_name(name.lower()),
-            "DisplayName": label(item.name),
-            "KeyAttributes": list(item.columns),
-        }
-        await self.api.send(
-            "POST", f"EntityDefinitions(LogicalName='{item.table}')/Keys", json=body, headers=self.headers
-        )
-        self.touched.add(item.table)
-        self.actions.append(f"created key {item.table}.{name} ({', '.join(item.columns)})")
-
-    async def insert_options(self, item: SchemaItem) -> None:
-        action = "InsertStatusValue" if item.name == "statuscode" else "InsertOptionValue"
-        for text in item.options:
-            body: dict[str, Any] = {
-                "EntityLogicalName": item.table,
-                "AttributeLogicalName": item.name,
-                "Label": label(text),
-            }
-            value, state = item.pin(text)
-            if value is not None:
-                body["Value"] = value
-            if action == "InsertStatusValue":
-                body["StateCode"] = 0 if state is None else state  # unpinned reasons go to the open state
-            await self.api.send("POST", action, json=body, headers=self.headers)
-            self.actions.append(f"added option {text!r} to {item.table}.{item.name}")
-        self.touched.add(item.table)
-
-    async def publish(self) -> None:
-        if not self.touched:
-            return
-        entities = "".join(f"<entity>{t}</entity>" for t in sorted(self.touched))
-        xml = f"<importexportxml><entities>{entities}</entities></importexportxml>"
-        await self.api.send("POST", "PublishXml", json={"ParameterXml": xml})
-
-    async def wait_for_keys(self, keys: Sequence[SchemaItem], timeout: float) -> None:
-        """Wait until every new key's index is Active (keys are built asynchronously).
-
-        Raises:
-            MigrationError: a key index Failed, or is still not Active after `timeout` seconds.
-        """
-        deadline = time.monotonic() + timeout
-        pending = {(k.table, frozenset(k.columns)) for k in keys}
-        while pending:
-            for table, columns in list(pending):
-                body = await self.api.get_json(
-                    f"EntityDefinitions(LogicalName='{table}')/Keys",
-                    {"$select": "SchemaName,KeyAttributes,EntityKeyIndexStatus"},
-                )
-                status = next(
-                    (
-                        k.get("EntityKeyIndexStatus", "Active")
-                        for k in body.get("value", [])
-                        if frozenset(k["KeyAttributes"]) == columns
-                    ),
-                    "Missing",
-                )
-                if status == "Active":
-                    pending.discard((table, columns))
-                elif status in ("Failed", "Missing"):
-                    raise MigrationError(f"dynamics365: alternate key on {table} ({', '.join(columns)}) is {status}")
-            if pending and time.monotonic() > deadline:
-                raise MigrationError(f"dynamics365: alternate keys not active after {timeout}s: {sorted(pending)}")
-            if pending:
-                await asyncio.sleep(0.5)
+CREATABLE_TYPES = frozenset(
+    {
+        "string",
+        "memo",
+        "integer",
+        "decimal",
+        "money",
+        "boolean",
+        "date",
+        "datetime",
+        "picklist",
+        "multipicklist",
+        "lookup",
+    }
+)
 
 
-def attribute_body(item: SchemaItem) -> dict[str, Any]:
+def attribute_body(item: SchemaItem, first_option_value: int) -> dict[str, Any]:
     """The AttributeMetadata body creating column `item` (reference §8).
 
     Args:
         item: a `column` SchemaItem of a non-lookup type.
+        first_option_value: the publisher's first custom option value (prefix x 10,000); used for
+            choice options the spec does not pin.
 
     Returns:
         The JSON body for `POST EntityDefinitions(LogicalName='t')/Attributes`.
@@ -526,7 +417,8 @@ def attribute_body(item: SchemaItem) -> dict[str, Any]:
         }
     if kind in ("picklist", "multipicklist"):
         options = [
-            {"Value": item.pin(text)[0] or OPTION_BASE + i, "Label": label(text)} for i, text in enumerate(item.options)
+            {"Value": item.pin(text)[0] or first_option_value + i, "Label": label(text)}
+            for i, text in enumerate(item.options)
         ]
         option_set = {
             "@odata.type": "Microsoft.Dynamics.CRM.OptionSetMetadata",

@@ -1,4 +1,6 @@
-"""Dynamics 365 Sales (Dataverse), declared once (see `migration_assets.systems`)."""
+"""Dynamics 365 Sales (Dataverse) declares itself: connector, environment, catalog and sandbox."""
+
+from __future__ import annotations
 
 from migration_assets.systems import EnvNames, SandboxDeclaration, SystemDeclaration
 

@@ -7,7 +7,16 @@ equivalent; real environments need the Power Platform admin center): `GET sandbo
 
 from __future__ import annotations
 
-from migration_assets.sandbox.dataverse import actions, bulk, customize, metadata, query, records, store
+from migration_assets.sandbox.dataverse import (
+    actions,
+    bulk,
+    customize,
+    metadata,
+    query,
+    records,
+    relationships,
+    store,
+)
 from migration_assets.sandbox.dataverse.core import Call, Ctx, ODataError, Result, not_found_segment
 from migration_assets.sandbox.dataverse.model import Entity
 from migration_assets.sandbox.dataverse.odata import split_path, split_segment
@@ -36,10 +45,8 @@ def dispatch(ctx: Ctx, call: Call) -> Result:
         if call.method != "POST":
             raise method_not_allowed(call)
         return ACTIONS[name](ctx, call)
-    if name == "RelationshipDefinitions" and args is None and not rest:
-        if call.method != "POST":
-            raise method_not_allowed(call)
-        return customize.create_relationship(ctx, call)
+    if name == "RelationshipDefinitions" and args is None:
+        return relationship_definitions(ctx, rest, call)
     if name == "sandbox" and args is None:
         return sandbox_info(ctx, rest, call)
     return data(ctx, records.entity_for_set(ctx, name), args, rest, call)
@@ -59,6 +66,23 @@ def entity_definitions(ctx: Ctx, args: str | None, rest: list[str], call: Call) 
     raise method_not_allowed(call)
 
 
+def relationship_definitions(ctx: Ctx, rest: list[str], call: Call) -> Result:
+    """POST a 1:N or N:N relationship; GET the many-to-many relationships (typed cast)."""
+    if not rest and call.method == "POST":
+        body = call.json()
+        kind = str(body.get("@odata.type", "")).lstrip("#") if isinstance(body, dict) else ""
+        if kind == "Microsoft.Dynamics.CRM.ManyToManyRelationshipMetadata":
+            return relationships.create(ctx, call)
+        return customize.create_relationship(ctx, call)
+    if rest == ["Microsoft.Dynamics.CRM.ManyToManyRelationshipMetadata"] and call.method == "GET":
+        items = [metadata.definition_json(r) for r in ctx.catalog.relationships.values()]
+        shaped = metadata.shape(items, call.query, "ManyToManyRelationshipMetadata")
+        return Result(200, {"@odata.context": f"{ctx.base_url}/$metadata#RelationshipDefinitions", "value": shaped})
+    if rest:
+        raise not_found_segment(rest[0])
+    raise method_not_allowed(call)
+
+
 def data(ctx: Ctx, entity: Entity, args: str | None, rest: list[str], call: Call) -> Result:
     """Record routes of one entity set."""
     if args is None:
@@ -74,7 +98,10 @@ def data(ctx: Ctx, entity: Entity, args: str | None, rest: list[str], call: Call
             return bulk.run(ctx, entity, rest[0][len(BULK_PREFIX) :], call)
         raise not_found_segment(rest[0])
     if rest:
-        raise not_found_segment(rest[0])
+        record_id, _ = records.locate(ctx, entity, args)
+        if record_id is None:
+            raise records.missing(entity, args)
+        return relationships.route(ctx, entity, record_id, rest, call)
     handlers = {"GET": records.retrieve, "PATCH": records.upsert, "DELETE": records.delete}
     if call.method not in handlers:
         raise method_not_allowed(call)
@@ -95,8 +122,7 @@ def sandbox_info(ctx: Ctx, rest: list[str], call: Call) -> Result:
                 "custom_table_limit": ctx.options.custom_table_limit,
                 "custom_table_count": custom,
                 "entitlement_requests_24h": store.entitlement_used(ctx.conn),
-                "publisher_prefix": "cs",
-                "option_value_prefix": 10000,
+                "sharepoint_site": bool(ctx.options.get("sharepoint_site")),
             },
         )
     if rest == ["silentfailures"]:

@@ -4,7 +4,12 @@ Routes: `POST /sandbox-tenant/oauth2/v2.0/token` (invented tenant path, real Ent
 `/api/data/v9.2/...` (the Web API: records, metadata, `$batch`, actions; see `api.py`), and the
 SharePoint-like document store under `/graph/...` (see `documents.py`). Each request runs its
 SQLite work in a worker thread inside one transaction, after authentication and the service
-protection check (`limits.py`).
+protection check (`limits.py`, counted per application user in the shared state).
+The whole app is wrapped in the shared FaultInjection middleware (option `faults`, e.g.
+`429:0.1,503:0.05,timeout:0.02,lost:0.05`): injected answers carry the Web API error body
+`{"error":{"code","message"}}` (429: the real request-limit code and text with Retry-After;
+500: 0x80040216 "An unexpected error occurred."; 502/503/504: code 0x0 and the gateway's reason,
+our choice: the real front end's bodies for those are not documented).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from migration_assets.sandbox._common import FaultInjection
 from migration_assets.sandbox.dataverse import api, auth, batch, bootstrap, documents, store
 from migration_assets.sandbox.dataverse.core import API_PREFIX, Call, Ctx, ODataError, Result
 from migration_assets.sandbox.dataverse.limits import DOP_HINT, ServiceProtection
@@ -35,7 +41,8 @@ class Emulator:
     def __init__(self, state_path: Path) -> None:
         self.state = store.open_state(state_path)
         self.state_path = Path(state_path)
-        self.limits = ServiceProtection()
+        self.connections = store.Connections(self.state_path)
+        self.limits = ServiceProtection(self.state, self.connections)
         self._catalog: Catalog | None = None
         with self.state.connect() as conn:
             bootstrap.install(conn)
@@ -45,7 +52,6 @@ class Emulator:
         return self._catalog
 
     def context(self, conn: Any, request_base: str, headers: dict[str, str]) -> Ctx:
-        bootstrap.install(conn)  # a reset from another process may have wiped the tables
         return Ctx(
             conn=conn,
             catalog=self.catalog(conn),
@@ -58,18 +64,24 @@ class Emulator:
     # ------------------------------------------------------------ sync work (thread pool)
 
     def authenticate(self, authorization: str | None) -> tuple[str, store.Options]:
-        with store.reading(self.state_path) as conn:
+        with self.connections.read() as conn:
             client = auth.caller(conn, authorization)
             return client, store.read_options(conn)
 
     def execute(self, call: Call, request_base: str) -> Result:
+        """Answer one data call: GETs in a read transaction (never queued behind the writer), any
+        other method (and `$batch`) in one write transaction."""
+        if call.path.startswith("sandbox/"):
+            self.limits.flush()  # the environment view reports every counted operation
         try:
-            with self.state.connect() as conn:
+            if call.method == "GET":
+                with self.connections.read() as conn:
+                    if bootstrap.is_installed(conn):
+                        return api.dispatch(self.context(conn, request_base, call.headers), call)
+            with self.connections.write() as conn:
+                bootstrap.install(conn)  # a reset from another process may have wiped the tables
                 ctx = self.context(conn, request_base, call.headers)
-                if call.path == "$batch":
-                    return batch.run(ctx, call)
-                store.count_entitlement(conn, 1)
-                return api.dispatch(ctx, call)
+                return batch.run(ctx, call) if call.path == "$batch" else api.dispatch(ctx, call)
         except ODataError as error:
             return error.result()
         except Exception:  # a sandbox bug must still answer in the Web API error shape
@@ -77,7 +89,7 @@ class Emulator:
             return ODataError(500, "0x80040216", "An unexpected error occurred.").result()
 
     def token(self, form: dict[str, str]) -> Result:
-        with self.state.connect() as conn:
+        with self.connections.write() as conn:
             expires_in = int(store.read_options(conn).get("token_expires_in"))
             return auth.issue_token(conn, form, expires_in)
 
@@ -97,14 +109,38 @@ def base_of(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}"
 
 
-def create_app(state_path: Path) -> Starlette:
+FAULT_MESSAGES = {
+    500: ("0x80040216", "An unexpected error occurred."),
+    502: ("0x0", "Bad Gateway: the server received an invalid response from an upstream server."),
+    503: ("0x0", "The service is temporarily unavailable. Please retry later."),
+    504: ("0x0", "Gateway Timeout: the request did not complete in time."),
+}
+
+
+def fault_renderer(state: Any) -> Any:
+    """`render(status) -> (body, headers)` for injected faults, in the Web API error shape."""
+
+    def render(status: int) -> tuple[dict[str, Any], dict[str, str]]:
+        if status == 429:
+            limit = int(state.option("requests_per_window"))
+            window = int(state.option("window_seconds"))
+            message = f"Number of requests exceeded the limit of {limit} over time window of {window} seconds."
+            return {"error": {"code": "0x80072322", "message": message}}, {}
+        code, message = FAULT_MESSAGES.get(status, ("0x0", "The request failed."))
+        return {"error": {"code": code, "message": message}}, {}
+
+    return render
+
+
+def create_app(state_path: Path) -> FaultInjection:
     """Build the emulator app over one SQLite file.
 
     Args:
         state_path: the SQLite file (created with the standard tables on first use).
 
     Returns:
-        A Starlette app usable through `httpx.ASGITransport` or uvicorn.
+        An ASGI app (Starlette inside FaultInjection) usable through `httpx.ASGITransport` or
+        uvicorn; `.app.state.emulator` is the Emulator.
     """
     emulator = Emulator(Path(state_path))
 
@@ -116,7 +152,7 @@ def create_app(state_path: Path) -> Starlette:
         body = await request.body()
         try:
             client, options = await run_in_threadpool(emulator.authenticate, request.headers.get("authorization"))
-            remaining = emulator.limits.admit(client, options)
+            remaining = await run_in_threadpool(emulator.limits.admit, client, options)
         except ODataError as error:
             return to_response(error.result())
         started = time.monotonic()
@@ -130,19 +166,21 @@ def create_app(state_path: Path) -> Starlette:
             )
             result = await run_in_threadpool(emulator.execute, call, base_of(request))
         finally:
-            emulator.limits.release(client, (time.monotonic() - started) * 1000)
+            elapsed = (time.monotonic() - started) * 1000
+            operations = 0 if request.path_params["path"] == "$batch" else 1
+            await run_in_threadpool(emulator.limits.release, client, elapsed, None, operations)
         extra = {"x-ms-dop-hint": str(DOP_HINT), "x-ms-ratelimit-burst-remaining-xrm-requests": str(remaining)}
         return to_response(result, extra)
 
     async def graph(request: Request) -> Response:
-        return await documents.handle(docs, request)
+        return await documents.handle(docs, request, emulator.limits)
 
-    docs = documents.DocumentStore(emulator.state, emulator.state_path)
+    docs = documents.DocumentStore(emulator.connections, emulator.state_path)
     routes = [
         Route("/sandbox-tenant/oauth2/v2.0/token", token, methods=["POST"]),
         Route(API_PREFIX + "/{path:path}", data_api, methods=ALL_METHODS),
-        Route("/graph/{path:path}", graph, methods=["GET", "PUT", "POST"]),
+        Route("/graph/{path:path}", graph, methods=["GET", "PUT", "POST", "DELETE"]),
     ]
     app = Starlette(routes=routes)
     app.state.emulator = emulator
-    return app
+    return FaultInjection(app, emulator.state, fault_renderer(emulator.state))

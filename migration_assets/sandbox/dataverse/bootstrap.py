@@ -1,8 +1,10 @@
 """What a fresh (or reset) sandbox environment contains.
 
 Standard tables (see `standard.py`), the application user the sandbox client runs as, a few
-interactive users, the default SharePoint site, and the "cs" publisher (option value prefix
-10000) with a default solution. Invented: the users' names and ids.
+interactive users, the default SharePoint site (absent with option `sharepoint_site: false`:
+document management not set up yet), and one pre-existing publisher, "Contoso Sandbox" (prefix
+`cs`, option value prefix 10000; Contoso is Microsoft's sample company). A migration brings its own
+publisher and solution (the connector creates them). Invented: the users' names and ids.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from migration_assets.sandbox.dataverse import store
 from migration_assets.sandbox.dataverse.model import save_entities
-from migration_assets.sandbox.dataverse.standard import standard_entities
+from migration_assets.sandbox.dataverse.standard import ACTIVITY_TABLES, standard_entities
 
 NS = uuid.UUID("6f1c9b57-3f41-4a55-9d0e-2c1b8f5a7e10")
 APP_USER_ID = str(uuid.uuid5(NS, "application-user"))
@@ -78,11 +80,16 @@ def install(conn: sqlite3.Connection) -> None:
         PUBLISHER_ID,
         {
             "uniquename": "contososandbox",
-            "friendlyname": "Sandbox Publisher",
+            "friendlyname": "Contoso Sandbox",
             "customizationprefix": PUBLISHER_PREFIX,
             "customizationoptionvalueprefix": OPTION_VALUE_PREFIX,
         },
     )
+    add_default_site(conn)
+
+
+def add_default_site(conn: sqlite3.Connection) -> None:
+    """The environment's default SharePoint site (document management is set up)."""
     write_raw(
         conn,
         "sharepointsite",
@@ -108,7 +115,7 @@ def user_row(user: dict[str, Any]) -> dict[str, Any]:
 
 def write_raw(conn: sqlite3.Connection, entity: str, record_id: str, data: dict[str, Any]) -> None:
     """Store a record without API validation (seeding only); primary id and audit columns added."""
-    primary_id = f"{entity}id" if entity not in ("task", "appointment") else "activityid"
+    primary_id = f"{entity}id" if entity not in ACTIVITY_TABLES else "activityid"
     now = store.utc_now()
     row = {primary_id: record_id, "createdon": now, "modifiedon": now, **data}
     store.put_record(conn, entity, record_id, row)

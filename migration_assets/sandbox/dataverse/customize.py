@@ -1,25 +1,30 @@
 """Metadata writes: custom tables, columns, lookups (1:N relationships), alternate keys, option
 and status values, publishing and solution components (reference sections 8 and 11).
 
-Real: request shapes (`EntityMetadata`, `<T>AttributeMetadata`, `OneToManyRelationshipMetadata`
-with `Lookup`, `Keys` with `KeyAttributes`), 204 + `OData-EntityId`, the publisher prefix rule,
-option values from the publisher's prefix (10000 → 100000000…), `InsertOptionValue` /
-`InsertStatusValue` returning `NewOptionValue`, key index status Pending → Active|Failed, custom
-lookup navigation property = lookup SchemaName, the 0x80048547 AppEntityLimitExceeded code.
+Real: request shapes (`EntityMetadata`, `<T>AttributeMetadata` incl. `MultiSelectPicklist`,
+`OneToManyRelationshipMetadata` with `Lookup`, `Keys` with `KeyAttributes`), 204 +
+`OData-EntityId`, the publisher prefix rule (a SchemaName carries the customization prefix of the
+publisher of the solution named by `MSCRM.SolutionUniqueName`), option values from that
+publisher's option value prefix (10000 → 100000000…), `InsertOptionValue` / `InsertStatusValue`
+returning `NewOptionValue`, key index status Pending → Active|Failed, custom lookup navigation
+property = lookup SchemaName, the 0x80048547 AppEntityLimitExceeded code.
 Invented/unconfirmed: the duplicate-name codes and texts (0x80044363 / 0x80060890), the
-prefix-missing text, a Professional tier refusing the 16th table through the API, and that
-metadata changes apply to data writes at once (publishing is recorded in `sandbox_publishes`,
-not required). Activity tables must name their primary column `Subject` (real SDK rule).
+prefix-missing text, that a request without a solution may use the prefix of any publisher of the
+environment (and the first publisher's option value prefix), a Professional tier refusing the 16th
+table through the API, and that metadata changes apply to data writes at once (publishing is
+recorded in `sandbox_publishes`, not required). Activity tables must name their primary column
+`Subject` (real SDK rule). Many-to-many relationships are created in relationships.py.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any
 
 from migration_assets.sandbox.dataverse import store
-from migration_assets.sandbox.dataverse.bootstrap import OPTION_VALUE_PREFIX, PUBLISHER_PREFIX
+from migration_assets.sandbox.dataverse.bootstrap import OPTION_VALUE_PREFIX
 from migration_assets.sandbox.dataverse.core import Call, Ctx, ODataError, Result
 from migration_assets.sandbox.dataverse.metadata import label_text
 from migration_assets.sandbox.dataverse.model import Attribute, Entity, EntityKey, save_entities
@@ -38,23 +43,78 @@ from migration_assets.sandbox.dataverse.tables import (
 )
 
 TYPE_PREFIX = "Microsoft.Dynamics.CRM."
-COLUMN_TYPES = {"String", "Memo", "Integer", "Decimal", "Money", "Boolean", "DateTime", "Picklist", "Double", "BigInt"}
+COLUMN_TYPES = {
+    "String",
+    "Memo",
+    "Integer",
+    "Decimal",
+    "Money",
+    "Boolean",
+    "DateTime",
+    "Picklist",
+    "MultiSelectPicklist",
+    "Double",
+    "BigInt",
+}
+CHOICE_TYPES = ("Picklist", "MultiSelectPicklist")
 KEY_TYPES = {"String", "Integer", "Decimal", "DateTime", "Lookup", "Customer", "Owner", "Picklist"}
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-FIRST_OPTION = OPTION_VALUE_PREFIX * 10_000
 
 
 def bad(message: str, code: str = "0x80040203") -> ODataError:
     return ODataError(400, code, message)
 
 
-def check_schema_name(name: Any, what: str, allow: tuple[str, ...] = ()) -> str:
-    """SchemaName must exist and carry the publisher prefix `cs_`; returns the logical name."""
+def find_row(ctx: Ctx, entity: str, column: str, value: Any) -> dict[str, Any] | None:
+    """The first record of a small system table (solutions, publishers) whose `column` = `value`."""
+    row = ctx.conn.execute(
+        "select data from records where entity = ? and json_extract(data, '$.' || ?) = ? order by seq limit 1",
+        (entity, column, value),
+    ).fetchone()
+    return json.loads(row["data"]) if row else None
+
+
+def solution_publisher(ctx: Ctx, solution: str | None = None) -> dict[str, Any] | None:
+    """The publisher of the named solution (default: the request's solution), None without one.
+
+    Raises:
+        ODataError: 404 when the named solution does not exist.
+    """
+    name = solution or ctx.solution
+    if not name:
+        return None
+    found = find_row(ctx, "solution", "uniquename", name)
+    if found is None:
+        raise ODataError(404, "0x8004f001", f"The solution '{name}' does not exist.")
+    publisher = (found.get("publisherid") or {}).get("id")
+    return store.get_record(ctx.conn, "publisher", publisher)[0] if publisher else None
+
+
+def allowed_prefixes(ctx: Ctx) -> list[str]:
+    """Prefixes a new SchemaName may carry: the solution publisher's, else any publisher's."""
+    publisher = solution_publisher(ctx)
+    if publisher is not None:
+        return [str(publisher.get("customizationprefix"))]
+    rows = ctx.conn.execute("select data from records where entity = 'publisher' order by seq").fetchall()
+    return [str(json.loads(r["data"]).get("customizationprefix")) for r in rows]
+
+
+def first_option_value(ctx: Ctx, solution: str | None = None) -> int:
+    """The first custom option value: the solution publisher's option value prefix x 10,000."""
+    publisher = solution_publisher(ctx, solution)
+    prefix = (publisher or {}).get("customizationoptionvalueprefix") or OPTION_VALUE_PREFIX
+    return int(prefix) * 10_000
+
+
+def check_schema_name(ctx: Ctx, name: Any, what: str, allow: tuple[str, ...] = ()) -> str:
+    """SchemaName must exist and carry the publisher's customization prefix; returns the logical name."""
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise bad(f"The {what} SchemaName '{name}' is missing or not a valid name.")
-    if name not in allow and not name.startswith(f"{PUBLISHER_PREFIX}_"):
+    prefixes = allowed_prefixes(ctx)
+    if name not in allow and not any(name.startswith(f"{p}_") for p in prefixes):
+        expected = " or ".join(f"'{p}_'" for p in prefixes) or "(no publisher)"
         raise bad(
-            f"The {what} SchemaName '{name}' must start with the customization prefix '{PUBLISHER_PREFIX}_' of "
+            f"The {what} SchemaName '{name}' must start with the customization prefix {expected} of "
             f"the solution publisher.",
             "0x80044355",
         )
@@ -82,9 +142,7 @@ def add_component(ctx: Ctx, component_type: str, name: str) -> None:
     """Record a solution component when the request names a solution (MSCRM.SolutionUniqueName)."""
     if not ctx.solution:
         return
-    found = ctx.conn.execute("select data from records where entity = 'solution'").fetchall()
-    if not any(f'"uniquename": "{ctx.solution}"' in row["data"] for row in found):
-        raise ODataError(404, "0x8004f001", f"The solution '{ctx.solution}' does not exist.")
+    solution_publisher(ctx)  # 404 when the solution does not exist
     ctx.conn.execute(
         "insert into sandbox_solution_components values (?, ?, ?, ?)",
         (ctx.solution, component_type, name, store.utc_now()),
@@ -98,7 +156,7 @@ def create_table(ctx: Ctx, call: Call) -> Result:
     """POST EntityDefinitions: a custom table with its primary name column."""
     body = body_of(call)
     odata_type(body, "EntityMetadata")
-    logical = check_schema_name(body.get("SchemaName"), "table")
+    logical = check_schema_name(ctx, body.get("SchemaName"), "table")
     if ctx.catalog.entity(logical) or ctx.catalog.by_set.get(plural(logical)):
         raise bad(f"An entity with the specified name {logical} already exists. Specify a unique name.", "0x80044363")
     for field_name in ("DisplayName", "DisplayCollectionName"):
@@ -130,7 +188,7 @@ def build_table(ctx: Ctx, body: dict[str, Any], logical: str, custom_count: int)
     primary_schema = primary[0].get("SchemaName")
     if is_activity and primary_schema != "Subject":
         raise bad("The primary name attribute of an activity table must have the SchemaName 'Subject'.")
-    primary_name = check_schema_name(primary_schema, "column", allow=("Subject",))
+    primary_name = check_schema_name(ctx, primary_schema, "column", allow=("Subject",))
     entity = new_entity(
         logical,
         plural(logical),
@@ -153,13 +211,13 @@ def build_table(ctx: Ctx, body: dict[str, Any], logical: str, custom_count: int)
         add_state(entity, ACTIVITY_STATES)
     else:
         add_state(entity, ACTIVE_INACTIVE)
-    column = build_column(entity, primary[0], "StringAttributeMetadata")
+    column = build_column(ctx, entity, primary[0], "StringAttributeMetadata")
     column.required_level = _required(primary[0])
     column.is_custom = primary_name != "subject"
     entity.add(column)
     for extra in body.get("Attributes") or []:
         if isinstance(extra, dict) and not extra.get("IsPrimaryName"):
-            entity.add(build_column(entity, extra, odata_type(extra)))
+            entity.add(build_column(ctx, entity, extra, odata_type(extra)))
     return entity
 
 
@@ -192,7 +250,7 @@ def _required(body: dict[str, Any]) -> str:
     return level
 
 
-def build_column(entity: Entity, body: dict[str, Any], type_name: str) -> Attribute:
+def build_column(ctx: Ctx, entity: Entity, body: dict[str, Any], type_name: str) -> Attribute:
     """An Attribute from a `<T>AttributeMetadata` body (lookups go through RelationshipDefinitions)."""
     kind = type_name.removesuffix("AttributeMetadata")
     if kind == "Lookup":
@@ -200,7 +258,7 @@ def build_column(entity: Entity, body: dict[str, Any], type_name: str) -> Attrib
     if kind not in COLUMN_TYPES:
         raise bad(f"Attribute type '{type_name}' is not supported by the sandbox.")
     schema = body.get("SchemaName")
-    logical = check_schema_name(schema, "column", allow=("Subject",))
+    logical = check_schema_name(ctx, schema, "column", allow=("Subject",))
     if not label_text(body.get("DisplayName")) and logical != "subject":
         raise bad(f"DisplayName is required to create the column {schema}.")
     attribute = Attribute(logical, kind, schema_name=schema, is_custom=True, required_level=_required(body))
@@ -217,15 +275,15 @@ def build_column(entity: Entity, body: dict[str, Any], type_name: str) -> Attrib
     if kind in ("Integer", "Decimal", "Money", "Double", "BigInt"):
         attribute.min_value, attribute.max_value = body.get("MinValue"), body.get("MaxValue")
         attribute.precision = body.get("Precision")
-    if kind == "Picklist":
-        attribute.options = picklist_options(body.get("OptionSet"), schema)
+    if kind in CHOICE_TYPES:
+        attribute.options = picklist_options(body.get("OptionSet"), schema, first_option_value(ctx))
     return attribute
 
 
-def picklist_options(option_set: Any, schema: str) -> list[dict[str, Any]]:
+def picklist_options(option_set: Any, schema: str, first_value: int) -> list[dict[str, Any]]:
     if not isinstance(option_set, dict):
-        raise bad(f"Picklist column {schema} needs a local OptionSet (global option sets are not supported).")
-    options, next_value = [], FIRST_OPTION
+        raise bad(f"Choice column {schema} needs a local OptionSet (global option sets are not supported).")
+    options, next_value = [], first_value
     for option in option_set.get("Options") or []:
         value = option.get("Value")
         if value is None:
@@ -240,7 +298,7 @@ def picklist_options(option_set: Any, schema: str) -> list[dict[str, Any]]:
 def create_column(ctx: Ctx, entity: Entity, call: Call) -> Result:
     """POST EntityDefinitions(LogicalName='x')/Attributes."""
     body = body_of(call)
-    attribute = build_column(entity, body, odata_type(body))
+    attribute = build_column(ctx, entity, body, odata_type(body))
     if attribute.logical_name in entity.attributes:
         raise bad(
             f"An attribute with the specified name {attribute.logical_name} already exists on {entity.logical_name}.",
@@ -261,7 +319,7 @@ def create_relationship(ctx: Ctx, call: Call) -> Result:
     if kind != "OneToManyRelationshipMetadata":
         raise bad(f"Relationship type '{kind}' is not supported by the sandbox (use OneToManyRelationshipMetadata).")
     schema = body.get("SchemaName")
-    check_schema_name(schema, "relationship")
+    check_schema_name(ctx, schema, "relationship")
     referenced, referencing = (
         ctx.catalog.entity(str(body.get("ReferencedEntity"))),
         ctx.catalog.entity(str(body.get("ReferencingEntity"))),
@@ -273,7 +331,7 @@ def create_relationship(ctx: Ctx, call: Call) -> Result:
             raise bad(f"A relationship with the name {schema} already exists.", "0x80044363")
     lookup = body.get("Lookup") or {}
     odata_type(lookup, "LookupAttributeMetadata")
-    logical = check_schema_name(lookup.get("SchemaName"), "lookup column")
+    logical = check_schema_name(ctx, lookup.get("SchemaName"), "lookup column")
     if logical in referencing.attributes:
         raise bad(
             f"An attribute with the specified name {logical} already exists on {referencing.logical_name}.",
@@ -297,7 +355,7 @@ def create_key(ctx: Ctx, entity: Entity, call: Call) -> Result:
     """POST EntityDefinitions(LogicalName='x')/Keys: an alternate key, indexed asynchronously."""
     body = body_of(call)
     schema = body.get("SchemaName")
-    logical = check_schema_name(schema, "key")
+    logical = check_schema_name(ctx, schema, "key")
     columns = body.get("KeyAttributes")
     if not isinstance(columns, list) or not 1 <= len(columns) <= 16:
         raise bad("KeyAttributes must list 1 to 16 columns.")
@@ -346,32 +404,34 @@ def _index_existing(ctx: Ctx, entity: Entity) -> bool:
 # ---------------------------------------------------------------- option values, publish
 
 
-def _option_attribute(ctx: Ctx, body: dict[str, Any], kind: str) -> tuple[Entity, Attribute]:
+def _option_attribute(ctx: Ctx, body: dict[str, Any], kinds: tuple[str, ...]) -> tuple[Entity, Attribute]:
     entity = ctx.catalog.entity(str(body.get("EntityLogicalName")))
     if entity is None:
         raise ODataError(404, "0x80040217", f"Entity '{body.get('EntityLogicalName')}' does not exist.")
     attribute = entity.attributes.get(str(body.get("AttributeLogicalName")))
-    if attribute is None or attribute.type != kind:
-        raise bad(f"Attribute '{body.get('AttributeLogicalName')}' of {entity.logical_name} is not a {kind} column.")
+    if attribute is None or attribute.type not in kinds:
+        raise bad(
+            f"Attribute '{body.get('AttributeLogicalName')}' of {entity.logical_name} is not a {kinds[0]} column."
+        )
     return ctx.catalog.editable(entity.logical_name), attribute
 
 
-def _new_value(attribute: Attribute, requested: Any) -> int:
+def _new_value(attribute: Attribute, requested: Any, first_value: int) -> int:
     values = attribute.option_values()
     if requested is not None:
         if not isinstance(requested, int) or requested in values:
             raise bad(f"Option value {requested} is invalid or already used by {attribute.logical_name}.", "0x80044363")
         return requested
-    custom = [v for v in values if v >= FIRST_OPTION]
-    return max(custom) + 1 if custom else FIRST_OPTION
+    custom = [v for v in values if first_value <= v < first_value + 10_000]
+    return max(custom) + 1 if custom else first_value
 
 
 def insert_option_value(ctx: Ctx, call: Call) -> Result:
     """POST InsertOptionValue → {"NewOptionValue": n} (value from the publisher prefix)."""
     body = body_of(call)
-    entity, _ = _option_attribute(ctx, body, "Picklist")
+    entity, _ = _option_attribute(ctx, body, CHOICE_TYPES)
     attribute = entity.attributes[str(body["AttributeLogicalName"])]
-    value = _new_value(attribute, body.get("Value"))
+    value = _new_value(attribute, body.get("Value"), first_option_value(ctx, body.get("SolutionUniqueName")))
     text = label_text(body.get("Label"))
     if not text:
         raise bad("Label is required.")
@@ -390,12 +450,12 @@ def insert_option_value(ctx: Ctx, call: Call) -> Result:
 def insert_status_value(ctx: Ctx, call: Call) -> Result:
     """POST InsertStatusValue → {"NewOptionValue": n}; StateCode must be a state of the table."""
     body = body_of(call)
-    entity, _ = _option_attribute(ctx, body, "Status")
+    entity, _ = _option_attribute(ctx, body, ("Status",))
     attribute = entity.attributes[str(body["AttributeLogicalName"])]
     state = body.get("StateCode")
     if state not in entity.attributes["statecode"].option_values():
         raise bad(f"StateCode {state} is not a valid state of {entity.logical_name}.")
-    value = _new_value(attribute, body.get("Value"))
+    value = _new_value(attribute, body.get("Value"), first_option_value(ctx, body.get("SolutionUniqueName")))
     text = label_text(body.get("Label"))
     if not text:
         raise bad("Label is required.")

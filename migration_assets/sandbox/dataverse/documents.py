@@ -4,10 +4,16 @@ Real Dataverse document management stores files in SharePoint; the sandbox offer
 shapes a loader would use: simple upload `PUT …/drive/root:/{path}:/content` (≤ 4 MiB, else 413),
 resumable `…:/createUploadSession` + `PUT /graph/upload/<session>` with `Content-Range` chunks
 (≤ 60 MiB, multiples of 320 KiB except the last; 202 `nextExpectedRanges`, last 201 driveItem),
-`GET …/root`, `GET …/root:/{path}` and `…:/children`. Names with characters SharePoint forbids are refused
-(400 `invalidRequest`), files over option `document_max_bytes` get 413 `maxFileSizeExceeded`.
+`GET …/root`, `GET …/root:/{path}` and `…:/children`, `GET`/`DELETE …/drive/items/{item-id}` (also
+under `/drives/sandbox/items/{item-id}`) and `DELETE …/drive/root:/{path}` (real Graph: 204 No
+Content, 404 `itemNotFound` when absent; a folder goes with everything in it). Names with
+characters SharePoint forbids are refused (400 `invalidRequest`), files over option
+`document_max_bytes` get 413 `maxFileSizeExceeded`. With option `sharepoint_site: false` (no site
+provisioned) every drive call answers 404 `itemNotFound` "Requested site could not be found".
 Files are streamed to disk under `<state stem>_documents/`; metadata rows live in SQLite.
 The upload URL works with or without the bearer token (real upload URLs are pre-authenticated).
+Every call counts against the caller's service-protection window (the upload URL's calls against
+the identity that opened the session), like the Web API's.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ SIMPLE_UPLOAD_MAX = 4 * 1024 * 1024
 CHUNK_MAX = 60 * 1024 * 1024
 CHUNK_MULTIPLE = 320 * 1024
 DRIVE_PREFIX = "v1.0/sites/sandbox/drive/root"
+ITEM_PREFIXES = ("v1.0/sites/sandbox/drive/items/", "v1.0/drives/sandbox/items/")
 WEB_ROOT = "https://sandbox.sharepoint.local/sites/sandbox/Shared Documents"
 FORBIDDEN = re.compile(r'["*:<>?/\\|]')
 RANGE_RE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
@@ -69,8 +76,8 @@ def check_path(path: str) -> str:
 class DocumentStore:
     """Files on disk next to the SQLite state, described by rows of table `documents`."""
 
-    def __init__(self, state: Any, state_path: Path) -> None:
-        self.state, self.state_path = state, state_path
+    def __init__(self, connections: store.Connections, state_path: Path) -> None:
+        self.connections, self.state_path = connections, state_path
         self.root = state_path.parent / f"{state_path.stem}_documents"
         self.uploads = self.root / ".uploads"
 
@@ -82,7 +89,7 @@ class DocumentStore:
     def register(self, path: str, size: int) -> dict[str, Any]:
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         mime = mimetypes.guess_type(path)[0] or "application/octet-stream"
-        with self.state.connect() as conn:
+        with self.connections.write() as conn:
             row = conn.execute("select id, created from documents where path = ?", (path,)).fetchone()
             doc_id = row["id"] if row else uuid.uuid4().hex.upper()
             created = row["created"] if row else now
@@ -94,7 +101,7 @@ class DocumentStore:
         return drive_item(path, doc_id, size, mime, created, now)
 
     def item(self, path: str) -> dict[str, Any]:
-        with store.reading(self.state_path) as conn:
+        with self.connections.read() as conn:
             row = conn.execute("select * from documents where path = ?", (path,)).fetchone()
             if row:
                 return drive_item(row["path"], row["id"], row["size"], row["mime"], row["created"], row["modified"])
@@ -105,7 +112,7 @@ class DocumentStore:
 
     def children(self, path: str) -> list[dict[str, Any]]:
         prefix = f"{path}/" if path else ""
-        with store.reading(self.state_path) as conn:
+        with self.connections.read() as conn:
             rows = conn.execute("select * from documents where path like ? order by path", (prefix + "%",)).fetchall()
         files, folders = [], {}
         for row in rows:
@@ -118,35 +125,76 @@ class DocumentStore:
                 )
         return [folder_item(p, None) for p in sorted(folders)] + files
 
+    def path_of(self, item_id: str) -> str:
+        """The path of a file by its driveItem id."""
+        with self.connections.read() as conn:
+            row = conn.execute("select path from documents where id = ?", (item_id,)).fetchone()
+        if row is None:
+            raise GraphError(404, "itemNotFound", f"The resource '{item_id}' could not be found.")
+        return str(row["path"])
+
+    def delete(self, path: str) -> None:
+        """Delete a file, or a folder with everything under it.
+
+        Raises:
+            GraphError: 404 itemNotFound when nothing is at `path`.
+        """
+        with self.connections.write() as conn:
+            rows = conn.execute(
+                "select path from documents where path = ? or path like ? escape '\\'",
+                (path, _like_prefix(path) + "/%"),
+            ).fetchall()
+            if not rows:
+                raise GraphError(404, "itemNotFound", f"The resource '{path}' could not be found.")
+            conn.executemany("delete from documents where path = ?", [(r["path"],) for r in rows])
+        for row in rows:
+            self.file_path(row["path"]).unlink(missing_ok=True)
+
     def max_bytes(self) -> int:
-        with store.reading(self.state_path) as conn:
+        with self.connections.read() as conn:
             return int(store.read_options(conn).get("document_max_bytes"))
 
-    def check_token(self, authorization: str | None) -> None:
-        with store.reading(self.state_path) as conn:
-            auth.caller(conn, authorization)
+    def check_token(self, authorization: str | None) -> tuple[str, store.Options]:
+        """The caller's client id and the options; 404 when no SharePoint site is provisioned."""
+        with self.connections.read() as conn:
+            client = auth.caller(conn, authorization)
+            options = store.read_options(conn)
+        if not options.get("sharepoint_site"):
+            raise GraphError(404, "itemNotFound", "Requested site could not be found")
+        return client, options
 
-    def open_session(self, path: str) -> tuple[str, float]:
+    def session_owner(self, session: str) -> tuple[str, store.Options]:
+        with self.connections.read() as conn:
+            row = conn.execute("select client_id from upload_owners where session = ?", (session,)).fetchone()
+            return (str(row["client_id"]) if row else store.CLIENT_ID), store.read_options(conn)
+
+    def open_session(self, path: str, client: str) -> tuple[str, float]:
         session, expires = secrets.token_urlsafe(24), time.time() + 24 * 3600
-        with self.state.connect() as conn:
+        with self.connections.write() as conn:
             conn.execute("insert into upload_sessions values (?, ?, null, 0, ?)", (session, path, expires))
+            conn.execute("insert into upload_owners values (?, ?)", (session, client))
         return session, expires
 
     def session(self, session: str) -> dict[str, Any]:
-        with store.reading(self.state_path) as conn:
+        with self.connections.read() as conn:
             row = conn.execute("select * from upload_sessions where id = ?", (session,)).fetchone()
         if row is None or row["expires"] < time.time():
             raise GraphError(404, "itemNotFound", "The upload session does not exist or has expired.")
         return dict(row)
 
     def advance(self, session: str, total: int, received: int) -> None:
-        with self.state.connect() as conn:
+        with self.connections.write() as conn:
             conn.execute("update upload_sessions set total = ?, received = ? where id = ?", (total, received, session))
 
     def close_session(self, session: str) -> None:
-        with self.state.connect() as conn:
+        with self.connections.write() as conn:
             conn.execute("delete from upload_sessions where id = ?", (session,))
+            conn.execute("delete from upload_owners where session = ?", (session,))
         (self.uploads / f"{session}.part").unlink(missing_ok=True)
+
+
+def _like_prefix(path: str) -> str:
+    return path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def drive_item(path: str, doc_id: str, size: int, mime: str, created: str, modified: str) -> dict[str, Any]:
@@ -217,27 +265,57 @@ def append_file(source: Path, target: Path) -> None:
     source.unlink()
 
 
-async def handle(docs: DocumentStore, request: Request) -> Response:
-    """Entry point of every `/graph/...` request."""
+async def handle(docs: DocumentStore, request: Request, limits: Any) -> Response:
+    """Entry point of every `/graph/...` request: authentication, service protection, routing.
+
+    Args:
+        docs: the store.
+        request: the HTTP request.
+        limits: the app's ServiceProtection (every call counts for its caller).
+    """
     rest = request.path_params["path"]
     try:
         if rest.startswith("upload/") and request.method == "PUT":
-            return await upload_chunk(docs, request, rest.removeprefix("upload/"))
-        await run_in_threadpool(docs.check_token, request.headers.get("authorization"))
-        if not rest.startswith(DRIVE_PREFIX):
-            raise GraphError(404, "itemNotFound", f"Unknown resource '{rest}'.")
-        path, action = split_drive_path(rest)
-        path = check_path(path) if path else ""
-        return await drive_request(docs, request, path, action)
+            client, options = await run_in_threadpool(docs.session_owner, rest.removeprefix("upload/"))
+        else:
+            client, options = await run_in_threadpool(docs.check_token, request.headers.get("authorization"))
+        await run_in_threadpool(limits.admit, client, options)
     except GraphError as error:
         return error.response()
     except ODataError as error:
-        return JSONResponse(
-            {"error": {"code": "InvalidAuthenticationToken", "message": error.message}}, status_code=error.status
-        )
+        code = "TooManyRequests" if error.status == 429 else "InvalidAuthenticationToken"
+        return JSONResponse({"error": {"code": code, "message": error.message}}, error.status, error.headers)
+    started = time.monotonic()
+    try:
+        return await _route(docs, request, rest, client)
+    except GraphError as error:
+        return error.response()
+    finally:
+        await run_in_threadpool(limits.release, client, (time.monotonic() - started) * 1000)
 
 
-async def drive_request(docs: DocumentStore, request: Request, path: str, action: str | None) -> Response:
+async def _route(docs: DocumentStore, request: Request, rest: str, client: str) -> Response:
+    if rest.startswith("upload/") and request.method == "PUT":
+        return await upload_chunk(docs, request, rest.removeprefix("upload/"))
+    item = next((rest[len(p) :] for p in ITEM_PREFIXES if rest.startswith(p)), None)
+    if item is not None and "/" not in item:
+        path = await run_in_threadpool(docs.path_of, item)
+        if request.method == "DELETE":
+            await run_in_threadpool(docs.delete, path)
+            return Response(status_code=204)
+        if request.method == "GET":
+            return JSONResponse(await run_in_threadpool(docs.item, path))
+    if not rest.startswith(DRIVE_PREFIX):
+        raise GraphError(404, "itemNotFound", f"Unknown resource '{rest}'.")
+    path, action = split_drive_path(rest)
+    path = check_path(path) if path else ""
+    if request.method == "DELETE" and action is None and path:
+        await run_in_threadpool(docs.delete, path)
+        return Response(status_code=204)
+    return await drive_request(docs, request, path, action, client)
+
+
+async def drive_request(docs: DocumentStore, request: Request, path: str, action: str | None, client: str) -> Response:
     if request.method == "PUT" and action == "content" and path:
         limit = min(SIMPLE_UPLOAD_MAX, await run_in_threadpool(docs.max_bytes))
         temp = docs.uploads / f"{uuid.uuid4().hex}.tmp"
@@ -250,7 +328,7 @@ async def drive_request(docs: DocumentStore, request: Request, path: str, action
         os.replace(temp, target)
         return JSONResponse(await run_in_threadpool(docs.register, path, size), status_code=201)
     if request.method == "POST" and action == "createUploadSession" and path:
-        session, expires = await run_in_threadpool(docs.open_session, path)
+        session, expires = await run_in_threadpool(docs.open_session, path, client)
         return JSONResponse(
             {
                 "uploadUrl": f"{request.url.scheme}://{request.url.netloc}/graph/upload/{session}",

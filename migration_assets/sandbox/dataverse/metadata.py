@@ -1,5 +1,6 @@
-"""Metadata reads: `EntityDefinitions`, their Attributes (with type casts and OptionSet), Keys and
-ManyToOneRelationships, with `$select`, `$filter` and `$expand` (reference section 8).
+"""Metadata reads: `EntityDefinitions`, their Attributes (with type casts and OptionSet), Keys,
+ManyToOneRelationships and ManyToManyRelationships, with `$select`, `$filter` and `$expand`
+(reference section 8).
 
 Real: property names and shapes (`@odata.type` per attribute class, `RequiredLevel.Value`,
 `Label.UserLocalizedLabel.Label`, `State` on status options, `EntityKeyIndexStatus`).
@@ -13,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from migration_assets.sandbox.dataverse.core import Call, Ctx, ODataError, Result, not_found_segment, unknown_property
-from migration_assets.sandbox.dataverse.model import Attribute, Entity, EntityKey
+from migration_assets.sandbox.dataverse.model import Attribute, Entity, EntityKey, ManyToMany
 from migration_assets.sandbox.dataverse.odata import parse_expand, parse_filter, parse_key, parse_select, split_segment
 
 METADATA_CLASS = {
@@ -132,7 +133,7 @@ def option_set_json(entity: Entity, attribute: Attribute) -> dict[str, Any]:
         "Name": f"{entity.logical_name}_{attribute.logical_name}",
         "IsGlobal": False,
         "IsCustomOptionSet": attribute.is_custom,
-        "OptionSetType": attribute.type,
+        "OptionSetType": "Picklist" if attribute.type == "MultiSelectPicklist" else attribute.type,
         "Options": options,
     }
 
@@ -172,6 +173,29 @@ def relationships_json(ctx: Ctx, entity: Entity) -> list[dict[str, Any]]:
     return rows
 
 
+def definition_json(rel: ManyToMany) -> dict[str, Any]:
+    return {
+        "@odata.type": "#Microsoft.Dynamics.CRM.ManyToManyRelationshipMetadata",
+        "MetadataId": rel.metadata_id,
+        "SchemaName": rel.schema_name,
+        "RelationshipType": "ManyToManyRelationship",
+        "IsCustomRelationship": rel.is_custom,
+        "Entity1LogicalName": rel.entity1,
+        "Entity2LogicalName": rel.entity2,
+        "IntersectEntityName": rel.intersect,
+        "Entity1IntersectAttribute": rel.attribute1,
+        "Entity2IntersectAttribute": rel.attribute2,
+        "Entity1NavigationPropertyName": rel.nav1,
+        "Entity2NavigationPropertyName": rel.nav2,
+    }
+
+
+def many_to_many_json(ctx: Ctx, entity: Entity) -> list[dict[str, Any]]:
+    return [
+        definition_json(r) for r in ctx.catalog.relationships.values() if entity.logical_name in (r.entity1, r.entity2)
+    ]
+
+
 # ---------------------------------------------------------------- query options
 
 
@@ -209,6 +233,8 @@ def expand_entity(ctx: Ctx, entity: Entity, data: dict[str, Any], expand: dict[s
             data[name] = shape([key_json(entity, k) for k in entity.keys.values()], options, "EntityKeyMetadata")
         elif name == "ManyToOneRelationships":
             data[name] = shape(relationships_json(ctx, entity), options, "OneToManyRelationshipMetadata")
+        elif name == "ManyToManyRelationships":
+            data[name] = shape(many_to_many_json(ctx, entity), options, "ManyToManyRelationshipMetadata")
         else:
             raise unknown_property(name, "EntityMetadata")
     return data
@@ -287,6 +313,10 @@ def read_child(ctx: Ctx, entity: Entity, rest: list[str], call: Call) -> Result:
     if name == "ManyToOneRelationships" and args is None:
         return Result(
             200, {"value": shape(relationships_json(ctx, entity), call.query, "OneToManyRelationshipMetadata")}
+        )
+    if name == "ManyToManyRelationships" and args is None:
+        return Result(
+            200, {"value": shape(many_to_many_json(ctx, entity), call.query, "ManyToManyRelationshipMetadata")}
         )
     raise not_found_segment(rest[0])
 

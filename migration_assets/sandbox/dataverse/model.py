@@ -1,7 +1,9 @@
-"""Table metadata as Python objects: entities, attributes, navigation properties and keys.
+"""Table metadata as Python objects: entities, attributes, navigation properties, keys and
+many-to-many relationships.
 
-The catalog lives in SQLite (`meta_entities`, one JSON document per table) so that custom tables
-created by one process are seen by all; each app keeps a parsed copy keyed by a version counter.
+The catalog lives in SQLite (`meta_entities`, one JSON document per table; `meta_relationships`,
+one per many-to-many relationship) so that custom tables created by one process are seen by all;
+each app keeps a parsed copy keyed by a version counter.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 LOOKUP_TYPES = frozenset({"Lookup", "Customer", "Owner"})
-OPTION_TYPES = frozenset({"Picklist", "State", "Status"})
+OPTION_TYPES = frozenset({"Picklist", "State", "Status", "MultiSelectPicklist"})
+NOT_PROPERTIES = frozenset({"PartyList"})  # in metadata, but not a property of the record JSON
 
 
 @dataclass
@@ -43,6 +46,11 @@ class Attribute:
         return self.type in LOOKUP_TYPES
 
     @property
+    def is_property(self) -> bool:
+        """Whether the column is a property of record JSON (party lists are not)."""
+        return self.type not in NOT_PROPERTIES
+
+    @property
     def output_name(self) -> str:
         """Name in record JSON: lookups read back as `_<attr>_value`."""
         return f"_{self.logical_name}_value" if self.is_lookup else self.logical_name
@@ -59,6 +67,35 @@ class NavProperty:
     attribute: str
     target: str
     relationship: str
+
+
+@dataclass
+class CollectionNav:
+    """Collection-valued navigation property of a many-to-many relationship (`$ref`, `$expand`).
+
+    `side` is 1 when this table is the relationship's Entity1 (its ids are `id1` of the pairs).
+    """
+
+    name: str
+    relationship: str
+    target: str
+    side: int
+
+
+@dataclass
+class ManyToMany:
+    """A many-to-many relationship as `RelationshipDefinitions` describes it."""
+
+    schema_name: str
+    entity1: str
+    entity2: str
+    intersect: str
+    attribute1: str
+    attribute2: str
+    nav1: str
+    nav2: str
+    is_custom: bool = True
+    metadata_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 @dataclass
@@ -94,6 +131,7 @@ class Entity:
     attributes: dict[str, Attribute] = field(default_factory=dict)
     navs: dict[str, NavProperty] = field(default_factory=dict)
     keys: dict[str, EntityKey] = field(default_factory=dict)
+    collections: dict[str, CollectionNav] = field(default_factory=dict)
     has_activities: bool = False
     has_notes: bool = False
     metadata_id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -108,12 +146,20 @@ class Entity:
         """The attribute whose record-JSON name is `name` (`_x_value` for lookups)."""
         attribute = self.attributes.get(name)
         if attribute is not None and not attribute.is_lookup:
-            return attribute
+            return attribute if attribute.is_property else None
         if name.startswith("_") and name.endswith("_value"):
             attribute = self.attributes.get(name[1:-6])
             if attribute is not None and attribute.is_lookup:
                 return attribute
         return None
+
+    def property_names(self) -> frozenset[str]:
+        """Record-JSON names of every property (cached: catalog entities are not changed in place)."""
+        cached = self.__dict__.get("_property_names")
+        if cached is None:
+            cached = frozenset(a.output_name for a in self.attributes.values() if a.is_property)
+            self.__dict__["_property_names"] = cached
+        return cached
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -124,14 +170,18 @@ class Entity:
         raw["attributes"] = {k: Attribute(**v) for k, v in raw["attributes"].items()}
         raw["navs"] = {k: NavProperty(**v) for k, v in raw["navs"].items()}
         raw["keys"] = {k: EntityKey(**v) for k, v in raw["keys"].items()}
+        raw["collections"] = {k: CollectionNav(**v) for k, v in (raw.get("collections") or {}).items()}
         return cls(**raw)
 
 
 class Catalog:
-    """All tables of the environment, by logical name and by entity set name."""
+    """All tables and many-to-many relationships of the environment."""
 
-    def __init__(self, entities: dict[str, Entity], version: int) -> None:
+    def __init__(
+        self, entities: dict[str, Entity], version: int, relationships: dict[str, ManyToMany] | None = None
+    ) -> None:
         self.entities, self.version = entities, version
+        self.relationships = relationships or {}
         self.by_set = {e.entity_set: e for e in entities.values()}
 
     def entity(self, logical_name: str) -> Entity | None:
@@ -139,7 +189,9 @@ class Catalog:
 
     def editable(self, logical_name: str) -> Entity:
         """A deep copy to change and save (the cached one stays intact if the transaction fails)."""
-        return copy.deepcopy(self.entities[logical_name])
+        entity = copy.deepcopy(self.entities[logical_name])
+        entity.__dict__.pop("_property_names", None)
+        return entity
 
 
 def meta_version(conn: sqlite3.Connection) -> int:
@@ -153,13 +205,22 @@ def load_catalog(conn: sqlite3.Connection, cached: Catalog | None) -> Catalog:
     if cached is not None and cached.version == version:
         return cached
     rows = conn.execute("select body from meta_entities").fetchall()
-    return Catalog({e.logical_name: e for e in (Entity.from_json(r["body"]) for r in rows)}, version)
+    relationships = {
+        r["schema_name"]: ManyToMany(**json.loads(r["body"]))
+        for r in conn.execute("select schema_name, body from meta_relationships")
+    }
+    entities = {e.logical_name: e for e in (Entity.from_json(r["body"]) for r in rows)}
+    return Catalog(entities, version, relationships)
 
 
-def save_entities(conn: sqlite3.Connection, *entities: Entity) -> None:
-    """Write table definitions and bump the metadata version so every process reloads."""
+def save_entities(conn: sqlite3.Connection, *entities: Entity, relationship: ManyToMany | None = None) -> None:
+    """Write table (and relationship) definitions and bump the metadata version so every process reloads."""
     conn.executemany(
         "insert into meta_entities values (?, ?) on conflict(logical_name) do update set body = excluded.body",
         [(e.logical_name, e.to_json()) for e in entities],
     )
+    if relationship is not None:
+        conn.execute(
+            "insert into meta_relationships values (?, ?)", (relationship.schema_name, json.dumps(asdict(relationship)))
+        )
     conn.execute("insert into sandbox_counters values ('meta', 1) on conflict(name) do update set value = value + 1")

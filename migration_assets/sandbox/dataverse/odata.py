@@ -27,6 +27,10 @@ FUNCTIONS = {"contains", "startswith", "endswith"}
 IN_FUNCTION = "Microsoft.Dynamics.CRM.In"
 
 Predicate = Callable[[dict[str, Any]], bool]
+# (record key, allowed values): a condition every matching record meets (an `eq` or `In` that is a
+# conjunct of the whole filter); the query uses one to read candidates through an index.
+Constraint = tuple[str, list[Any]]
+Compiled = tuple[Predicate, list[Constraint]]
 
 
 def is_guid(text: str) -> bool:
@@ -165,11 +169,11 @@ class FilterParser:
             pos = match.end()
         return tokens
 
-    def parse(self) -> Predicate:
-        predicate = self._or()
+    def parse(self) -> Compiled:
+        compiled = self._or()
         if self.pos != len(self.tokens):
             raise ODataError(400, "0x0", f"Syntax error at position {self.pos} in '{self.text}'.")
-        return predicate
+        return compiled
 
     def _peek(self) -> tuple[str, str] | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -181,35 +185,37 @@ class FilterParser:
         self.pos += 1
         return token
 
-    def _or(self) -> Predicate:
-        left = self._and()
+    def _or(self) -> Compiled:
+        left, constraints = self._and()
         while self._peek() == ("word", "or"):
             self._take()
-            right, prev = self._and(), left
+            (right, _), prev = self._and(), left
             left = lambda r, a=prev, b=right: a(r) or b(r)  # noqa: E731
-        return left
+            constraints = []  # either side may match: no single condition holds for every row
+        return left, constraints
 
-    def _and(self) -> Predicate:
-        left = self._unary()
+    def _and(self) -> Compiled:
+        left, constraints = self._unary()
         while self._peek() == ("word", "and"):
             self._take()
-            right, prev = self._unary(), left
+            (right, more), prev = self._unary(), left
             left = lambda r, a=prev, b=right: a(r) and b(r)  # noqa: E731
-        return left
+            constraints = constraints + more
+        return left, constraints
 
-    def _unary(self) -> Predicate:
+    def _unary(self) -> Compiled:
         token = self._peek()
         if token == ("word", "not"):
             self._take()
-            inner = self._unary()
-            return lambda r: not inner(r)
+            inner, _ = self._unary()
+            return (lambda r: not inner(r)), []
         if token == ("punct", "("):
             self._take()
-            inner = self._or()
+            compiled = self._or()
             self._take(")")
-            return inner
+            return compiled
         if token and token[0] == "word" and token[1] in FUNCTIONS:
-            return self._function()
+            return self._function(), []
         if token and token[0] == "word" and token[1] == IN_FUNCTION:
             return self._in()
         return self._comparison()
@@ -228,13 +234,14 @@ class FilterParser:
             raise ODataError(400, "0x0", f"Syntax error: expected a literal in '{self.text}'.")
         return parse_literal(value)
 
-    def _comparison(self) -> Predicate:
+    def _comparison(self) -> Compiled:
         key = self._property()
         _, op = self._take()
         if op not in COMPARISONS:
             raise ODataError(400, "0x0", f"Syntax error: unknown operator '{op}' in '{self.text}'.")
         literal = self._literal()
-        return lambda r: compare(r.get(key), op, literal)
+        constraints = [(key, [literal])] if op == "eq" and literal is not None else []
+        return (lambda r: compare(r.get(key), op, literal)), constraints
 
     def _function(self) -> Predicate:
         name = self._take()[1]
@@ -254,7 +261,7 @@ class FilterParser:
         check = checks[name]
         return lambda r: isinstance(r.get(key), str) and check(r[key].lower())
 
-    def _in(self) -> Predicate:
+    def _in(self) -> Compiled:
         self._take()
         self._take("(")
         self._take("PropertyName")
@@ -272,7 +279,7 @@ class FilterParser:
         self._take("]")
         self._take(")")
         key = self.resolve(str(name))
-        return lambda r: any(compare(r.get(key), "eq", v) for v in values)
+        return (lambda r: any(compare(r.get(key), "eq", v) for v in values)), [(key, values)]
 
 
 def normalize(value: Any) -> Any:
@@ -317,4 +324,9 @@ def parse_filter(text: str, resolve: Callable[[str], str]) -> Predicate:
     Raises:
         ODataError: 400 on syntax errors or unknown properties.
     """
+    return FilterParser(text, resolve).parse()[0]
+
+
+def compile_filter(text: str, resolve: Callable[[str], str]) -> Compiled:
+    """Like `parse_filter`, plus the `eq`/`In` conditions every matching record meets."""
     return FilterParser(text, resolve).parse()

@@ -4,6 +4,9 @@ Real: `Prefer: odata.maxpagesize` (≤ 5,000, also the default), `@odata.nextLin
 `$skiptoken` to follow unchanged, `$count` capped at 5,000, `$skip` refused, `$top` ignored when
 a page size is requested. Invented: the skiptoken content (base64 of the last row's sort key;
 real tokens are paging cookies) — clients must treat it as opaque either way.
+Cost (ours): a query without `$orderby` reads its candidates through indexes in primary-id order
+and stops at the page's end (scan.py), so keyed and `In` reads cost the same at any table size and
+paging is keyset; `$orderby`, `$top` without a page size and `activitypointers` sort in memory.
 """
 
 from __future__ import annotations
@@ -13,10 +16,10 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from migration_assets.sandbox.dataverse import store
+from migration_assets.sandbox.dataverse import scan, store
 from migration_assets.sandbox.dataverse.core import Call, Ctx, ODataError, Result, unknown_property
 from migration_assets.sandbox.dataverse.model import Entity
-from migration_assets.sandbox.dataverse.odata import normalize, parse_filter, parse_orderby
+from migration_assets.sandbox.dataverse.odata import Predicate, compile_filter, normalize, parse_filter, parse_orderby
 from migration_assets.sandbox.dataverse.records import activity_tables
 from migration_assets.sandbox.dataverse.render import check_query, render
 
@@ -24,14 +27,19 @@ MAX_PAGE = 5000
 SUPPORTED = {"$select", "$filter", "$orderby", "$top", "$count", "$skiptoken", "$expand"}
 
 
-def matching(ctx: Ctx, entity: Entity, call: Call) -> list[tuple[dict[str, Any], int, dict[str, Any]]]:
-    """(record data, version, flat output row) of every record passing `$filter`, sorted."""
+def check_parameters(entity: Entity, call: Call) -> None:
+    """Refuse `$skip`, unknown system query options and unknown `$select`/`$expand` names."""
     if "$skip" in call.query:
         raise ODataError(400, "0x0", "The query parameter $skip is not supported.")
     for name in call.query:
         if name.startswith("$") and name not in SUPPORTED:
             raise ODataError(400, "0x0", f"The query parameter '{name}' is not supported.")
     check_query(entity, call)  # unknown $select/$expand names → 400 even with no rows
+
+
+def matching(ctx: Ctx, entity: Entity, call: Call) -> list[tuple[dict[str, Any], int, dict[str, Any]]]:
+    """(record data, version, flat output row) of every record passing `$filter`, sorted in memory."""
+    check_parameters(entity, call)
     rows = []
     tables = activity_tables(ctx) if entity.logical_name == "activitypointer" else [entity.logical_name]
     for table in tables:
@@ -55,6 +63,8 @@ def resolve(entity: Entity, name: str) -> str:
 def flat(entity: Entity, data: dict[str, Any]) -> dict[str, Any]:
     row = {}
     for attribute in entity.attributes.values():
+        if not attribute.is_property:
+            continue
         value = data.get(attribute.logical_name)
         row[attribute.output_name] = value["id"] if attribute.is_lookup and value else value
     return row
@@ -99,8 +109,27 @@ def page_size(call: Call) -> int | None:
     return max(1, min(size, MAX_PAGE))
 
 
+def keyset(call: Call, entity: Entity) -> bool:
+    """Whether the query can be answered in primary-id order through indexes (scan.py)."""
+    size = page_size(call)
+    return not (
+        entity.logical_name == "activitypointer"
+        or parse_orderby(call.query.get("$orderby"))
+        or (call.query.get("$top") is not None and size is None)
+    )
+
+
+def compiled(entity: Entity, call: Call) -> tuple[Predicate | None, list[Any]]:
+    text = call.query.get("$filter")
+    if not text:
+        return None, []
+    return compile_filter(text, lambda name: resolve(entity, name))
+
+
 def collection(ctx: Ctx, entity: Entity, call: Call) -> Result:
     """GET /<set>: one page of records, `@odata.count` and `@odata.nextLink` as needed."""
+    if keyset(call, entity):
+        return keyset_page(ctx, entity, call)
     rows = matching(ctx, entity, call)
     size = page_size(call)
     top = call.query.get("$top")
@@ -127,9 +156,50 @@ def collection(ctx: Ctx, entity: Entity, call: Call) -> Result:
     return Result(200, body, {"Preference-Applied": f"odata.maxpagesize={size}"} if size else {})
 
 
+def keyset_page(ctx: Ctx, entity: Entity, call: Call) -> Result:
+    """One page read in primary-id order from after the skiptoken's id, stopping at the page's end."""
+    check_parameters(entity, call)
+    predicate, constraints = compiled(entity, call)
+    size = page_size(call)
+    limit = size or MAX_PAGE
+    token = call.query.get("$skiptoken")
+    after = str(_decode(token).get("id") or "") if token else ""
+    page: list[tuple[dict[str, Any], int, dict[str, Any]]] = []
+    more = False
+    for _, data, version in scan.candidates(ctx, entity, constraints, after):
+        row = flat(entity, data)
+        if predicate is not None and not predicate(row):
+            continue
+        if len(page) == limit:
+            more = True
+            break
+        page.append((data, version, row))
+    body: dict[str, Any] = {"@odata.context": f"{ctx.base_url}/$metadata#{entity.entity_set}"}
+    if call.query.get("$count") == "true":
+        total = count_matching(ctx, entity, predicate, constraints)
+        body["@odata.count"] = min(total, MAX_PAGE)
+        if total > MAX_PAGE:
+            body["@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"] = True
+    body["value"] = [render(ctx, entity, data, version, call) for data, version, _ in page]
+    if more:
+        body["@odata.nextLink"] = _next_link(ctx, entity, call, _encode(page[-1][2], [], entity.primary_id))
+    return Result(200, body, {"Preference-Applied": f"odata.maxpagesize={size}"} if size else {})
+
+
+def count_matching(ctx: Ctx, entity: Entity, predicate: Predicate | None, constraints: list[Any]) -> int:
+    """How many records pass the filter (an SQL count when there is none)."""
+    if predicate is None:
+        return scan.count_all(ctx, entity)
+    return sum(1 for _, data, _ in scan.candidates(ctx, entity, constraints) if predicate(flat(entity, data)))
+
+
 def count(ctx: Ctx, entity: Entity, call: Call) -> Result:
     """GET /<set>/$count → text/plain, capped at 5,000 like the real service."""
-    return Result(200, str(min(len(matching(ctx, entity, call)), MAX_PAGE)))
+    if entity.logical_name == "activitypointer":
+        return Result(200, str(min(len(matching(ctx, entity, call)), MAX_PAGE)))
+    check_parameters(entity, call)
+    predicate, constraints = compiled(entity, call)
+    return Result(200, str(min(count_matching(ctx, entity, predicate, constraints), MAX_PAGE)))
 
 
 def _encode(row: dict[str, Any], order: list[tuple[str, bool]], primary_id: str) -> str:

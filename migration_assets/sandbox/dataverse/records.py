@@ -154,3 +154,6 @@ def delete(ctx: Ctx, entity: Entity, args: str, call: Call) -> Result:
         )
     store.delete_record(ctx.conn, entity.logical_name, record_id)
     return Result(204)
+
+
+__all__ = ["create", "delete", "entity_for_set", "locate", "missing", "retrieve", "upsert"]

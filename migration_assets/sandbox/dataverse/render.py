@@ -1,8 +1,8 @@
 """Record JSON as the Web API returns it: `_<lookup>_value` columns, `@odata.etag`, annotations
 with `Prefer: odata.include-annotations`, `$select` and `$expand` of single-valued navigation
-properties (reference sections 3-4).
+properties, activity parties and many-to-many collections (reference sections 3-4).
 
-Lenient: collection-valued navigation properties cannot be expanded (400 like an unknown name).
+Ours: an expanded many-to-many collection lists every related record (no nested paging).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def render(ctx: Ctx, entity: Entity, data: dict[str, Any], version: int, call: C
     out: dict[str, Any] = {"@odata.etag": f'W/"{version}"'}
     for attribute in entity.attributes.values():
         name = attribute.output_name
-        if name not in select:
+        if name not in select or not attribute.is_property:
             continue
         value = data.get(attribute.logical_name)
         if attribute.is_lookup:
@@ -52,9 +52,9 @@ def _nav_for(entity: Entity, attribute: Attribute, target: str) -> str:
 
 def output_names(entity: Entity, select: list[str] | None) -> set[str]:
     """The record-JSON names to return; unknown `$select` names → 400 0x0 (real text)."""
-    names = {a.output_name for a in entity.attributes.values()}
+    names = entity.property_names()
     if select is None:
-        return names
+        return set(names)
     for name in select:
         if name not in names:
             raise ODataError(
@@ -69,7 +69,7 @@ def check_query(entity: Entity, call: Call) -> None:
     """Validate `$select`/`$expand` names up front (also when no record matches)."""
     output_names(entity, parse_select(call.query.get("$select")))
     for name in parse_expand(call.query.get("$expand")):
-        if name not in entity.navs and name != parties_property(entity):
+        if name not in entity.navs and name not in entity.collections and name != parties_property(entity):
             raise unknown_property(name, entity.logical_name)
 
 
@@ -78,6 +78,9 @@ def expand(ctx: Ctx, entity: Entity, data: dict[str, Any], call: Call, out: dict
     for name, options in parse_expand(call.query.get("$expand")).items():
         if name == parties_property(entity):
             out[name] = render_parties(data)
+            continue
+        if name in entity.collections:
+            out[name] = related(ctx, entity, data, name, options, call)
             continue
         nav = entity.navs.get(name)
         if nav is None:
@@ -91,3 +94,17 @@ def expand(ctx: Ctx, entity: Entity, data: dict[str, Any], call: Call, out: dict
         if found:
             inner = Call("GET", "", dict(options), call.headers)
             out[name] = render(ctx, target, found[0], found[1], inner)
+
+
+def related(ctx: Ctx, entity: Entity, data: dict[str, Any], name: str, options: dict[str, str], call: Call) -> list:
+    """Rendered records related through the many-to-many navigation property `name`."""
+    nav = entity.collections[name]
+    target = ctx.catalog.entities[nav.target]
+    inner = Call("GET", "", dict(options), call.headers)
+    output_names(target, parse_select(inner.query.get("$select")))  # unknown names → 400
+    out = []
+    for other in store.related_ids(ctx.conn, nav.relationship, nav.side, data[entity.primary_id]):
+        found = store.get_record(ctx.conn, target.logical_name, other)
+        if found:
+            out.append(render(ctx, target, found[0], found[1], inner))
+    return out

@@ -1,7 +1,10 @@
-"""Destination seeding helpers used by `migrate sandbox seed/reset` and by tests.
+"""Destination seeding hooks used by `migrate sandbox seed/reset` and by tests.
 
 They work on the SQLite file directly (no HTTP), so a CLI process can prepare the state that
-in-process or served emulators then share.
+in-process or served emulators then share. Hooks (systems.py): `reset(state_path, **options)`,
+`seed_users(state_path, people)`; also `provision_sharepoint(state_path)` (an admin sets up
+document management after a reset with `sharepoint_site=False`), `seed_records`, `snapshot` and
+`document_listing` for tests.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +31,8 @@ def reset(state_path: Path, **options: Any) -> None:
 
     Args:
         state_path: the emulator's SQLite file.
-        **options: sandbox options to set afterwards (tier, customer_service, limits...).
+        **options: sandbox options to set afterwards (tier, customer_service, limits, faults,
+            `sharepoint_site` (False: no SharePoint site, documents go to notes or wait)...).
     """
     state = store.open_state(Path(state_path))
     with state.connect() as conn:
@@ -36,33 +41,41 @@ def reset(state_path: Path, **options: Any) -> None:
             if table not in KEPT_TABLES and not table.startswith("sqlite_"):
                 conn.execute(f"delete from {table}")  # names come from sqlite_master
         bootstrap.install(conn)
+        if options.get("sharepoint_site") is False:
+            store.delete_record(conn, "sharepointsite", bootstrap.DEFAULT_SITE_ID)
     shutil.rmtree(Path(state_path).parent / f"{Path(state_path).stem}_documents", ignore_errors=True)
     if options:
         state.set_options(options)
 
 
-def seed_users(state_path: Path, people: list[Person]) -> list[str]:
-    """The seeding hook: one enabled or disabled systemuser per person.
-
-    Returns:
-        The new systemuserid values, in order.
-    """
-    rows = [
-        {
-            "internalemailaddress": p.email,
-            "domainname": p.email,
-            "firstname": p.first_name,
-            "lastname": p.last_name,
-            "fullname": f"{p.first_name} {p.last_name}".strip(),
-            "isdisabled": not p.active,
-        }
-        for p in people
-    ]
-    return seed_user_rows(state_path, rows)
+def provision_sharepoint(state_path: Path) -> None:
+    """Set up document management: the default SharePoint site exists and the drive answers."""
+    state = store.open_state(Path(state_path))
+    with state.connect() as conn:
+        bootstrap.install(conn)
+        if store.get_record(conn, "sharepointsite", bootstrap.DEFAULT_SITE_ID) is None:
+            bootstrap.add_default_site(conn)
+    state.set_options({"sharepoint_site": True})
 
 
-def seed_user_rows(state_path: Path, users: list[dict[str, Any]]) -> list[str]:
-    """Add system users (internalemailaddress, firstname, lastname, fullname, isdisabled, domainname).
+def user_shape(person: Person) -> dict[str, Any]:
+    """A systemuser row for a person: the e-mail is both the mailbox and the sign-in name (UPN)."""
+    return {
+        "internalemailaddress": person.email,
+        "domainname": person.email,
+        "firstname": person.first_name,
+        "lastname": person.last_name,
+        "fullname": f"{person.first_name} {person.last_name}".strip(),
+        "isdisabled": not person.active,
+    }
+
+
+def seed_users(state_path: Path, people: Sequence[Person | Mapping[str, Any]]) -> list[str]:
+    """Add one system user per person (a ready systemuser row is also accepted, as is).
+
+    Args:
+        state_path: the emulator's SQLite file.
+        people: the people to mirror (seeding hook), or systemuser rows.
 
     Returns:
         The new systemuserid values, in order.
@@ -71,7 +84,8 @@ def seed_user_rows(state_path: Path, users: list[dict[str, Any]]) -> list[str]:
     ids = []
     with state.connect() as conn:
         bootstrap.install(conn)
-        for user in users:
+        for person in people:
+            user = user_shape(person) if isinstance(person, Person) else dict(person)
             user_id = str(user.get("systemuserid") or uuid.uuid4())
             bootstrap.write_raw(
                 conn, "systemuser", user_id, bootstrap.user_row({k: v for k, v in user.items() if k != "systemuserid"})

@@ -3,6 +3,13 @@
 Real (reference sections 9-10, microsoft/CDM): logical names, entity sets, primary id/name,
 column types and MaxLength, state/status values, lookup targets and navigation property names.
 Only the columns a migration touches are present; any other column is "unknown" here.
+Party-list columns (appointment.requiredattendees, email.to...) are listed in metadata with
+AttributeType PartyList but are no record properties: parties are written and read through
+`<activity>_activity_parties` (see parties.py), as in the real Web API.
+Business process flows (simplified, see `workflow`/`processstage`): real environments create
+the stages from the flow's definition when it is saved; here both are plain rows written through
+the Web API, and `processid`/`stageid` of a record must point at an active-or-draft flow of
+category 4 for that table and at a stage of that flow (processes.py).
 """
 
 from __future__ import annotations
@@ -23,7 +30,37 @@ from migration_assets.sandbox.dataverse.tables import (
 )
 
 REGARDING_TARGETS = ["account", "contact", "lead", "opportunity", "incident"]
-ACTIVITY_TABLES = ("task", "appointment")
+ACTIVITY_TABLES = ("task", "appointment", "phonecall", "email")
+FORECAST_CATEGORIES = {
+    100000001: "Pipeline",
+    100000002: "Best case",
+    100000003: "Committed",
+    100000004: "Omitted",
+    100000005: "Won",
+    100000006: "Lost",
+}
+STAGE_CATEGORIES = {
+    0: "Qualify",
+    1: "Develop",
+    2: "Propose",
+    3: "Close",
+    4: "Identify",
+    5: "Research",
+    6: "Resolve",
+    7: "Approval",
+}
+
+
+def _process(entity: Entity) -> None:
+    """The business process flow columns of a table (real: Uniqueidentifier, not lookups)."""
+    entity.add(Attribute("processid", "Uniqueidentifier"))
+    entity.add(Attribute("stageid", "Uniqueidentifier"))
+    entity.add(string("traversedpath", 1250))
+
+
+def _parties(entity: Entity, *names: str) -> None:
+    for name in names:
+        entity.add(Attribute(name, "PartyList", targets=["systemuser", "contact", "account", "lead"]))
 
 
 def _address(entity: Entity) -> None:
@@ -116,6 +153,7 @@ def lead() -> Entity:
         )
     )
     _address(e)
+    _process(e)
     add_lookup(e, "parentaccountid", ["account"])
     add_lookup(e, "parentcontactid", ["contact"])
     add_state(
@@ -140,7 +178,9 @@ def opportunity() -> Entity:
     e.add(string("stepname", 200))
     e.add(picklist("salesstage", {0: "Qualify", 1: "Develop", 2: "Propose", 3: "Close"}))
     e.add(Attribute("closeprobability", "Integer", min_value=0, max_value=100))
+    e.add(picklist("msdyn_forecastcategory", FORECAST_CATEGORIES))
     e.add(memo("description"))
+    _process(e)
     add_lookup(e, "customerid", ["account", "contact"], kind="Customer")
     add_lookup(e, "parentaccountid", ["account"])
     add_lookup(e, "parentcontactid", ["contact"])
@@ -165,6 +205,7 @@ def incident() -> Entity:
     e.add(picklist("prioritycode", {1: "High", 2: "Normal", 3: "Low"}))
     e.add(picklist("casetypecode", {1: "Question", 2: "Problem", 3: "Request"}))
     e.add(date("followupby"))
+    _process(e)
     add_lookup(e, "customerid", ["account", "contact"], kind="Customer", required_level="SystemRequired")
     add_lookup(e, "primarycontactid", ["contact"])
     add_state(
@@ -201,6 +242,7 @@ def appointment() -> Entity:
     add_activity_columns(e, REGARDING_TARGETS)
     e.add(string("location", 200))
     e.add(Attribute("isalldayevent", "Boolean"))
+    _parties(e, "requiredattendees", "optionalattendees", "organizer")
     add_state(
         e,
         {
@@ -210,6 +252,79 @@ def appointment() -> Entity:
             3: ("Scheduled", {5: "Busy", 6: "Out of Office"}, 5),
         },
     )
+    return e
+
+
+def phonecall() -> Entity:
+    e = new_entity("phonecall", "phonecalls", "activityid", "subject", is_activity=True, object_type_code=4210)
+    add_system_columns(e)
+    add_activity_columns(e, REGARDING_TARGETS)
+    e.add(string("phonenumber", 200))
+    e.add(Attribute("directioncode", "Boolean"))
+    _parties(e, "from", "to")
+    add_state(
+        e,
+        {
+            0: ("Open", {1: "Open"}, 1),
+            1: ("Completed", {2: "Made", 4: "Received"}, 2),
+            2: ("Canceled", {3: "Canceled"}, 3),
+        },
+    )
+    return e
+
+
+def email() -> Entity:
+    e = new_entity("email", "emails", "activityid", "subject", is_activity=True, object_type_code=4202)
+    add_system_columns(e)
+    add_activity_columns(e, REGARDING_TARGETS)
+    e.add(Attribute("directioncode", "Boolean"))
+    e.add(string("sender", 250))
+    e.add(memo("torecipients", 500))
+    _parties(e, "from", "to", "cc", "bcc")
+    add_state(
+        e,
+        {
+            0: ("Open", {1: "Draft", 8: "Failed"}, 1),
+            1: ("Completed", {2: "Completed", 3: "Sent", 4: "Received", 6: "Pending Send", 7: "Sending"}, 2),
+            2: ("Canceled", {5: "Canceled"}, 5),
+        },
+    )
+    return e
+
+
+def workflow() -> Entity:
+    """Processes; category 4 = business process flow (one per sales process / source pipeline)."""
+    e = new_entity("workflow", "workflows", "workflowid", "name", object_type_code=4703)
+    add_system_columns(e)
+    e.add(string("name", 100, required_level="SystemRequired"))
+    e.add(string("uniquename", 256))
+    e.add(string("primaryentity", 100, required_level="SystemRequired"))
+    e.add(memo("description"))
+    e.add(memo("clientdata", 1073741823))
+    e.add(
+        picklist(
+            "category",
+            {0: "Workflow", 1: "Dialog", 2: "Business Rule", 3: "Action", 4: "Business Process Flow", 5: "Modern Flow"},
+            required_level="SystemRequired",
+        )
+    )
+    e.add(picklist("type", {1: "Definition", 2: "Activation", 3: "Template"}))
+    e.add(picklist("businessprocesstype", {0: "Business Flow", 1: "Task Flow"}))
+    add_state(e, {0: ("Draft", {1: "Draft"}, 1), 1: ("Activated", {2: "Activated"}, 2)})
+    return e
+
+
+def processstage() -> Entity:
+    """Stages of a business process flow (real: derived from the flow's definition)."""
+    e = new_entity(
+        "processstage", "processstages", "processstageid", "stagename", ownership="None", object_type_code=4724
+    )
+    add_system_columns(e)
+    e.add(string("stagename", 100, required_level="SystemRequired"))
+    e.add(picklist("stagecategory", STAGE_CATEGORIES))
+    e.add(string("primaryentitytypecode", 100))
+    e.add(memo("clientdata", 1073741823))
+    add_lookup(e, "processid", ["workflow"], required_level="SystemRequired")
     return e
 
 
@@ -353,6 +468,10 @@ def standard_entities() -> list[Entity]:
         incident(),
         task(),
         appointment(),
+        phonecall(),
+        email(),
+        workflow(),
+        processstage(),
         incidentresolution(),
         activitypointer(),
         annotation(),

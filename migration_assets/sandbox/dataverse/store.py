@@ -3,6 +3,11 @@
 Records are JSON documents per (table, id) with a row version taken from one global counter (like
 Dataverse's `versionnumber`); `record_keys` indexes alternate-key values so uniqueness and
 key-addressed upserts are single lookups.
+
+Connections: each app keeps one SQLite connection per worker thread (`Connections`): reads run in
+a deferred transaction on a WAL snapshot, so they never wait for the writer; writes take the write
+lock (`begin immediate`). Reusing connections spares the schema parse and the checkpoint that
+opening and closing the last connection of a WAL file costs on every request.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -22,6 +28,12 @@ from migration_assets.sandbox._common import SqliteState
 SCHEMA = """
 create table if not exists sandbox_counters (name text primary key, value integer not null);
 create table if not exists meta_entities (logical_name text primary key, body text not null);
+create table if not exists meta_relationships (schema_name text primary key, body text not null);
+create table if not exists associations (
+    relationship text not null, id1 text not null, id2 text not null, primary key (relationship, id1, id2));
+create index if not exists associations_by_id2 on associations (relationship, id2);
+create index if not exists associations_id1 on associations (id1);
+create index if not exists associations_id2 on associations (id2);
 create table if not exists records (
     entity text not null, id text not null, data text not null, version integer not null,
     seq integer not null, primary key (entity, id));
@@ -42,6 +54,10 @@ create table if not exists documents (
 create table if not exists upload_sessions (
     id text primary key, path text not null, total integer, received integer not null,
     expires real not null);
+create table if not exists upload_owners (session text primary key, client_id text not null);
+create index if not exists documents_by_id on documents (id);
+create table if not exists sandbox_execution (identity text not null, at real not null, ms real not null);
+create index if not exists sandbox_execution_idx on sandbox_execution (identity, at);
 """
 
 # Option defaults that do not depend on the tier (customer_service/custom_table_limit do).
@@ -55,6 +71,7 @@ DEFAULTS: dict[str, Any] = {
     "document_max_bytes": 26_214_400,
     "key_activation_seconds": 0,
     "token_expires_in": 3599,
+    "sharepoint_site": True,
 }
 
 CLIENT_ID = "dv-sandbox-client"
@@ -92,16 +109,47 @@ def open_state(path: Path) -> SqliteState:
     return SqliteState(Path(path), SCHEMA, DEFAULTS)
 
 
-@contextmanager
-def reading(path: Path) -> Iterator[sqlite3.Connection]:
-    """A read-only snapshot connection: unlike `SqliteState.connect` it takes no write lock, so
-    authentication and limit checks are not queued behind a long write (e.g. a big `$batch`)."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    conn.row_factory = sqlite3.Row
-    try:
-        yield conn
-    finally:
-        conn.close()
+class Connections:
+    """One SQLite connection per thread for one state file, in read or write transactions.
+
+    Args:
+        path: the state file (created by `open_state` first).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("pragma synchronous=normal")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (committed on success, rolled back on error)."""
+        conn = self._connection()
+        conn.execute("begin immediate")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("rollback")
+            raise
+        conn.execute("commit")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction on one snapshot; it never waits for a writer (WAL)."""
+        conn = self._connection()
+        conn.execute("begin")
+        try:
+            yield conn
+        finally:
+            conn.execute("rollback")
 
 
 def read_options(conn: sqlite3.Connection) -> Options:
@@ -148,8 +196,20 @@ def put_record(conn: sqlite3.Connection, entity: str, record_id: str, data: dict
 
 
 def delete_record(conn: sqlite3.Connection, entity: str, record_id: str) -> None:
+    """Delete a record, its key index rows and its many-to-many associations (real: cascade)."""
     conn.execute("delete from records where entity = ? and id = ?", (entity, record_id))
     conn.execute("delete from record_keys where entity = ? and id = ?", (entity, record_id))
+    conn.execute("delete from associations where id1 = ? or id2 = ?", (record_id, record_id))
+
+
+def related_ids(conn: sqlite3.Connection, relationship: str, side: int, record_id: str) -> list[str]:
+    """Ids associated with `record_id` in a many-to-many relationship (`side` 1: it is Entity1)."""
+    mine, other = ("id1", "id2") if side == 1 else ("id2", "id1")
+    rows = conn.execute(
+        f"select {other} as other from associations where relationship = ? and {mine} = ? order by {other}",
+        (relationship, record_id),
+    )
+    return [r["other"] for r in rows]
 
 
 def key_owner(conn: sqlite3.Connection, entity: str, key_name: str, value: str) -> str | None:

@@ -1,9 +1,13 @@
 """Type checks and conversions of column values written through the Web API.
 
 Real: Int32 range and literal conversion errors (0x80048d19), MaxLength (0x80044331 with the real
-message), dates from 1753 on, choice values limited to the column's option set.
-Invented/unconfirmed texts: the out-of-range choice message (0x8004431a) and the early-date
-message (0x80044331 family) follow community reports, not documentation.
+message), dates from 1753 on, choice values limited to the column's option set, multi-select
+choices written and read as a comma-separated string of integers (`"100000000,100000002"`,
+reference §3, secondary).
+Invented/unconfirmed texts: the out-of-range choice message (0x8004431a, also for a multi-select
+value outside its options) and the early-date message (0x80044331 family) follow community
+reports, not documentation; a multi-select value is stored in the order written, without
+duplicates.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ EDM_TYPES = {
     "Boolean": "Edm.Boolean",
     "DateTime": "Edm.DateTimeOffset",
     "Picklist": "Edm.Int32",
+    "MultiSelectPicklist": "Edm.String",
     "State": "Edm.Int32",
     "Status": "Edm.Int32",
     "Uniqueidentifier": "Edm.Guid",
@@ -82,6 +87,8 @@ def coerce(entity: Entity, attribute: Attribute, value: Any) -> Any:
         return value
     if kind == "DateTime":
         return _datetime(entity, attribute, value)
+    if kind == "MultiSelectPicklist":
+        return _multi_select(entity, attribute, value)
     if kind == "Uniqueidentifier":
         if not isinstance(value, str) or not is_guid(value):
             raise conversion_error(entity, attribute, value)
@@ -163,6 +170,21 @@ def _parse(entity: Entity, attribute: Attribute, value: str) -> dt.datetime:
     except ValueError:
         raise conversion_error(entity, attribute, value) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _multi_select(entity: Entity, attribute: Attribute, value: Any) -> str | None:
+    """`"1,2"` → the same string after checking each value is one of the column's options."""
+    if not isinstance(value, str):
+        raise conversion_error(entity, attribute, value)
+    values: list[int] = []
+    for part in value.split(","):
+        if not re.fullmatch(r"\s*-?\d+\s*", part):
+            raise conversion_error(entity, attribute, value)
+        number = int(part)
+        check_option(entity, attribute, number)
+        if number not in values:
+            values.append(number)
+    return ",".join(map(str, values)) if values else None
 
 
 def check_option(entity: Entity, attribute: Attribute, value: int) -> None:

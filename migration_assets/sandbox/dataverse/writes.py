@@ -4,7 +4,9 @@
 Real: unknown body columns (0x0 "Invalid property ..."), read-only/create-only columns silently
 ignored, statecode ignored on create, statuscode must belong to statecode, only SystemRequired
 enforced, note size counted on base64 (0x80044a02), document location relativeurl xor absoluteurl
-(0x80040203), incident writes need a Customer Service licence (403 0x80040220).
+(0x80040203), incident writes need a Customer Service licence (403 0x80040220), process/stage
+references (processes.py), publisher customization prefixes (2-8 letters or digits), unique
+publisher and solution unique names (the duplicate answer, 412 0x80040237, is unconfirmed).
 Invented/unconfirmed: texts for a missing SystemRequired column and a statuscode outside its state;
 the "silent failure" of activities owned by a disabled user: answered as success but not stored,
 logged in `sandbox_silent_failures` (readable at `GET /api/data/v9.2/sandbox/silentfailures`).
@@ -13,10 +15,11 @@ logged in `sandbox_silent_failures` (readable at `GET /api/data/v9.2/sandbox/sil
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
-from migration_assets.sandbox.dataverse import store
+from migration_assets.sandbox.dataverse import processes, store
 from migration_assets.sandbox.dataverse.core import Ctx, ODataError
 from migration_assets.sandbox.dataverse.model import Attribute, Entity
 from migration_assets.sandbox.dataverse.parties import STORED as STORED_PARTIES
@@ -24,6 +27,7 @@ from migration_assets.sandbox.dataverse.parties import parse_parties, parties_pr
 from migration_assets.sandbox.dataverse.references import bind, index_keys
 from migration_assets.sandbox.dataverse.values import coerce
 
+PREFIX_RE = re.compile(r"^(?!mscrm)[A-Za-z][A-Za-z0-9]{1,7}$")
 PRIVILEGES = {"create": "prvCreateIncident", "update": "prvWriteIncident", "delete": "prvDeleteIncident"}
 
 
@@ -128,7 +132,24 @@ def derived_columns(entity: Entity, data: dict[str, Any]) -> None:
 
 
 def table_rules(ctx: Ctx, entity: Entity, data: dict[str, Any], changes: dict[str, Any]) -> None:
-    """Per-table rules: note size cap, document location URL xor, SystemRequired columns."""
+    """Per-table rules: note size cap, document location URL xor, publisher prefix, SystemRequired columns."""
+    prefix = changes.get("customizationprefix")
+    if entity.logical_name == "publisher" and prefix is not None and not PREFIX_RE.match(str(prefix)):
+        raise ODataError(
+            400,
+            "0x80040203",
+            "The customization prefix must be 2 to 8 characters long, can only consist of letters and digits, "
+            "must start with a letter and cannot start with 'mscrm'.",
+        )
+    unique = changes.get("uniquename")
+    if entity.logical_name in ("publisher", "solution") and unique is not None:
+        other = ctx.conn.execute(
+            "select id from records where entity = ? and lower(json_extract(data, '$.uniquename')) = lower(?) "
+            "and id != ?",
+            (entity.logical_name, unique, data.get(entity.primary_id) or ""),
+        ).fetchone()
+        if other is not None:
+            raise ODataError(412, "0x80040237", "A record with matching key values already exists.")
     body = changes.get("documentbody")
     if (
         entity.logical_name == "annotation"
@@ -191,6 +212,7 @@ def save(
         changes.pop(entity.primary_id, None)
     apply_state(entity, data, changes, creating, record_id)
     table_rules(ctx, entity, {**data, **changes}, changes)
+    processes.check(ctx, entity, {**data, **changes}, changes)
     data.update(changes)
     data["modifiedon"], data["modifiedby"] = now, {"id": ctx.user_id, "type": "systemuser"}
     derived_columns(entity, data)

@@ -1,0 +1,166 @@
+"""Upserting rows in `$batch`es of atomic change sets, and isolating the rows that fail.
+
+Real (reference §5): a change set is all-or-nothing; with `Prefer: odata.continue-on-error` a failed
+change set answers with one error part and the other change sets of the batch still run.
+Ours (the loading strategy): up to `records_per_changeset` rows share one change set (fewer parts
+and round trips); when a change set fails, none of its rows was written, so its rows are sent
+again one per change set: the failing row gets its own error and the others load
+("transaction-level rollback on partial failures").
+
+Rows are addressed by alternate key (`PATCH /<set>(<key>='<value>')`), or, when `key` is the
+table's primary id column, by a deterministic GUID (`PATCH /<set>(<uuid5>)`, records.deterministic_id)
+for tables that cannot take a custom alternate key (workflow, processstage, annotation...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from migration_assets.connectors.base import UpsertRow, WriteResult
+from migration_assets.connectors.dataverse import records
+from migration_assets.connectors.dataverse.batch import BatchRequest, PartResponse
+from migration_assets.connectors.dataverse.metadata import TableMeta
+from migration_assets.connectors.dataverse.odata import in_filter, key_problem
+from migration_assets.connectors.dataverse.settings import IN_FILTER_CHUNK
+
+if TYPE_CHECKING:
+    from migration_assets.connectors.dataverse.client import DataverseDestination
+
+
+@dataclass
+class Prepared:
+    """One row ready to send: its position, its requests, and its primary id when addressed by it."""
+
+    index: int
+    parts: list[BatchRequest]
+    record_id: str | None = None
+
+
+class Upserter:
+    """Sends one chunk of rows of one table.
+
+    Args:
+        connector: the DataverseDestination (api, metadata, batching, options).
+        meta: the table.
+        key: the alternate-key column, or the primary id column (deterministic GUIDs).
+        sets: table -> entity set of every lookup target.
+    """
+
+    def __init__(self, connector: DataverseDestination, meta: TableMeta, key: str, sets: Mapping[str, str]) -> None:
+        self.connector, self.meta, self.key, self.sets = connector, meta, key, sets
+        self.by_id = key == meta.entity.primary_id
+
+    def record_id(self, external_id: str) -> str | None:
+        if not self.by_id:
+            return None
+        return records.deterministic_id(self.connector.id_namespace, self.meta.entity.logical, external_id)
+
+    async def run(self, rows: Sequence[UpsertRow]) -> list[WriteResult]:
+        """One WriteResult per row, in order."""
+        out: dict[int, WriteResult] = {}
+        existing = await self._existing(rows) if records.needs_existence(rows) else None
+        extras = await self.connector.parties.bodies(self.meta, rows) if self.meta.party_columns else [{}] * len(rows)
+        prepared = []
+        for i, row in enumerate(rows):
+            item = self._prepare(i, row, existing, extras[i])
+            if isinstance(item, str):
+                out[i] = WriteResult(row.external_id, ok=False, error=item)
+            else:
+                prepared.append(item)
+        size = self.connector.records_per_changeset
+        failed = await self._send([prepared[n : n + size] for n in range(0, len(prepared), size)], rows, out)
+        if failed:  # isolate: one row per change set, so only the failing row keeps an error
+            await self._send([[p] for p in failed], rows, out)
+        return [out[i] for i in range(len(rows))]
+
+    def _prepare(
+        self, index: int, row: UpsertRow, existing: set[str] | None, extra: Mapping[str, Any] | str
+    ) -> Prepared | str:
+        """The row's requests, or why it cannot be sent."""
+        if isinstance(extra, str):
+            return extra
+        record_id = self.record_id(row.external_id)
+        exists = None if existing is None else (record_id or row.external_id).casefold() in existing
+        prefix = self.connector.api.prefix
+        try:
+            parts = records.upsert_parts(
+                row, self.key, self.meta, self.sets, prefix, exists, record_id=record_id, extra=extra
+            )
+        except ValueError as exc:
+            return str(exc)
+        return Prepared(index, parts, record_id)
+
+    async def _send(
+        self, sets: list[list[Prepared]], rows: Sequence[UpsertRow], out: dict[int, WriteResult]
+    ) -> list[Prepared]:
+        """Send change sets; record the rows' results; return the rows of failed multi-row sets."""
+        if not sets:
+            return []
+        answers = await self.connector.batch_groups([[part for p in group for part in p.parts] for group in sets])
+        retry: list[Prepared] = []
+        for n, group in enumerate(sets):
+            responses = _responses(answers, n)
+            if isinstance(responses, str) or any(not r.ok for r in responses):
+                error = responses if isinstance(responses, str) else _first_error(responses)
+                if len(group) > 1:
+                    retry.extend(group)
+                else:
+                    out[group[0].index] = WriteResult(rows[group[0].index].external_id, ok=False, error=error)
+                continue
+            offset = 0
+            for prepared in group:
+                mine = responses[offset : offset + len(prepared.parts)]
+                offset += len(prepared.parts)
+                result = records.upsert_result(rows[prepared.index], mine, self.meta.entity.primary_id)
+                if result.ok and prepared.record_id and not result.destination_id:
+                    result = WriteResult(result.external_id, True, prepared.record_id, result.operation)
+                out[prepared.index] = result
+        return retry
+
+    async def _existing(self, rows: Sequence[UpsertRow]) -> set[str]:
+        """Casefolded key values (or primary ids) of the rows' records that exist already."""
+        if self.by_id:
+            ids = [self.record_id(r.external_id) or "" for r in rows]
+            return {
+                k.casefold() for k in await read_column(self.connector, self.meta, self.meta.entity.primary_id, ids)
+            }
+        values = [r.external_id for r in rows if not key_problem(r.external_id)]
+        return {k.casefold() for k in await read_column(self.connector, self.meta, self.key, values)}
+
+
+async def read_column(
+    connector: DataverseDestination,
+    meta: TableMeta,
+    column: str,
+    values: Sequence[str],
+    select: str | None = None,
+    expand: str | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Records whose `column` is in `values`, by that column's value (chunks of ≤ 100, all pages)."""
+    found: dict[str, dict[str, Any]] = {}
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), IN_FILTER_CHUNK):
+        params = {
+            "$select": select or records.select_list([column], set(), meta.entity.primary_id),
+            "$filter": in_filter(column, unique[start : start + IN_FILTER_CHUNK]),
+        }
+        if expand:
+            params["$expand"] = expand
+        async for page in connector.api.pages(meta.entity.entity_set, params, connector.page_size):
+            found.update({str(r[column]): r for r in page if r.get(column) is not None})
+    return found
+
+
+def _responses(answers: list[list[PartResponse]] | str, n: int) -> list[PartResponse] | str:
+    if isinstance(answers, str):
+        return answers
+    if n >= len(answers) or not answers[n]:
+        return "not processed: the batch stopped early"
+    return answers[n]
+
+
+def _first_error(responses: Sequence[PartResponse]) -> str:
+    failed = next((r for r in responses if not r.ok), None)
+    return failed.error_text() if failed else "no response for this change set"
