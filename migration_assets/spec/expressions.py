@@ -598,3 +598,17 @@ def _all(args, ctx):
 def _any(args, ctx):
     parts = [compile_expr(a, ctx.at(f"args[{i}]")) for i, a in enumerate(_list_arg(args, ctx, "args"))]
     return _merge(pl.any_horizontal([p.expr for p in parts]), *parts, dtype=pl.Boolean)
+
+
+def _load_topic_transforms() -> None:
+    """Register the transforms of every module in `spec/transforms/` (see its docstring)."""
+    import importlib
+    import pkgutil
+
+    from migration_assets.spec import transforms
+
+    for info in pkgutil.iter_modules(transforms.__path__):
+        importlib.import_module(f"{transforms.__name__}.{info.name}")
+
+
+_load_topic_transforms()

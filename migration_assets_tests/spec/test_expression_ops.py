@@ -65,8 +65,10 @@ def _context() -> CompileContext:
     return CompileContext("t.yaml", "objects.x.fields.y", "s", FIELDS, value_maps=MAPS)
 
 
-def test_every_transform_has_a_case() -> None:
-    assert set(CASES) == set(TRANSFORMS)
+def test_every_core_transform_has_a_case() -> None:
+    """Core transforms are tested here; each `spec/transforms/<topic>.py` has its own test file."""
+    core = {name for name, t in TRANSFORMS.items() if t.build.__module__ == compile_expr.__module__}
+    assert set(CASES) == core
 
 
 @pytest.mark.parametrize("op", sorted(CASES))
