@@ -168,14 +168,12 @@ class AdaptiveLimiter:
             None lets the server decide.
     """
 
-    DECREASE = 0.5
-    RATE_BACKOFF = 0.7
-    SETTLE_GAP = 0.03
-    PROOF_ANSWERS = 10
-    PROOF_SECONDS = 0.5
-    REPROBE_SECONDS = 30.0
-    REPROBE_STEP = 1.1
-    MEASURE_SECONDS = 10.0
+    DECREASE = 0.5  # concurrency after a 429/503, as a share of what it was
+    MARGIN = 0.05  # pace this far under the estimated limit
+    STEP_DOWN = 0.9  # one 429 lowers the estimate by at most this much (a fault is not a new limit)
+    QUIET_SECONDS = 30.0  # without throttling this long, the estimate is raised (the limit may have moved)
+    MEASURE_SECONDS = 600.0
+    BUCKET_SECONDS = 0.1
     MIN_RATE = 0.01
     MAX_PACED_WINDOW = 3600.0  # longer windows are budgets (daily API requests), not rates
 
@@ -186,26 +184,23 @@ class AdaptiveLimiter:
         self.max_concurrency = max(1, max_concurrency)
         self.limit = float(min(max(1, concurrency), self.max_concurrency))
         self.max_rate = max_rate
-        self.rate: float | None = None
+        self.estimate: float | None = None  # the server's sustained rate as last measured at a 429
         self.in_flight = 0
         self.peak_in_flight = 0
         self.epoch = 0
         self.remaining: int | None = None
+        self._floor = self.MIN_RATE
         self._hint_cap: int | None = None
         self._hint_rate: float | None = None
         self._max_remaining = 0
-        self._good: float | None = None
-        self._bad: float | None = None
-        self._floor = self.MIN_RATE
-        self._rate_since = 0.0
-        self._proof = 0
+        self._changed_at = 0.0
+        self._quiet_steps = 0
         self._demand = False
         self._held_until = 0.0
         self._resume_at = 0.0
         self._next_slot = 0.0
         self._streak = 0
-        self._accepted: deque[float] = deque()
-        self._first_use: float | None = None
+        self._served: deque[list[float]] = deque()  # [bucket start, answers] over MEASURE_SECONDS
         self._lock = threading.Lock()
         self._waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = deque()
 
@@ -217,7 +212,8 @@ class AdaptiveLimiter:
 
     def pacing(self) -> float | None:
         """The rate requests start at now (requests per second), None when unpaced."""
-        rates = [r for r in (self.rate, self.max_rate, self._hint_rate) if r]
+        learnt = self.estimate * (1 - self.MARGIN) if self.estimate else None
+        rates = [r for r in (learnt, self.max_rate, self._hint_rate) if r]
         return min(rates) if rates else None
 
     def paused_for(self) -> float:
@@ -230,7 +226,6 @@ class AdaptiveLimiter:
             waiter = None
             with self._lock:
                 now = time.monotonic()
-                self._first_use = self._first_use or now
                 pause = self._resume_at - now
                 admitted = pause <= 0 and self.in_flight < self.slots()
                 if admitted:
@@ -308,68 +303,62 @@ class AdaptiveLimiter:
     # -- learning -------------------------------------------------------------------------------
     def _on_answer(self, ticket: Ticket, now: float) -> None:
         self._streak = 0
-        self._accepted.append(now)
-        while self._accepted and self._accepted[0] < now - self.MEASURE_SECONDS:
-            self._accepted.popleft()
+        self._count_served(now)
         if ticket.saturated and self.limit < self.max_concurrency:
             self.limit += 1.0 / self.limit
-        if self.rate is None or ticket.rate != self.pacing():
-            return  # unpaced, or sent under another rate: says nothing about this one
-        self._proof += 1
-        held = now - self._rate_since
-        if (
-            self._proof >= self.PROOF_ANSWERS
-            and held >= self.PROOF_SECONDS
-            and self._demand
-            and now >= self._held_until
-        ):
-            self._raise_rate(now, held)
+        quiet = now - self._changed_at
+        if self.estimate is None or not self._demand or quiet < self.QUIET_SECONDS or now < self._held_until:
+            return
+        # paced and held back for a while without a throttle: the limit may be higher; the step
+        # doubles with each quiet period in a row (5%, 10%, 20%...), as far as twice the estimate
+        self._quiet_steps += 1
+        self._raise(self.estimate * min(1 + self.MARGIN * 2 ** (self._quiet_steps - 1), 2.0), now)
 
-    def _raise_rate(self, now: float, held: float) -> None:
-        assert self.rate is not None
-        self._good = max(self._good or 0.0, self.rate)
-        if self._bad is None:
-            self._set_rate(self.rate * 2, now)
-        elif self._bad - self._good > self.SETTLE_GAP * self._bad:
-            self._set_rate((self._good + self._bad) / 2, now)
-        elif held >= self.REPROBE_SECONDS:  # settled for long enough: the limit may have moved up
-            self._bad *= self.REPROBE_STEP
-            self._set_rate((self._good + self._bad) / 2, now)
+    def _count_served(self, now: float) -> None:
+        start = now - now % self.BUCKET_SECONDS
+        if self._served and self._served[-1][0] == start:
+            self._served[-1][1] += 1
+        else:
+            self._served.append([start, 1.0])
+        while self._served and self._served[0][0] < now - self.MEASURE_SECONDS:
+            self._served.popleft()
+
+    def _served_rate(self, now: float, seconds: float) -> tuple[float, float]:
+        """(answers served in the last `seconds`, that count per second)."""
+        count = sum(n for start, n in self._served if start >= now - seconds)
+        return count, count / seconds
 
     def _on_throttle(self, ticket: Ticket, status: int | None, retry_after: float | None, now: float) -> None:
         self._streak += 1
-        if retry_after is None:
+        pause = retry_after
+        if pause is None:
             base = min(0.2 * 2 ** (self._streak - 1), 30.0)
-            retry_after = base + random.uniform(0, base / 2)
-        self._resume_at = max(self._resume_at, now + retry_after)
+            pause = base + random.uniform(0, base / 2)
+        self._resume_at = max(self._resume_at, now + pause)
         self._next_slot = max(self._next_slot, self._resume_at)
         if ticket.epoch != self.epoch:
             return  # sent before the last decrease: the same episode
         self.epoch += 1
         self.limit = max(1.0, self.limit * self.DECREASE)
         if status == 429:
-            self._lower_rate(ticket, now, retry_after)
+            self._lower_estimate(now, max(pause, 1.0))
 
-    def _lower_rate(self, ticket: Ticket, now: float, pause: float) -> None:
-        if self.rate is None:
-            if len(self._accepted) < 2:
+    def _lower_estimate(self, now: float, seconds: float) -> None:
+        """A 429: the server's window is full, so what it served over the last `seconds` (the pause
+        it announces is no longer than its window) bounds its rate."""
+        count, measured = self._served_rate(now, seconds)
+        self._quiet_steps = 0
+        if self.estimate is None:
+            if count < 2:
                 return  # nothing served yet (another process spent the window, or a fault): pause only
-            # the first 429: what the server provably served, counting the pause it asks for
-            since = self._accepted[0]
-            span = max(now - max(since, self._first_use or now), 1e-3) + pause
-            estimate = max(len(self._accepted) / span, self.MIN_RATE)
-            self._floor = max(estimate / 2, self.MIN_RATE)
-            self._set_rate(estimate, now)
+            self._floor = measured / 2  # no fault or neighbour pushes the pacing below half of it
+            self._raise(measured, now)
             return
-        sent = ticket.rate or self.rate
-        if self._good is not None and self._good >= sent:
-            self._good = None  # throttled at a rate once held: the limit moved (or is shared)
-        self._bad = sent if self._bad is None else min(self._bad, sent)
-        self._set_rate((self._good + self._bad) / 2 if self._good else sent * self.RATE_BACKOFF, now)
+        self._raise(max(min(self.estimate, measured), self.estimate * self.STEP_DOWN), now)
 
-    def _set_rate(self, rate: float, now: float) -> None:
-        self.rate = max(rate, self._floor)
-        self._rate_since, self._proof, self._demand = now, 0, False
+    def _raise(self, estimate: float, now: float) -> None:
+        self.estimate = max(estimate, self._floor, self.MIN_RATE)
+        self._changed_at, self._demand = now, False
 
     def _observe(self, hint: RateHint, now: float) -> None:
         if hint.concurrency:
@@ -385,7 +374,7 @@ class AdaptiveLimiter:
         if hint.window_seconds:
             self._hint_rate = allowance / hint.window_seconds if low else None
         elif low:
-            self._held_until = now + self.PROOF_SECONDS  # no upward probe while the allowance is low
+            self._held_until = now + self.QUIET_SECONDS  # no upward probe while the allowance is low
 
     def snapshot(self) -> dict[str, float]:
         """`concurrency` (current limit), `in_flight_peak`, `rate_per_second` (0: unpaced) and
