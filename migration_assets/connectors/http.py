@@ -553,6 +553,53 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     return max(0.0, moment.timestamp() - time.time())
 
 
+@dataclass(frozen=True)
+class SessionSettings:
+    """One system's HttpSession settings: each connector's settings.py holds its defaults, and
+    `Connection.options` may override any of them by the option names below.
+
+    Attributes:
+        concurrency: requests in flight at first (option `concurrency`).
+        max_concurrency: ceiling of the concurrency limit (option `max_concurrency`).
+        connect_timeout: seconds to connect (option `connect_timeout`).
+        read_timeout: seconds to wait for an answer (option `read_timeout`).
+        retry_budget_seconds: the retry time budget of one request (option `retry_budget_seconds`).
+        rate: a hard ceiling in requests per second, None to let the server decide (option
+            `rate_per_second`).
+    """
+
+    concurrency: int = 8
+    max_concurrency: int = 64
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+    retry_budget_seconds: float = DEFAULT_RETRY_BUDGET
+    rate: float | None = None
+
+    def with_options(self, options: Mapping[str, Any] | None) -> SessionSettings:
+        """These settings with the ones `options` names replaced (other options are ignored)."""
+        opts = dict(options or {})
+        rate = opts.get("rate_per_second", self.rate)
+        return SessionSettings(
+            concurrency=int(opts.get("concurrency", self.concurrency)),
+            max_concurrency=int(opts.get("max_concurrency", self.max_concurrency)),
+            connect_timeout=float(opts.get("connect_timeout", self.connect_timeout)),
+            read_timeout=float(opts.get("read_timeout", self.read_timeout)),
+            retry_budget_seconds=float(opts.get("retry_budget_seconds", self.retry_budget_seconds)),
+            rate=None if rate is None else float(rate),
+        )
+
+    def session_kwargs(self) -> dict[str, Any]:
+        """The HttpSession keyword arguments."""
+        return {
+            "concurrency": self.concurrency,
+            "max_concurrency": self.max_concurrency,
+            "connect_timeout": self.connect_timeout,
+            "read_timeout": self.read_timeout,
+            "retry_budget_seconds": self.retry_budget_seconds,
+            "rate": self.rate,
+        }
+
+
 # -- the session -------------------------------------------------------------------------------------
 @dataclass
 class _Call:
@@ -966,6 +1013,7 @@ __all__ = [
     "RateHintReader",
     "RequestStats",
     "RetryPolicy",
+    "SessionSettings",
     "Token",
     "identity_of",
     "redact",

@@ -7,8 +7,16 @@ filters, `odata.maxpagesize` paging, concurrency capped by `x-ms-dop-hint`.
 Invented (sandbox only): the token path comes from the Connection; `sandbox/environment` facts are
 read when present (see metadata.py); the document store is Graph-shaped (see documents.py).
 
-Connection.options: `rate_per_second` (20), `concurrency` (4), `batch_size` (100, at most 1000),
-`page_size` (5000), `key_wait_seconds` (120), `drive_path` (the Graph drive of the document store).
+Connection.options: `concurrency` (4), `batch_size` (100, at most 1000), `page_size` (5000),
+`key_wait_seconds` (120), `drive_path` (the Graph drive of the document store), and the HttpSession
+settings of settings.HTTP (`rate_per_second` is then a hard ceiling: by default the rate is learnt
+from the service protection answers and headers, settings.RATE_HEADERS).
+
+Lost answers: a `$batch` whose requests are all upserts by alternate key, updates or deletes is
+idempotent and re-sent; one that creates records (POST, in `restore` of deleted records) is not, so
+a lost answer fails its rows with the LostResponse text and the next rollback run, which finds the
+records by id, finishes them. Schema writes (POST EntityDefinitions, Attributes, Keys...) are not
+re-sent either: a lost answer fails `apply_schema`, whose next run creates only what is missing.
 """
 
 from __future__ import annotations
@@ -43,12 +51,13 @@ from migration_assets.connectors.dataverse.settings import (
     BASE_HEADERS,
     DEFAULT_BATCH_SIZE,
     DEFAULT_CONCURRENCY,
-    DEFAULT_RATE_PER_SECOND,
     DRIVE_PATH,
     GET_HEADERS,
+    HTTP,
     IN_FILTER_CHUNK,
     MAX_BATCH_SIZE,
     MAX_PAGE_SIZE,
+    RATE_HEADERS,
     SYSTEM,
 )
 from migration_assets.connectors.http import HttpSession, OAuthClientCredentials
@@ -112,10 +121,17 @@ class DataverseApi:
             url, query = body.get("@odata.nextLink"), None
 
     async def batch(self, groups: Sequence[Sequence[BatchRequest] | BatchRequest]) -> list[list[PartResponse]]:
-        """Send one `$batch` with `Prefer: odata.continue-on-error`; responses per group, in order."""
+        """Send one `$batch` with `Prefer: odata.continue-on-error`; responses per group, in order.
+
+        The POST is idempotent when every request in it is (no POST inside): see the module docstring.
+        """
         content_type, content = build_batch(groups)
         headers = {"Content-Type": content_type, "Prefer": "odata.continue-on-error"}
-        response = await self.send("POST", "$batch", headers=headers, content=content, expect=(200,))
+        requests = [r for g in groups for r in ([g] if isinstance(g, BatchRequest) else g)]
+        idempotent = all(r.method != "POST" for r in requests)
+        response = await self.send(
+            "POST", "$batch", headers=headers, content=content, expect=(200,), idempotent=idempotent
+        )
         return parse_batch(response.headers.get("content-type", ""), response.content)
 
 
@@ -163,7 +179,7 @@ class DataverseDestination(DestinationConnector):
         if not (connection.token_url and connection.client_id and connection.client_secret):
             raise MigrationError("dynamics365: the connection needs DATAVERSE_TOKEN_URL, client id and secret")
         opts = dict(connection.options or {})
-        rate = float(opts.get("rate_per_second", DEFAULT_RATE_PER_SECOND))
+        http = HTTP.with_options(opts)
         concurrency = int(opts.get("concurrency", DEFAULT_CONCURRENCY))
         auth = OAuthClientCredentials(
             token_url=connection.token_url,
@@ -172,12 +188,7 @@ class DataverseDestination(DestinationConnector):
             scope=f"{connection.base_url.rstrip('/')}/.default",
         )
         session = HttpSession(
-            SYSTEM,
-            connection.http_client(),
-            auth=auth,
-            rate=rate,
-            burst=max(1, int(rate)),
-            concurrency=concurrency,
+            SYSTEM, connection.http_client(), auth=auth, rate_hints=RATE_HEADERS, **http.session_kwargs()
         )
         return cls(
             session,
