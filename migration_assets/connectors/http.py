@@ -23,12 +23,14 @@ a digest of the API key, plus the served state file for an in-process sandbox) i
 registry, so every session of that identity in this process shares it. No rate is fixed up front:
 - requests go out as fast as the server answers until it throttles (429) or its rate headers say
   the allowance is nearly spent;
-- a 429 pauses the whole identity for its `Retry-After`, and sets a pacing rate: at the first 429,
-  what the server provably served (requests accepted in the last seconds divided by that time plus
-  the pause it asked for); then a search between the highest rate held without throttling for a
-  proof period and the lowest rate that was throttled, doubling while no throttled rate is known,
-  halving the gap after each answer, settling when the two are within 3% and probing upwards again
-  after 30 quiet seconds; the pacing never drops below half the first estimate;
+- a 429 pauses the whole identity for its `Retry-After` (a 503 too) and estimates the server's
+  rate: its window is full, so what it served this identity over the last `max(Retry-After, 1 s)`
+  (a server never announces a wait longer than its window) bounds its sustained rate. Requests are
+  then paced at 95% of the estimate. A later 429 lowers the estimate to what was served, by at most
+  10% at a time, and never below half the first estimate (a fault or a neighbour on the same
+  identity is not a new limit); 30 s without a 429 while the pacing holds requests back raise it by
+  5%, 10%, 20%... (the limit may have moved). A 429 that says "retry at once" (Retry-After: 0) only
+  pauses: no rate limit announces itself that way;
 - concurrency is AIMD: +1/limit per good answer while the limit is reached, halved on 429/503;
 - per-connector rate-header hooks (`RateHeaders` or any `RateHintReader`): a concurrency hint caps
   the limit (Dataverse `x-ms-dop-hint`); a remaining allowance with the window length in the
@@ -340,7 +342,7 @@ class AdaptiveLimiter:
             return  # sent before the last decrease: the same episode
         self.epoch += 1
         self.limit = max(1.0, self.limit * self.DECREASE)
-        if status == 429:
+        if status == 429 and retry_after != 0:  # "retry at once" is no rate limit (an injected fault)
             self._lower_estimate(now, max(pause, 1.0))
 
     def _lower_estimate(self, now: float, seconds: float) -> None:
