@@ -42,7 +42,7 @@ from migration_assets.connectors.salesforce.settings import BULK_MAX_BYTES, BULK
 from migration_assets.errors import ConnectorError, LostResponse, RemoteRejected
 
 TERMINAL_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
-LOST_ANSWER_TRIES = 3  # jobs tried for one batch of rows when answers keep getting lost
+LOST_ANSWER_TRIES = 5  # tries of one step of a job when its answers keep getting lost
 CLOCK_SKEW = timedelta(minutes=5)  # tolerance between our clock and the org's createdDate
 # Jobs this process created or took over: never taken as "the job a lost request made".
 _CLAIMED_JOBS: set[str] = set()
