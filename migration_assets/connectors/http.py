@@ -55,7 +55,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, NoReturn
 
 import httpx
@@ -520,12 +520,6 @@ class RetryPolicy:
     max_delay: float = 30.0
     throttled_seconds: float = DEFAULT_RETRY_BUDGET
 
-    def gives_up(self, attempt: int, started: float, retry_after: str | None) -> bool:
-        """Whether to stop after `attempt` tries: throttled answers with a Retry-After stop on the
-        budget only, everything else also after `attempts`."""
-        over_budget = time.monotonic() - started >= self.throttled_seconds
-        return over_budget if retry_after is not None else over_budget or attempt >= self.attempts
-
     def backoff(self, attempt: int) -> float:
         delay = min(self.base_delay * 2 ** (attempt - 1), self.max_delay)
         return delay + random.uniform(0, delay / 2)
@@ -579,27 +573,23 @@ class SessionSettings:
 
     def with_options(self, options: Mapping[str, Any] | None) -> SessionSettings:
         """These settings with the ones `options` names replaced (other options are ignored)."""
-        opts = dict(options or {})
-        rate = opts.get("rate_per_second", self.rate)
-        return SessionSettings(
-            concurrency=int(opts.get("concurrency", self.concurrency)),
-            max_concurrency=int(opts.get("max_concurrency", self.max_concurrency)),
-            connect_timeout=float(opts.get("connect_timeout", self.connect_timeout)),
-            read_timeout=float(opts.get("read_timeout", self.read_timeout)),
-            retry_budget_seconds=float(opts.get("retry_budget_seconds", self.retry_budget_seconds)),
-            rate=None if rate is None else float(rate),
-        )
+        opts = options or {}
+        return replace(self, **{f: cast(opts[o]) for o, (f, cast) in _OPTIONS.items() if opts.get(o) is not None})
 
     def session_kwargs(self) -> dict[str, Any]:
         """The HttpSession keyword arguments."""
-        return {
-            "concurrency": self.concurrency,
-            "max_concurrency": self.max_concurrency,
-            "connect_timeout": self.connect_timeout,
-            "read_timeout": self.read_timeout,
-            "retry_budget_seconds": self.retry_budget_seconds,
-            "rate": self.rate,
-        }
+        return asdict(self)
+
+
+# Connection option -> (SessionSettings field, type)
+_OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "concurrency": ("concurrency", int),
+    "max_concurrency": ("max_concurrency", int),
+    "connect_timeout": ("connect_timeout", float),
+    "read_timeout": ("read_timeout", float),
+    "retry_budget_seconds": ("retry_budget_seconds", float),
+    "rate_per_second": ("rate", float),
+}
 
 
 # -- the session -------------------------------------------------------------------------------------
