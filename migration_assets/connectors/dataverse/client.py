@@ -77,7 +77,14 @@ from migration_assets.connectors.dataverse.settings import (
 )
 from migration_assets.connectors.http import HttpSession, OAuthClientCredentials
 from migration_assets.connectors.registry import Connection
-from migration_assets.errors import AuthError, ConnectorError, DestinationNotReady, MigrationError, RateLimited
+from migration_assets.errors import (
+    AuthError,
+    ConnectorError,
+    DestinationNotReady,
+    LostResponse,
+    MigrationError,
+    RateLimited,
+)
 
 T = TypeVar("T")
 
@@ -150,6 +157,7 @@ class DataverseApi:
         return parse_batch(response.headers.get("content-type", ""), response.content)
 
 
+SCHEMA_ATTEMPTS = 5  # schema passes after lost answers (each re-describes and creates what is missing)
 CREATE_ONLY = frozenset({"overriddencreatedon"})  # Dataverse sets createdon from it on create only
 
 
@@ -241,8 +249,22 @@ class DataverseDestination(DestinationConnector):
         return await self.meta.describe(tables)
 
     async def apply_schema(self, required: Sequence[TableRequirement]) -> list[str]:
-        """Create what the spec needs and Dataverse lacks; see metadata.apply_schema."""
-        return await metadata.apply_schema(self.api, self.meta, required, key_wait_seconds=self.key_wait_seconds)
+        """Create what the spec needs and Dataverse lacks; see metadata.apply_schema.
+
+        A schema write whose answer is lost (LostResponse) may have been applied: the metadata is
+        described again and only what is still missing is created, a few times at most."""
+        done: list[str] = []
+        for attempt in range(SCHEMA_ATTEMPTS):
+            try:
+                done += await metadata.apply_schema(
+                    self.api, self.meta, required, key_wait_seconds=self.key_wait_seconds
+                )
+                return done
+            except LostResponse:
+                if attempt == SCHEMA_ATTEMPTS - 1:
+                    raise
+                self.meta.invalidate()  # describe afresh: the lost write may have happened
+        return done
 
     async def plan_schema(self, required: Sequence[TableRequirement]) -> SchemaPlan:
         """Existing / to create / conflicting, including the licence tier's custom-table limit."""
