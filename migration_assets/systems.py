@@ -134,21 +134,18 @@ def load_object(reference: str) -> Any:
     return getattr(importlib.import_module(module_name), attribute)
 
 
+CONNECTORS_PACKAGE = "migration_assets.connectors"
+CONNECTORS_DIR = Path(__file__).parent / "connectors"
+
+
 @cache
 def declarations() -> dict[str, SystemDeclaration]:
     """Every declared system, by name: one `SYSTEM` per `connectors/<package>/system.py`."""
-    import migration_assets.connectors as connectors
-
     found: dict[str, SystemDeclaration] = {}
-    for info in sorted(pkgutil.iter_modules(connectors.__path__), key=lambda i: i.name):
-        if not info.ispkg:
-            continue
-        try:
-            module = importlib.import_module(f"{connectors.__name__}.{info.name}.system")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{connectors.__name__}.{info.name}.system":
-                continue  # a helper package, not a system
-            raise
+    for info in sorted(pkgutil.iter_modules([str(CONNECTORS_DIR)]), key=lambda i: i.name):
+        if not info.ispkg or not (CONNECTORS_DIR / info.name / "system.py").exists():
+            continue  # a helper package, not a system
+        module = importlib.import_module(f"{CONNECTORS_PACKAGE}.{info.name}.system")
         declared: SystemDeclaration = module.SYSTEM
         package = Path(module.__file__).parent  # type: ignore[arg-type]
         found[declared.name] = SystemDeclaration(**{**declared.__dict__, "package": package})

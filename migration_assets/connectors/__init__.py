@@ -7,8 +7,8 @@ served in process. Pointing at a real system is a configuration change: set the 
 declaration names.
 """
 
+from migration_assets.connectors.connection import Connection
 from migration_assets.connectors.registry import (
-    Connection,
     connectors,
     open_destination,
     open_source,

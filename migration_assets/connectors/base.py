@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 from migration_assets.connectors.http import HttpSession
 
 if TYPE_CHECKING:
-    from migration_assets.connectors.registry import Connection
+    from migration_assets.connectors.connection import Connection
 
 ColumnType = Literal[
     "string",

@@ -15,8 +15,8 @@ from pydantic import SecretStr
 from migration_assets.connectors.backdocket import CATALOG, BackDocketSource
 from migration_assets.connectors.backdocket.settings import DELTA_OVERLAP, OBJECT_OF_PATH, PATHS
 from migration_assets.connectors.base import Deletion
+from migration_assets.connectors.connection import Connection
 from migration_assets.connectors.http import HttpSession, OAuthClientCredentials, RetryPolicy
-from migration_assets.connectors.registry import Connection
 from migration_assets.errors import AuthError, MigrationError, RateLimited, RemoteRejected
 from migration_assets.sandbox._common import injected_faults
 from migration_assets.sandbox.backdocket import build, create_app, expire_tokens, generate, mutate, seed

@@ -11,8 +11,8 @@ import pytest
 from pydantic import SecretStr
 
 from migration_assets.connectors.base import ColumnRequirement, FileUpload, TableRequirement, UpsertRow
+from migration_assets.connectors.connection import Connection
 from migration_assets.connectors.dataverse import DataverseDestination
-from migration_assets.connectors.registry import Connection
 from migration_assets.errors import DestinationNotReady
 from migration_assets.sandbox._common import SqliteState
 from migration_assets.sandbox.dataverse.app import create_app

@@ -12,8 +12,8 @@ import httpx
 from pydantic import SecretStr
 
 from migration_assets.connectors.case_status import CaseStatusSource
+from migration_assets.connectors.connection import Connection
 from migration_assets.connectors.http import AdaptiveLimiter, HttpSession, RateHeaders, RateHint
-from migration_assets.connectors.registry import Connection
 from migration_assets.connectors.salesforce.connector import daily_usage_hint
 from migration_assets.sandbox._common import SharedWindow
 from migration_assets.sandbox.case_status import create_app, seed

@@ -14,9 +14,9 @@ from pydantic import SecretStr
 
 from migration_assets.connectors.backdocket import BackDocketSource
 from migration_assets.connectors.case_status import CaseStatusSource
+from migration_assets.connectors.connection import Connection
 from migration_assets.connectors.dataverse import DataverseDestination
 from migration_assets.connectors.http import HeaderAuth, HttpSession, RetryPolicy
-from migration_assets.connectors.registry import Connection
 from migration_assets.connectors.salesforce import SalesforceDestination
 from migration_assets.errors import ConnectorError, LostResponse
 from migration_assets.sandbox.case_status import create_app, seed

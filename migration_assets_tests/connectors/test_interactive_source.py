@@ -17,9 +17,9 @@ import pytest
 from pydantic import SecretStr
 
 from migration_assets.connectors.base import SourceConnector
+from migration_assets.connectors.connection import Connection
 from migration_assets.connectors.http import HeaderAuth, HttpSession, RetryPolicy
 from migration_assets.connectors.interactive import CATALOG, InteractiveSource, settings
-from migration_assets.connectors.registry import Connection
 from migration_assets.errors import AuthError, MigrationError, RemoteRejected
 from migration_assets.sandbox.interactive import SANDBOX_TOKEN, create_app, generate, mutate, seed
 from migration_assets.sandbox.interactive.meta import chunks

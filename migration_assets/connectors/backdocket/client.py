@@ -26,8 +26,8 @@ from pydantic import SecretStr
 
 from migration_assets.connectors.backdocket import settings
 from migration_assets.connectors.base import Deletion, SourceConnector, SourceObject
+from migration_assets.connectors.connection import Connection
 from migration_assets.connectors.http import HttpSession, OAuthClientCredentials
-from migration_assets.connectors.registry import Connection
 from migration_assets.errors import AuthError, ConnectorError, MigrationError, RemoteRejected, known_values
 
 Record = dict[str, Any]

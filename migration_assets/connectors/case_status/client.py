@@ -19,8 +19,8 @@ from pydantic import SecretStr
 
 from migration_assets.connectors.base import Deletion, SourceConnector, SourceObject
 from migration_assets.connectors.case_status import settings
+from migration_assets.connectors.connection import Connection
 from migration_assets.connectors.http import HeaderAuth, HttpSession
-from migration_assets.connectors.registry import Connection
 from migration_assets.errors import (
     AuthError,
     ConnectorError,

@@ -46,6 +46,7 @@ from migration_assets.connectors.base import (
     UpsertRow,
     WriteResult,
 )
+from migration_assets.connectors.connection import Connection
 from migration_assets.connectors.dataverse import attachments, documents, metadata, parties, records
 from migration_assets.connectors.dataverse.associations import Associations
 from migration_assets.connectors.dataverse.batch import (
@@ -76,7 +77,6 @@ from migration_assets.connectors.dataverse.settings import (
     Publisher,
 )
 from migration_assets.connectors.http import HttpSession, OAuthClientCredentials
-from migration_assets.connectors.registry import Connection
 from migration_assets.errors import (
     AuthError,
     ConnectorError,

@@ -24,6 +24,7 @@ from migration_assets.connectors.base import (
     UpsertRow,
     WriteResult,
 )
+from migration_assets.connectors.connection import Connection
 from migration_assets.connectors.freshsales import files, reads, schema, writes
 from migration_assets.connectors.freshsales import settings as s
 from migration_assets.connectors.freshsales.account import Account, Options, table_def
@@ -31,7 +32,6 @@ from migration_assets.connectors.freshsales.budget import HourlyBudget
 from migration_assets.connectors.freshsales.bulk import PollPolicy
 from migration_assets.connectors.freshsales.client import FreshsalesClient
 from migration_assets.connectors.http import HeaderAuth, HttpSession, RetryPolicy
-from migration_assets.connectors.registry import Connection
 from migration_assets.errors import AuthError, MigrationError, known_values
 
 

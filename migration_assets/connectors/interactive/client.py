@@ -29,9 +29,9 @@ from typing import Any, ClassVar, Self
 from pydantic import SecretStr
 
 from migration_assets.connectors.base import Deletion, SourceConnector, SourceObject
+from migration_assets.connectors.connection import Connection
 from migration_assets.connectors.http import HeaderAuth, HttpSession
 from migration_assets.connectors.interactive import settings
-from migration_assets.connectors.registry import Connection
 from migration_assets.errors import AuthError, ConnectorError, MigrationError, RemoteRejected, known_values
 
 Record = dict[str, Any]

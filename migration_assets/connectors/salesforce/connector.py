@@ -40,8 +40,8 @@ from migration_assets.connectors.base import (
     UpsertRow,
     WriteResult,
 )
+from migration_assets.connectors.connection import Connection
 from migration_assets.connectors.http import HttpSession, OAuthClientCredentials, RateHint
-from migration_assets.connectors.registry import Connection
 from migration_assets.connectors.salesforce import bulk, collections, files, schema, soql
 from migration_assets.connectors.salesforce import settings as s
 from migration_assets.connectors.salesforce.budget import ApiBudget, parse_limit_info

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
-from migration_assets.connectors.registry import Connection
+from migration_assets.connectors.connection import Connection
 from migration_assets.sandbox.freshsales.api import PREFIX
 from migration_assets.sandbox.freshsales.app import create_app
 from migration_assets.sandbox.freshsales.store import SANDBOX_API_KEY
