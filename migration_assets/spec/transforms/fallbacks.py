@@ -28,8 +28,9 @@ from migration_assets.spec.expressions import (
 )
 
 
-def _label(node) -> str:
-    return node if isinstance(node, str) else "value"
+def _label(compiled: Compiled) -> str:
+    """The source field the primary value reads (for the report), or "value"."""
+    return ", ".join(sorted(compiled.sources)) or "value"
 
 
 @transform("fallback", ("of", "else"), doc="the value, else the first alternative that has one (reported)")
@@ -40,7 +41,7 @@ def _fallback(args, ctx) -> Compiled:
     chosen = pl.coalesce([value, *(_blank_to_null(a.expr.cast(pl.String)) for a in alternatives)])
     note = Note(
         used=value.is_null() & chosen.is_not_null(),
-        text=pl.format("{} used for an empty {}", chosen.str.slice(0, 60), pl.lit(_label(args["of"]))),
+        text=pl.format("{} used for an empty {}", chosen.str.slice(0, 60), pl.lit(_label(primary))),
     )
     return _merge(chosen, primary, *alternatives, notes=(note,), dtype=pl.String)
 
