@@ -184,12 +184,31 @@ def _print_report(report: dict) -> None:
     console.print(
         f"diff: {d['records_compared']} records, {d['fields_compared']} fields compared, {d['mismatches']} mismatches"
     )
+    _print_held_back(report)
     e = report.get("estimate") or {}
     if e.get("measured_seconds") is not None:
         console.print(
             f"duration: predicted {e['predicted_seconds']}s, measured {e['measured_seconds']}s "
             f"(error {e['error_percent']:+.1f}%)"
         )
+
+
+def _print_held_back(report: dict) -> None:
+    held = report.get("held_back") or {}
+    if not held.get("total"):
+        console.print("held back: none")
+    else:
+        top = "; ".join(f"{r['root_cause']} ({r['records']})" for r in held["by_root_cause"][:3])
+        console.print(f"[yellow]held back: {held['total']} record(s)[/]: {top}")
+        console.print(f"  see `migrate quarantine {report['pair']} --phase {report['phase']}`")
+    preview = [c for c in report["objects"].values() if "full_preview_held_back" in c]
+    if preview:
+        would = sum(c["full_preview_held_back"] for c in preview)
+        of = sum(c["full_preview_source"] for c in preview)
+        console.print(f"the full run would hold back {would} of {of} records at staging (before loading)")
+    partial = sum(held.get("partial_records", {}).values())
+    if partial:
+        console.print(f"loaded without a broken optional part: {partial} record(s) (see the stage metadata)")
 
 
 def cmd_report(args) -> int:
@@ -348,6 +367,18 @@ def cmd_estimate(args) -> int:
     return 0
 
 
+def cmd_quarantine(args) -> int:
+    from migration_assets.cli_quarantine import cmd_quarantine as run
+
+    return run(args, console)
+
+
+def cmd_corrections(args) -> int:
+    from migration_assets.cli_quarantine import cmd_corrections as run
+
+    return run(args, console)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="migrate", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -381,6 +412,19 @@ def parser() -> argparse.ArgumentParser:
     au.add_argument("--phase")
     au.add_argument("--csv", action="store_true")
     au.set_defaults(fn=cmd_audit)
+    qu = sub.add_parser("quarantine", help="held-back rows by reason and root cause (CSV for corrections)")
+    qu.add_argument("pair")
+    qu.add_argument("--phase", help="one phase (default: every phase)")
+    qu.add_argument("--csv", action="store_true", help="one row per record, with an empty fix_value column")
+    qu.add_argument("--json", action="store_true")
+    qu.set_defaults(fn=cmd_quarantine)
+    cr = sub.add_parser("corrections", help="import corrected values for held-back rows")
+    cr.add_argument("action", choices=["import"])
+    cr.add_argument("pair")
+    cr.add_argument("file", help="the quarantine CSV with fix_value filled in")
+    cr.add_argument("--by", required=True, help="who corrected the values (recorded)")
+    cr.add_argument("--note", help="why, or where the values come from")
+    cr.set_defaults(fn=cmd_corrections)
     rep = sub.add_parser("report", help="counts and diff of the latest run")
     rep.add_argument("pair")
     rep.add_argument("--phase", help="a phase other than the latest run's")

@@ -9,6 +9,7 @@ conflicts with the destination (wrong column types, a licence's custom-table lim
 
 import asyncio
 import dataclasses
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -234,10 +235,11 @@ def build_schema_diff_asset(ctx: PairDefs) -> dg.AssetsDefinition:
         with staging.connect(pair) as conn:
             state.ensure(conn)
             fields = planning.custom_fields(conn)
-            plan, facts, variant, alternatives = asyncio.run(
+            plan, facts, variant, alternatives, required = asyncio.run(
                 _plan(connections.destination(system, loaded.spec.destination_options), loaded, fields)
             )
             state.set_plan_value(conn, phase, planning.VARIANT, variant)
+            state.set_plan_value(conn, phase, planning.REQUIRED, json.dumps(required))
         payload = {
             "variant": variant,
             "facts": facts,
@@ -277,6 +279,12 @@ async def _plan(dest: DestinationConnector, loaded: LoadedSpec, fields):
         variant = loaded.pick_variant(facts)
         chosen = loaded.with_variant(variant)
         plan = await dest.plan_schema(planning.schema_requirements(chosen, fields))
+        custom = {t for t, table in chosen.spec.schema_.items() if table.custom}
+        tables = sorted({o.table for o in chosen.spec.objects.values()} - custom)  # custom ones do not exist yet
+        described = (await dest.describe(tables)).tables
+        required = {
+            t: sorted(c for c, info in described[t].columns.items() if info.required) for t in tables if t in described
+        }
         alternatives = {}
         for name in [None, *loaded.spec.variants]:
             spec = loaded.with_variant(name)
@@ -285,7 +293,7 @@ async def _plan(dest: DestinationConnector, loaded: LoadedSpec, fields):
                 "custom_tables": tables,
                 "when": dict(loaded.spec.variants[name].when) if name else {},
             }
-        return plan, facts, variant, alternatives
+        return plan, facts, variant, alternatives, required
     finally:
         await dest.aclose()
 

@@ -1,5 +1,7 @@
 """`plan/sample` and `stage/<object>` of a pair, and the blocking gate on every staged table."""
 
+from dataclasses import replace
+
 import dagster as dg
 import polars as pl
 
@@ -10,6 +12,7 @@ from migration_assets.defs.layers import PairDefs, pair_asset, pair_check
 from migration_assets.defs.phases import current_phase
 from migration_assets.defs.resources import StagingResource
 from migration_assets.engine import planning
+from migration_assets.engine.problems import FIELD, VALUE
 from migration_assets.engine.sampling import select_sample
 from migration_assets.engine.transform import EXT, REASON, SRC, stage_frame
 from migration_assets.staging import db, state
@@ -34,7 +37,10 @@ def build_sample_asset(ctx: PairDefs) -> dg.AssetsDefinition:
             return dg.MaterializeResult(metadata={"phase": phase, "note": "not the sample phase: nothing to select"})
         with staging.connect(ctx.pair) as conn:
             db.ensure_support_tables(conn)
-            raw = {s: db.read_slice(conn, extract_table(s), phase) for s in source_objects(loaded)}
+            raw = {
+                s: planning.corrected(conn, loaded, s, db.read_slice(conn, extract_table(s), phase))
+                for s in source_objects(loaded)
+            }
             chosen = select_sample(loaded, raw)
             frame = pl.DataFrame(
                 [{"object": o, "external_id": e} for o, ids in chosen.items() for e in sorted(ids)],
@@ -76,12 +82,14 @@ def _stage_asset(ctx: PairDefs, obj_name: str) -> dg.AssetsDefinition:
         with staging.connect(ctx.pair) as conn:
             db.ensure_support_tables(conn)
             state.ensure(conn)
-            raw = db.read_slice(conn, extract_table(obj.source), phase)
+            raw = planning.corrected(conn, loaded, obj.source, db.read_slice(conn, extract_table(obj.source), phase))
+            planning.record_corrections(conn, phase, loaded, obj.source, raw, context.run.run_id)
             spec = planning.effective_spec(conn, loaded, phase)
             result = stage_frame(spec, obj_name, raw, planning.stage_inputs(conn, phase, spec, obj_name))
             staged, quarantined, excluded = _apply_sample(conn, phase, obj_name, result)
             db.write_slice(conn, stage_table(obj_name), staged, phase)
             _write_rejects(conn, phase, obj_name, quarantined, excluded, context.run.run_id)
+            _write_reports(conn, phase, obj_name, _sampled(conn, phase, obj_name, result), context.run.run_id)
             counts = {
                 **result.counts(),
                 "source": staged.height + quarantined.height + excluded.height,
@@ -89,6 +97,9 @@ def _stage_asset(ctx: PairDefs, obj_name: str) -> dg.AssetsDefinition:
                 "quarantined": quarantined.height,
                 "excluded": excluded.height,
             }
+            if phase == "sample":  # what the full run would hold back at staging, before anyone approves
+                counts["full_preview_held_back"] = result.quarantined.height
+                counts["full_preview_source"] = result.source
             state.record_stage(conn, obj_name, phase, context.run.run_id, counts)
         context.log.info(
             f"{obj_name}: {staged.height} staged, {quarantined.height} quarantined, {excluded.height} excluded"
@@ -102,6 +113,8 @@ def _stage_asset(ctx: PairDefs, obj_name: str) -> dg.AssetsDefinition:
                 "merged": result.merged if phase != "sample" else 0,
                 "duplicates": result.duplicates.height,
                 "truncated": dg.MetadataValue.json(result.truncated),
+                "partial_records": result.partial.select(EXT).n_unique() if result.partial.height else 0,
+                "substitutions": result.notes.height,
                 "duplicate_groups": md.table_preview(result.duplicates),
                 "quarantine": md.table_preview(quarantined.select(EXT, SRC, REASON)),
                 "exclusions": md.table_preview(excluded),
@@ -111,6 +124,17 @@ def _stage_asset(ctx: PairDefs, obj_name: str) -> dg.AssetsDefinition:
         )
 
     return _stage
+
+
+def _sampled(conn, phase: str, obj_name: str, result):
+    """The result's per-record reports limited to the sample's records (in the sample phase)."""
+    if phase != "sample":
+        return result
+    keys = conn.sql("select external_id from sample_keys where object = $1", params=[obj_name]).pl()["external_id"]
+    keep = pl.col(EXT).is_in(keys.to_list())
+    partial = result.partial.filter(keep) if result.partial.height else result.partial
+    notes = result.notes.filter(keep) if result.notes.height else result.notes
+    return replace(result, partial=partial, notes=notes)
 
 
 def _apply_sample(conn, phase: str, obj_name: str, result):
@@ -131,6 +155,8 @@ def _write_rejects(conn, phase, obj_name, quarantined: pl.DataFrame, excluded: p
         pl.col(REASON).alias("reason"),
         pl.col("_row").alias("row_json"),
         pl.lit(run_id).alias("run_id"),
+        pl.col(FIELD).alias("field"),
+        pl.col(VALUE).alias("value"),
     )
     db.replace_rows(conn, "quarantine", q, "_phase = ? and object = ? and step = 'stage'", [phase, obj_name])
     x = excluded.select(
@@ -141,6 +167,29 @@ def _write_rejects(conn, phase, obj_name, quarantined: pl.DataFrame, excluded: p
         pl.col(REASON).alias("reason"),
     )
     db.replace_rows(conn, "excluded", x, "_phase = ? and object = ?", [phase, obj_name])
+
+
+def _write_reports(conn, phase: str, obj_name: str, result, run_id: str) -> None:
+    """Partial records and substitutions of the staged rows, per record (replaced per phase)."""
+    for table, frame, text in (("partial_fields", result.partial, "reason"), ("substitutions", result.notes, "note")):
+        rows = (
+            frame.select(
+                pl.lit(phase).alias("_phase"),
+                pl.lit(obj_name).alias("object"),
+                pl.col(EXT).alias("external_id"),
+                pl.col(SRC).alias("source_id"),
+                pl.col("column"),
+                pl.col("text").alias(text),
+                pl.lit(run_id).alias("run_id"),
+            )
+            if frame.height
+            else pl.DataFrame()
+        )
+        where = "_phase = ? and object = ?"
+        if table == "substitutions":  # the load's own notes (lookups written empty) stay
+            rows = rows.with_columns(pl.lit("stage").alias("step")) if rows.height else rows
+            where += " and coalesce(step, 'stage') = 'stage'"
+        db.replace_rows(conn, table, rows, where, [phase, obj_name])
 
 
 def build_stage_checks(ctx: PairDefs) -> list[dg.AssetChecksDefinition]:

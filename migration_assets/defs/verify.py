@@ -17,7 +17,7 @@ from migration_assets.engine.reconciling import reconcile_object, scope_phases
 from migration_assets.reports import reconciliation_report
 from migration_assets.settings import Paths
 from migration_assets.spec.loader import LoadedSpec
-from migration_assets.staging import approvals, ledger
+from migration_assets.staging import approvals, ledger, quarantine
 
 DIFF_DDL = """
 create table if not exists diff_results (phase varchar, object varchar, records_compared bigint,
@@ -190,7 +190,8 @@ def build_reconciliation_asset(ctx: PairDefs) -> dg.AssetsDefinition:
             results = asyncio.run(run(conn, scope))
             found = {n: [f"{r.object}: {p}" for r in results for p in r.problems.get(n, [])] for n in CHECK_NAMES}
             approvals.record_checks(conn, phase, context.run.run_id, loaded.content_hash, found)
-        json_path, html_path = reconciliation_report.write(paths.report_dir(pair), pair, phase, scope, results)
+            held = quarantine.summary(quarantine.rows(conn, phase))
+        json_path, html_path = reconciliation_report.write(paths.report_dir(pair), pair, phase, scope, results, held)
         yield dg.MaterializeResult(
             metadata={
                 "phase": phase,
@@ -198,6 +199,8 @@ def build_reconciliation_asset(ctx: PairDefs) -> dg.AssetsDefinition:
                 "report_html": dg.MetadataValue.path(str(html_path)),
                 "report_json": dg.MetadataValue.path(str(json_path)),
                 "counts": dg.MetadataValue.md(md.md_table([{"object": r.object, **r.counts} for r in results])),
+                "held_back": held["total"],
+                "held_back_by_root_cause": dg.MetadataValue.md(md.md_table(held["by_root_cause"])),
             }
         )
         for name, problems in found.items():

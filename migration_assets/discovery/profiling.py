@@ -295,15 +295,29 @@ def unmapped_values(loaded: LoadedSpec, objects: Mapping[str, ObjectMap], frame:
                 for v in frame[source_field].drop_nulls().to_list()
                 if v.strip() and (normalize_label(v) if vmap.normalize else v) not in known
             )
-            if counts and vmap.default is None:
+            if counts and vmap.unmapped == "hold":
                 out.append(
                     {
                         "field": source_field,
                         "value_map": name,
                         "records": sum(counts.values()),
                         "values": dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
+                        "proposed_entries": propose_entries(vmap, counts),
                     }
                 )
+    return out
+
+
+def propose_entries(vmap, labels: Counter) -> dict[str, Any]:
+    """A value-map entry for every label the source uses and the map lacks: the value of the most
+    similar mapped label (rapidfuzz), for a person to confirm in the spec."""
+    from rapidfuzz import fuzz, process
+
+    mapped = list(vmap.values)
+    out = {}
+    for label in sorted(labels):
+        best = process.extractOne(label, mapped, scorer=fuzz.token_set_ratio) if mapped else None
+        out[label] = {"value": vmap.values[best[0]], "like": best[0], "score": round(best[1])} if best else None
     return out
 
 

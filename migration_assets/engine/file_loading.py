@@ -25,7 +25,14 @@ import polars as pl
 
 from migration_assets.connectors.base import DestinationConnector, FileUpload, SourceConnector, WriteResult
 from migration_assets.engine import files
-from migration_assets.engine.loading import LoadSummary, outcome_entry, pending_rows, quarantine_rows
+from migration_assets.engine.loading import (
+    LoadSummary,
+    Missing,
+    outcome_entry,
+    pending_rows,
+    quarantine_missing,
+    quarantine_rows,
+)
 from migration_assets.engine.transform import EXT, HASH, SRC
 from migration_assets.errors import AuthError, BudgetExhausted, ConnectorError, MigrationError, RateLimited
 from migration_assets.spec.loader import LoadedSpec
@@ -112,18 +119,16 @@ async def load_files(
     column, parent_obj, parent_table = files.parent_lookup(loaded, obj_name)
     crosswalk = ledger.crosswalk(conn, parent_obj)
     uploaded = ledger.crosswalk(conn, obj_name)  # files an earlier phase (or run) already stored
-    ready, unresolved = [], []
+    ready, missing = [], []
     for row in rows:
         parent_id = crosswalk.get(str(row[column])) if row[column] is not None else None
         if parent_id is None:
-            unresolved.append(
-                (row, f"{column}: {parent_obj} {row[column]} is not in the destination (quarantined/not loaded)")
-            )
+            missing.append(Missing(row, column, parent_obj, str(row[column])))
         else:
             ready.append((row, FileTarget(parent_table, parent_id, uploaded.get(str(row[EXT])))))
-    summary.unresolved = len(unresolved)
-    quarantine_rows(conn, phase, obj_name, run_id, unresolved)
-    summary.failures += [_failure(r, why) for r, why in unresolved]
+    summary.unresolved = len(missing)
+    held = quarantine_missing(conn, phase, obj_name, run_id, missing)
+    summary.failures += [_failure(r, why) for r, why in held]
     semaphore = asyncio.Semaphore(loaded.spec.options.load.concurrency)
 
     async def one(row: dict[str, Any], target: FileTarget) -> None:

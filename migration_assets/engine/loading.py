@@ -10,6 +10,7 @@ whose lookup target is not in the destination are quarantined with the reason.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from migration_assets.engine.transform import EXT, HASH, SRC, field_columns
 from migration_assets.errors import BudgetExhausted
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.spec.model import ObjectMap
-from migration_assets.staging import db, ledger
+from migration_assets.staging import db, ledger, quarantine
 from migration_assets.staging.tables import stage_table
 
 
@@ -60,39 +61,76 @@ def json_value(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Missing:
+    """A row whose lookup target is not in the destination."""
+
+    row: dict
+    column: str
+    target: str  # the target object
+    target_ext: str
+    hold: bool = True  # quarantine the row (on_missing: quarantine), else load it without the lookup
+
+
 def _build_rows(
     loaded: LoadedSpec, obj_name: str, frame: pl.DataFrame, crosswalks: dict[str, dict[str, str]], user_table: str
-) -> tuple[list[tuple[dict, UpsertRow]], list[tuple[dict, str]]]:
-    """UpsertRows for rows whose lookups resolve; (row, reason) for those that do not."""
+) -> tuple[list[tuple[dict, UpsertRow]], list[Missing]]:
+    """UpsertRows for rows whose lookups resolve; the rows whose lookup target is missing."""
     obj = loaded.spec.objects[obj_name]
     fields = field_columns(obj, frame.columns)
     ready: list[tuple[dict, UpsertRow]] = []
-    unresolved: list[tuple[dict, str]] = []
+    missing: list[Missing] = []
     for row in frame.iter_rows(named=True):
         lookups: dict[str, LookupRef] = {}
-        problem = None
+        problem: Missing | None = None
+        notes: list[Missing] = []
         for column, lookup in obj.lookups.items():
-            if lookup.deferred:
-                continue
             target_ext = row.get(column)
-            target_table = loaded.spec.objects[lookup.object].table
-            if target_ext is None:
+            if lookup.deferred or target_ext is None:
                 continue
             dest_id = crosswalks[lookup.object].get(str(target_ext))
-            if dest_id is None and lookup.on_missing == "quarantine":
-                problem = f"{column}: {lookup.object} {target_ext} is not in the destination (quarantined/not loaded)"
-                break
+            if dest_id is None:
+                problem = Missing(row, column, lookup.object, str(target_ext), hold=lookup.on_missing == "quarantine")
+                if problem.hold:
+                    break
+                notes.append(problem)
+                problem = None
             if dest_id is not None:
-                lookups[column] = LookupRef(target_table, dest_id)
+                lookups[column] = LookupRef(loaded.spec.objects[lookup.object].table, dest_id)
+        missing += notes  # loaded without these lookups (on_missing: null): reported, not silent
         if problem:
-            unresolved.append((row, problem))
+            missing.append(problem)
             continue
         for column in obj.owners:  # already destination user ids (plan/owners, stage)
             if row.get(column) is not None:
                 lookups[column] = LookupRef(user_table, str(row[column]))
         values = {c: json_value(row[c]) for c in fields}
         ready.append((row, UpsertRow(str(row[EXT]), values, lookups)))
-    return ready, unresolved
+    return ready, missing
+
+
+def quarantine_missing(conn, phase: str, obj_name: str, run_id: str, missing: list[Missing]) -> list[tuple[dict, str]]:
+    """Hold back rows whose parent is not in the destination, each with the parent's root cause.
+
+    Returns:
+        (row, reason) of each.
+    """
+    by_target: dict[str, list[Missing]] = {}
+    for m in missing:
+        by_target.setdefault(m.target, []).append(m)
+    held, found, loaded_without = [], [], []
+    for target, items in by_target.items():
+        known = quarantine.roots(conn, target, [m.target_ext for m in items])
+        for m in items:
+            reason, root = quarantine.missing_parent(obj_name, m.column, target, m.target_ext, known.get(m.target_ext))
+            if m.hold:
+                held.append((m.row, reason))
+                found.append(root)
+            else:
+                loaded_without.append((m.row, m.column, f"loaded without it: {reason}"))
+    quarantine_rows(conn, phase, obj_name, run_id, held, roots=found)
+    quarantine.note_substitutions(conn, phase, obj_name, run_id, loaded_without)
+    return held
 
 
 def written_columns(obj: ObjectMap, staged_columns: list[str]) -> list[str]:
@@ -133,9 +171,9 @@ async def load_object(
     summary = LoadSummary(obj_name, staged=staged.height)
     summary.skipped = staged.height - todo.height
     crosswalks = {lk.object: ledger.crosswalk(conn, lk.object) for lk in obj.lookups.values()}
-    ready, unresolved = _build_rows(loaded, obj_name, todo, crosswalks, dest.user_table)
-    summary.unresolved = len(unresolved)
-    quarantine_rows(conn, phase, obj_name, run_id, [(r, reason) for r, reason in unresolved])
+    ready, missing = _build_rows(loaded, obj_name, todo, crosswalks, dest.user_table)
+    summary.unresolved = sum(1 for m in missing if m.hold)
+    quarantine_missing(conn, phase, obj_name, run_id, missing)
     columns = written_columns(obj, staged.columns)
     size = spec.options.load.batch_size
     batches = [ready[i : i + size] for i in range(0, len(ready), size)]
@@ -236,11 +274,13 @@ def outcome_entry(run_id: str, phase: str, obj_name: str, table: str, row: dict,
     )
 
 
-def quarantine_rows(conn, phase: str, obj_name: str, run_id: str, rows: list[tuple[dict, str]]) -> None:
+def quarantine_rows(
+    conn, phase: str, obj_name: str, run_id: str, rows: list[tuple[dict, str]], *, roots: list | None = None
+) -> None:
+    """Record rows held back at load, with their root causes when they are cascades."""
     if not rows:
         return
-    import json
-
+    root_list = roots or [None] * len(rows)
     frame = pl.DataFrame(  # noqa: F841 - scanned by name below
         {
             "_phase": [phase] * len(rows),
@@ -251,6 +291,10 @@ def quarantine_rows(conn, phase: str, obj_name: str, run_id: str, rows: list[tup
             "reason": [reason for _, reason in rows],
             "row_json": [json.dumps({k: json_value(v) for k, v in r.items()}, default=str) for r, _ in rows],
             "run_id": [run_id] * len(rows),
-        }
+            "root_object": [x.object if x else None for x in root_list],
+            "root_source_id": [x.source_id if x else None for x in root_list],
+            "root_reason": [x.reason if x else None for x in root_list],
+        },
+        schema_overrides={c: pl.String for c in ("root_object", "root_source_id", "root_reason")},
     )
     conn.execute("insert into quarantine by name select * from frame")

@@ -7,6 +7,8 @@ to another between runs is planned again rather than written with the old table 
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import polars as pl
 
@@ -14,12 +16,14 @@ from migration_assets.connectors.base import ColumnRequirement, TableRequirement
 from migration_assets.engine.custom_fields import CustomField
 from migration_assets.engine.owners import OWNER_MAP_SCHEMA
 from migration_assets.engine.transform import StageInputs
+from migration_assets.spec import corrections
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.spec.model import OptionSpec
 from migration_assets.staging import db, state
 from migration_assets.staging.tables import extract_table
 
 VARIANT = "variant"
+REQUIRED = "required_columns"  # {table: [columns the destination requires]} of the phase's plan
 
 
 def effective_spec(conn: duckdb.DuckDBPyConnection, loaded: LoadedSpec, phase: str | None = None) -> LoadedSpec:
@@ -56,9 +60,21 @@ def save_owner_table(conn: duckdb.DuckDBPyConnection, phase: str, table: pl.Data
 
 
 def stage_inputs(conn: duckdb.DuckDBPyConnection, phase: str, loaded: LoadedSpec, obj_name: str) -> StageInputs:
-    """Custom fields, owners and joined source objects (every phase's latest records: a delta's
-    message may belong to a case extracted in the full phase)."""
-    return StageInputs(custom_fields(conn), owner_table(conn, phase), joined_sources(conn, loaded, obj_name))
+    """Custom fields, owners, joined source objects (every phase's latest records: a delta's
+    message may belong to a case extracted in the full phase) and the columns the destination
+    requires of the object's table."""
+    return StageInputs(
+        custom_fields(conn),
+        owner_table(conn, phase),
+        joined_sources(conn, loaded, obj_name),
+        destination_required(conn, phase, loaded.spec.objects[obj_name].table),
+    )
+
+
+def destination_required(conn: duckdb.DuckDBPyConnection, phase: str, table: str) -> frozenset[str]:
+    """Columns the destination requires of `table`, as plan/schema_diff found them for `phase`."""
+    raw = state.plan_value(conn, phase, REQUIRED) if db.table_exists(conn, "plan_values") else None
+    return frozenset(json.loads(raw).get(table, [])) if raw else frozenset()
 
 
 def joined_sources(conn: duckdb.DuckDBPyConnection, loaded: LoadedSpec, obj_name: str) -> dict[str, pl.DataFrame]:
@@ -73,7 +89,9 @@ def latest_records(conn: duckdb.DuckDBPyConnection, loaded: LoadedSpec, source_o
     table = extract_table(source_object)
     if not db.table_exists(conn, table):
         return pl.DataFrame()
-    frame = db.utc(conn.sql(f"select * exclude (_phase) from {db.ident(table)}").pl())
+    frame = corrected(
+        conn, loaded, source_object, db.utc(conn.sql(f"select * exclude (_phase) from {db.ident(table)}").pl())
+    )
     if id_field not in frame.columns:
         return frame
     if updated_field and updated_field in frame.columns:  # raw text; ISO timestamps of one source sort as text
@@ -107,3 +125,32 @@ def schema_requirements(loaded: LoadedSpec, fields: tuple[CustomField, ...] = ()
             base.name, base.custom, base.activity, (*base.columns, *extra), base.keys, base.label
         )
     return list(out.values())
+
+
+CORRECTIONS_DDL = """create table if not exists corrections_applied (phase varchar, source_object varchar,
+    source_id varchar, field varchar, was varchar, value varchar, imported_by varchar, imported_at varchar,
+    run_id varchar)"""
+
+
+def corrected(
+    conn: duckdb.DuckDBPyConnection, loaded: LoadedSpec, source_object: str, frame: pl.DataFrame
+) -> pl.DataFrame:
+    """The raw records of `source_object` with the spec's corrections applied."""
+    id_field = loaded.source_catalog[source_object].id_field
+    return corrections.apply(frame, loaded.corrections, source_object, id_field)
+
+
+def record_corrections(
+    conn: duckdb.DuckDBPyConnection, phase: str, loaded: LoadedSpec, source_object: str, raw: pl.DataFrame, run_id: str
+) -> None:
+    """Which corrections this phase's staging applied (field, old and new value, who imported it)."""
+    conn.execute(CORRECTIONS_DDL)
+    conn.execute("delete from corrections_applied where phase = ? and source_object = ?", [phase, source_object])
+    id_field = loaded.source_catalog[source_object].id_field
+    ids = set(raw[id_field].cast(pl.String).to_list()) if raw.height and id_field in raw.columns else set()
+    for c in loaded.corrections:
+        if c.source_object == source_object and c.source_id in ids:
+            conn.execute(
+                "insert into corrections_applied values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [phase, source_object, c.source_id, c.field, c.was, c.value, c.by, c.imported_at, run_id],
+            )

@@ -17,6 +17,16 @@ import polars as pl
 from migration_assets.engine import files
 from migration_assets.engine.custom_fields import CustomField, compiled_custom_columns
 from migration_assets.engine.owners import resolve_column
+from migration_assets.engine.problems import (
+    EXPLODE_PROBLEM,
+    FIELD,
+    NOTES,
+    PARTIAL,
+    REASON,
+    VALUE,
+    ProblemPlan,
+    per_record,
+)
 from migration_assets.errors import MigrationError
 from migration_assets.spec.expressions import Compiled
 from migration_assets.spec.loader import LoadedSpec
@@ -27,8 +37,8 @@ def pl_text(value: str | None) -> Compiled:
     return Compiled(pl.lit(value, dtype=pl.String))
 
 
-EXT, SRC, HASH, REASON = "_external_id", "_source_id", "_row_hash", "_reason"
-ITEM, INDEX, EXPLODE_PROBLEM = "_item", "_index", "_explode_problem"
+EXT, SRC, HASH = "_external_id", "_source_id", "_row_hash"
+ITEM, INDEX = "_item", "_index"
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,7 @@ class StageInputs:
     custom_fields: tuple[CustomField, ...] = ()
     owners: pl.DataFrame | None = None  # pipeline.owners.owner_map
     sources: Mapping[str, pl.DataFrame] = field(default_factory=dict)  # joined source objects by name
+    required: frozenset[str] = frozenset()  # columns the destination requires (plan/schema_diff found them)
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,8 @@ class StageResult:
     merged: int  # source rows folded into another by a many:1 collapse
     duplicates: pl.DataFrame = field(default_factory=pl.DataFrame)  # dedupe report: key, source ids
     truncated: dict[str, int] = field(default_factory=dict)  # column -> values cut to the column's length
+    partial: pl.DataFrame = field(default_factory=pl.DataFrame)  # staged records loaded without a broken part
+    notes: pl.DataFrame = field(default_factory=pl.DataFrame)  # substitutions made in staged records
 
     def counts(self) -> dict[str, int]:
         return {
@@ -112,23 +125,26 @@ def stage_frame(
     if raw.height == 0:
         empty = pl.DataFrame(schema={EXT: pl.String, SRC: pl.String, REASON: pl.String})
         staged = pl.DataFrame(schema={EXT: pl.String, SRC: pl.String, HASH: pl.String})
-        return StageResult(staged, empty.with_columns(pl.lit(None, pl.String).alias("_row")), empty, 0, 0, 0)
+        held = empty.with_columns(pl.lit(None, pl.String).alias(c) for c in (FIELD, VALUE, "_row"))
+        return StageResult(staged, held, empty, 0, 0, 0)
     # explode first: a join may look up the list element (`by: _item`)
     raw = join_rows(loaded, obj_name, explode_rows(loaded, obj_name, raw), inputs.sources)
     rules = [loaded.compile(obj_name, f"exclude[{i}].when", r.when) for i, r in enumerate(obj.exclude)]
+    plan = ProblemPlan.of(loaded, obj_name, columns, ext, inputs.required)
     frame = raw.sort(pl.col(id_field).cast(pl.String).str.zfill(20), maintain_order=True).with_columns(
         ext.expr.cast(pl.String).alias(EXT),
         pl.col(id_field).cast(pl.String).alias(SRC),
         *(c.expr.alias(name) for name, c in columns.items()),
-        _problem_reason(loaded, obj_name, columns, ext).alias(REASON),
+        *plan.columns(),
         _exclusion_reason(obj.exclude, rules).alias("_excluded"),
     )
+    frame = plan.blank_partial(frame)
     frame = _resolve_owners(obj, _dedupe(loaded, obj_name, frame), inputs.owners)
     frame = files.stage_files(obj, frame)
     out_cols = list(columns)
     frame, truncated = _limit_lengths(loaded, obj_name, frame, out_cols)
     if obj.collapse:
-        return replace(_collapse(frame, out_cols, raw.height), truncated=truncated)
+        return _with_reports(_collapse(frame, out_cols, raw.height), frame, truncated)
     frame = _duplicate_reasons(frame, exploded=obj.explode is not None)
     excluded = frame.filter(pl.col("_excluded").is_not_null()).select(EXT, SRC, pl.col("_excluded").alias(REASON))
     rest = frame.filter(pl.col("_excluded").is_null())
@@ -136,7 +152,15 @@ def stage_frame(
     good = rest.filter(pl.col(REASON).is_null()).select(EXT, SRC, *out_cols)
     staged = good.with_columns(_row_hash(good, out_cols))
     duplicates = _duplicates(loaded, obj_name, frame)
-    return StageResult(staged, quarantined, excluded, raw.height, raw.height, 0, duplicates, truncated)
+    result = StageResult(staged, quarantined, excluded, raw.height, raw.height, 0, duplicates)
+    return _with_reports(result, frame, truncated)
+
+
+def _with_reports(result: StageResult, frame: pl.DataFrame, truncated: dict[str, int]) -> StageResult:
+    """The stage result with what the staged records carry: partial parts, substitutions, cuts."""
+    partial = per_record(frame, PARTIAL, result.staged)
+    notes = per_record(frame, NOTES, result.staged)
+    return replace(result, truncated=truncated, partial=partial, notes=notes)
 
 
 def _limit_lengths(
@@ -281,31 +305,6 @@ def explode_rows(loaded: LoadedSpec, obj_name: str, raw: pl.DataFrame) -> pl.Dat
     return frame.with_columns(pl.when(pl.col(EXPLODE_PROBLEM).is_null()).then(pl.col(INDEX)).alias(INDEX))
 
 
-def _problem_reason(loaded: LoadedSpec, obj_name: str, columns: dict[str, Compiled], ext: Compiled) -> pl.Expr:
-    obj = loaded.spec.objects[obj_name]
-    reasons: list[pl.Expr] = [
-        pl.when(ext.expr.cast(pl.String).str.strip_chars().fill_null("") == "").then(
-            pl.lit(f"external id {obj.external_id.column} is empty")
-        )
-    ]
-    if obj.explode is not None:
-        reasons.append(pl.col(EXPLODE_PROBLEM))
-    for compiled in [ext, *columns.values()]:
-        reasons += [pl.when(p.bad).then(p.reason) for p in compiled.problems]
-    for column in obj.required:
-        expr = columns[column].expr
-        empty = expr.is_null() | (expr.cast(pl.String).str.strip_chars() == "")
-        reasons.append(pl.when(empty).then(pl.lit(f"{column} is required but empty")))
-    for column, lookup in obj.lookups.items():
-        if lookup.required:
-            reasons.append(
-                pl.when(columns[column].expr.is_null()).then(pl.lit(f"{column}: no {lookup.object} to link to"))
-            )
-    # statecode and statuscode read one label: say its problem once
-    joined = pl.concat_list(reasons).list.drop_nulls().list.unique(maintain_order=True).list.join("; ")
-    return pl.when(joined == "").then(None).otherwise(joined)
-
-
 def _exclusion_reason(rules, compiled: list[Compiled]) -> pl.Expr:
     if not rules:
         return pl.lit(None, dtype=pl.String)
@@ -333,7 +332,7 @@ def _dedupe(loaded: LoadedSpec, obj_name: str, frame: pl.DataFrame) -> pl.DataFr
 
 def _quarantine_rows(bad: pl.DataFrame, raw: pl.DataFrame, id_field: str) -> pl.DataFrame:
     raw_rows = {str(r[id_field]): r for r in raw.iter_rows(named=True)}
-    return bad.select(EXT, SRC, REASON).with_columns(
+    return bad.select(EXT, SRC, REASON, FIELD, VALUE).with_columns(
         pl.Series("_row", [json.dumps(raw_rows.get(s), default=str) for s in bad[SRC]], dtype=pl.String)
     )
 
@@ -352,7 +351,9 @@ def _collapse(frame: pl.DataFrame, out_cols: list[str], source_rows: int) -> Sta
     staged_rows = best.filter(pl.col("_rank") == 0).select(EXT, SRC, *out_cols)
     staged = staged_rows.with_columns(_row_hash(staged_rows, out_cols))
     quarantined = (
-        best.filter(pl.col("_rank") == 1).select(EXT, SRC, REASON).with_columns(pl.lit(None, pl.String).alias("_row"))
+        best.filter(pl.col("_rank") == 1)
+        .select(EXT, SRC, REASON, FIELD, VALUE)
+        .with_columns(pl.lit(None, pl.String).alias("_row"))
     )
     excluded = best.filter(pl.col("_rank") == 2).select(EXT, SRC, pl.col("_excluded").alias(REASON))
     return StageResult(staged, quarantined, excluded, source_rows, best.height, source_rows - best.height)

@@ -13,7 +13,7 @@ PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{tit
 <style>body{{font:14px/1.4 system-ui,sans-serif;margin:2rem;color:#222;max-width:1100px}}
 table{{border-collapse:collapse;margin:.5rem 0 1.5rem}}td,th{{border:1px solid #ccc;padding:.25rem .6rem;
 text-align:right}}th{{background:#f3f3f3}}td:first-child,th:first-child{{text-align:left}}
-.bad{{color:#b00020;font-weight:600}}.ok{{color:#1b7f3b;font-weight:600}}h2{{margin-top:2rem}}
+.bad{{color:#b00020;font-weight:600}}.ok{{color:#1b7f3b;font-weight:600}}.warn{{color:#9a5b00;font-weight:600}}h2{{margin-top:2rem}}
 .legend span{{display:inline-block;margin-right:1rem}}.legend i{{display:inline-block;width:.8rem;height:.8rem;
 margin-right:.3rem;vertical-align:middle}}</style></head><body>{body}</body></html>"""
 

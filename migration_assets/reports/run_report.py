@@ -20,7 +20,7 @@ from migration_assets.discovery.estimating import predicted_vs_measured
 from migration_assets.engine.planning import effective_spec
 from migration_assets.engine.transform import EXT
 from migration_assets.spec.loader import LoadedSpec
-from migration_assets.staging import db, ledger, state
+from migration_assets.staging import db, ledger, quarantine, state
 from migration_assets.staging.tables import stage_table
 
 
@@ -51,7 +51,20 @@ def object_counts(conn: duckdb.DuckDBPyConnection, loaded: LoadedSpec, obj: str,
         "merged": int(counts.get("merged", 0)),
     }
     out["unaccounted"] = out["source"] - out["loaded"] - out["quarantined"] - out["excluded"]
+    if "full_preview_held_back" in counts:  # the sample's preview of the full run, at staging
+        out["full_preview_held_back"] = int(counts["full_preview_held_back"])
+        out["full_preview_source"] = int(counts["full_preview_source"])
     return out
+
+
+def held_back(conn: duckdb.DuckDBPyConnection, phase: str) -> dict[str, Any]:
+    """What the phase holds back, by reason and root cause, and the records it loaded partially or
+    with a substitution (so a report never says "all good" while records wait)."""
+    return {
+        **quarantine.summary(quarantine.rows(conn, phase)),
+        "partial_records": quarantine.counts(conn, "partial_fields", phase),
+        "substitutions": quarantine.counts(conn, "substitutions", phase),
+    }
 
 
 def diff_totals(conn: duckdb.DuckDBPyConnection, phase: str) -> dict[str, int]:
@@ -88,5 +101,6 @@ def build_report(
         "spec_hash": loaded.content_hash,
         "objects": objects,
         "diff": diff_totals(conn, phase),
+        "held_back": held_back(conn, phase),
         "estimate": predicted_vs_measured(conn, phase, run),
     }

@@ -33,8 +33,23 @@ from migration_assets.errors import SpecError, known_values
 
 @dataclass(frozen=True)
 class Problem:
+    """A value that cannot be used. Staging holds the whole record back when the column is one the
+    destination or the spec requires, or when `hold` is set (e.g. a label a value map has no
+    entry for and whose policy is to hold); otherwise only this column is left empty and the
+    problem is reported for the record (a partial record)."""
+
     bad: pl.Expr  # True where the row is bad
     reason: pl.Expr  # why, per row
+    hold: bool = False
+
+
+@dataclass(frozen=True)
+class Note:
+    """A substitution staging reports per record: a fallback or a default took the place of the
+    source value."""
+
+    used: pl.Expr  # True where the substitute was used
+    text: pl.Expr  # what was substituted, per row
 
 
 @dataclass(frozen=True)
@@ -43,6 +58,7 @@ class Compiled:
     problems: tuple[Problem, ...] = ()
     sources: frozenset[str] = frozenset()
     dtype: pl.DataType | None = None  # known output type, if any
+    notes: tuple[Note, ...] = ()
 
 
 @dataclass
@@ -191,12 +207,15 @@ def _of(args: dict[str, Any], ctx: CompileContext, key: str = "of") -> Compiled:
     return compile_expr(args[key], ctx.at(key))
 
 
-def _merge(expr: pl.Expr, *parts: Compiled, problems: tuple[Problem, ...] = (), dtype=None) -> Compiled:
+def _merge(
+    expr: pl.Expr, *parts: Compiled, problems: tuple[Problem, ...] = (), dtype=None, notes: tuple[Note, ...] = ()
+) -> Compiled:
     return Compiled(
         expr,
         problems=tuple(p for c in parts for p in c.problems) + problems,
         sources=frozenset().union(*(c.sources for c in parts)),
         dtype=dtype,
+        notes=tuple(n for c in parts for n in c.notes) + notes,
     )
 
 
@@ -351,9 +370,17 @@ def _value_map(args, ctx):
     mapped = keyed.replace_strict(
         list(table), values, default=pl.lit(default, dtype=dtype), return_dtype=dtype
     )
+    known = keyed.is_in(list(table))
+    if vmap.unmapped == "default":  # the policy maps unknown labels to the default, and says so per record
+        note = Note(
+            used=raw.is_not_null() & ~known.fill_null(False),
+            text=pl.format("{} {}: not in value map {}, its default used", pl.lit(_label(args)), raw, pl.lit(name)),
+        )
+        return _merge(mapped, src, dtype=dtype, notes=(note,))
     problem = Problem(
         bad=raw.is_not_null() & mapped.is_null(),
         reason=pl.format("{} {} has no entry in value map {}", pl.lit(_label(args)), raw, pl.lit(name)),
+        hold=True,  # the policy is to hold the record until the map (or a correction) says what it means
     )
     return _merge(mapped, src, problems=(problem,), dtype=dtype)
 

@@ -21,7 +21,9 @@ from pydantic import ValidationError
 from yaml.constructor import ConstructorError
 
 from migration_assets.errors import SpecError, known_values
+from migration_assets.spec import corrections
 from migration_assets.spec.catalogs import destination_catalog, destination_implied_columns, source_catalog
+from migration_assets.spec.corrections import Correction
 from migration_assets.spec.expressions import CompileContext, Compiled, compile_expr, normalize_label
 from migration_assets.spec.model import ObjectMap, PairSpec
 
@@ -321,6 +323,7 @@ class LoadedSpec:
     load_order: tuple[str, ...]
     lines: Mapping[str, int]
     variant: str | None = None  # the applied variant (None: the base spec)
+    corrections: tuple[Correction, ...] = ()  # corrections/<pair>.yaml beside the spec (part of the hash)
 
     @property
     def pair(self) -> str:
@@ -399,9 +402,13 @@ def load_spec(path: Path | str) -> LoadedSpec:
         raise SpecError(file, loc, err["msg"], _nearest_line(lines, loc)) from None
     if path.stem != spec.pair:
         raise SpecError(file, "pair", f"pair {spec.pair!r} must match the file name {path.stem!r}", lines.get("pair"))
-    loaded = LoadedSpec(spec, file, spec_hash(spec), (), lines)
+    fixes = corrections.load(path.parent, spec.pair)
+    content = spec_hash(spec)
+    if fixes:  # a correction changes what loads: the sample must be approved again
+        content = hashlib.sha256((content + corrections.digest(fixes)).encode()).hexdigest()[:16]
+    loaded = LoadedSpec(spec, file, content, (), lines, corrections=fixes)
     order = validate(loaded)
-    loaded = LoadedSpec(spec, file, loaded.content_hash, order, lines)
+    loaded = LoadedSpec(spec, file, content, order, lines, corrections=fixes)
     for name in spec.variants:
         loaded.with_variant(name)  # every variant must be valid on its own
     return loaded
@@ -435,14 +442,16 @@ def _variant(loaded: LoadedSpec, name: str) -> LoadedSpec:
     except ValidationError as exc:
         err = exc.errors()[0]
         raise _variant_error(loaded, name, _loc_path(err["loc"]), err["msg"]) from None
-    merged = LoadedSpec(spec, loaded.file, loaded.content_hash, (), loaded.lines, name)
+    merged = LoadedSpec(spec, loaded.file, loaded.content_hash, (), loaded.lines, name, loaded.corrections)
     try:
         order = validate(merged)
     except SpecError as exc:
         raise _variant_error(loaded, name, exc.path, exc.problem) from None
     if set(order) != set(loaded.load_order) or _graph(merged) != _graph(loaded):
         raise _fail(loaded, f"variants.{name}", "a variant may not add objects or change which objects link")
-    _VARIANTS[cache_key] = LoadedSpec(spec, loaded.file, loaded.content_hash, loaded.load_order, loaded.lines, name)
+    _VARIANTS[cache_key] = LoadedSpec(
+        spec, loaded.file, loaded.content_hash, loaded.load_order, loaded.lines, name, loaded.corrections
+    )
     return _VARIANTS[cache_key]
 
 

@@ -179,15 +179,20 @@ class ValueMap(Strict):
     """Source labels to destination values. `outputs` names the value columns (e.g. statecode,
     statuscode); each entry of `values` gives one value per output. Labels are compared after
     `normalize` (trim, casefold and '-'/'_' as spaces), so 'On-Hold' and 'on hold' match 'On Hold'.
-    A label without an entry is quarantined (never guessed) unless `default` is given."""
+    `unmapped` says what a label without an entry does: `hold` (the default) holds the record back
+    with the label as the reason, never guessed; `default` maps it to `default` and reports the
+    substitution for that record."""
 
     outputs: list[str] = Field(default_factory=lambda: ["value"], min_length=1)
     values: dict[str, Any]
     default: Any = None
+    unmapped: Literal["hold", "default"] = "hold"
     normalize: bool = True
 
     @model_validator(mode="after")
     def _arity(self) -> ValueMap:
+        if (self.unmapped == "default") != (self.default is not None):
+            raise ValueError("a `default` goes with `unmapped: default` (and that policy needs a default)")
         for label, value in self.values.items():
             got = value if isinstance(value, list) else [value]
             if len(got) != len(self.outputs):

@@ -21,7 +21,21 @@ QUARANTINE_DDL = """
 create table if not exists quarantine (
     _phase varchar, object varchar, external_id varchar, source_id varchar, step varchar,
     reason varchar, row_json varchar, run_id varchar, recorded_at timestamptz default now()
-)"""
+);
+alter table quarantine add column if not exists field varchar;
+alter table quarantine add column if not exists value varchar;
+alter table quarantine add column if not exists root_object varchar;
+alter table quarantine add column if not exists root_source_id varchar;
+alter table quarantine add column if not exists root_reason varchar;
+create table if not exists partial_fields (
+    _phase varchar, object varchar, external_id varchar, source_id varchar, "column" varchar, reason varchar,
+    run_id varchar
+);
+create table if not exists substitutions (
+    _phase varchar, object varchar, external_id varchar, source_id varchar, "column" varchar, note varchar,
+    run_id varchar
+);
+alter table substitutions add column if not exists step varchar"""
 EXCLUDED_DDL = """
 create table if not exists excluded (
     _phase varchar, object varchar, external_id varchar, source_id varchar, reason varchar
@@ -85,7 +99,9 @@ def utc(frame: pl.DataFrame) -> pl.DataFrame:
 
 def ensure_support_tables(conn: duckdb.DuckDBPyConnection) -> None:
     for ddl in (QUARANTINE_DDL, EXCLUDED_DDL, SAMPLE_DDL):
-        conn.execute(ddl)
+        for statement in ddl.split(";"):
+            if statement.strip():
+                conn.execute(statement)
 
 
 def replace_rows(

@@ -83,8 +83,10 @@ def test_sample_approve_full_delta_on_salesforce_with_no_mismatch_and_counts_tha
     for name, c in report["objects"].items():
         assert c["destination_count"] == c["loaded"] > 0, (name, c)
     reasons = [r[0] for r in workbench.sql(PAIR, "select reason from quarantine where _phase = 'full'")]
-    assert any("has no entry in value map case_status" in r for r in reasons)  # unknown stage: never guessed
-    assert any("AccountId: no account to link to" in r for r in reasons)  # case without a client
+    assert not any("value map case_status" in r for r in reasons)  # every stage the data has is mapped
+    # a case without a client loads without an account (Salesforce allows it) instead of being held
+    clientless = workbench.sql(PAIR, "select _external_id from stage__case where _phase = 'full' and AccountId is null")
+    assert clientless and not any("AccountId" in r for r in reasons)
 
     # the Case Status vocabulary was added to Case.Status before the load; Practice_Area__c exists
     statuses = picklist_values(workbench, "Case", "Status")
@@ -107,7 +109,11 @@ def test_sample_approve_full_delta_on_salesforce_with_no_mismatch_and_counts_tha
     firm = firm_keys(workbench)
     assert len(accounts) < len(firm)  # clients of one firm share its Account
     for case_id in case_ids[:25]:
-        primary = str(cases[case_id]["client_ids"][0])
+        clients = [str(c) for c in cases[case_id]["client_ids"]]
+        if not clients or clients[0] not in firm:  # no (live) client: loaded without an account
+            assert got[case_id]["AccountId"] is None
+            continue
+        primary = clients[0]
         assert got[case_id]["AccountId"] == accounts[firm[primary]]["id"]
         assert got[case_id]["Case_Status_Number__c"] == cases[case_id]["readable_id"]
         assert got[case_id]["Client_Portal_Access__c"] == (cases[case_id]["portal_access"].lower() == "true")
