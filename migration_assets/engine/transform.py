@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import polars as pl
 
-from migration_assets.engine import files
+from migration_assets.engine import files, flags, routing
 from migration_assets.engine.custom_fields import CustomField, compiled_custom_columns
 from migration_assets.engine.owners import resolve_column
 from migration_assets.errors import MigrationError
@@ -50,6 +50,7 @@ class StageResult:
     merged: int  # source rows folded into another by a many:1 collapse
     duplicates: pl.DataFrame = field(default_factory=pl.DataFrame)  # dedupe report: key, source ids
     truncated: dict[str, int] = field(default_factory=dict)  # column -> values cut to the column's length
+    flags: dict[str, pl.DataFrame] = field(default_factory=dict)  # flag -> staged rows it lists (flags.py)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -109,12 +110,13 @@ def stage_frame(
     columns = compiled_columns(loaded, obj_name, inputs.custom_fields)
     columns |= {t: pl_text(None) for o in obj.owners.values() if (t := o.text_column) and t not in columns}
     ext = loaded.compile(obj_name, "external_id.value", obj.external_id.value)
+    if raw.height:  # explode first: a join may look up the list element (`by: _item`)
+        raw = join_rows(loaded, obj_name, explode_rows(loaded, obj_name, raw), inputs.sources)
+        raw = routing.routed_rows(loaded, obj_name, raw)  # a routed object keeps the rows sent to it
     if raw.height == 0:
         empty = pl.DataFrame(schema={EXT: pl.String, SRC: pl.String, REASON: pl.String})
         staged = pl.DataFrame(schema={EXT: pl.String, SRC: pl.String, HASH: pl.String})
         return StageResult(staged, empty.with_columns(pl.lit(None, pl.String).alias("_row")), empty, 0, 0, 0)
-    # explode first: a join may look up the list element (`by: _item`)
-    raw = join_rows(loaded, obj_name, explode_rows(loaded, obj_name, raw), inputs.sources)
     rules = [loaded.compile(obj_name, f"exclude[{i}].when", r.when) for i, r in enumerate(obj.exclude)]
     frame = raw.sort(pl.col(id_field).cast(pl.String).str.zfill(20), maintain_order=True).with_columns(
         ext.expr.cast(pl.String).alias(EXT),
@@ -122,6 +124,7 @@ def stage_frame(
         *(c.expr.alias(name) for name, c in columns.items()),
         _problem_reason(loaded, obj_name, columns, ext).alias(REASON),
         _exclusion_reason(obj.exclude, rules).alias("_excluded"),
+        *flags.flag_columns(loaded, obj_name),
     )
     frame = _resolve_owners(obj, _dedupe(loaded, obj_name, frame), inputs.owners)
     frame = files.stage_files(obj, frame)
@@ -136,7 +139,8 @@ def stage_frame(
     good = rest.filter(pl.col(REASON).is_null()).select(EXT, SRC, *out_cols)
     staged = good.with_columns(_row_hash(good, out_cols))
     duplicates = _duplicates(loaded, obj_name, frame)
-    return StageResult(staged, quarantined, excluded, raw.height, raw.height, 0, duplicates, truncated)
+    listed = flags.flagged(obj, rest.filter(pl.col(REASON).is_null()))
+    return StageResult(staged, quarantined, excluded, raw.height, raw.height, 0, duplicates, truncated, listed)
 
 
 def _limit_lengths(

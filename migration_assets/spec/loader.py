@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from yaml.constructor import ConstructorError
 
 from migration_assets.errors import SpecError, known_values
+from migration_assets.spec import extensions
 from migration_assets.spec.catalogs import destination_catalog, destination_implied_columns, source_catalog
 from migration_assets.spec.expressions import CompileContext, Compiled, compile_expr, normalize_label
 from migration_assets.spec.model import ObjectMap, PairSpec
@@ -487,6 +488,8 @@ def validate(loaded: LoadedSpec) -> tuple[str, ...]:
             raise _fail(loaded, f"objects.{name}", "object names may not contain '__' or '/'")
         _require_source(loaded, f"objects.{name}.source", obj.source)
         _validate_object(loaded, name, obj, dst_catalog)
+        extensions.validate_object(loaded, name, obj)
+    extensions.validate_routes(loaded)
     _validate_value_maps(loaded, src_catalog)
     _validate_users(loaded)
     for name, export in spec.exports.items():
