@@ -259,7 +259,8 @@ def _failure(row: dict[str, Any], reason: str) -> dict[str, Any]:
 def files_report(
     conn: duckdb.DuckDBPyConnection, paths, loaded: LoadedSpec, obj_name: str, phase: str, summary: LoadSummary
 ) -> tuple[dict[str, Any], Path, Path]:
-    """Write `<reports>/<pair>/files_<phase>.{json,md}`; return (counts, json path, markdown path).
+    """Write `<reports>/<pair>/files_<phase>.{json,md}` (with several file objects
+    `files_<object>_<phase>`); return (counts, json path, markdown path).
 
     The report covers the whole phase (files uploaded by earlier runs of it included): uploaded
     files and bytes, files skipped at stage (oversize) and files quarantined at load, with reasons.
@@ -303,5 +304,8 @@ def files_report(
     }
     as_rows = [dict(zip(("source_id", "external_id", "reason"), r, strict=True)) for r in skipped]
     failures = [dict(zip(("source_id", "external_id", "reason"), r, strict=True)) for r in [*failed, *held]]
-    json_path, md_path = files.write_report(paths.report_dir(loaded.pair), obj_name, phase, counts, as_rows, failures)
+    alone = [n for n, o in loaded.spec.objects.items() if o.kind == "file"] == [obj_name]
+    json_path, md_path = files.write_report(
+        paths.report_dir(loaded.pair), obj_name, phase, counts, as_rows, failures, alone=alone
+    )
     return counts, json_path, md_path

@@ -195,8 +195,11 @@ def write_report(
     summary: Mapping[str, Any],
     skipped: Sequence[Mapping[str, Any]],
     failed: Sequence[Mapping[str, Any]],
+    *,
+    alone: bool = True,
 ) -> tuple[Path, Path]:
-    """Write `files_<phase>.json` and `.md`: what was uploaded, what was skipped or failed and why.
+    """Write `files_<phase>.json` and `.md` (`files_<object>_<phase>` when the spec has several file
+    objects): what was uploaded, what was skipped or failed and why.
 
     Args:
         report_dir: the pair's report folder.
@@ -205,11 +208,12 @@ def write_report(
         summary: counts and bytes of the load.
         skipped: excluded files (oversize), each with external_id, source_id and reason.
         failed: quarantined files (download/upload refused, parent missing), with reasons.
+        alone: the object is the spec's only file object.
 
     Returns:
         (json path, markdown path).
     """
-    stem = f"files_{phase}"
+    stem = f"files_{phase}" if alone else f"files_{obj_name}_{phase}"
     doc = {
         "object": obj_name,
         "phase": phase,

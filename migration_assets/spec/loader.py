@@ -607,8 +607,12 @@ def _validate_file(loaded: LoadedSpec, name: str, obj: ObjectMap) -> None:
             f"objects.{name}.fields",
             "a file object has no `fields:`; its name, folder, size and content type go under `file:`",
         )
-    if obj.collapse or obj.explode is not None:
-        raise _fail(loaded, f"objects.{name}.kind", "a file object cannot collapse or explode rows (one file per row)")
+    if obj.collapse or (obj.explode is not None and obj.file.content is None):
+        raise _fail(
+            loaded,
+            f"objects.{name}.kind",
+            "a file object cannot collapse rows, nor explode them without file.content naming each row's bytes",
+        )
 
 
 def _require_source(loaded: LoadedSpec, path: str, source_object: str) -> None:
