@@ -33,6 +33,9 @@ PAGE_SIZE = 200  # the largest page the API serves (`limit`)
 RATE_PER_SECOND = 1.9
 BURST = 5
 CONCURRENCY = 2
+# share of an announced RateLimit-Policy used as the steady rate; the rest of a window's budget is
+# the burst (120;w=60 -> 1.8/s with bursts of 12: never more than 120 in any minute)
+PACE_SHARE = 0.9
 # a delta re-reads this much before its checkpoint: records stamped just before it but committed
 # after it (clock skew, long transactions) are not missed; re-reads are de-duplicated by id
 DELTA_OVERLAP = timedelta(minutes=5)
