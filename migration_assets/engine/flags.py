@@ -79,7 +79,12 @@ def write_report(
     if not obj.flags:
         return {}, None
     doc: dict[str, Any] = {"object": obj_name, "phase": phase, "flags": {}}
-    lines = [f"# Flagged {obj_name} records ({phase})", "", "These records are loaded; each list needs a person.", ""]
+    lines = [
+        f"# Flagged {obj_name} records ({phase})",
+        "",
+        "These records are staged to load (one the load holds back is quarantined too); each list needs a person.",
+        "",
+    ]
     counts = {}
     for name, flag in obj.flags.items():
         frame = rows.get(name, pl.DataFrame())
