@@ -3,7 +3,7 @@
 `multi_select` reads a list of labels (a JSON array, or its text, e.g. `["Neck", "Back"]`), maps
 each label through a named value map (compared like `value_map` labels: trimmed, case-blind,
 '-'/'_' as spaces) and gives the values as text, ascending and without repeats
-(`"100000000,100000002"`), which is how Dataverse writes and reads a multi-select column. An empty
+(`"100000000,100000002"`), the form destinations with integer choices write multi-select columns in. An empty
 list gives null. A label the map lacks is never dropped silently: the row is quarantined with the
 label named (`unknown: quarantine`, the default); `unknown: drop` loads the known labels instead
 (a spec that chooses it says so, and a value that is no list at all is still quarantined).
@@ -106,7 +106,7 @@ def multi_select_expr(
     "multi_select",
     ("of", "map"),
     ("unknown",),
-    doc="a list of labels as comma-separated option values of a value map (Dataverse multi-select)",
+    doc="a list of labels as comma-separated option values of a value map (a multi-select choice)",
 )
 def _multi_select(args, ctx):
     name = _text_arg(args, ctx, "map")

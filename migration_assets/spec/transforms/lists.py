@@ -2,7 +2,7 @@
 
 `json_pluck` takes one key of every object of a JSON array, optionally only of the objects whose
 keys equal given constants, and gives them as a list of text (for a destination column that takes
-a list, such as a Dataverse party list) or, with `sep`, as one text. An absent, empty or fully
+a list, such as an activity party list) or, with `sep`, as one text. An absent, empty or fully
 filtered-out array gives null; a value that is not a JSON array of objects is quarantined with
 the value shown.
 
