@@ -286,30 +286,6 @@ async def test_throttling_past_the_retry_budget_raises_rate_limited(state_path: 
     await source.aclose()
 
 
-async def test_the_client_paces_itself_to_the_announced_rate_limit_policy(state_path: Path) -> None:
-    open_state(state_path).set_options({"rate_limit": 6000, "rate_window_seconds": 60})
-    connection = Connection(
-        system="backdocket",
-        base_url=HOST,
-        client_id=CLIENT_ID,
-        client_secret=SecretStr(CLIENT_SECRET),
-        transport=httpx.ASGITransport(app=create_app(state_path)),
-        sandbox=True,
-    )
-    source = BackDocketSource.from_connection(connection)
-    assert (source.session.bucket.rate, source.session.bucket.capacity) == (1.9, 5)  # the documented default
-    await _records(source, "users")
-    assert source.policy == "6000;w=60"
-    assert source.session.bucket.rate == pytest.approx(90.0) and source.session.bucket.capacity == 600
-    await source.aclose()
-
-
-async def test_a_rate_chosen_by_the_caller_is_kept(make: Factory) -> None:
-    source = make()
-    await _records(source, "users")
-    assert source.policy is None and source.session.bucket.rate == 1000
-
-
 async def test_injected_timeouts_are_retried_and_nothing_is_lost(
     make: Factory, state_path: Path, dataset: dict
 ) -> None:

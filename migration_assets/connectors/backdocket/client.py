@@ -6,21 +6,17 @@ BackDocket publishes no REST API; the wire format is the design shared with our 
 follows it is configuration only (BACKDOCKET_BASE_URL, BACKDOCKET_TOKEN_URL, BACKDOCKET_CLIENT_ID,
 BACKDOCKET_CLIENT_SECRET).
 
-Pacing: the client starts at the documented 120 requests per minute (settings.RATE_PER_SECOND,
-BURST) and follows the `RateLimit-Policy: <limit>;w=<seconds>` header the API sends with every
-answer (a tenant with another limit): PACE_SHARE of the limit as the steady rate, the rest of one
-window's budget as the burst, so no window ever holds more than the limit. A rate given by the
-caller (`rate_per_second`) is kept as given.
-
 Delta pickup: `extract(obj, since=t)` asks for `updated_since = t - DELTA_OVERLAP` and keeps the
 first copy of each id. Keyset paging by (updated_at, id) can serve a record twice when it changes
 while the pages are read (it moves behind the cursor); the later copy is dropped, and its change is
 picked up by the next delta, whose checkpoint is not after this extract started.
+
+Every data request is a GET (idempotent: a lost answer is asked again); the token request is retried
+by HttpSession like one.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
@@ -30,12 +26,11 @@ from pydantic import SecretStr
 
 from migration_assets.connectors.backdocket import settings
 from migration_assets.connectors.base import Deletion, SourceConnector, SourceObject
-from migration_assets.connectors.http import HttpSession, OAuthClientCredentials, TokenBucket
+from migration_assets.connectors.http import HttpSession, OAuthClientCredentials
 from migration_assets.connectors.registry import Connection
 from migration_assets.errors import AuthError, ConnectorError, MigrationError, RemoteRejected, known_values
 
 Record = dict[str, Any]
-_POLICY = re.compile(r"\s*(\d+)\s*;\s*w\s*=\s*(\d+(?:\.\d+)?)\s*")  # RateLimit-Policy: 120;w=60
 
 
 def parse_time(value: str) -> datetime:
@@ -61,27 +56,19 @@ class BackDocketSource(SourceConnector):
         prefix: the API path under the client's base URL ("/api/v1", or "" when the base URL
             already ends with it).
         page_size: records per page (`limit`), 1 to 200.
-        pace: follow the `RateLimit-Policy` the API announces (see the module docstring).
     """
 
     system: ClassVar[str] = settings.SYSTEM
     catalog: ClassVar[Mapping[str, SourceObject]] = settings.CATALOG
 
     def __init__(
-        self,
-        session: HttpSession,
-        *,
-        prefix: str = settings.API_PREFIX,
-        page_size: int = settings.PAGE_SIZE,
-        pace: bool = True,
+        self, session: HttpSession, *, prefix: str = settings.API_PREFIX, page_size: int = settings.PAGE_SIZE
     ) -> None:
         super().__init__(session)
         if not 1 <= page_size <= settings.PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {settings.PAGE_SIZE}, got {page_size}")
         self.prefix = prefix.rstrip("/")
         self.page_size = page_size
-        self.paced = pace  # follow the API's RateLimit-Policy
-        self.policy: str | None = None  # the policy the session is paced to
 
     @classmethod
     def from_connection(cls, connection: Connection, **options: Any) -> Self:
@@ -89,8 +76,10 @@ class BackDocketSource(SourceConnector):
 
         Args:
             connection: base_url is the API host, with or without "/api/v1"; token_url defaults to
-                the host's "/oauth/token". `connection.options` and `options` may set
-                rate_per_second, burst, concurrency and page_size.
+                the host's "/oauth/token". `connection.options` and `options` may set page_size and
+                the HttpSession settings (settings.HTTP: concurrency, max_concurrency,
+                connect_timeout, read_timeout, retry_budget_seconds, and rate_per_second as a hard
+                ceiling; without it the rate is learnt from the API's 429s).
 
         Raises:
             AuthError: when the client id or secret is missing.
@@ -101,7 +90,6 @@ class BackDocketSource(SourceConnector):
                 system=cls.system,
             )
         opts = {**(connection.options or {}), **options}
-        pace = "rate_per_second" not in opts  # a rate the caller chose is kept
         base = connection.base_url.rstrip("/")
         parts = urlsplit(base)
         auth = OAuthClientCredentials(
@@ -109,31 +97,10 @@ class BackDocketSource(SourceConnector):
             client_id=connection.client_id,
             client_secret=SecretStr(connection.client_secret.get_secret_value()),
         )
-        session = HttpSession(
-            cls.system,
-            connection.http_client(),
-            auth=auth,
-            rate=float(opts.pop("rate_per_second", settings.RATE_PER_SECOND)),
-            burst=int(opts.pop("burst", settings.BURST)),
-            concurrency=int(opts.pop("concurrency", settings.CONCURRENCY)),
-        )
+        http = settings.HTTP.with_options(opts)
+        session = HttpSession(cls.system, connection.http_client(), auth=auth, **http.session_kwargs())
         prefix = "" if parts.path.rstrip("/").endswith(settings.API_PREFIX) else settings.API_PREFIX
-        return cls(session, prefix=prefix, page_size=int(opts.pop("page_size", settings.PAGE_SIZE)), pace=pace)
-
-    def _pace(self, headers: Mapping[str, str]) -> None:
-        """Re-pace the session to the `RateLimit-Policy` an answer announces (once per new policy)."""
-        raw = headers.get("ratelimit-policy")
-        if not self.paced or not raw or raw == self.policy:
-            return
-        found = _POLICY.fullmatch(raw)
-        if found is None:
-            return
-        limit, window = int(found[1]), float(found[2])
-        if limit < 1 or window <= 0:
-            return
-        rate = settings.PACE_SHARE * limit / window
-        self.session.bucket = TokenBucket(rate, max(1, int(limit - rate * window)))
-        self.policy = raw
+        return cls(session, prefix=prefix, page_size=int(opts.pop("page_size", settings.PAGE_SIZE)))
 
     # -- records ----------------------------------------------------------------------------
     def _path(self, obj: str) -> str:
@@ -143,7 +110,6 @@ class BackDocketSource(SourceConnector):
 
     async def _get(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
         response = await self.session.request("GET", url, params=dict(params or {}), expect=(200,))
-        self._pace(response.headers)
         return response.json()
 
     def _page(self, url: str, body: Any) -> tuple[list[Record], str | None]:
@@ -212,7 +178,6 @@ class BackDocketSource(SourceConnector):
         url = f"{self.prefix}/documents/{record_id}/content"
         try:
             async with self.session.stream("GET", url) as response:
-                self._pace(response.headers)
                 async for chunk in response.aiter_bytes(settings.DOWNLOAD_CHUNK):
                     yield chunk
         except RemoteRejected as exc:

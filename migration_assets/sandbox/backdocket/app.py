@@ -18,8 +18,7 @@ silent, marked *):
 - unknown or repeated query parameters, a `limit` above 200, a malformed timestamp, a foreign or
   edited cursor -> 400; unknown paths 404, wrong methods 405*; every error as
   `{"error": {"code", "message", "details": []}}`;
-- 120 requests per minute per client identity -> 429 + `Retry-After` (`guard`); every admitted
-  answer carries `RateLimit-Policy: 120;w=60`*;
+- 120 requests per minute per client identity -> 429 + `Retry-After` (`guard`);
 - fault injection (`FaultInjection`, option `faults`) answering with the same error shape.
 """
 
@@ -58,10 +57,8 @@ class BackDocketApi:
 
         async def endpoint(request: Request) -> Response:
             try:
-                _identity, policy = await run_in_threadpool(self.guard.admit, request)
-                response = await handler(request)
-                response.headers["RateLimit-Policy"] = policy
-                return response
+                await run_in_threadpool(self.guard.admit, request)
+                return await handler(request)
             except ApiError as exc:
                 return render.response(exc)
 

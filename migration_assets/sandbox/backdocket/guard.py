@@ -5,9 +5,7 @@ token), counted with `SharedWindow` in the state file so every process and every
 client share the window; options `rate_limit` and `rate_window_seconds` are read per request. Over
 the limit: 429, the error shape with code `rate_limited`, and an integer `Retry-After` (seconds
 until the oldest counted request leaves the window, at least 1). Refused requests (401) are not
-counted: they have no identity. Every admitted answer announces the policy in a
-`RateLimit-Policy: <limit>;w=<window seconds>` header (the form of the IETF RateLimit header
-fields draft; our choice, like the whole API), so a client paces itself to the tenant's limit.
+counted: they have no identity.
 """
 
 from __future__ import annotations
@@ -29,8 +27,8 @@ class Guard:
         self.state = state
         self.window = SharedWindow(state, "requests_per_minute")
 
-    def admit(self, request: Request) -> tuple[str, str]:
-        """(client id, RateLimit-Policy value) of an authenticated request that fits in the window.
+    def admit(self, request: Request) -> str:
+        """The client id of an authenticated request that fits in the window.
 
         Raises:
             ApiError: 401 (token missing, unknown or expired) or 429 (over the limit).
@@ -49,9 +47,4 @@ class Guard:
                 [{"limit": limit, "window_seconds": window, "retry_after": seconds}],
                 {"Retry-After": str(seconds)},
             )
-        return identity, policy(limit, window)
-
-
-def policy(limit: int, window: float) -> str:
-    """The `RateLimit-Policy` header value: `120;w=60`."""
-    return f"{limit};w={window:g}"
+        return identity
