@@ -15,11 +15,19 @@ from migration_assets.staging.tables import extract_table
 
 
 def source_objects(loaded: LoadedSpec) -> list[str]:
-    """Every source object the spec reads: mapped objects, joined objects and the people owners
-    resolve through."""
+    """Every source object the spec reads: mapped objects, joined objects, the people owners
+    resolve through, custom-field inventories and file content sources."""
     users = [loaded.spec.users.source] if loaded.spec.users else []
     joined = [j.source for o in loaded.spec.objects.values() for j in o.join.values()]
-    return sorted({*(o.source for o in loaded.spec.objects.values()), *users, *joined})
+    listed = [  # custom-field inventories and the records a file's content comes from
+        *(
+            o.custom_fields.inventory.source
+            for o in loaded.spec.objects.values()
+            if o.custom_fields and o.custom_fields.inventory
+        ),
+        *(o.file.content_source for o in loaded.spec.objects.values() if o.file and o.file.content_source),
+    ]
+    return sorted({*(o.source for o in loaded.spec.objects.values()), *users, *joined, *listed})
 
 
 def build_extract_assets(ctx: PairDefs) -> list[dg.AssetsDefinition]:

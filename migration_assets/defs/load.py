@@ -100,6 +100,7 @@ def _files_metadata(conn, ctx: PairDefs, obj_name: str, phase: str, summary: Loa
         "bytes_uploaded": counts["bytes_uploaded"],
         "files_skipped": counts["skipped"],
         "files_failed": counts["failed"],
+        "files_held": counts["held"],  # the destination cannot take them yet; the next run uploads them
         "files_summary": dg.MetadataValue.md(md_path.read_text()[:4000]),
     }
 

@@ -21,6 +21,7 @@ from migration_assets.defs.layers import PairDefs, pair_asset
 from migration_assets.defs.resources import ConnectionsResource, StagingResource
 from migration_assets.engine import planning
 from migration_assets.engine.custom_fields import discover
+from migration_assets.engine.custom_inventory import formulas, inventory_fields
 from migration_assets.engine.owners import owner_map, report_markdown, resolve_fallback, unknown_people
 from migration_assets.engine.schema import apply_schema_and_check, record_created
 from migration_assets.engine.transform import join_rows
@@ -34,7 +35,10 @@ from migration_assets.staging import state
 
 
 def custom_field_sources(loaded: LoadedSpec) -> list[str]:
-    return sorted({o.source for o in loaded.spec.objects.values() if o.custom_fields})
+    """Source objects plan/custom_fields reads: the records, and any inventory of definitions."""
+    objects = [o for o in loaded.spec.objects.values() if o.custom_fields]
+    inventories = {o.custom_fields.inventory.source for o in objects if o.custom_fields and o.custom_fields.inventory}
+    return sorted({*(o.source for o in objects), *inventories})
 
 
 def _write(paths: Paths, pair: str, name: str, markdown: str, payload: dict) -> tuple[Path, Path]:
@@ -65,7 +69,17 @@ def build_custom_fields_asset(ctx: PairDefs) -> dg.AssetsDefinition | None:
             known = {(f.object, f.column): f for f in planning.custom_fields(conn)}
             found, skipped = [], []
             for name, obj in loaded.spec.objects.items():
-                if obj.custom_fields:
+                if obj.custom_fields and obj.custom_fields.inventory:  # typed by the source's definitions
+                    found += inventory_fields(
+                        planning.latest_records(conn, loaded, obj.custom_fields.inventory.source),
+                        planning.latest_records(conn, loaded, obj.source),
+                        name,
+                        obj.custom_fields,
+                        first_choice,
+                        max_length=max_length,
+                        skipped=skipped,
+                    )
+                elif obj.custom_fields:
                     raw = planning.latest_records(conn, loaded, obj.source)
                     found += discover(
                         raw, name, obj.custom_fields, first_choice, max_length=max_length, skipped=skipped
@@ -75,7 +89,9 @@ def build_custom_fields_asset(ctx: PairDefs) -> dg.AssetsDefinition | None:
         rows = [{k: v for k, v in f.to_row().items() if k != "option_values"} for f in fields]
         text = f"# Custom fields — {pair} ({phase})\n\n{md.md_table(rows)}\n\n## Keys not made columns\n\n"
         text += md.md_table(skipped) + "\n"
-        payload = {"fields": rows, "skipped_keys": skipped}
+        if computed := formulas(fields):  # the value is migrated, the formula rebuilt by hand
+            text += "\n## Computed fields: values migrated, formulas to rebuild\n\n" + md.md_table(computed) + "\n"
+        payload = {"fields": rows, "skipped_keys": skipped, "computed": computed}
         md_path, json_path = _write(paths, pair, f"custom_fields_{phase}", text, payload)
         return dg.MaterializeResult(
             metadata={

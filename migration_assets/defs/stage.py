@@ -11,7 +11,7 @@ from migration_assets.defs.extract import source_objects
 from migration_assets.defs.layers import PairDefs, pair_asset, pair_check
 from migration_assets.defs.phases import current_phase
 from migration_assets.defs.resources import StagingResource
-from migration_assets.engine import planning
+from migration_assets.engine import flags, planning
 from migration_assets.engine.problems import FIELD, VALUE
 from migration_assets.engine.sampling import select_sample
 from migration_assets.engine.transform import EXT, REASON, SRC, stage_frame
@@ -101,6 +101,9 @@ def _stage_asset(ctx: PairDefs, obj_name: str) -> dg.AssetsDefinition:
                 counts["full_preview_held_back"] = result.quarantined.height
                 counts["full_preview_source"] = result.source
             state.record_stage(conn, obj_name, phase, context.run.run_id, counts)
+        flagged, flag_report = flags.write_report(
+            ctx.paths.report_dir(ctx.pair), obj_name, phase, obj, result.flags, set(staged[EXT].to_list())
+        )
         context.log.info(
             f"{obj_name}: {staged.height} staged, {quarantined.height} quarantined, {excluded.height} excluded"
         )
@@ -120,6 +123,8 @@ def _stage_asset(ctx: PairDefs, obj_name: str) -> dg.AssetsDefinition:
                 "exclusions": md.table_preview(excluded),
                 "dagster/column_schema": md.column_schema(staged),
                 "dagster/column_lineage": md.column_lineage(loaded, obj_name),
+                **({"flagged": dg.MetadataValue.json(flagged)} if flagged else {}),
+                **({"flags_report": dg.MetadataValue.path(str(flag_report))} if flag_report else {}),
             }
         )
 

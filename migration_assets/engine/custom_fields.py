@@ -41,6 +41,11 @@ class CustomField:
     values: tuple[int, ...] = ()  # pinned option values when the destination stores integers
     filled: int = 0  # records with a value
     spellings: tuple[str, ...] = field(default=())
+    # typed by a source inventory (engine/custom_inventory.py): its label, how its value is read
+    # (the inventory kind) and, for a computed field, its formula; empty when inferred from values
+    label: str = ""
+    kind: str = ""
+    formula: str = ""
 
     def requirement(self) -> ColumnRequirement:
         pinned = {label: (value, None) for label, value in zip(self.options, self.values, strict=False)}
@@ -49,7 +54,7 @@ class CustomField:
             self.type,
             STRING_MAX if self.type == "string" else None,
             self.options,
-            label=self.key.replace("_", " ").title(),
+            label=self.label or self.key.replace("_", " ").title(),
             option_values=pinned,
         )
 
@@ -63,6 +68,9 @@ class CustomField:
             "option_values": json.dumps(list(self.values)),
             "filled": self.filled,
             "spellings": json.dumps(list(self.spellings)),
+            "label": self.label,
+            "kind": self.kind,
+            "formula": self.formula,
         }
 
     @classmethod
@@ -76,6 +84,9 @@ class CustomField:
             tuple(json.loads(row["option_values"])),
             int(row["filled"]),
             tuple(json.loads(row["spellings"])),
+            row.get("label") or "",
+            row.get("kind") or "",
+            row.get("formula") or "",
         )
 
 
@@ -221,6 +232,11 @@ def compiled_custom_columns(loaded: LoadedSpec, obj_name: str, fields: list[Cust
     if spec is None or not fields:
         return out
     for f in fields:
+        if f.kind:  # typed by the source's inventory: read as its kind says
+            from migration_assets.engine.custom_inventory import inventory_column
+
+            out[f.column] = inventory_column(loaded, obj_name, f)
+            continue
         node: Any = {"op": "json_get", "of": spec.source_field, "key": f.key}
         if f.type in _CASTS:
             node = {"op": _CASTS[f.type], "of": node}

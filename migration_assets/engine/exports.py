@@ -1,7 +1,8 @@
 """Exports of what does not migrate as records: the JSON definitions and the rebuild guide.
 
 Items: when the source records carry the export's `concept_field` (automations: `trigger`), each
-record is an item and its concept is that field's `type` (or the value itself when it is text).
+record is an item and its concept is that field's `concept_key` (default `type`) when the field
+holds an object, or the value itself when it is text.
 Otherwise (a settings document such as a portal configuration) each setting is an item: top-level
 fields, objects expanded one level (`features.messaging`); a counterpart is looked up by the full
 path, then by its top-level field.
@@ -63,7 +64,7 @@ def export_items(export: ExportSpec, records: list[dict[str, Any]], source: Expo
 
 def _record_item(export: ExportSpec, record: dict[str, Any], source: ExportSource) -> ExportItem:
     raw = _json(record[export.concept_field])
-    concept = str(raw.get("type")) if isinstance(raw, dict) else str(raw)
+    concept = str(raw.get(export.concept_key)) if isinstance(raw, dict) else str(raw)
     title = str(record.get("name") or f"{export.source} {record.get(source.id_field)}")
     details = {k: v for k, v in record.items() if k not in source.skipped and k != "name"}
     return ExportItem(title, export.concept_field, concept, export.counterparts.get(concept), details)

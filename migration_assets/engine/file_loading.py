@@ -9,7 +9,10 @@ e.g. a Dataverse sharepointdocumentlocation or a Salesforce ContentVersion). Fil
 confirmed in this phase with the same content hash are skipped, so a killed run started again
 uploads only what is missing. A download the source refuses (missing blob) or an upload the
 destination refuses (e.g. its own size limit) quarantines that file with the reason; other files
-go on.
+go on. A destination that cannot take files yet (DestinationNotReady, e.g. no document site
+provisioned) holds every file of the load: each is quarantined with a reason starting with
+HELD_REASON, nothing is downloaded, and the next run of the phase uploads them (a held file has no
+confirmed ledger row, so it is still to do).
 """
 
 from __future__ import annotations
@@ -34,12 +37,20 @@ from migration_assets.engine.loading import (
     quarantine_rows,
 )
 from migration_assets.engine.transform import EXT, HASH, SRC
-from migration_assets.errors import AuthError, BudgetExhausted, ConnectorError, MigrationError, RateLimited
+from migration_assets.errors import (
+    AuthError,
+    BudgetExhausted,
+    ConnectorError,
+    DestinationNotReady,
+    MigrationError,
+    RateLimited,
+)
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.staging import db, ledger
 from migration_assets.staging.tables import stage_table
 
 FATAL = (AuthError, RateLimited, BudgetExhausted)  # stop the run (resumable), never quarantine a file
+HELD_REASON = "held for a later run"  # a quarantine reason's start for files the destination cannot take yet
 
 
 KEPT_FILE = "_kept_file"  # marks the before-image of a file an earlier phase stored
@@ -62,6 +73,8 @@ class FileLoadSummary(LoadSummary):
     bytes_streamed: int = 0  # bytes read from the source for files whose upload succeeded
     largest_chunk: int = 0  # biggest piece held at once on the way through (streaming evidence)
     failures: list[dict[str, Any]] = field(default_factory=list)  # quarantined files with reasons
+    held: int = 0  # files the destination cannot take yet (HELD_REASON), uploaded by a later run
+    not_ready: str | None = None  # why the destination cannot take files yet, once it said so
 
 
 class _Meter:
@@ -159,8 +172,13 @@ async def _upload(
 ) -> None:
     obj = loaded.spec.objects[obj_name]
     ext, src = str(row[EXT]), str(row[SRC])
+    if summary.not_ready is not None:  # the destination said it cannot take files yet: hold the rest
+        _hold(conn, phase, obj_name, run_id, row, summary.not_ready, summary)
+        return
     ledger.record(conn, [_pending(run_id, phase, obj_name, obj.table, row, target.before_id)])
-    meter = _Meter(source.download(obj.source, src))
+    assert obj.file is not None
+    content_id = str(row.get(files.CONTENT) or src)  # another record's bytes with `file.content`
+    meter = _Meter(source.download(obj.file.content_source or obj.source, content_id))
     upload = FileUpload(
         external_id=ext,
         file_name=row[files.NAME],
@@ -171,11 +189,19 @@ async def _upload(
         parent_table=target.parent_table,
         parent_id=target.parent_id,
         key=loaded.spec.objects[obj_name].external_id.column,
+        store=obj.file.store,
     )
     try:
         result = await dest.upload_file(upload)
     except FATAL:
         raise
+    except DestinationNotReady as exc:  # nothing was written: the row stays to do for the next run
+        summary.not_ready = str(exc)
+        ledger.record(
+            conn, [outcome_entry(run_id, phase, obj_name, obj.table, row, WriteResult(ext, False, error=str(exc)))]
+        )
+        _hold(conn, phase, obj_name, run_id, row, summary.not_ready, summary)
+        return
     except (ConnectorError, MigrationError) as exc:  # the download (or the store) refused this one file
         result = WriteResult(ext, ok=False, error=f"transfer failed: {exc}")
     finally:
@@ -194,6 +220,14 @@ async def _upload(
     summary.failures.append(_failure(row, reason))
     if len(summary.errors) < 20:
         summary.errors.append({"external_id": ext, "error": reason})
+
+
+def _hold(conn, phase: str, obj_name: str, run_id: str, row: dict[str, Any], why: str, summary) -> None:
+    """Quarantine a file the destination cannot take yet, with HELD_REASON and the destination's why."""
+    reason = f"{row.get(files.NAME)}: {HELD_REASON} (the destination is not ready: {why})"
+    quarantine_rows(conn, phase, obj_name, run_id, [(row, reason)])
+    summary.held += 1
+    summary.failures.append(_failure(row, reason))
 
 
 def _pending(
@@ -230,7 +264,8 @@ def _failure(row: dict[str, Any], reason: str) -> dict[str, Any]:
 def files_report(
     conn: duckdb.DuckDBPyConnection, paths, loaded: LoadedSpec, obj_name: str, phase: str, summary: LoadSummary
 ) -> tuple[dict[str, Any], Path, Path]:
-    """Write `<reports>/<pair>/files_<phase>.{json,md}`; return (counts, json path, markdown path).
+    """Write `<reports>/<pair>/files_<phase>.{json,md}` (with several file objects
+    `files_<object>_<phase>`); return (counts, json path, markdown path).
 
     The report covers the whole phase (files uploaded by earlier runs of it included): uploaded
     files and bytes, files skipped at stage (oversize) and files quarantined at load, with reasons.
@@ -253,11 +288,13 @@ def files_report(
         "select source_id, external_id, reason from excluded where _phase = ? and object = ? order by source_id",
         [phase, obj_name],
     ).fetchall()
-    failed = conn.execute(
+    quarantined = conn.execute(
         "select source_id, external_id, reason from quarantine where _phase = ? and object = ? "
         "and step = 'load' order by source_id",
         [phase, obj_name],
     ).fetchall()
+    failed = [r for r in quarantined if HELD_REASON not in r[2]]
+    held = [r for r in quarantined if HELD_REASON in r[2]]
     counts = {
         "staged": staged.height,
         "uploaded": ok.height,
@@ -266,10 +303,14 @@ def files_report(
         "already_uploaded": summary.skipped,
         "skipped": len(skipped),
         "failed": len(failed),
+        "held": len(held),
         "seconds": round(summary.seconds, 2),
         "largest_chunk_in_memory_bytes": summary.largest_chunk if isinstance(summary, FileLoadSummary) else 0,
     }
     as_rows = [dict(zip(("source_id", "external_id", "reason"), r, strict=True)) for r in skipped]
-    failures = [dict(zip(("source_id", "external_id", "reason"), r, strict=True)) for r in failed]
-    json_path, md_path = files.write_report(paths.report_dir(loaded.pair), obj_name, phase, counts, as_rows, failures)
+    failures = [dict(zip(("source_id", "external_id", "reason"), r, strict=True)) for r in [*failed, *held]]
+    alone = [n for n, o in loaded.spec.objects.items() if o.kind == "file"] == [obj_name]
+    json_path, md_path = files.write_report(
+        paths.report_dir(loaded.pair), obj_name, phase, counts, as_rows, failures, alone=alone
+    )
     return counts, json_path, md_path

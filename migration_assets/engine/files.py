@@ -28,6 +28,7 @@ from migration_assets.spec.model import ObjectMap
 
 PREFIX = "_file_"
 NAME, FOLDER, SIZE, CONTENT_TYPE = f"{PREFIX}name", f"{PREFIX}folder", f"{PREFIX}size", f"{PREFIX}content_type"
+CONTENT = f"{PREFIX}content"  # the id of the source record holding the bytes (only with `file.content`)
 FILE_COLUMNS = (NAME, FOLDER, SIZE, CONTENT_TYPE)
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 MAX_NAME = 200
@@ -89,7 +90,8 @@ def file_columns(loaded: LoadedSpec, obj_name: str) -> dict[str, Compiled]:
     """Compiled expressions of the staged `_file_*` columns (empty for record objects).
 
     `_file_name` and `_file_folder` hold the safe name and the full safe folder (parent folder
-    included), i.e. exactly what is uploaded and what the read-back must show.
+    included), i.e. exactly what is uploaded and what the read-back must show; `_file_content`
+    the id of the record whose bytes are downloaded, for an object with `file.content`.
     """
     obj = loaded.spec.objects[obj_name]
     if obj.file is None:
@@ -108,7 +110,11 @@ def file_columns(loaded: LoadedSpec, obj_name: str) -> dict[str, Compiled]:
     ctype_expr = ctype.expr.cast(pl.String) if ctype else pl.lit(None, pl.String)
     folder_problems = (*(folder.problems if folder else ()), *parent.problems)
     folder_sources = (folder.sources if folder else frozenset()) | parent.sources
-    return {
+    content = {}
+    if spec.content is not None:  # the bytes are another source record's (file.content_source)
+        compiled = loaded.compile(obj_name, "file.content", spec.content)
+        content[CONTENT] = Compiled(compiled.expr.cast(pl.String), compiled.problems, compiled.sources, pl.String)
+    return content | {
         NAME: Compiled(
             name.expr.cast(pl.String).map_elements(safe_name, return_dtype=pl.String, skip_nulls=False),
             name.problems,
@@ -189,8 +195,11 @@ def write_report(
     summary: Mapping[str, Any],
     skipped: Sequence[Mapping[str, Any]],
     failed: Sequence[Mapping[str, Any]],
+    *,
+    alone: bool = True,
 ) -> tuple[Path, Path]:
-    """Write `files_<phase>.json` and `.md`: what was uploaded, what was skipped or failed and why.
+    """Write `files_<phase>.json` and `.md` (`files_<object>_<phase>` when the spec has several file
+    objects): what was uploaded, what was skipped or failed and why.
 
     Args:
         report_dir: the pair's report folder.
@@ -199,11 +208,12 @@ def write_report(
         summary: counts and bytes of the load.
         skipped: excluded files (oversize), each with external_id, source_id and reason.
         failed: quarantined files (download/upload refused, parent missing), with reasons.
+        alone: the object is the spec's only file object.
 
     Returns:
         (json path, markdown path).
     """
-    stem = f"files_{phase}"
+    stem = f"files_{phase}" if alone else f"files_{obj_name}_{phase}"
     doc = {
         "object": obj_name,
         "phase": phase,

@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 
 from migration_assets.connectors.base import DestinationConnector
+from migration_assets.engine import routing
 from migration_assets.engine.diffing import CreateOnly, normalize
 from migration_assets.engine.transform import EXT
 from migration_assets.spec.loader import LoadedSpec
@@ -34,6 +35,7 @@ class ObjectReconciliation:
     population: dict[str, dict[str, float]] = field(default_factory=dict)  # column -> {staged, destination}
     linkage: dict[str, dict[str, Any]] = field(default_factory=dict)
     problems: dict[str, list[str]] = field(default_factory=dict)  # check name -> unexplained differences
+    route: dict[str, Any] = field(default_factory=dict)  # how a routed object's source split (routing.py)
 
     def problem(self, check: str, message: str) -> None:
         self.problems.setdefault(check, []).append(message)
@@ -97,6 +99,7 @@ async def reconcile_object(
                 spec_obj.table, spec_obj.external_id.column, ids[i : i + READ_CHUNK], columns
             )
         destination_count = await dest.count(spec_obj.table, spec_obj.external_id.column)
+        destination_count -= routing.shared_table_records(loaded, obj, conn)  # other objects' records of it
     if len(fate) != sum(tally.values()):
         result.problem("counts_reconcile", "source records are unaccounted for")
     result.counts = {
@@ -116,6 +119,9 @@ async def reconcile_object(
             "counts_reconcile",
             f"{extra} destination record(s) carry a {spec_obj.external_id.column} outside this scope",
         )
+    if found := routing.route_of(loaded, obj):
+        fates = {m: fate if m == obj else _latest_state(conn, loaded, m, phases)[1] for m in found[1].members}
+        result.route = routing.route_summary(loaded, obj, fates)
     _distributions(loaded, obj, loaded_rows, remote, result)
     skip = CreateOnly(dest.create_only_columns(spec_obj.table), ledger.preexisting(conn, obj))
     _population(columns, _as_sent(loaded, obj, conn, loaded_rows), remote, result, skip)

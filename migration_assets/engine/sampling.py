@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from migration_assets.engine import routing
 from migration_assets.engine.transform import compiled_columns, explode_rows, join_rows
 from migration_assets.spec.loader import LoadedSpec
 
@@ -23,7 +24,7 @@ def _keys(loaded: LoadedSpec, obj: str, raw_by_source: Mapping[str, pl.DataFrame
     staging)."""
     spec_obj = loaded.spec.objects[obj]
     raw = explode_rows(loaded, obj, raw_by_source[spec_obj.source])
-    raw = join_rows(loaded, obj, raw, raw_by_source)
+    raw = routing.routed_rows(loaded, obj, join_rows(loaded, obj, raw, raw_by_source))
     columns = compiled_columns(loaded, obj)
     ext = loaded.compile(obj, "external_id.value", spec_obj.external_id.value)
     return raw.select(

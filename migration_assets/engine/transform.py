@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import polars as pl
 
-from migration_assets.engine import files
+from migration_assets.engine import files, flags, routing
 from migration_assets.engine.custom_fields import CustomField, compiled_custom_columns
 from migration_assets.engine.owners import resolve_column
 from migration_assets.engine.problems import (
@@ -63,6 +63,7 @@ class StageResult:
     truncated: dict[str, int] = field(default_factory=dict)  # column -> values cut to the column's length
     partial: pl.DataFrame = field(default_factory=pl.DataFrame)  # staged records loaded without a broken part
     notes: pl.DataFrame = field(default_factory=pl.DataFrame)  # substitutions made in staged records
+    flags: dict[str, pl.DataFrame] = field(default_factory=dict)  # flag -> staged rows it lists (flags.py)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -122,13 +123,14 @@ def stage_frame(
     columns = compiled_columns(loaded, obj_name, inputs.custom_fields)
     columns |= {t: pl_text(None) for o in obj.owners.values() if (t := o.text_column) and t not in columns}
     ext = loaded.compile(obj_name, "external_id.value", obj.external_id.value)
+    if raw.height:  # explode first: a join may look up the list element (`by: _item`)
+        raw = join_rows(loaded, obj_name, explode_rows(loaded, obj_name, raw), inputs.sources)
+        raw = routing.routed_rows(loaded, obj_name, raw)  # a routed object keeps the rows sent to it
     if raw.height == 0:
         empty = pl.DataFrame(schema={EXT: pl.String, SRC: pl.String, REASON: pl.String})
         staged = pl.DataFrame(schema={EXT: pl.String, SRC: pl.String, HASH: pl.String})
         held = empty.with_columns(pl.lit(None, pl.String).alias(c) for c in (FIELD, VALUE, "_row"))
         return StageResult(staged, held, empty, 0, 0, 0)
-    # explode first: a join may look up the list element (`by: _item`)
-    raw = join_rows(loaded, obj_name, explode_rows(loaded, obj_name, raw), inputs.sources)
     rules = [loaded.compile(obj_name, f"exclude[{i}].when", r.when) for i, r in enumerate(obj.exclude)]
     plan = ProblemPlan.of(loaded, obj_name, columns, ext, inputs.required)
     frame = raw.sort(pl.col(id_field).cast(pl.String).str.zfill(20), maintain_order=True).with_columns(
@@ -137,6 +139,7 @@ def stage_frame(
         *(c.expr.alias(name) for name, c in columns.items()),
         *plan.columns(),
         _exclusion_reason(obj.exclude, rules).alias("_excluded"),
+        *flags.flag_columns(loaded, obj_name),
     )
     frame = plan.blank_partial(frame)
     frame = _resolve_owners(obj, _dedupe(loaded, obj_name, frame), inputs.owners)
@@ -152,7 +155,8 @@ def stage_frame(
     good = rest.filter(pl.col(REASON).is_null()).select(EXT, SRC, *out_cols)
     staged = good.with_columns(_row_hash(good, out_cols))
     duplicates = _duplicates(loaded, obj_name, frame)
-    result = StageResult(staged, quarantined, excluded, raw.height, raw.height, 0, duplicates)
+    listed = flags.flagged(obj, rest.filter(pl.col(REASON).is_null()))
+    result = StageResult(staged, quarantined, excluded, raw.height, raw.height, 0, duplicates, flags=listed)
     return _with_reports(result, frame, truncated)
 
 

@@ -63,6 +63,9 @@ def render(pair: str, phase: str, scope: list[str], results: list[ObjectReconcil
     }
     body.append(html.grouped_bars(counts, title="Records per object"))
     body.append(html.table([{"object": o, **c} for o, c in counts.items()]))
+    for name, route in {r.route["route"]: r.route for r in results if r.route}.items():  # 1:many routing
+        rows = [{"object": m, **c} for m, c in route["members"].items()]
+        body.append(f"<h2>Route {html.esc(name)}: {route['source']} source records</h2>" + html.table(rows))
     for r in results:
         for column, values in r.distributions.items():
             chart = {v: {"staged": s["staged"], "destination": s["destination"]} for v, s in values.items()}

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from yaml.constructor import ConstructorError
 
 from migration_assets.errors import SpecError, known_values
-from migration_assets.spec import corrections
+from migration_assets.spec import corrections, extensions
 from migration_assets.spec.catalogs import destination_catalog, destination_implied_columns, source_catalog
 from migration_assets.spec.corrections import Correction
 from migration_assets.spec.expressions import CompileContext, Compiled, compile_expr, normalize_label
@@ -496,6 +496,8 @@ def validate(loaded: LoadedSpec) -> tuple[str, ...]:
             raise _fail(loaded, f"objects.{name}", "object names may not contain '__' or '/'")
         _require_source(loaded, f"objects.{name}.source", obj.source)
         _validate_object(loaded, name, obj, dst_catalog)
+        extensions.validate_object(loaded, name, obj)
+    extensions.validate_routes(loaded)
     _validate_value_maps(loaded, src_catalog)
     _validate_users(loaded)
     for name, export in spec.exports.items():
@@ -613,8 +615,12 @@ def _validate_file(loaded: LoadedSpec, name: str, obj: ObjectMap) -> None:
             f"objects.{name}.fields",
             "a file object has no `fields:`; its name, folder, size and content type go under `file:`",
         )
-    if obj.collapse or obj.explode is not None:
-        raise _fail(loaded, f"objects.{name}.kind", "a file object cannot collapse or explode rows (one file per row)")
+    if obj.collapse or (obj.explode is not None and obj.file.content is None):
+        raise _fail(
+            loaded,
+            f"objects.{name}.kind",
+            "a file object cannot collapse rows, nor explode them without file.content naming each row's bytes",
+        )
 
 
 def _require_source(loaded: LoadedSpec, path: str, source_object: str) -> None:

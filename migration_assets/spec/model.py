@@ -106,6 +106,51 @@ class FileSpec(Strict):
     parent: str  # the lookup (of this object's `lookups`) that names the record the file belongs to
     max_bytes: StrictInt = Field(default=25 * 1024 * 1024, gt=0)
     oversize: Literal["skip"] = "skip"
+    # where the destination keeps the bytes (connectors.base.FileUpload.store); `document_store`
+    # holds files for a later run while the destination has no document site yet
+    store: Literal["auto", "document_store", "attachment"] = "auto"
+    # the source record whose bytes are the file, when it is not the row itself (e.g. a note's
+    # inline preview of a document): `content_source` records, by the id `content` computes
+    content: Expr | None = None
+    content_source: str | None = None
+
+
+InventoryKind = Literal[
+    "string",
+    "memo",
+    "integer",
+    "decimal",
+    "date",
+    "datetime",
+    "boolean",
+    "picklist",
+    "multipicklist",
+    "html",
+    "computed",
+]
+
+
+class CustomFieldInventory(Strict):
+    """Custom field definitions the source lists itself (an inventory object), so columns are typed
+    by the definitions instead of inferred from the values.
+
+    Each definition record of `source` whose `entity_field` equals `entity` becomes a column named
+    from its label (`column` of CustomFields, '{key}' = the label), typed by `types` (source type ->
+    kind): a column type of connectors.base, `html` (memo of sanitized HTML) or `computed` (the
+    value of a `{formula, value}` object in a decimal column; the formula goes to the plan report).
+    Options of choice kinds come from `options_field`. A definition whose type is not in `types`
+    is reported, not a column.
+    """
+
+    source: str
+    entity: str
+    types: dict[str, InventoryKind]
+    entity_field: str = "entity"
+    key_field: str = "id"  # the key of the definition in each record's custom-field JSON
+    label_field: str = "label"
+    type_field: str = "type"
+    options_field: str = "options"
+    formula_field: str = "formula"
 
 
 class CustomFields(Strict):
@@ -122,6 +167,16 @@ class CustomFields(Strict):
     column: str  # the destination column name; "{key}" is the key in snake_case, "{Key}" in Title_Case
     picklist_max_values: StrictInt = Field(default=12, ge=2)  # more distinct strings than this → text
     min_records: StrictInt = Field(default=3, ge=1)  # a key carried by fewer records is reported, not a column
+    inventory: CustomFieldInventory | None = None  # type by the source's own definitions (see there)
+
+
+class Flag(Strict):
+    """Staged rows listed in a report for a person to act on after cutover (e.g. invitees to invite
+    again); the rows still load. `when` picks them, `show` is the text listed per row."""
+
+    title: str
+    when: Expr
+    show: Expr | None = None
 
 
 class Join(Strict):
@@ -163,6 +218,7 @@ class ObjectMap(Strict):
     dedupe: Dedupe | None = None
     # text above a schema column's max_length: cut to it and counted, or the row quarantined
     oversize: Literal["truncate", "quarantine"] = "truncate"
+    flags: dict[str, Flag] = Field(default_factory=dict)  # name -> rows reported (engine/flags.py)
     confirmed: bool = True  # false in a draft of `migrate propose` until a person confirms
     proposals: dict[str, FieldProposal] = Field(default_factory=dict)
 
@@ -282,6 +338,26 @@ class Variant(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class RouteRule(Strict):
+    object: str
+    when: Expr
+
+
+class Route(Strict):
+    """One source object split over several destination objects (1:many routing): each source row
+    goes to the object of the first rule whose `when` holds, else to `otherwise`, so the objects
+    partition the source. The members share their source; a rule is compiled in every member's
+    context (explode and joins), so each member declares the joins the rules read."""
+
+    description: str = ""
+    rules: list[RouteRule] = Field(min_length=1)
+    otherwise: str
+
+    @property
+    def members(self) -> list[str]:
+        return [*(r.object for r in self.rules), self.otherwise]
+
+
 class ExportSpec(Strict):
     """A source object that does not migrate as records but is exported for a rebuild by hand:
     a JSON file of its definitions plus a Markdown guide mapping each source concept (`kind` of
@@ -291,6 +367,7 @@ class ExportSpec(Strict):
     title: str
     guide: str  # name of the destination tool, e.g. "Power Automate"
     concept_field: str = "trigger"  # the field whose values `counterparts` explains
+    concept_key: str = "type"  # when that field holds an object: the key naming its concept
     counterparts: dict[str, str] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
 
@@ -335,5 +412,6 @@ class PairSpec(Strict):
     objects: dict[str, ObjectMap]
     variants: dict[str, Variant] = Field(default_factory=dict)
     exports: dict[str, ExportSpec] = Field(default_factory=dict)
+    routes: dict[str, Route] = Field(default_factory=dict)  # 1:many routing (engine/routing.py)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

@@ -29,7 +29,10 @@ create table if not exists source_deletions (phase varchar, source_object varcha
 create table if not exists plan_values (phase varchar, name varchar, value varchar, recorded_at timestamptz);
 create table if not exists custom_fields (object varchar, key varchar, "column" varchar, type varchar,
                                           options varchar, option_values varchar, filled bigint,
-                                          spellings varchar);
+                                          spellings varchar, label varchar, kind varchar, formula varchar);
+alter table custom_fields add column if not exists label varchar;
+alter table custom_fields add column if not exists kind varchar;
+alter table custom_fields add column if not exists formula varchar;
 create table if not exists owner_map (phase varchar, source_user_id varchar, email varchar, name varchar,
                                       status varchar, destination_user_id varchar, fallback_user_id varchar);
 create table if not exists checkpoints (source_object varchar, phase varchar, high_water varchar,

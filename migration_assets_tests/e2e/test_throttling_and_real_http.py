@@ -46,7 +46,10 @@ def _serve(var: Path) -> tuple[subprocess.Popen, dict[str, dict]]:
     env = {**os.environ, "MIGRATE_VAR_DIR": str(var)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "migration_assets.cli", "sandbox", "serve"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     systems: dict[str, dict] = {}
     deadline = time.monotonic() + 60
@@ -75,9 +78,14 @@ def test_connectors_over_real_http_against_sandbox_serve(workbench):
     proc, systems = _serve(workbench.paths.var)
     try:
         cs, dv = systems["case_status"], systems["dynamics365"]
-        env = {"CASE_STATUS_BASE_URL": cs["host"], "CASE_STATUS_API_KEY": cs["api_key"],
-               "DATAVERSE_URL": dv["host"], "DATAVERSE_TOKEN_URL": dv["token_url"],
-               "DATAVERSE_CLIENT_ID": dv["client_id"], "DATAVERSE_CLIENT_SECRET": dv["client_secret"]}
+        env = {
+            "CASE_STATUS_BASE_URL": cs["host"],
+            "CASE_STATUS_API_KEY": cs["api_key"],
+            "DATAVERSE_URL": dv["host"],
+            "DATAVERSE_TOKEN_URL": dv["token_url"],
+            "DATAVERSE_CLIENT_ID": dv["client_id"],
+            "DATAVERSE_CLIENT_SECRET": dv["client_secret"],
+        }
         source_conn = resolve_connection("case_status", state_dir=workbench.paths.sandbox, environ=env)
         dest_conn = resolve_connection("dynamics365", state_dir=workbench.paths.sandbox, environ=env)
         assert not source_conn.sandbox and not dest_conn.sandbox

@@ -115,6 +115,7 @@ def contact() -> Entity:
     e.add(string("firstname", 50))
     e.add(string("middlename", 50))
     e.add(string("lastname", 50, required_level="ApplicationRequired"))
+    e.add(string("suffix", 10))
     e.add(read_only(string("fullname", 160)))
     _contact_info(e)
     e.add(date("birthdate", only=True))
