@@ -9,7 +9,7 @@ from migration_assets.defs.extract import source_objects
 from migration_assets.defs.layers import PairDefs, pair_asset, pair_check
 from migration_assets.defs.phases import current_phase
 from migration_assets.defs.resources import StagingResource
-from migration_assets.engine import planning
+from migration_assets.engine import hierarchy, planning
 from migration_assets.engine.sampling import select_sample
 from migration_assets.engine.transform import EXT, REASON, SRC, stage_frame
 from migration_assets.staging import db, state
@@ -56,7 +56,7 @@ def build_stage_assets(ctx: PairDefs) -> list[dg.AssetsDefinition]:
 def _stage_asset(ctx: PairDefs, obj_name: str) -> dg.AssetsDefinition:
     loaded = ctx.loaded
     obj = loaded.spec.objects[obj_name]
-    sources = sorted({obj.source, *(j.source for j in obj.join.values())})
+    sources = sorted({obj.source, *(j.source for j in obj.join.values()), *hierarchy.extra_sources(loaded, obj_name)})
 
     @pair_asset(
         ctx,
@@ -78,7 +78,9 @@ def _stage_asset(ctx: PairDefs, obj_name: str) -> dg.AssetsDefinition:
             state.ensure(conn)
             raw = db.read_slice(conn, extract_table(obj.source), phase)
             spec = planning.effective_spec(conn, loaded, phase)
-            result = stage_frame(spec, obj_name, raw, planning.stage_inputs(conn, phase, spec, obj_name))
+            inputs = planning.stage_inputs(conn, phase, spec, obj_name)
+            result = hierarchy.apply(conn, spec, obj_name, phase, stage_frame(spec, obj_name, raw, inputs), raw, inputs)
+            hierarchy.record(conn, phase, obj_name, result)
             staged, quarantined, excluded = _apply_sample(conn, phase, obj_name, result)
             db.write_slice(conn, stage_table(obj_name), staged, phase)
             _write_rejects(conn, phase, obj_name, quarantined, excluded, context.run.run_id)
@@ -88,6 +90,7 @@ def _stage_asset(ctx: PairDefs, obj_name: str) -> dg.AssetsDefinition:
                 "staged": staged.height,
                 "quarantined": quarantined.height,
                 "excluded": excluded.height,
+                **hierarchy.counts(result),
             }
             state.record_stage(conn, obj_name, phase, context.run.run_id, counts)
         context.log.info(
@@ -102,6 +105,7 @@ def _stage_asset(ctx: PairDefs, obj_name: str) -> dg.AssetsDefinition:
                 "merged": result.merged if phase != "sample" else 0,
                 "duplicates": result.duplicates.height,
                 "truncated": dg.MetadataValue.json(result.truncated),
+                "hierarchy": md.table_preview(result.hierarchy),
                 "duplicate_groups": md.table_preview(result.duplicates),
                 "quarantine": md.table_preview(quarantined.select(EXT, SRC, REASON)),
                 "exclusions": md.table_preview(excluded),

@@ -20,6 +20,7 @@ import duckdb
 import polars as pl
 
 from migration_assets.connectors.base import DestinationConnector, LookupRef, UpsertRow, WriteResult
+from migration_assets.engine import lookup_targets
 from migration_assets.engine.transform import EXT, HASH, SRC, field_columns
 from migration_assets.errors import BudgetExhausted
 from migration_assets.spec.loader import LoadedSpec
@@ -74,16 +75,14 @@ def _build_rows(
         for column, lookup in obj.lookups.items():
             if lookup.deferred:
                 continue
-            target_ext = row.get(column)
-            target_table = loaded.spec.objects[lookup.object].table
-            if target_ext is None:
+            found = lookup_targets.resolve(loaded, lookup, column, row, crosswalks)
+            if not found.named:
                 continue
-            dest_id = crosswalks[lookup.object].get(str(target_ext))
-            if dest_id is None and lookup.on_missing == "quarantine":
-                problem = f"{column}: {lookup.object} {target_ext} is not in the destination (quarantined/not loaded)"
+            if found.destination_id is None and lookup.on_missing == "quarantine":
+                problem = f"{column}: {found.describe()} is not in the destination (quarantined/not loaded)"
                 break
-            if dest_id is not None:
-                lookups[column] = LookupRef(target_table, dest_id)
+            if found.table is not None:
+                lookups[column] = LookupRef(found.table, found.destination_id)
         if problem:
             unresolved.append((row, problem))
             continue
@@ -132,7 +131,7 @@ async def load_object(
     staged, todo = pending_rows(conn, obj_name, phase)
     summary = LoadSummary(obj_name, staged=staged.height)
     summary.skipped = staged.height - todo.height
-    crosswalks = {lk.object: ledger.crosswalk(conn, lk.object) for lk in obj.lookups.values()}
+    crosswalks = lookup_targets.crosswalks(conn, loaded, obj_name)
     ready, unresolved = _build_rows(loaded, obj_name, todo, crosswalks, dest.user_table)
     summary.unresolved = len(unresolved)
     quarantine_rows(conn, phase, obj_name, run_id, [(r, reason) for r, reason in unresolved])

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import polars as pl
 
-from migration_assets.engine import files
+from migration_assets.engine import files, lookup_targets
 from migration_assets.engine.custom_fields import CustomField, compiled_custom_columns
 from migration_assets.engine.owners import resolve_column
 from migration_assets.errors import MigrationError
@@ -50,6 +50,7 @@ class StageResult:
     merged: int  # source rows folded into another by a many:1 collapse
     duplicates: pl.DataFrame = field(default_factory=pl.DataFrame)  # dedupe report: key, source ids
     truncated: dict[str, int] = field(default_factory=dict)  # column -> values cut to the column's length
+    hierarchy: pl.DataFrame = field(default_factory=pl.DataFrame)  # placeholders made, loops broken (hierarchy.py)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -69,6 +70,7 @@ def compiled_columns(loaded: LoadedSpec, obj_name: str, custom: tuple[CustomFiel
     out = {c: loaded.compile(obj_name, f"fields.{c}", n) for c, n in obj.fields.items()}
     out |= compiled_custom_columns(loaded, obj_name, [f for f in custom if f.object == obj_name])
     out |= {c: loaded.compile(obj_name, f"lookups.{c}.value", lk.value) for c, lk in obj.lookups.items()}
+    out |= lookup_targets.compiled_alternates(loaded, obj_name)  # hidden: further targets of polymorphic lookups
     out |= {c: loaded.compile(obj_name, f"owners.{c}.value", o.value) for c, o in obj.owners.items()}
     out |= files.file_columns(loaded, obj_name)  # kind: file - `_file_*` columns, never sent as fields
     return out
@@ -298,9 +300,10 @@ def _problem_reason(loaded: LoadedSpec, obj_name: str, columns: dict[str, Compil
         reasons.append(pl.when(empty).then(pl.lit(f"{column} is required but empty")))
     for column, lookup in obj.lookups.items():
         if lookup.required:
-            reasons.append(
-                pl.when(columns[column].expr.is_null()).then(pl.lit(f"{column}: no {lookup.object} to link to"))
-            )
+            targets = lookup_targets.candidates(lookup, column)
+            empty = pl.all_horizontal([columns[staged].expr.is_null() for _target, staged in targets])
+            names = " or ".join(dict.fromkeys(target for target, _staged in targets))
+            reasons.append(pl.when(empty).then(pl.lit(f"{column}: no {names} to link to")))
     # statecode and statuscode read one label: say its problem once
     joined = pl.concat_list(reasons).list.drop_nulls().list.unique(maintain_order=True).list.join("; ")
     return pl.when(joined == "").then(None).otherwise(joined)
