@@ -247,7 +247,8 @@ def _failure(row: dict[str, Any], reason: str) -> dict[str, Any]:
 def files_report(
     conn: duckdb.DuckDBPyConnection, paths, loaded: LoadedSpec, obj_name: str, phase: str, summary: LoadSummary
 ) -> tuple[dict[str, Any], Path, Path]:
-    """Write `<reports>/<pair>/files_<phase>.{json,md}`; return (counts, json path, markdown path).
+    """Write `<reports>/<pair>/files_<phase>.{json,md}` (`files_<object>_<phase>` when the pair has
+    several file objects); return (counts, json path, markdown path).
 
     The report covers the whole phase (files uploaded by earlier runs of it included): uploaded
     files and bytes, files skipped at stage (oversize) and files quarantined at load, with reasons.
@@ -288,5 +289,8 @@ def files_report(
     }
     as_rows = [dict(zip(("source_id", "external_id", "reason"), r, strict=True)) for r in skipped]
     failures = [dict(zip(("source_id", "external_id", "reason"), r, strict=True)) for r in failed]
-    json_path, md_path = files.write_report(paths.report_dir(loaded.pair), obj_name, phase, counts, as_rows, failures)
+    several = sum(1 for o in loaded.spec.objects.values() if o.kind == "file") > 1
+    json_path, md_path = files.write_report(
+        paths.report_dir(loaded.pair), obj_name, phase, counts, as_rows, failures, own_name=several
+    )
     return counts, json_path, md_path

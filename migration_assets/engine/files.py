@@ -241,8 +241,11 @@ def write_report(
     summary: Mapping[str, Any],
     skipped: Sequence[Mapping[str, Any]],
     failed: Sequence[Mapping[str, Any]],
+    *,
+    own_name: bool = False,
 ) -> tuple[Path, Path]:
-    """Write `files_<phase>.json` and `.md`: what was uploaded, what was skipped or failed and why.
+    """Write `files_<phase>.json` and `.md` (`files_<object>_<phase>` with `own_name`, for a pair with
+    several file objects): what was uploaded, what was skipped or failed and why.
 
     Args:
         report_dir: the pair's report folder.
@@ -251,11 +254,12 @@ def write_report(
         summary: counts and bytes of the load.
         skipped: excluded files (oversize), each with external_id, source_id and reason.
         failed: quarantined files (download/upload refused, parent missing), with reasons.
+        own_name: name the report after the object too.
 
     Returns:
         (json path, markdown path).
     """
-    stem = f"files_{phase}"
+    stem = f"files_{obj_name}_{phase}" if own_name else f"files_{phase}"
     doc = {
         "object": obj_name,
         "phase": phase,
