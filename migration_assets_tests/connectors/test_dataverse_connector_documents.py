@@ -177,7 +177,7 @@ async def test_without_sharepoint_a_document_store_upload_waits_and_auto_goes_to
         files = await dv.read_files("annotation", [result.destination_id])
         assert files[result.destination_id] == {
             "name": "brief.pdf",
-            "folder": "",
+            "folder": None,
             "size": 1000,
             "parent_id": contact_id,
             "mime_type": "application/pdf",

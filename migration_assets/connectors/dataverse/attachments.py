@@ -88,12 +88,13 @@ class AttachmentStore:
         return WriteResult(upload.external_id, ok=True, destination_id=note_id, operation=operation)
 
     async def read(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """`{note id: {name, folder, size, parent_id, mime_type}}` of the notes that hold a file."""
+        """`{note id: {name, folder (None: notes have none), size, parent_id, mime_type}}` of the notes
+        that hold a file."""
         rows = await self.connector.read_by_ids(NOTE_TABLE, ids, ["filename", "filesize", "objectid", "mimetype"])
         return {
             note_id: {
                 "name": row.get("filename"),
-                "folder": "",
+                "folder": None,  # a note keeps no folder
                 "size": row.get("filesize"),
                 "parent_id": row.get("objectid"),
                 "mime_type": row.get("mimetype"),
