@@ -17,7 +17,9 @@ Both run in the stage step of the lookup's target object, after `transform.stage
 
 Every placeholder and every broken loop is one row of the object's report (`REPORT_SCHEMA`), kept in
 the StageResult, written to the staging table `hierarchy_report` by `record` and counted in the stage
-counts (`placeholders`, `loops_broken`).
+counts (`placeholders`, `loops_broken`). A placeholder counts as a record of the object (`source` =
+loaded + quarantined + excluded still holds). In the sample phase the report covers the whole
+extract; only the sampled records (placeholders their lookups need included) are loaded.
 """
 
 from __future__ import annotations
@@ -31,8 +33,16 @@ import duckdb
 import polars as pl
 
 from migration_assets.engine import planning
-from migration_assets.engine.transform import EXT, HASH, SRC, StageInputs, StageResult, explode_rows, join_rows
-from migration_assets.engine.transform import stage_frame as _stage_frame
+from migration_assets.engine.transform import (
+    EXT,
+    HASH,
+    SRC,
+    StageInputs,
+    StageResult,
+    explode_rows,
+    join_rows,
+    stage_frame,
+)
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.spec.model import LookupMap
 from migration_assets.staging import db
@@ -213,7 +223,7 @@ def _add_placeholders(
                            "action": "placeholder", "detail": detail})  # fmt: skip
     if not wanted:
         return result, pl.DataFrame(schema=REPORT_SCHEMA)
-    made = _stage_frame(loaded, obj_name, _synthetic_rows(loaded, obj_name, raw, wanted), inputs)
+    made = stage_frame(loaded, obj_name, _synthetic_rows(loaded, obj_name, raw, wanted), inputs)
     staged = pl.concat([result.staged, made.staged], how="vertical_relaxed") if result.staged.height else made.staged
     quarantined = pl.concat([result.quarantined, made.quarantined], how="diagonal_relaxed")
     merged = replace(result, staged=staged, quarantined=quarantined, source=result.source + len(wanted))
