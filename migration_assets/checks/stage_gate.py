@@ -47,7 +47,8 @@ def stage_schema(loaded: LoadedSpec, obj_name: str, discovered: tuple[CustomFiel
         if custom and custom.max_length:
             checks.append(pa.Check.str_length(max_value=custom.max_length))
         lookup = obj.lookups.get(column)
-        required = column in obj.required or bool(lookup and lookup.required)
+        # a polymorphic lookup may name its target in a further column instead (lookup_targets.py)
+        required = column in obj.required or bool(lookup and lookup.required and not lookup.otherwise)
         dtype = compiled.dtype or (
             pl.String if lookup or (custom and custom.type in ("string", "memo")) else None
         )

@@ -25,7 +25,7 @@ def source_objects(loaded: LoadedSpec) -> list[str]:
             for o in loaded.spec.objects.values()
             if o.custom_fields and o.custom_fields.inventory
         ),
-        *(o.file.content_source for o in loaded.spec.objects.values() if o.file and o.file.content_source),
+        *(o.file.download_from for o in loaded.spec.objects.values() if o.file and o.file.download_from),
     ]
     return sorted({*(o.source for o in loaded.spec.objects.values()), *users, *joined, *listed})
 

@@ -14,7 +14,7 @@ from migration_assets.defs import metadata as md
 from migration_assets.defs.layers import PairDefs, pair_asset
 from migration_assets.defs.resources import ConnectionsResource, StagingResource
 from migration_assets.discovery.confirmation import confirmation_problem
-from migration_assets.engine import planning
+from migration_assets.engine import lookup_targets, planning
 from migration_assets.engine.file_loading import files_report, load_files
 from migration_assets.engine.loading import LoadSummary, load_object
 from migration_assets.engine.patching import deferred_columns, patch_deferred
@@ -32,7 +32,9 @@ def build_load_assets(ctx: PairDefs, guards: Sequence[Guard] = ()) -> list[dg.As
 def _load_asset(ctx: PairDefs, obj_name: str, guards: Sequence[Guard]) -> dg.AssetsDefinition:
     loaded = ctx.loaded
     obj = loaded.spec.objects[obj_name]
-    parents = sorted({lk.object for lk in obj.lookups.values() if not lk.deferred and lk.object != obj_name})
+    parents = sorted(
+        {t for _c, lk, t, _s in lookup_targets.every_target(loaded, obj_name) if not lk.deferred} - {obj_name}
+    )
 
     @pair_asset(
         ctx,

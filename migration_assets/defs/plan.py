@@ -22,7 +22,14 @@ from migration_assets.defs.resources import ConnectionsResource, StagingResource
 from migration_assets.engine import planning
 from migration_assets.engine.custom_fields import discover
 from migration_assets.engine.custom_inventory import formulas, inventory_fields
-from migration_assets.engine.owners import owner_map, report_markdown, resolve_fallback, unknown_people
+from migration_assets.engine.owners import (
+    owner_map,
+    ownerless,
+    ownerless_markdown,
+    report_markdown,
+    resolve_fallback,
+    unknown_people,
+)
 from migration_assets.engine.schema import apply_schema_and_check, record_created
 from migration_assets.engine.transform import join_rows
 from migration_assets.errors import MigrationError
@@ -147,6 +154,7 @@ def build_owners_asset(ctx: PairDefs) -> dg.AssetsDefinition | None:
             state.ensure(conn)
             people = _people(loaded, planning.latest_records(conn, loaded, users.source))
             usage = _usage(loaded, conn, owner_objects)
+            nobody = _ownerless(loaded, conn, owner_objects)
             dest_users = asyncio.run(
                 _destination_users(connections.destination(system, loaded.spec.destination_options))
             )
@@ -156,10 +164,14 @@ def build_owners_asset(ctx: PairDefs) -> dg.AssetsDefinition | None:
                 raise dg.Failure(f"owner resolution: {exc}") from exc
             table = owner_map(people, dest_users, fallback)
             planning.save_owner_table(conn, phase, table)
-        text = report_markdown(pair, phase, table, fallback, usage)
+        text = report_markdown(pair, phase, table, fallback, usage) + ownerless_markdown(nobody)
         attention = table.filter(pl.col("status") != "matched").join(usage, on="source_user_id", how="left")
         md_path, json_path = _write(
-            paths, pair, f"owners_{phase}", text, {"fallback_owner": fallback.email, "people": table.to_dicts()}
+            paths,
+            pair,
+            f"owners_{phase}",
+            text,
+            {"fallback_owner": fallback.email, "people": table.to_dicts(), "ownerless": nobody},
         )
         counts = table.group_by("status").len().sort("status")
         return dg.MaterializeResult(
@@ -169,6 +181,7 @@ def build_owners_asset(ctx: PairDefs) -> dg.AssetsDefinition | None:
                 **{f"owners_{r['status'].replace(' ', '_')}": r["len"] for r in counts.to_dicts()},
                 "fallback_owner": fallback.email or "",
                 "unknown_source_users": unknown_people(table, usage).height,
+                "ownerless_records": dg.MetadataValue.json(nobody),
                 "unmatched_owners": md.table_preview(attention.drop("destination_user_id", "fallback_user_id")),
                 "report": dg.MetadataValue.path(str(md_path)),
                 "report_json": dg.MetadataValue.path(str(json_path)),
@@ -212,6 +225,15 @@ def _usage(loaded: LoadedSpec, conn, owner_objects: dict) -> pl.DataFrame:
     if not ids:
         return pl.DataFrame(schema={"source_user_id": pl.String, "records": pl.UInt32})
     return pl.concat(ids).drop_nulls().group_by("source_user_id").len().rename({"len": "records"})
+
+
+def _ownerless(loaded: LoadedSpec, conn, owner_objects: dict) -> dict[str, dict[str, int]]:
+    """{object: {owner column: records naming no owner}} over the latest source records."""
+    out = {}
+    for name, obj in owner_objects.items():
+        raw = planning.latest_records(conn, loaded, obj.source)
+        out[name] = ownerless(loaded, name, join_rows(loaded, name, raw, planning.joined_sources(conn, loaded, name)))
+    return out
 
 
 async def _destination_users(dest: DestinationConnector):

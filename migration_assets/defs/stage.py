@@ -11,7 +11,7 @@ from migration_assets.defs.extract import source_objects
 from migration_assets.defs.layers import PairDefs, pair_asset, pair_check
 from migration_assets.defs.phases import current_phase
 from migration_assets.defs.resources import StagingResource
-from migration_assets.engine import flags, planning
+from migration_assets.engine import flags, hierarchy, planning
 from migration_assets.engine.problems import FIELD, VALUE
 from migration_assets.engine.sampling import select_sample
 from migration_assets.engine.transform import EXT, REASON, SRC, stage_frame
@@ -62,7 +62,7 @@ def build_stage_assets(ctx: PairDefs) -> list[dg.AssetsDefinition]:
 def _stage_asset(ctx: PairDefs, obj_name: str) -> dg.AssetsDefinition:
     loaded = ctx.loaded
     obj = loaded.spec.objects[obj_name]
-    sources = sorted({obj.source, *(j.source for j in obj.join.values())})
+    sources = sorted({obj.source, *(j.source for j in obj.join.values()), *hierarchy.extra_sources(loaded, obj_name)})
 
     @pair_asset(
         ctx,
@@ -85,7 +85,9 @@ def _stage_asset(ctx: PairDefs, obj_name: str) -> dg.AssetsDefinition:
             raw = planning.corrected(conn, loaded, obj.source, db.read_slice(conn, extract_table(obj.source), phase))
             planning.record_corrections(conn, phase, loaded, obj.source, raw, context.run.run_id)
             spec = planning.effective_spec(conn, loaded, phase)
-            result = stage_frame(spec, obj_name, raw, planning.stage_inputs(conn, phase, spec, obj_name))
+            inputs = planning.stage_inputs(conn, phase, spec, obj_name)
+            result = hierarchy.apply(conn, spec, obj_name, phase, stage_frame(spec, obj_name, raw, inputs), raw, inputs)
+            hierarchy.record(conn, phase, obj_name, result)
             staged, quarantined, excluded = _apply_sample(conn, phase, obj_name, result)
             db.write_slice(conn, stage_table(obj_name), staged, phase)
             _write_rejects(conn, phase, obj_name, quarantined, excluded, context.run.run_id)
@@ -96,6 +98,7 @@ def _stage_asset(ctx: PairDefs, obj_name: str) -> dg.AssetsDefinition:
                 "staged": staged.height,
                 "quarantined": quarantined.height,
                 "excluded": excluded.height,
+                **hierarchy.counts(result),
             }
             if phase == "sample":  # what the full run would hold back at staging, before anyone approves
                 counts["full_preview_held_back"] = result.quarantined.height
@@ -118,6 +121,7 @@ def _stage_asset(ctx: PairDefs, obj_name: str) -> dg.AssetsDefinition:
                 "truncated": dg.MetadataValue.json(result.truncated),
                 "partial_records": result.partial.select(EXT).n_unique() if result.partial.height else 0,
                 "substitutions": result.notes.height,
+                "hierarchy": md.table_preview(result.hierarchy),
                 "duplicate_groups": md.table_preview(result.duplicates),
                 "quarantine": md.table_preview(quarantined.select(EXT, SRC, REASON)),
                 "exclusions": md.table_preview(excluded),

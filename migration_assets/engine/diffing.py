@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 
 from migration_assets.connectors.base import DestinationConnector
+from migration_assets.engine import lookup_targets
 from migration_assets.engine.loading import json_value
 from migration_assets.engine.transform import EXT, field_columns
 from migration_assets.spec.expressions import parse_datetime
@@ -71,7 +72,7 @@ async def diff_object(
 
         return await diff_files(loaded, obj_name, phase, conn, dest)
     written = loaded_rows(conn, obj_name, phase)
-    crosswalks = {lk.object: ledger.crosswalk(conn, lk.object) for lk in obj.lookups.values()}
+    crosswalks = lookup_targets.crosswalks(conn, loaded, obj_name)
     columns = [*field_columns(obj, written.columns), *obj.lookups, *obj.owners]
     result = ObjectDiff(obj_name)
     rows = list(written.iter_rows(named=True))
@@ -127,8 +128,7 @@ def _compare_row(
     expected: dict[str, Any] = {c: row[c] for c in field_columns(obj, list(row))}
     expected |= {c: row.get(c) for c in obj.owners}  # destination user ids, resolved at stage
     for column, lookup in obj.lookups.items():
-        target = row.get(column)
-        expected[column] = crosswalks[lookup.object].get(str(target)) if target is not None else None
+        expected[column] = lookup_targets.resolve(loaded, lookup, column, row, crosswalks).destination_id
     for column, want in expected.items():
         if skip.skips(ext, column):
             continue

@@ -27,10 +27,11 @@ import duckdb
 import polars as pl
 
 from migration_assets.connectors.base import DestinationConnector, FileUpload, SourceConnector, WriteResult
-from migration_assets.engine import files
+from migration_assets.engine import files, lookup_targets
 from migration_assets.engine.loading import (
     LoadSummary,
     Missing,
+    json_value,
     outcome_entry,
     pending_rows,
     quarantine_missing,
@@ -46,6 +47,7 @@ from migration_assets.errors import (
     RateLimited,
 )
 from migration_assets.spec.loader import LoadedSpec
+from migration_assets.spec.model import ObjectMap
 from migration_assets.staging import db, ledger
 from migration_assets.staging.tables import stage_table
 
@@ -54,6 +56,7 @@ HELD_REASON = "held for a later run"  # a quarantine reason's start for files th
 
 
 KEPT_FILE = "_kept_file"  # marks the before-image of a file an earlier phase stored
+INLINE_CHUNK = 64 * 1024  # bytes per chunk of a file whose content was in the source row
 
 
 @dataclass(frozen=True)
@@ -129,16 +132,18 @@ async def load_files(
     summary = FileLoadSummary(obj_name, staged=staged.height)
     rows = list(todo.iter_rows(named=True))
     summary.skipped = staged.height - len(rows)
-    column, parent_obj, parent_table = files.parent_lookup(loaded, obj_name)
-    crosswalk = ledger.crosswalk(conn, parent_obj)
+    column = files.parent_lookup(loaded, obj_name)[0]
+    lookup = loaded.spec.objects[obj_name].lookups[column]
+    walks = lookup_targets.crosswalks(conn, loaded, obj_name)
     uploaded = ledger.crosswalk(conn, obj_name)  # files an earlier phase (or run) already stored
     ready, missing = [], []
     for row in rows:
-        parent_id = crosswalk.get(str(row[column])) if row[column] is not None else None
-        if parent_id is None:
-            missing.append(Missing(row, column, parent_obj, str(row[column])))
+        parent = lookup_targets.resolve(loaded, lookup, column, row, walks)
+        if parent.destination_id is None or parent.table is None:
+            target, target_ext = parent.named[0] if parent.named else (lookup.object, "")
+            missing.append(Missing(row, column, target, target_ext))
         else:
-            ready.append((row, FileTarget(parent_table, parent_id, uploaded.get(str(row[EXT])))))
+            ready.append((row, FileTarget(parent.table, parent.destination_id, uploaded.get(str(row[EXT])))))
     summary.unresolved = len(missing)
     held = quarantine_missing(conn, phase, obj_name, run_id, missing)
     summary.failures += [_failure(r, why) for r, why in held]
@@ -176,9 +181,7 @@ async def _upload(
         _hold(conn, phase, obj_name, run_id, row, summary.not_ready, summary)
         return
     ledger.record(conn, [_pending(run_id, phase, obj_name, obj.table, row, target.before_id)])
-    assert obj.file is not None
-    content_id = str(row.get(files.CONTENT) or src)  # another record's bytes with `file.content`
-    meter = _Meter(source.download(obj.file.content_source or obj.source, content_id))
+    meter = _Meter(_content(source, obj, src, row))
     upload = FileUpload(
         external_id=ext,
         file_name=row[files.NAME],
@@ -189,7 +192,8 @@ async def _upload(
         parent_table=target.parent_table,
         parent_id=target.parent_id,
         key=loaded.spec.objects[obj_name].external_id.column,
-        store=obj.file.store,
+        store=obj.file.store if obj.file else "auto",
+        created_at=json_value(row.get(files.CREATED_AT)),
     )
     try:
         result = await dest.upload_file(upload)
@@ -228,6 +232,24 @@ def _hold(conn, phase: str, obj_name: str, run_id: str, row: dict[str, Any], why
     quarantine_rows(conn, phase, obj_name, run_id, [(row, reason)])
     summary.held += 1
     summary.failures.append(_failure(row, reason))
+
+
+def _content(source: SourceConnector, obj: ObjectMap, source_id: str, row: dict[str, Any]) -> AsyncIterator[bytes]:
+    """The file's bytes: kept in the staged row (`file.content`, base64), or downloaded from the source
+    (the record `file.download_id` of `file.download_from` names, else this row's own record)."""
+    if files.CONTENT in row:
+        return _inline(row[files.CONTENT])
+    download_from = (obj.file.download_from if obj.file else None) or obj.source
+    return source.download(download_from, str(row.get(files.DOWNLOAD_ID) or source_id))
+
+
+async def _inline(text: str | None) -> AsyncIterator[bytes]:
+    try:
+        data = files.inline_content(text)
+    except ValueError as exc:
+        raise MigrationError(f"the file's inline content is not valid base64: {exc}") from None
+    for start in range(0, len(data), INLINE_CHUNK):
+        yield data[start : start + INLINE_CHUNK]
 
 
 def _pending(

@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 
 from migration_assets.connectors.base import DestinationConnector
-from migration_assets.engine import files
+from migration_assets.engine import files, lookup_targets
 from migration_assets.engine.diffing import ObjectDiff, loaded_rows, mismatch, same
 from migration_assets.engine.transform import EXT
 from migration_assets.spec.loader import LoadedSpec
@@ -60,10 +60,11 @@ async def diff_files(
     Returns:
         The ObjectDiff (a file missing from the store is a `*` mismatch).
     """
-    column, parent_obj, _table = files.parent_lookup(loaded, obj_name)
+    column = files.parent_lookup(loaded, obj_name)[0]
+    lookup = loaded.spec.objects[obj_name].lookups[column]
     rows = list(loaded_rows(conn, obj_name, phase).iter_rows(named=True))
     remote = await remote_files(loaded, obj_name, conn, dest, [str(r[EXT]) for r in rows])
-    parents = ledger.crosswalk(conn, parent_obj)
+    walks = lookup_targets.crosswalks(conn, loaded, obj_name)
     result = ObjectDiff(obj_name)
     for row in rows:
         ext = str(row[EXT])
@@ -73,7 +74,7 @@ async def diff_files(
             result.mismatches.append(mismatch(obj_name, ext, "*", "file", "missing"))
             continue
         expected = {key: row[col] for key, col in COMPARED.items()}
-        expected[column] = parents.get(str(row[column])) if row[column] is not None else None
+        expected[column] = lookup_targets.resolve(loaded, lookup, column, row, walks).destination_id
         for key, want in expected.items():
             if key == "folder" and got.get("folder") is None:
                 continue  # the destination keeps no folder (e.g. an org without the folder field)

@@ -13,6 +13,7 @@ control characters, trailing dots and spaces, length).
 
 from __future__ import annotations
 
+import base64
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -28,8 +29,9 @@ from migration_assets.spec.model import ObjectMap
 
 PREFIX = "_file_"
 NAME, FOLDER, SIZE, CONTENT_TYPE = f"{PREFIX}name", f"{PREFIX}folder", f"{PREFIX}size", f"{PREFIX}content_type"
-CONTENT = f"{PREFIX}content"  # the id of the source record holding the bytes (only with `file.content`)
 FILE_COLUMNS = (NAME, FOLDER, SIZE, CONTENT_TYPE)
+# only when the spec sets file.content / file.created_at / file.download_id
+CONTENT, CREATED_AT, DOWNLOAD_ID = f"{PREFIX}content", f"{PREFIX}created_at", f"{PREFIX}download_id"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 MAX_NAME = 200
 _FORBIDDEN = re.compile(r'["*:<>?/\\|#%\x00-\x1f\x7f]')
@@ -97,24 +99,21 @@ def file_columns(loaded: LoadedSpec, obj_name: str) -> dict[str, Compiled]:
     if obj.file is None:
         return {}
     spec = obj.file
-    column, _parent, parent_table = parent_lookup(loaded, obj_name)
+    column = parent_lookup(loaded, obj_name)[0]
     name = loaded.compile(obj_name, "file.name", spec.name)
     size = loaded.compile(obj_name, "file.size", spec.size)
-    parent = loaded.compile(obj_name, f"lookups.{column}.value", obj.lookups[column].value)
+    table, parent = _parent_folder(loaded, obj_name, column)
     folder = loaded.compile(obj_name, "file.folder", spec.folder) if spec.folder is not None else None
     ctype = loaded.compile(obj_name, "file.content_type", spec.content_type) if spec.content_type else None
     folder_expr = pl.struct(
+        table.alias("t"),
         parent.expr.cast(pl.String).alias("p"),
         (folder.expr.cast(pl.String) if folder else pl.lit(None, pl.String)).alias("f"),
-    ).map_elements(lambda r: safe_folder(parent_table, r["p"], r["f"]), return_dtype=pl.String)
+    ).map_elements(lambda r: safe_folder(r["t"], r["p"], r["f"]), return_dtype=pl.String)
     ctype_expr = ctype.expr.cast(pl.String) if ctype else pl.lit(None, pl.String)
     folder_problems = (*(folder.problems if folder else ()), *parent.problems)
     folder_sources = (folder.sources if folder else frozenset()) | parent.sources
-    content = {}
-    if spec.content is not None:  # the bytes are another source record's (file.content_source)
-        compiled = loaded.compile(obj_name, "file.content", spec.content)
-        content[CONTENT] = Compiled(compiled.expr.cast(pl.String), compiled.problems, compiled.sources, pl.String)
-    return content | {
+    return _optional_file_columns(loaded, obj_name) | {
         NAME: Compiled(
             name.expr.cast(pl.String).map_elements(safe_name, return_dtype=pl.String, skip_nulls=False),
             name.problems,
@@ -130,6 +129,54 @@ def file_columns(loaded: LoadedSpec, obj_name: str) -> dict[str, Compiled]:
             pl.String,
         ),
     }
+
+
+def _parent_folder(loaded: LoadedSpec, obj_name: str, column: str) -> tuple[pl.Expr, Compiled]:
+    """(parent table, parent external id) a file's folder starts with: the lookup's target, or for a
+    polymorphic parent lookup the first target the row names."""
+    lookup = loaded.spec.objects[obj_name].lookups[column]
+    tables = [
+        loaded.spec.objects[lookup.object].table,
+        *(loaded.spec.objects[t.object].table for t in lookup.otherwise),
+    ]
+    values = [loaded.compile(obj_name, f"lookups.{column}.value", lookup.value)]
+    values += [
+        loaded.compile(obj_name, f"lookups.{column}.otherwise[{i}].value", t.value)
+        for i, t in enumerate(lookup.otherwise)
+    ]
+    if len(values) == 1:
+        return pl.lit(tables[0], pl.String), values[0]
+    present = [v.expr.cast(pl.String).is_not_null() for v in values]
+    table = pl.coalesce([pl.when(p).then(pl.lit(t, pl.String)) for p, t in zip(present, tables, strict=True)])
+    parent = pl.coalesce([v.expr.cast(pl.String) for v in values])
+    problems = tuple(p for v in values for p in v.problems)
+    return table, Compiled(parent, problems, frozenset().union(*(v.sources for v in values)), pl.String)
+
+
+def _optional_file_columns(loaded: LoadedSpec, obj_name: str) -> dict[str, Compiled]:
+    """`_file_content` (base64 bytes kept in the source row), `_file_created_at` (original upload
+    time) and `_file_download_id` (the record the source streams), when the spec's `file:` sets them."""
+    spec = loaded.spec.objects[obj_name].file
+    assert spec is not None
+    out = {}
+    if spec.content is not None:
+        content = loaded.compile(obj_name, "file.content", spec.content)
+        out[CONTENT] = Compiled(content.expr.cast(pl.String), content.problems, content.sources, pl.String)
+    if spec.created_at is not None:
+        out[CREATED_AT] = loaded.compile(obj_name, "file.created_at", spec.created_at)
+    if spec.download_id is not None:
+        download = loaded.compile(obj_name, "file.download_id", spec.download_id)
+        out[DOWNLOAD_ID] = Compiled(download.expr.cast(pl.String), download.problems, download.sources, pl.String)
+    return out
+
+
+def inline_content(text: str | None) -> bytes:
+    """The bytes of a `_file_content` value (base64 text; whitespace ignored).
+
+    Raises:
+        ValueError: the text is not valid base64.
+    """
+    return base64.b64decode(re.sub(r"\s+", "", text or ""), validate=True)
 
 
 def oversize_reason(obj: ObjectMap) -> pl.Expr:

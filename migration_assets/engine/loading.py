@@ -21,6 +21,7 @@ import duckdb
 import polars as pl
 
 from migration_assets.connectors.base import DestinationConnector, LookupRef, UpsertRow, WriteResult
+from migration_assets.engine import lookup_targets
 from migration_assets.engine.transform import EXT, HASH, SRC, field_columns
 from migration_assets.errors import BudgetExhausted
 from migration_assets.spec.loader import LoadedSpec
@@ -85,18 +86,20 @@ def _build_rows(
         problem: Missing | None = None
         notes: list[Missing] = []
         for column, lookup in obj.lookups.items():
-            target_ext = row.get(column)
-            if lookup.deferred or target_ext is None:
+            if lookup.deferred:
                 continue
-            dest_id = crosswalks[lookup.object].get(str(target_ext))
-            if dest_id is None:
-                problem = Missing(row, column, lookup.object, str(target_ext), hold=lookup.on_missing == "quarantine")
+            found = lookup_targets.resolve(loaded, lookup, column, row, crosswalks)
+            if not found.named:
+                continue
+            if found.destination_id is None:
+                target, target_ext = found.named[0]
+                problem = Missing(row, column, target, target_ext, hold=lookup.on_missing == "quarantine")
                 if problem.hold:
                     break
                 notes.append(problem)
                 problem = None
-            if dest_id is not None:
-                lookups[column] = LookupRef(loaded.spec.objects[lookup.object].table, dest_id)
+            elif found.table is not None:
+                lookups[column] = LookupRef(found.table, found.destination_id)
         missing += notes  # loaded without these lookups (on_missing: null): reported, not silent
         if problem:
             missing.append(problem)
@@ -170,7 +173,7 @@ async def load_object(
     staged, todo = pending_rows(conn, obj_name, phase)
     summary = LoadSummary(obj_name, staged=staged.height)
     summary.skipped = staged.height - todo.height
-    crosswalks = {lk.object: ledger.crosswalk(conn, lk.object) for lk in obj.lookups.values()}
+    crosswalks = lookup_targets.crosswalks(conn, loaded, obj_name)
     ready, missing = _build_rows(loaded, obj_name, todo, crosswalks, dest.user_table)
     summary.unresolved = sum(1 for m in missing if m.hold)
     quarantine_missing(conn, phase, obj_name, run_id, missing)

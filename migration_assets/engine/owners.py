@@ -19,6 +19,7 @@ import polars as pl
 
 from migration_assets.connectors.base import DestinationUser
 from migration_assets.errors import MigrationError
+from migration_assets.spec.loader import LoadedSpec
 
 OWNER_MAP_SCHEMA = {
     "source_user_id": pl.String,
@@ -143,6 +144,38 @@ def report_markdown(pair: str, phase: str, table: pl.DataFrame, fallback: Fallba
             "|---|---|",
         ]
         lines += [f"| {r['source_user_id']} | {r['records']} |" for r in unknown.iter_rows(named=True)]
+    return "\n".join(lines) + "\n"
+
+
+def ownerless(loaded: LoadedSpec, obj_name: str, raw: pl.DataFrame) -> dict[str, int]:
+    """Records of a destination object without any person in an owner column (they get the fallback
+    owner): {owner column: records}, over the source rows (joins applied) its exclusions keep.
+
+    Args:
+        loaded: the spec.
+        obj_name: an object with `owners`.
+        raw: its source rows, joined sources already added.
+    """
+    obj = loaded.spec.objects[obj_name]
+    if raw.height == 0:
+        return dict.fromkeys(obj.owners, 0)
+    rules = [
+        loaded.compile(obj_name, f"exclude[{i}].when", r.when).expr.fill_null(False) for i, r in enumerate(obj.exclude)
+    ]
+    kept = raw.filter(~pl.any_horizontal(rules)) if rules else raw
+    out = {}
+    for column, owner in obj.owners.items():
+        value = loaded.compile(obj_name, f"owners.{column}.value", owner.value).expr.cast(pl.String)
+        out[column] = kept.select((value.is_null() | (value.str.strip_chars() == "")).sum()).item()
+    return out
+
+
+def ownerless_markdown(counts: dict[str, dict[str, int]]) -> str:
+    """The report section listing, per object and owner column, the records that name no owner."""
+    rows = [(obj, column, n) for obj, by_column in counts.items() for column, n in by_column.items()]
+    lines = ["", "Records without an owner in the source (they get the fallback owner):", ""]
+    lines += ["| object | owner column | records |", "|---|---|---|"]
+    lines += [f"| {obj} | {column} | {n} |" for obj, column, n in rows]
     return "\n".join(lines) + "\n"
 
 

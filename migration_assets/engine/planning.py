@@ -115,7 +115,9 @@ def schema_requirements(loaded: LoadedSpec, fields: tuple[CustomField, ...] = ()
             labels, pinned = _options(c.options)
             columns.append(ColumnRequirement(name, c.type, c.max_length, labels, c.target, c.label, pinned))
         keys = {k: tuple(v) for k, v in spec.keys.items()}
-        out[table] = TableRequirement(table, spec.custom, spec.activity, tuple(columns), keys, spec.label)
+        out[table] = TableRequirement(
+            table, spec.custom, spec.activity, tuple(columns), keys, spec.label, association=spec.association
+        )
     for obj_name, obj in loaded.spec.objects.items():
         extra = tuple(f.requirement() for f in fields if f.object == obj_name)
         if not extra:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from migration_assets.engine import lookup_targets
 from migration_assets.spec.expressions import Compiled, Note, Problem
 from migration_assets.spec.loader import LoadedSpec
 
@@ -69,8 +70,11 @@ class ProblemPlan:
             self.holding.append((_source(columns[column], column), empty, pl.lit(f"{column} is required but empty")))
         for column, lookup in obj.lookups.items():
             if lookup.required and column in columns:
-                missing = columns[column].expr.is_null()
-                reason = pl.lit(f"{column}: no {lookup.object} to link to")
+                # every target the lookup may point at (a polymorphic lookup's `otherwise` too) is empty
+                targets = [(t, c) for t, c in lookup_targets.candidates(lookup, column) if c in columns]
+                missing = pl.all_horizontal([columns[c].expr.is_null() for _t, c in targets])
+                names = " or ".join(dict.fromkeys(t for t, _c in targets))
+                reason = pl.lit(f"{column}: no {names} to link to")
                 self.holding.append((_source(columns[column], column), missing, reason))
 
     def columns(self) -> list[pl.Expr]:

@@ -17,7 +17,7 @@ import duckdb
 import polars as pl
 
 from migration_assets.connectors.base import DestinationConnector
-from migration_assets.engine import routing
+from migration_assets.engine import lookup_targets, routing
 from migration_assets.engine.diffing import CreateOnly, normalize
 from migration_assets.engine.transform import EXT
 from migration_assets.spec.loader import LoadedSpec
@@ -145,10 +145,13 @@ def _distributions(loaded, obj, rows: pl.DataFrame, remote: dict, result: Object
 def _as_sent(loaded: LoadedSpec, obj: str, conn, rows: pl.DataFrame) -> pl.DataFrame:
     """Lookup columns as the loader sent them: the target's destination id, or null when the target
     was never loaded and the lookup's `on_missing` is null (so such a row is not a population gap)."""
+    walks = lookup_targets.crosswalks(conn, loaded, obj)
     for column, lookup in loaded.spec.objects[obj].lookups.items():
         if rows.height and column in rows.columns:
-            crosswalk = ledger.crosswalk(conn, lookup.object)
-            sent = [crosswalk.get(str(v)) if v is not None else None for v in rows[column].to_list()]
+            sent = [
+                lookup_targets.resolve(loaded, lookup, column, r, walks).destination_id
+                for r in rows.iter_rows(named=True)
+            ]
             rows = rows.with_columns(pl.Series(column, sent, dtype=pl.String))
     return rows
 
@@ -175,9 +178,12 @@ def _population(
 
 def _linkage(loaded, obj, conn, rows: pl.DataFrame, remote: dict, result: ObjectReconciliation) -> None:
     spec_obj = loaded.spec.objects[obj]
+    walks = lookup_targets.crosswalks(conn, loaded, obj)
     for column, lookup in spec_obj.lookups.items():
-        crosswalk = ledger.crosswalk(conn, lookup.object)
-        expected = {r[EXT]: crosswalk.get(str(r[column])) for r in rows.iter_rows(named=True)} if rows.height else {}
+        expected = {
+            r[EXT]: lookup_targets.resolve(loaded, lookup, column, r, walks).destination_id
+            for r in rows.iter_rows(named=True)
+        }
         orphans = []
         resolved = 0
         for ext, want in expected.items():

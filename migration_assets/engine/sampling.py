@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from migration_assets.engine import routing
+from migration_assets.engine import lookup_targets, routing
 from migration_assets.engine.transform import compiled_columns, explode_rows, join_rows
 from migration_assets.spec.loader import LoadedSpec
 
@@ -27,9 +27,9 @@ def _keys(loaded: LoadedSpec, obj: str, raw_by_source: Mapping[str, pl.DataFrame
     raw = routing.routed_rows(loaded, obj, join_rows(loaded, obj, raw, raw_by_source))
     columns = compiled_columns(loaded, obj)
     ext = loaded.compile(obj, "external_id.value", spec_obj.external_id.value)
+    staged = [s for _c, _lk, _t, s in lookup_targets.every_target(loaded, obj)]
     return raw.select(
-        ext.expr.cast(pl.String).alias("_ext"),
-        *(columns[c].expr.cast(pl.String).alias(c) for c in spec_obj.lookups),
+        ext.expr.cast(pl.String).alias("_ext"), *(columns[s].expr.cast(pl.String).alias(s) for s in staged)
     )
 
 
@@ -73,22 +73,22 @@ def select_sample(loaded: LoadedSpec, raw_by_source: Mapping[str, pl.DataFrame])
         changed = True
         while changed:
             changed = False
-            for obj, o in spec.objects.items():
+            for obj in spec.objects:
                 rows = keys[obj].filter(pl.col("_ext").is_in(list(selected[obj])))
-                for column, lookup in o.lookups.items():
-                    targets = set(rows[column].drop_nulls().to_list()) - selected[lookup.object]
+                for _column, _lookup, target, staged in lookup_targets.every_target(loaded, obj):
+                    targets = set(rows[staged].drop_nulls().to_list()) - selected[target]
                     if targets:
-                        selected[lookup.object] |= targets
+                        selected[target] |= targets
                         changed = True
 
     add_parents()
     ancestors = _ancestors(loaded, spec.options.sample.anchor)
-    for obj, o in spec.objects.items():
+    for obj in spec.objects:
         if obj in ancestors or obj == spec.options.sample.anchor:
             continue
-        for column, lookup in o.lookups.items():
-            if lookup.object in ancestors or lookup.object == spec.options.sample.anchor or lookup.object == obj:
-                hits = keys[obj].filter(pl.col(column).is_in(list(selected[lookup.object])))
+        for _column, _lookup, target, staged in lookup_targets.every_target(loaded, obj):
+            if target in ancestors or target == spec.options.sample.anchor or target == obj:
+                hits = keys[obj].filter(pl.col(staged).is_in(list(selected[target])))
                 selected[obj] |= set(hits["_ext"].drop_nulls().to_list())
     add_parents()
     return selected
@@ -98,9 +98,9 @@ def _ancestors(loaded: LoadedSpec, obj: str) -> set[str]:
     seen: set[str] = set()
     todo = [obj]
     while todo:
-        for lookup in loaded.spec.objects[todo.pop()].lookups.values():
-            if lookup.object not in seen:
-                seen.add(lookup.object)
-                todo.append(lookup.object)
+        for _column, _lookup, target, _staged in lookup_targets.every_target(loaded, todo.pop()):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
     seen.discard(obj)
     return seen

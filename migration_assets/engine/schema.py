@@ -29,7 +29,8 @@ def missing_columns(
             continue
         texts = [o.text_column for o in obj.owners.values() if o.text_column]
         custom = [f.column for f in fields if f.object == name]
-        for column in [obj.external_id.column, *obj.fields, *obj.lookups, *obj.owners, *texts, *custom]:
+        key = [] if info.association else [obj.external_id.column]  # a relationship is keyed by its sides
+        for column in [*key, *obj.fields, *obj.lookups, *obj.owners, *texts, *custom]:
             if column not in info.columns:
                 missing.append(f"{obj.table}.{column}")
     return missing

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import polars as pl
 
-from migration_assets.engine import files, flags, routing
+from migration_assets.engine import files, flags, lookup_targets, routing
 from migration_assets.engine.custom_fields import CustomField, compiled_custom_columns
 from migration_assets.engine.owners import resolve_column
 from migration_assets.engine.problems import (
@@ -64,6 +64,7 @@ class StageResult:
     partial: pl.DataFrame = field(default_factory=pl.DataFrame)  # staged records loaded without a broken part
     notes: pl.DataFrame = field(default_factory=pl.DataFrame)  # substitutions made in staged records
     flags: dict[str, pl.DataFrame] = field(default_factory=dict)  # flag -> staged rows it lists (flags.py)
+    hierarchy: pl.DataFrame = field(default_factory=pl.DataFrame)  # placeholders made, loops broken (hierarchy.py)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -83,6 +84,7 @@ def compiled_columns(loaded: LoadedSpec, obj_name: str, custom: tuple[CustomFiel
     out = {c: loaded.compile(obj_name, f"fields.{c}", n) for c, n in obj.fields.items()}
     out |= compiled_custom_columns(loaded, obj_name, [f for f in custom if f.object == obj_name])
     out |= {c: loaded.compile(obj_name, f"lookups.{c}.value", lk.value) for c, lk in obj.lookups.items()}
+    out |= lookup_targets.compiled_alternates(loaded, obj_name)  # hidden: further targets of polymorphic lookups
     out |= {c: loaded.compile(obj_name, f"owners.{c}.value", o.value) for c, o in obj.owners.items()}
     out |= files.file_columns(loaded, obj_name)  # kind: file - `_file_*` columns, never sent as fields
     return out

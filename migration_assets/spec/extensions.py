@@ -41,10 +41,6 @@ def validate_object(loaded: LoadedSpec, name: str, obj: ObjectMap) -> None:
         loaded.compile(name, f"flags.{flag}.when", spec.when)
         if spec.show is not None:
             loaded.compile(name, f"flags.{flag}.show", spec.show)
-    if obj.file is not None and obj.file.content is not None:
-        loaded.compile(name, "file.content", obj.file.content)
-    if obj.file is not None and obj.file.content_source is not None:
-        _source(loaded, f"objects.{name}.file.content_source", obj.file.content_source)
     inventory = obj.custom_fields.inventory if obj.custom_fields else None
     if inventory is not None:
         _source(loaded, f"objects.{name}.custom_fields.inventory.source", inventory.source)

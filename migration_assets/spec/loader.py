@@ -25,7 +25,7 @@ from migration_assets.spec import corrections, extensions
 from migration_assets.spec.catalogs import destination_catalog, destination_implied_columns, source_catalog
 from migration_assets.spec.corrections import Correction
 from migration_assets.spec.expressions import CompileContext, Compiled, compile_expr, normalize_label
-from migration_assets.spec.model import ObjectMap, PairSpec
+from migration_assets.spec.model import LookupMap, ObjectMap, PairSpec
 
 # Fields an object with `explode:` sees in its expressions: the list element and its 0-based position.
 EXPLODE_FIELDS = {"_item": "str", "_index": "int"}
@@ -534,7 +534,7 @@ def _columns_of(loaded: LoadedSpec, table: str, dst_catalog: Mapping[str, Mappin
 def _validate_object(loaded: LoadedSpec, name: str, obj: ObjectMap, dst_catalog) -> None:
     spec = loaded.spec
     table_custom = spec.schema_.get(obj.table, None)
-    if obj.table not in dst_catalog and not (table_custom and table_custom.custom):
+    if obj.table not in dst_catalog and not (table_custom and (table_custom.custom or table_custom.association)):
         raise _fail(
             loaded,
             f"objects.{name}.table",
@@ -556,7 +556,10 @@ def _validate_object(loaded: LoadedSpec, name: str, obj: ObjectMap, dst_catalog)
 
     if obj.explode is not None:
         loaded.compile(name, "explode", obj.explode)
-    check_column(obj.external_id.column, f"objects.{name}.external_id.column")
+    if table_custom and table_custom.association:
+        _validate_association(loaded, name, obj)
+    else:
+        check_column(obj.external_id.column, f"objects.{name}.external_id.column")
     loaded.compile(name, "external_id.value", obj.external_id.value)
     for column, node in obj.fields.items():
         check_column(column, f"objects.{name}.fields.{column}")
@@ -570,6 +573,7 @@ def _validate_object(loaded: LoadedSpec, name: str, obj: ObjectMap, dst_catalog)
                 f"unknown object {lookup.object!r} {known_values(spec.objects)}",
             )
         loaded.compile(name, f"lookups.{column}.value", lookup.value)
+        _validate_lookup_extras(loaded, name, column, lookup)
     for alias, join in obj.join.items():
         _require_source(loaded, f"objects.{name}.join.{alias}.source", join.source)
         loaded.compile(name, f"join.{alias}.by", join.by)
@@ -601,11 +605,73 @@ def _validate_object(loaded: LoadedSpec, name: str, obj: ObjectMap, dst_catalog)
             )
 
 
+def _validate_lookup_extras(loaded: LoadedSpec, name: str, column: str, lookup: LookupMap) -> None:
+    """The further targets of a polymorphic lookup, its placeholders and its loop breaking."""
+    spec = loaded.spec
+    path = f"objects.{name}.lookups.{column}"
+    for i, target in enumerate(lookup.otherwise):
+        if target.object not in spec.objects:
+            raise _fail(
+                loaded,
+                f"{path}.otherwise[{i}].object",
+                f"unknown object {target.object!r} {known_values(spec.objects)}",
+            )
+        loaded.compile(name, f"lookups.{column}.otherwise[{i}].value", target.value)
+    if lookup.break_loops and lookup.object != name:
+        raise _fail(
+            loaded, f"{path}.break_loops", f"break_loops is for a lookup of {name} to itself, not to {lookup.object}"
+        )
+    if lookup.placeholder is None:
+        return
+    target = spec.objects[lookup.object]
+    fields = loaded.source_catalog[target.source]
+    if not isinstance(target.external_id.value, str) or fields.field(target.external_id.value) is None:
+        raise _fail(
+            loaded,
+            f"{path}.placeholder",
+            f"placeholders of {lookup.object} need its external_id.value to be a source field of {target.source}",
+        )
+    named = [*lookup.placeholder.fields, *(f for by in lookup.placeholder.by_id.values() for f in by)]
+    names = [f.name for f in fields.fields]
+    for field_name in dict.fromkeys(named):
+        if fields.field(field_name) is None:
+            raise _fail(
+                loaded,
+                f"{path}.placeholder.fields.{field_name}",
+                f"unknown source field {field_name!r} of {target.source} {known_values(names)}",
+            )
+
+
+def _validate_association(loaded: LoadedSpec, name: str, obj: ObjectMap) -> None:
+    """An object loading a many-to-many relationship: its two lookups are the relationship's two
+    columns, and its external_id.column names the external-id column of each side's object."""
+    table = loaded.spec.schema_[obj.table]
+    columns = list(table.columns)
+    path = f"objects.{name}.external_id.column"
+    if len(columns) != 2 or set(obj.lookups) != set(columns):
+        raise _fail(
+            loaded,
+            f"objects.{name}.lookups",
+            f"an association object has exactly the two lookups {columns} of {obj.table}",
+        )
+    first, sep, second = obj.external_id.column.partition("|")
+    keys = (first, second if sep else first)
+    for side, key in zip(columns, keys, strict=True):
+        wanted = loaded.spec.objects[obj.lookups[side].object].external_id.column
+        if key != wanted:
+            raise _fail(
+                loaded,
+                path,
+                f"side {side} of {obj.table} is found by {wanted!r} (the external id of "
+                f"{obj.lookups[side].object}), not {key!r}; write '<first side key>|<second side key>'",
+            )
+
+
 def _validate_file(loaded: LoadedSpec, name: str, obj: ObjectMap) -> None:
     """A file object: its FileSpec expressions compile against the source object, and it maps no
     `fields:` of its own (the destination record is made by the upload, one per source row)."""
     assert obj.file is not None
-    for part in ("name", "folder", "size", "content_type"):
+    for part in ("name", "folder", "size", "content_type", "content", "created_at", "download_id"):
         node = getattr(obj.file, part)
         if node is not None:
             loaded.compile(name, f"file.{part}", node)
@@ -615,12 +681,16 @@ def _validate_file(loaded: LoadedSpec, name: str, obj: ObjectMap) -> None:
             f"objects.{name}.fields",
             "a file object has no `fields:`; its name, folder, size and content type go under `file:`",
         )
-    if obj.collapse or (obj.explode is not None and obj.file.content is None):
+    if obj.collapse:
+        raise _fail(loaded, f"objects.{name}.kind", "a file object cannot collapse rows (one file per row)")
+    if obj.explode is not None and obj.file.content is None and obj.file.download_id is None:
         raise _fail(
             loaded,
-            f"objects.{name}.kind",
-            "a file object cannot collapse rows, nor explode them without file.content naming each row's bytes",
+            f"objects.{name}.file",
+            "an exploded file object names each row's bytes: set file.download_id (or file.content)",
         )
+    if obj.file.download_from is not None:
+        _require_source(loaded, f"objects.{name}.file.download_from", obj.file.download_from)
 
 
 def _require_source(loaded: LoadedSpec, path: str, source_object: str) -> None:
@@ -646,7 +716,10 @@ def _validate_users(loaded: LoadedSpec) -> None:
 
 def _graph(loaded: LoadedSpec) -> dict[str, set[str]]:
     return {
-        name: {lk.object for lk in obj.lookups.values() if not lk.deferred and lk.object != name}
+        name: {
+            t for lk in obj.lookups.values() if not lk.deferred for t in (lk.object, *(o.object for o in lk.otherwise))
+        }
+        - {name}
         for name, obj in loaded.spec.objects.items()
     }
 

@@ -47,11 +47,41 @@ class ExternalId(Strict):
     value: Expr = "id"
 
 
+class LookupTarget(Strict):
+    """A further target of a polymorphic lookup column: another object and how this row names it."""
+
+    object: str
+    value: Expr
+
+
+class Placeholder(Strict):
+    """Records the lookup's target object gets for external ids the lookup names that no source
+    record of the target has (an archived or deleted parent, or a constant such as a fallback
+    account): one synthetic source row per missing id, staged with the target's own mapping, so the
+    lookup resolves. `fields` sets source fields of that row (the target's source object); `{id}` in
+    a value is the missing external id; `by_id` gives other fields for given ids (e.g. the constant
+    a lookup names for a designated fallback record). The target's external id must be a plain
+    source field."""
+
+    fields: dict[str, str] = Field(min_length=1)
+    by_id: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    def for_id(self, external_id: str) -> dict[str, str]:
+        """The synthetic row's fields for the missing id `external_id`, `{id}` replaced."""
+        chosen = self.by_id.get(external_id, self.fields)
+        return {name: template.replace("{id}", external_id) for name, template in chosen.items()}
+
+
 class LookupMap(Strict):
     """A destination lookup column pointing at another object of the same spec.
 
     `value` computes the target's external id from this object's source row. A `deferred` lookup
     is written in a patch pass after both sides are loaded (how a cycle is broken).
+    `otherwise` makes the column polymorphic (e.g. regardingobjectid): when `object` has no
+    record named by `value` in the destination, the first further target that has one is linked.
+    `placeholder` creates the missing targets (see Placeholder); `break_loops`, on a lookup of an
+    object to itself (a hierarchy), leaves the lookup empty on one record of every loop (A→B→A,
+    A→A) and reports it (engine/hierarchy.py).
     """
 
     object: str
@@ -59,6 +89,15 @@ class LookupMap(Strict):
     required: bool = False
     deferred: bool = False
     on_missing: Literal["quarantine", "null"] = "quarantine"
+    otherwise: list[LookupTarget] = Field(default_factory=list)
+    placeholder: Placeholder | None = None
+    break_loops: bool = False
+
+    @model_validator(mode="after")
+    def _one_target_when_deferred(self) -> LookupMap:
+        if self.deferred and self.otherwise:
+            raise ValueError("a deferred lookup has one target object (no `otherwise`)")
+        return self
 
 
 class Exclusion(Strict):
@@ -106,13 +145,17 @@ class FileSpec(Strict):
     parent: str  # the lookup (of this object's `lookups`) that names the record the file belongs to
     max_bytes: StrictInt = Field(default=25 * 1024 * 1024, gt=0)
     oversize: Literal["skip"] = "skip"
-    # where the destination keeps the bytes (connectors.base.FileUpload.store); `document_store`
-    # holds files for a later run while the destination has no document site yet
-    store: Literal["auto", "document_store", "attachment"] = "auto"
-    # the source record whose bytes are the file, when it is not the row itself (e.g. a note's
-    # inline preview of a document): `content_source` records, by the id `content` computes
+    # the bytes as base64 text in the source row itself (e.g. a data-URI image of an HTML note),
+    # instead of a download from the source
     content: Expr | None = None
-    content_source: str | None = None
+    # the record whose bytes the source streams, when not this row's own (e.g. the file an
+    # attachment id names): `download_id` of source object `download_from` (default: this object's)
+    download_from: str | None = None
+    download_id: Expr | None = None
+    created_at: Expr | None = None  # the original upload time, kept where the destination can
+    # where the destination puts the bytes: its document store, an attachment of the parent record,
+    # or "auto" (the destination decides from its environment)
+    store: Literal["auto", "document_store", "attachment"] = "auto"
 
 
 InventoryKind = Literal[
@@ -309,6 +352,10 @@ class TableSpec(Strict):
 
     custom: bool = False
     activity: bool = False
+    # a many-to-many relationship rather than a table: `columns` are its two lookups (with targets);
+    # an object loading it names the pair by `"<ext1>|<ext2>"` and its external_id.column gives the
+    # two sides' external-id columns (`"<col1>|<col2>"`, or one name for both)
+    association: bool = False
     label: str | None = None
     columns: dict[str, ColumnSpec] = Field(default_factory=dict)
     keys: dict[str, list[str]] = Field(default_factory=dict)

@@ -9,10 +9,11 @@ the bearer token of the Dataverse session (real Graph needs its own token and ho
 `drive_path` option to a full Graph URL).
 
 Each uploaded file gets a `sharepointdocumentlocation` row (real table) named after the file,
-with `absoluteurl` = the folder's web URL (absoluteurl xor relativeurl: we use absoluteurl only)
-and `regardingobjectid_<parent table>` bound to the parent record. Our convention (invented): the
-row is upserted on an alternate key over a custom column holding FileUpload.external_id: the
-column named by `FileUpload.key`, else `<publisher prefix>_externalid` (key
+with `absoluteurl` = the folder's web URL (absoluteurl xor relativeurl: we use absoluteurl only),
+`regardingobjectid_<parent table>` bound to the parent record, and the file's original metadata
+(name, MIME type, size, upload time) in `description` and `overriddencreatedon` (see `metadata`).
+Our convention (invented): the row is upserted on an alternate key over a custom column holding
+FileUpload.external_id: the column named by `FileUpload.key`, else `<publisher prefix>_externalid` (key
 `<prefix>_externalid_key`), which the connector creates on first use through apply_schema.
 
 Rollback (real Graph: `DELETE <drive>/root:/<path>` → 204, 404 `itemNotFound` when gone): deleting
@@ -92,6 +93,19 @@ def safe_folder(folder: str) -> str:
     """A folder path whose every segment is safe (empty, `.` and `..` segments dropped)."""
     segments = [s for s in re.split(r"[/\\]+", folder) if s.strip(" .")]
     return "/".join(safe_name(s, fallback="folder") for s in segments)
+
+
+def metadata(upload: FileUpload) -> dict[str, Any]:
+    """Columns of the location that keep the file's original metadata: the full file name, MIME type,
+    size and upload time as `description` (searchable in Dataverse), and the upload time as the
+    location's `overriddencreatedon` (its `createdon`)."""
+    parts = [f"file name: {upload.file_name}", f"MIME type: {upload.content_type}", f"size: {upload.size} bytes"]
+    if upload.created_at:
+        parts.append(f"uploaded: {upload.created_at}")
+    out: dict[str, Any] = {"description": "; ".join(parts)}
+    if upload.created_at:
+        out["overriddencreatedon"] = upload.created_at
+    return out
 
 
 class DocumentStore:
@@ -195,7 +209,11 @@ class DocumentStore:
         lookups = {}
         if upload.parent_table and upload.parent_id:
             lookups["regardingobjectid"] = LookupRef(upload.parent_table, upload.parent_id)
-        row = UpsertRow(upload.external_id, {"name": name[:LOCATION_NAME_MAX], "absoluteurl": folder_url}, lookups)
+        row = UpsertRow(
+            upload.external_id,
+            {"name": name[:LOCATION_NAME_MAX], "absoluteurl": folder_url, **metadata(upload)},
+            lookups,
+        )
         [result] = await self.connector.upsert(LOCATION_TABLE, key, [row])
         return result
 

@@ -5,8 +5,9 @@ Real: unknown body columns (0x0 "Invalid property ..."), read-only/create-only c
 ignored, statecode ignored on create, statuscode must belong to statecode, only SystemRequired
 enforced, note size counted on base64 (0x80044a02), document location relativeurl xor absoluteurl
 (0x80040203), incident writes need a Customer Service licence (403 0x80040220), process/stage
-references (processes.py), publisher customization prefixes (2-8 letters or digits), unique
-publisher and solution unique names (the duplicate answer, 412 0x80040237, is unconfirmed).
+references (processes.py), no loop in an account hierarchy (hierarchies.py), publisher
+customization prefixes (2-8 letters or digits), unique publisher and solution unique names (the
+duplicate answer, 412 0x80040237, is unconfirmed).
 Invented/unconfirmed: texts for a missing SystemRequired column and a statuscode outside its state;
 the "silent failure" of activities owned by a disabled user: answered as success but not stored,
 logged in `sandbox_silent_failures` (readable at `GET /api/data/v9.2/sandbox/silentfailures`).
@@ -19,7 +20,7 @@ import re
 import uuid
 from typing import Any
 
-from migration_assets.sandbox.dataverse import processes, store
+from migration_assets.sandbox.dataverse import hierarchies, processes, store
 from migration_assets.sandbox.dataverse.core import Ctx, ODataError
 from migration_assets.sandbox.dataverse.model import Attribute, Entity
 from migration_assets.sandbox.dataverse.parties import STORED as STORED_PARTIES
@@ -213,6 +214,7 @@ def save(
     apply_state(entity, data, changes, creating, record_id)
     table_rules(ctx, entity, {**data, **changes}, changes)
     processes.check(ctx, entity, {**data, **changes}, changes)
+    hierarchies.check(ctx, entity, record_id, changes)
     data.update(changes)
     data["modifiedon"], data["modifiedby"] = now, {"id": ctx.user_id, "type": "systemuser"}
     derived_columns(entity, data)
