@@ -35,7 +35,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from migration_assets.sandbox._common import SqliteState
-from migration_assets.sandbox.case_status import content, store
+from migration_assets.sandbox.case_status import content, reporting, store
 from migration_assets.sandbox.case_status.guard import KeyedBucket, check
 from migration_assets.sandbox.case_status.params import BadRequest, parse
 from migration_assets.sandbox.case_status.resources import (
@@ -200,6 +200,6 @@ def create_app(state_path: Path) -> Starlette:
         Route("/v1/api/files/{id}/content", g(api.file_content), methods=["GET"]),
         Route("/v1/api/{resource}", g(api.list_records), methods=["GET"]),
         Route("/v1/api/{resource}/{id}", g(api.get_record), methods=["GET"]),
-        Route("/reporting/cases", g(api.reporting_cases), methods=["GET"]),
+        *reporting.routes(api.state, g),  # /reporting/cases and /reporting/firm
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
