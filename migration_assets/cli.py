@@ -71,6 +71,13 @@ def cmd_sandbox(args) -> int:
     elif args.action == "seed":
         counts = seeding.seed(paths.sandbox, scale=args.scale, seed=args.seed, options=options)
         console.print_json(json.dumps(counts))
+    elif args.action == "apply-schema-plan":
+        from migration_assets.sandbox.schema_plan import apply_schema_plan
+
+        if not args.pair:
+            raise MigrationError("apply-schema-plan needs the PAIR whose latest schema plan to apply")
+        plan_file, done = apply_schema_plan(paths, args.pair, _spec(args.pair).spec.destination)
+        console.print(f"applied {plan_file}: " + ("; ".join(done) if done else "everything existed already"))
     elif args.action == "simulate-delta":
         from migration_assets.systems import systems
 
@@ -352,8 +359,12 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="migrate", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("pairs", help="list the pairs (one per mapping spec)").set_defaults(fn=cmd_pairs)
-    sb = sub.add_parser("sandbox", help="reset, seed or serve the sandbox emulators")
-    sb.add_argument("action", choices=["reset", "seed", "serve", "simulate-delta"])
+    sb = sub.add_parser(
+        "sandbox",
+        help="reset, seed or serve the sandbox emulators; apply a pair's schema plan as the destination's admin",
+    )
+    sb.add_argument("action", choices=["reset", "seed", "serve", "simulate-delta", "apply-schema-plan"])
+    sb.add_argument("pair", nargs="?", help="apply-schema-plan: the pair whose latest schema plan to apply")
     sb.add_argument("--scale", type=int, default=500, help="number of source cases to generate")
     sb.add_argument("--seed", type=int, default=42)
     sb.add_argument("--port", type=int, default=0, help="first port for serve (0: any free port)")
