@@ -1,7 +1,8 @@
-"""Case Status -> Freshsales end to end on the sandboxes: the load refused until the admin applied the
-setup checklist, then sample, approve, full (every seed 002 row read back from the Freshsales
-emulator), a second full run without duplicates, a simulated delta, and a rollback to the snapshot
-taken before the migration."""
+"""Case Status -> Freshsales end to end on the sandboxes: the schema plan applied by the sandbox's
+admin (`migrate sandbox apply-schema-plan`), sample, approve, full (every seed 002 row read back
+from the Freshsales emulator), a second full run without duplicates, a simulated delta, and a
+rollback to the snapshot taken before the migration. The refusal without the admin's setup, the
+hourly budget and a dropdown value outside the choices are in test_case_status__freshsales_budget.py."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ import yaml
 
 from migration_assets.cli import main as migrate
 from migration_assets.connectors import open_destination, resolve_connection
-from migration_assets.defs.phases import delta_partition_key
-from migration_assets.reports.run_report import build_report
+from migration_assets.defs.naming import asset_key, migrate_job_name
+from migration_assets.defs.phases import delta_partition_key, ensure_phases
+from migration_assets.reports.run_report import build_report, diff_totals, object_counts
 from migration_assets.sandbox.case_status.simulate import simulate_delta
 from migration_assets.sandbox.freshsales import seed as fs_seed
 from migration_assets.sandbox.seeding import FALLBACK_OWNER
@@ -28,7 +30,7 @@ from migration_assets.systems import system
 from migration_assets_tests.conftest import assert_counts_add_up
 
 PAIR = "case_status__freshsales"
-SCALE = 80
+SCALE = 60
 # The emulator's real limits (1,000 requests an hour, 400 a minute) would stretch these tests to
 # hours: the limits are raised here and exercised in test_case_status__freshsales_budget.py.
 ROOMY = {"freshsales": {"hourly_limit": 1_000_000, "minute_limit": 1_000_000, "bulk_polls_until_done": 1}}
@@ -60,9 +62,33 @@ def destination(workbench):
 
 
 def report(workbench, phase: str) -> dict:
+    """The run report, destination counts included (counting notes and files costs a request per
+    record that can hold them: the counts of the other phases come from `counts`)."""
     spec = workbench.spec(PAIR)
     with duckdb.connect(str(workbench.paths.staging_db(PAIR))) as conn:
         return build_report(conn, spec, phase, destination(workbench))
+
+
+def counts(workbench, phase: str) -> dict:
+    """The run report's counts and diff totals, from staging alone."""
+    spec = workbench.spec(PAIR)
+    with duckdb.connect(str(workbench.paths.staging_db(PAIR))) as conn:
+        objects = {name: object_counts(conn, spec, name, phase) for name in spec.load_order}
+        return {"objects": objects, "diff": diff_totals(conn, phase)}
+
+
+def plan_schema(workbench) -> None:
+    """Materialize plan/schema_diff (and the extracts it discovers custom fields from): the plan the
+    admin follows before the first load."""
+    spec = workbench.spec(PAIR)
+    sources = {o.source for o in spec.spec.objects.values()} | {j.source for o in spec.spec.objects.values()
+                                                                for j in o.join.values()}
+    keys = [asset_key(PAIR, "extract", s) for s in sorted(sources)]
+    keys += [asset_key(PAIR, "plan", "custom_fields"), asset_key(PAIR, "plan", "schema_diff")]
+    ensure_phases(workbench.instance, PAIR, ("sample",))
+    job = workbench.defs.resolve_job_def(migrate_job_name(PAIR))
+    result = job.execute_in_process(instance=workbench.instance, partition_key="sample", asset_selection=keys)
+    assert result.success
 
 
 def state(workbench) -> Path:
@@ -112,20 +138,14 @@ def test_sample_full_rerun_delta_and_rollback_on_freshsales(workbench, tmp_path,
     workbench.spec_dir = spec_dir(tmp_path)
     workbench.seed(scale=SCALE, options=ROOMY)
     before = snapshot(workbench)
-
-    # the account has no custom fields yet: the load refuses before writing anything, with the checklist
-    refused = workbench.run(PAIR, "sample")
-    assert not refused.success
-    message = next(f for f in refused.failures if "schema_apply" in f.split(":")[0])
-    assert "setup checklist" in message and "labelled 'Matter Stage' (API name cf_matter_stage)" in message
-    assert snapshot(workbench) == before
+    plan_schema(workbench)
     apply_checklist(workbench, monkeypatch)
 
     sample = workbench.run(PAIR, "sample")
     assert sample.success and not sample.failed_checks, (sample.failures, sample.failed_checks)
-    sample_report = report(workbench, "sample")
-    assert_counts_add_up(sample_report)
-    assert sample_report["diff"]["mismatches"] == 0
+    sample_counts = counts(workbench, "sample")
+    assert_counts_add_up(sample_counts)
+    assert sample_counts["diff"]["mismatches"] == 0
     assert workbench.approve(PAIR).success
 
     full = workbench.run(PAIR, "full")
@@ -133,15 +153,20 @@ def test_sample_full_rerun_delta_and_rollback_on_freshsales(workbench, tmp_path,
     first = report(workbench, "full")
     assert_counts_add_up(first)
     assert first["diff"]["mismatches"] == 0, first["diff"]
-    assert first["diff"]["fields_compared"] > first["diff"]["records_compared"] > 300
+    assert first["diff"]["fields_compared"] > first["diff"]["records_compared"] > 250
     for name in RECORD_OBJECTS:
         assert first["objects"][name]["destination_count"] == first["objects"][name]["loaded"] > 0, name
+    reasons = [r[0] for r in workbench.sql(PAIR, "select reason from quarantine where _phase = 'full'")]
+    assert any("has no entry in value map matter_stage" in r for r in reasons)  # a stage is never guessed
+    assert any("contact_ids: no contact to link to" in r for r in reasons)  # a case without a client
+    assert any("is not valid JSON" in r for r in reasons)  # broken custom properties
     read_back_every_row(workbench)
 
     # a second full run writes no duplicate
     snap = snapshot(workbench)
     again = workbench.run(PAIR, "full")
     assert again.success and not again.failed_checks, (again.failures, again.failed_checks)
+    assert counts(workbench, "full")["diff"]["mismatches"] == 0
     assert {e: len(r) for e, r in snapshot(workbench).items()} == {e: len(r) for e, r in snap.items()}
     for entity in ("contacts", "sales_accounts", "deals", "sales_activities"):
         keys = [r["custom_field"]["cf_source_system_id"] for r in snapshot(workbench)[entity]]
@@ -152,9 +177,9 @@ def test_sample_full_rerun_delta_and_rollback_on_freshsales(workbench, tmp_path,
     delta = delta_partition_key(datetime.now(UTC))
     outcome = workbench.run(PAIR, delta)
     assert outcome.success and not outcome.failed_checks, (outcome.failures, outcome.failed_checks)
-    delta_report = report(workbench, delta)
-    assert_counts_add_up(delta_report, every_object_has_rows=False)
-    assert delta_report["diff"]["mismatches"] == 0
+    delta_counts = counts(workbench, delta)
+    assert_counts_add_up(delta_counts, every_object_has_rows=False)
+    assert delta_counts["diff"]["mismatches"] == 0 and delta_counts["objects"]["deal"]["loaded"] >= 1
     deals = by_key(snapshot(workbench)["deals"])
     new_case = changes["created"][1].split("/")[1]
     assert deals[new_case]["name"] == "Cutover v. Window" and deals[new_case]["amount"] == 0
@@ -219,7 +244,8 @@ def read_back_every_row(workbench) -> None:
         assert deal["sales_account_id"] == primary_firm["id"]
     assert {d["custom_field"]["cf_matter_stage"] for d in deals.values()} >= {"Negotiation", "On Hold", "Closed Won"}
     assert any(len(d["contact_ids"]) == 2 for d in deals.values())
-    assert any(str(d["owner_id"]) == fallback for d in deals.values())  # unmatched/inactive attorneys
+    owned = [*deals.values(), *snap["sales_activities"], *snap["tasks"], *snap["appointments"]]
+    assert any(str(r["owner_id"]) == fallback for r in owned)  # people without an active Freshsales user
 
     # matter-level custom properties -> typed deal fields; client-level -> contact fields
     typed = [d["custom_field"] for d in deals.values() if d["custom_field"].get("cf_court_name")]

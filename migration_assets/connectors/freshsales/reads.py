@@ -2,7 +2,8 @@
 
 Contacts, accounts and deals are found with `POST /filtered_search/<name>` (`is_in` up to 100 keys
 per request); search results are thin (no `custom_field`), so the full records are then read by id,
-one request per record found (a first load finds none). Sales activities, tasks, appointments and
+one request per record found (a first load finds none), or page by page from the entity's "All"
+view when that is cheaper (account.py). Sales activities, tasks, appointments and
 notes come from the connector's list index (index.py); notes are listed per record only, so a note
 not indexed yet is looked for on the keyed deals, then contacts, then accounts (one request per
 record), until every wanted note is found. Documents carry no external id: they are read by id only
@@ -38,7 +39,7 @@ async def find_records(
     """Full records by external id (absent ones are left out)."""
     if tdef.search:
         ids = await search_ids(account, tdef, key, external_ids)
-        records = await account.get_records(tdef, sorted(ids))
+        records = await account.full_records(tdef, sorted(ids))
         by_ext = {external_id_of(tdef, r, key): r for r in records.values()}
     elif tdef.lists or tdef.table == "note":
         index = account.index(tdef, key)
