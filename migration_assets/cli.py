@@ -337,7 +337,7 @@ def cmd_confirm(args) -> int:
 def cmd_estimate(args) -> int:
     from migration_assets.definitions import defs
     from migration_assets.defs.discover import run_plan
-    from migration_assets.discovery.plan_report import phase_rows_table
+    from migration_assets.discovery.plan_report import phase_rows_table, tier_rows_table
     from migration_assets.reports.discovery_report import read_report
 
     spec = _spec(args.pair)
@@ -346,13 +346,22 @@ def cmd_estimate(args) -> int:
     if not result.success:
         return _finish(result, "")
     data = read_report(default_paths().report_dir(spec.pair) / "plan" / "estimate.json") or {"phases": {}}
-    table = Table(title=f"{spec.pair} · estimate ({data.get('measured_runs', 0)} measured runs)")
-    for column in ("phase", "records", "requests", "batches", "seconds", "days"):
-        table.add_column(column, justify="left" if column == "phase" else "right")
-    for row in phase_rows_table(data):
-        table.add_row(*(str(row[c]) for c in ("phase", "records", "requests", "batches", "seconds", "days")))
-    console.print(table)
+    title = f"{spec.pair} · estimate ({data.get('measured_runs', 0)} measured runs)"
+    console.print(_rows_table(title, phase_rows_table(data)))
+    tiers = tier_rows_table(data)
+    if tiers:  # a destination with a request budget per plan tier: what each phase costs on each
+        console.print(_rows_table(f"{spec.pair} · requests and hours per plan tier", tiers))
     return 0
+
+
+def _rows_table(title: str, rows: list[dict]) -> Table:
+    table = Table(title=title)
+    columns = list(rows[0]) if rows else []
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("phase", "tier") else "right")
+    for row in rows:
+        table.add_row(*(str(row[c]) for c in columns))
+    return table
 
 
 def parser() -> argparse.ArgumentParser:

@@ -214,6 +214,8 @@ class FreshsalesDestination(DestinationConnector):
             "hourly_requests_remaining": budget["remaining"],
             "hourly_requests_used": budget["used"],
             "hourly_window_seconds": budget["window_seconds"],
+            # the plan of a real account is not readable through the API: estimates cover each tier
+            "hourly_limit_by_plan": dict(s.ESTIMATE_TIERS),
             "resume_after": budget["resume_after"],
             "bulk_max_records": s.BULK_MAX,
         }
@@ -221,7 +223,8 @@ class FreshsalesDestination(DestinationConnector):
     # -- schema -------------------------------------------------------------------------------------
     async def describe(self, tables: Sequence[str] | None = None) -> DestinationSchema:
         """Tables from the field settings (or the catalog, for tables without settings) and facts:
-        plan, hourly limit, `hourly_requests_remaining`."""
+        plan, `hourly_limit`, `hourly_requests_remaining`, `hourly_window_seconds` and
+        `hourly_limit_by_plan` (the budget window estimates read, see discovery/budget.py)."""
         names = list(tables) if tables is not None else [*s.TABLES, s.USER_TABLE]
         found: dict[str, TableInfo] = {}
         before = self.session.stats.requests + self.client.creates.stats.requests
