@@ -72,12 +72,7 @@ def cmd_sandbox(args) -> int:
         counts = seeding.seed(paths.sandbox, scale=args.scale, seed=args.seed, options=options)
         console.print_json(json.dumps(counts))
     elif args.action == "apply-schema-plan":
-        from migration_assets.sandbox.schema_plan import apply_schema_plan
-
-        if not args.pair:
-            raise MigrationError("apply-schema-plan needs the PAIR whose latest schema plan to apply")
-        plan_file, done = apply_schema_plan(paths, args.pair, _spec(args.pair).spec.destination)
-        console.print(f"applied {plan_file}: " + ("; ".join(done) if done else "everything existed already"))
+        _apply_schema_plan(paths, args.pair)
     elif args.action == "simulate-delta":
         from migration_assets.systems import systems
 
@@ -89,6 +84,32 @@ def cmd_sandbox(args) -> int:
 
         asyncio.run(serve(paths.sandbox, host="127.0.0.1", port=args.port))
     return 0
+
+
+def _apply_schema_plan(paths, pair: str | None) -> None:
+    """Play the destination's admin: apply the pair's latest schema plan in its sandbox (writing the
+    plan first when no run has); nothing to do where the destination creates its schema itself."""
+    from migration_assets.sandbox.schema_plan import apply_schema_plan, latest_plan, needs_admin
+
+    if not pair:
+        raise MigrationError("apply-schema-plan needs the PAIR whose latest schema plan to apply")
+    spec = _spec(pair)
+    destination = spec.spec.destination
+    if not needs_admin(destination):
+        console.print(f"{destination} creates its custom schema itself (plan/schema_apply): nothing to apply")
+        return
+    try:
+        latest_plan(paths, pair)
+    except MigrationError:
+        from migration_assets.definitions import defs
+        from migration_assets.defs.schema_plan import run_schema_plan
+
+        with console.status(f"{pair}: writing the schema plan ..."):
+            result = run_schema_plan(defs, _instance(), spec)
+        if not result.success:
+            raise MigrationError(f"{pair}: the schema plan could not be written (run {result.run_id})") from None
+    plan_file, done = apply_schema_plan(paths, pair, destination)
+    console.print(f"applied {plan_file}: " + ("; ".join(done) if done else "everything existed already"))
 
 
 def _forget_pipeline_state(paths) -> None:

@@ -7,6 +7,9 @@ checklist (`<reports>/<pair>/schema_diff_<phase>.json`, items under `to_create`)
 what that person would, through the emulator's hook, so demos and tests run unattended:
 
     migrate sandbox apply-schema-plan case_status__freshsales
+
+(the command writes the plan first when no run wrote one yet, and does nothing for a destination
+that creates its schema itself).
 """
 
 from __future__ import annotations
@@ -32,6 +35,11 @@ def latest_plan(paths: Paths, pair: str) -> tuple[Path, dict[str, Any]]:
             f"{pair}: no schema plan yet; run a phase (plan/schema_diff writes the plan) and apply it then"
         )
     return found[-1], json.loads(found[-1].read_text(encoding="utf-8"))
+
+
+def needs_admin(destination: str) -> bool:
+    """Whether a person (the admin) creates the destination's custom schema, per its declaration."""
+    return system(destination, "destination").sandbox.admin_schema_hook is not None
 
 
 def apply_schema_plan(paths: Paths, pair: str, destination: str) -> tuple[Path, list[str]]:

@@ -18,8 +18,8 @@ import yaml
 
 from migration_assets.cli import main as migrate
 from migration_assets.connectors import open_destination, resolve_connection
-from migration_assets.defs.naming import asset_key, migrate_job_name
-from migration_assets.defs.phases import delta_partition_key, ensure_phases
+from migration_assets.defs.phases import delta_partition_key
+from migration_assets.defs.schema_plan import run_schema_plan
 from migration_assets.reports.run_report import build_report, diff_totals, object_counts
 from migration_assets.sandbox.case_status.simulate import simulate_delta
 from migration_assets.sandbox.freshsales import seed as fs_seed
@@ -78,17 +78,8 @@ def counts(workbench, phase: str) -> dict:
 
 
 def plan_schema(workbench) -> None:
-    """Materialize plan/schema_diff (and the extracts it discovers custom fields from): the plan the
-    admin follows before the first load."""
-    spec = workbench.spec(PAIR)
-    sources = {o.source for o in spec.spec.objects.values()} | {j.source for o in spec.spec.objects.values()
-                                                                for j in o.join.values()}
-    keys = [asset_key(PAIR, "extract", s) for s in sorted(sources)]
-    keys += [asset_key(PAIR, "plan", "custom_fields"), asset_key(PAIR, "plan", "schema_diff")]
-    ensure_phases(workbench.instance, PAIR, ("sample",))
-    job = workbench.defs.resolve_job_def(migrate_job_name(PAIR))
-    result = job.execute_in_process(instance=workbench.instance, partition_key="sample", asset_selection=keys)
-    assert result.success
+    """Write the schema plan the admin follows before the first load (plan/schema_diff alone)."""
+    assert run_schema_plan(workbench.defs, workbench.instance, workbench.spec(PAIR)).success
 
 
 def state(workbench) -> Path:
@@ -104,10 +95,6 @@ def apply_checklist(workbench, monkeypatch) -> None:
     monkeypatch.setenv("MIGRATE_VAR_DIR", str(workbench.paths.var))
     monkeypatch.setenv("MIGRATE_SPEC_DIR", str(workbench.spec_dir))
     assert migrate(["sandbox", "apply-schema-plan", PAIR]) == 0
-
-
-def sql_map(workbench, query: str) -> dict[str, Any]:
-    return {str(k): v for k, v in workbench.sql(PAIR, query)}
 
 
 def loaded(workbench, obj: str, phase: str = "full") -> set[str]:
