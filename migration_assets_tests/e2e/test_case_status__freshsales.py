@@ -187,8 +187,8 @@ def read_back_every_row(workbench) -> None:
     clients = {str(r[0]): r for r in workbench.sql(PAIR, "select id, company, last_name, email, custom_properties "
                                                        "from extract__clients where _phase = 'full'")}
     cases = {str(r[0]): r for r in workbench.sql(PAIR, "select id, client_ids, case_value, expected_close_date, "
-                                                     "primary_attorney_id, status, created_at from extract__cases "
-                                                     "where _phase = 'full'")}
+                                                     "primary_attorney_id, status, created_at, name, readable_id "
+                                                     "from extract__cases where _phase = 'full'")}
     people = {str(r[0]): r for r in workbench.sql(PAIR, "select id, email, first_name, last_name, active "
                                                       "from extract__users where _phase = 'full'")}
 
@@ -210,7 +210,7 @@ def read_back_every_row(workbench) -> None:
     for ext, deal in deals.items():
         case = cases[ext]
         cf = deal["custom_field"]
-        assert deal["expected_close"] == case[3]
+        assert deal["name"] == ((case[7] or "").strip() or case[8]) and deal["expected_close"] == case[3]
         assert float(deal["amount"]) == float(case[2].replace("$", "").replace(",", ""))
         assert deal["deal_pipeline_id"] == legal["id"]
         stage = next(s["name"] for s in legal["deal_stages"] if s["id"] == deal["deal_stage_id"])
@@ -231,6 +231,9 @@ def read_back_every_row(workbench) -> None:
         assert deal["sales_account_id"] == primary_firm["id"]
     assert {d["custom_field"]["cf_matter_stage"] for d in deals.values()} >= {"Negotiation", "On Hold", "Closed Won"}
     assert any(len(d["contact_ids"]) == 2 for d in deals.values())
+    # unmatched or deactivated attorneys were flagged before the load (plan/owners) and own nothing
+    flagged = json.loads((workbench.paths.report_dir(PAIR) / "owners_full.json").read_text())["people"]
+    assert {p["status"] for p in flagged} >= {"matched", "unmatched", "disabled"}
     owned = [*deals.values(), *snap["sales_activities"], *snap["tasks"], *snap["appointments"]]
     assert any(str(r["owner_id"]) == fallback for r in owned)  # people without an active Freshsales user
 
