@@ -16,6 +16,9 @@ Seeding hooks (module functions of `SandboxDeclaration.seeding`):
                     people(state_path) -> list[Person]        (its users, mirrored as destination users)
                     simulate_delta(state_path) -> dict[str, Any]   (changes made, for the demo and tests)
     a destination:  seed_users(state_path, people: list[Person]) -> list[str]   (the new user ids)
+    a destination whose custom schema its admin creates by hand (its API cannot): the function named
+                    by `SandboxDeclaration.admin_schema_hook`, (state_path, plan) -> list[str]
+                    (`migrate sandbox apply-schema-plan PAIR` calls it; see sandbox/schema_plan.py)
 """
 
 from __future__ import annotations
