@@ -5,6 +5,7 @@
      +-- ConnectorError             talking to a source or destination failed
      |    +-- AuthError             credentials refused (401/403 from a token or data endpoint)
      |    +-- RateLimited           429/503 still returned after every retry
+     |    +-- LostResponse          a non-idempotent request was sent but its answer was lost
      |    +-- RemoteRejected        the remote system refused a request (4xx with its error body)
      |    +-- BudgetExhausted       a daily API budget would be exceeded; the run stops resumably
      |    +-- DestinationNotReady   the destination cannot take this yet (e.g. no document site); retry later
@@ -57,6 +58,13 @@ class RateLimited(ConnectorError):
     """Raised when 429/503 responses continue after the retry budget is spent."""
 
 
+class LostResponse(ConnectorError):
+    """Raised when a request that is not idempotent was sent and its answer was lost (the connection
+    dropped or a read timed out after sending, or a gateway answered 502/504): the remote system may
+    have applied it. The caller looks the record (or job) up before sending it again, so a retry
+    never creates a duplicate."""
+
+
 class RemoteRejected(ConnectorError):
     """Raised when the remote system rejects a request with a 4xx and an error body."""
 
@@ -98,6 +106,7 @@ __all__ = [
     "ConnectorError",
     "DestinationNotReady",
     "GateFailed",
+    "LostResponse",
     "MigrationError",
     "RateLimited",
     "RemoteRejected",

@@ -208,7 +208,8 @@ class FaultInjection:
         read_at, faults, retry_after, seed = self._config
         if time.monotonic() - read_at > 1.0:
             faults = parse_faults(self.state.option("faults"))
-            retry_after = float(self.state.option("faults_retry_after") or 1)
+            configured = self.state.option("faults_retry_after")
+            retry_after = 1.0 if configured is None else float(configured)
             new_seed = self.state.option("faults_seed")
             if new_seed is not None and new_seed != seed:
                 self._random.seed(new_seed)

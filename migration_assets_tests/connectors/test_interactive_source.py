@@ -342,7 +342,7 @@ async def test_the_search_limit_is_waited_out(make: Factory, state_path: Path) -
     open_state(state_path).set_options({"search_per_second": 1, "search_window": 0.2})
     source = make(search_page_size=10)
     rows = await _rows(source, "deals", since=SINCE)
-    assert rows and source.session.stats.throttled > 0
+    assert rows and source.search_session.stats.throttled > 0
 
 
 async def test_injected_faults_are_retried_without_changing_the_result(make: Factory, state_path: Path) -> None:

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from migration_assets.connectors import limiter
 from migration_assets.defs.naming import asset_key
+from migration_assets.systems import system
 from migration_assets_tests.conftest import core_spec_dir
 
 PAIR = "case_status__dynamics365"
@@ -25,11 +27,15 @@ def test_loader_retries_429_from_service_protection_to_success(workbench, tmp_pa
     workbench.seed(scale=100, options={"dynamics365": {"requests_per_window": 8, "window_seconds": 1}})
     outcome = workbench.run(PAIR, "sample")
     assert outcome.success, outcome.failures
-    throttled = 0
+    # The limiter is shared by every step of the run (one per identity): the first 429s may come in
+    # plan/schema_apply, and the loads then pace under the limit. What must hold: it met the limit
+    # and learnt the server's rate from it, and every load still ended with every row written.
+    state = str(system("dynamics365").state_path(workbench.paths.sandbox))
+    learnt = [lim.estimate for ident, lim in limiter._LIMITERS.items() if state in ident]
+    assert learnt and all(e is not None for e in learnt), "the tiny limit should have answered some 429s"
     for obj in workbench.spec(PAIR).load_order:
         event = workbench.instance.get_latest_materialization_event(asset_key(PAIR, "load", obj))
-        throttled += event.asset_materialization.metadata["requests"].value["throttled"]
-    assert throttled > 0, "the tiny limit should have answered some requests with 429"
+        assert event.asset_materialization.metadata["rejected"].value == 0, obj
     report = workbench.report(PAIR, "sample")
     assert report["diff"]["mismatches"] == 0
     for name, c in report["objects"].items():

@@ -10,6 +10,9 @@ Delta pickup: `extract(obj, since=t)` asks for `updated_since = t - DELTA_OVERLA
 first copy of each id. Keyset paging by (updated_at, id) can serve a record twice when it changes
 while the pages are read (it moves behind the cursor); the later copy is dropped, and its change is
 picked up by the next delta, whose checkpoint is not after this extract started.
+
+Every data request is a GET (idempotent: a lost answer is asked again); the token request is retried
+by HttpSession like one.
 """
 
 from __future__ import annotations
@@ -73,8 +76,10 @@ class BackDocketSource(SourceConnector):
 
         Args:
             connection: base_url is the API host, with or without "/api/v1"; token_url defaults to
-                the host's "/oauth/token". `connection.options` and `options` may set
-                rate_per_second, burst, concurrency and page_size.
+                the host's "/oauth/token". `connection.options` and `options` may set page_size and
+                the HttpSession settings (settings.HTTP: concurrency, max_concurrency,
+                connect_timeout, read_timeout, retry_budget_seconds, and rate_per_second as a hard
+                ceiling; without it the rate is learnt from the API's 429s).
 
         Raises:
             AuthError: when the client id or secret is missing.
@@ -92,14 +97,8 @@ class BackDocketSource(SourceConnector):
             client_id=connection.client_id,
             client_secret=SecretStr(connection.client_secret.get_secret_value()),
         )
-        session = HttpSession(
-            cls.system,
-            connection.http_client(),
-            auth=auth,
-            rate=float(opts.pop("rate_per_second", settings.RATE_PER_SECOND)),
-            burst=int(opts.pop("burst", settings.BURST)),
-            concurrency=int(opts.pop("concurrency", settings.CONCURRENCY)),
-        )
+        http = settings.HTTP.with_options(opts)
+        session = HttpSession(cls.system, connection.http_client(), auth=auth, **http.session_kwargs())
         prefix = "" if parts.path.rstrip("/").endswith(settings.API_PREFIX) else settings.API_PREFIX
         return cls(session, prefix=prefix, page_size=int(opts.pop("page_size", settings.PAGE_SIZE)))
 

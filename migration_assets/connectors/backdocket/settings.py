@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from migration_assets.connectors.base import SourceField, SourceObject
+from migration_assets.connectors.http import SessionSettings
 from migration_assets.systems import EnvNames
 
 SYSTEM = "backdocket"
@@ -33,6 +34,11 @@ PAGE_SIZE = 200  # the largest page the API serves (`limit`)
 RATE_PER_SECOND = 1.9
 BURST = 5
 CONCURRENCY = 2
+# HttpSession settings (Connection.options may override them by name); the rate is learnt from the
+# API's 429s, RATE_PER_SECOND above only describes the documented limit
+HTTP = SessionSettings(
+    concurrency=CONCURRENCY, max_concurrency=8, connect_timeout=10.0, read_timeout=60.0, retry_budget_seconds=300.0
+)
 # a delta re-reads this much before its checkpoint: records stamped just before it but committed
 # after it (clock skew, long transactions) are not missed; re-reads are de-duplicated by id
 DELTA_OVERLAP = timedelta(minutes=5)

@@ -4,6 +4,10 @@ The real API has no incremental filter, so delta pickup pages through everything
 whose `updated_at` is at or after the checkpoint (offset-less timestamps are read as UTC). The
 emulator's `updated_since` extension is used only when `use_updated_since=True`. The derived views
 (`note_images`, `client_nps`, see derived.py) are computed from the pages of their resource.
+
+Every request is a GET (idempotent): a lost answer is simply asked again. The request rate is learnt
+from the API's 429s by the shared HttpSession limiter (settings.HTTP; Connection.options
+`concurrency`, `connect_timeout`, `read_timeout`, `retry_budget_seconds`, `rate_per_second`).
 """
 
 from __future__ import annotations
@@ -72,14 +76,8 @@ class CaseStatusSource(SourceConnector):
         if connection.api_key is None:
             raise AuthError("no API key configured (set CASE_STATUS_API_KEY)", system=cls.system)
         auth = HeaderAuth("Authorization", SecretStr("ApiKey " + connection.api_key.get_secret_value()))
-        session = HttpSession(
-            cls.system,
-            connection.http_client(),
-            auth=auth,
-            rate=settings.RATE_PER_SECOND,
-            burst=settings.BURST,
-            concurrency=settings.CONCURRENCY,
-        )
+        http = settings.HTTP.with_options(connection.options)
+        session = HttpSession(cls.system, connection.http_client(), auth=auth, **http.session_kwargs())
         return cls(session, **options)
 
     # -- records ----------------------------------------------------------------------------

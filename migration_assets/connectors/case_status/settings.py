@@ -11,12 +11,17 @@ from __future__ import annotations
 
 from migration_assets.connectors.base import SourceField, SourceObject
 from migration_assets.connectors.case_status.derived import DERIVED
+from migration_assets.connectors.http import SessionSettings
 
 API_PREFIX = "/v1/api"
 PAGE_SIZE = 100  # the largest page the API serves
-RATE_PER_SECOND = 5.0
+RATE_PER_SECOND = 5.0  # the documented sustained rate, for estimates (the client learns the real one)
 BURST = 10
 CONCURRENCY = 2
+# HttpSession settings (Connection.options may override them by name); no fixed client-side rate
+HTTP = SessionSettings(
+    concurrency=CONCURRENCY, max_concurrency=16, connect_timeout=10.0, read_timeout=60.0, retry_budget_seconds=300.0
+)
 DOWNLOAD_CHUNK = 64 * 1024
 
 CASE_STATUSES = ("Intake", "Active", "Pending", "On Hold", "Closed", "Closed Won", "Closed Lost")

@@ -10,14 +10,22 @@ Invented (sandbox only): the token path comes from the Connection; `sandbox/envi
 read when present (see metadata.py); the document store is Graph-shaped (see documents.py).
 
 Connection.options (a spec's `destination_options`): `publisher_prefix`, `publisher`, `solution`
-(who owns the schema we create: settings.Publisher), `rate_per_second` (20), `concurrency` (4),
-`batch_size` (100 rows per `$batch`, at most 1000), `records_per_changeset` (10), `page_size`
-(5000), `key_wait_seconds` (120), `drive_path` (the Graph drive of the document store),
-`id_namespace` (UUID of the deterministic primary ids).
+(who owns the schema we create: settings.Publisher), `concurrency` (4), `batch_size` (100 rows per
+`$batch`, at most 1000), `records_per_changeset` (10), `page_size` (5000), `key_wait_seconds` (120),
+`drive_path` (the Graph drive of the document store), `id_namespace` (UUID of the deterministic
+primary ids), and the HttpSession settings of settings.HTTP (`rate_per_second` is then a hard
+ceiling: by default the rate is learnt from the service protection answers and headers,
+settings.RATE_HEADERS).
 
 Tables: besides the environment's tables, every many-to-many relationship is a pseudo-table named
 after it (associations.py). `key` = the table's primary id column (e.g. `workflowid`,
 `annotationid`) upserts by deterministic GUID instead of an alternate key (loading.py).
+
+Lost answers: a `$batch` whose requests are all upserts by alternate key, updates or deletes is
+idempotent and re-sent; one that creates records (POST, in `restore` of deleted records) is not, so
+a lost answer fails its rows with the LostResponse text and the next rollback run, which finds the
+records by id, finishes them. Schema writes (POST EntityDefinitions, Attributes, Keys...) are not
+re-sent either: a lost answer fails `apply_schema`, whose next run creates only what is missing.
 """
 
 from __future__ import annotations
@@ -55,20 +63,28 @@ from migration_assets.connectors.dataverse.settings import (
     BASE_HEADERS,
     DEFAULT_BATCH_SIZE,
     DEFAULT_CONCURRENCY,
-    DEFAULT_RATE_PER_SECOND,
     DEFAULT_RECORDS_PER_CHANGESET,
     DRIVE_PATH,
     GET_HEADERS,
+    HTTP,
     ID_NAMESPACE,
     IN_FILTER_CHUNK,
     MAX_BATCH_SIZE,
     MAX_PAGE_SIZE,
+    RATE_HEADERS,
     SYSTEM,
     Publisher,
 )
 from migration_assets.connectors.http import HttpSession, OAuthClientCredentials
 from migration_assets.connectors.registry import Connection
-from migration_assets.errors import AuthError, ConnectorError, DestinationNotReady, MigrationError, RateLimited
+from migration_assets.errors import (
+    AuthError,
+    ConnectorError,
+    DestinationNotReady,
+    LostResponse,
+    MigrationError,
+    RateLimited,
+)
 
 T = TypeVar("T")
 
@@ -127,13 +143,21 @@ class DataverseApi:
             url, query = body.get("@odata.nextLink"), None
 
     async def batch(self, groups: Sequence[Sequence[BatchRequest] | BatchRequest]) -> list[list[PartResponse]]:
-        """Send one `$batch` with `Prefer: odata.continue-on-error`; responses per group, in order."""
+        """Send one `$batch` with `Prefer: odata.continue-on-error`; responses per group, in order.
+
+        The POST is idempotent when every request in it is (no POST inside): see the module docstring.
+        """
         content_type, content = build_batch(groups)
         headers = {"Content-Type": content_type, "Prefer": "odata.continue-on-error"}
-        response = await self.send("POST", "$batch", headers=headers, content=content, expect=(200,))
+        requests = [r for g in groups for r in ([g] if isinstance(g, BatchRequest) else g)]
+        idempotent = all(r.method != "POST" for r in requests)
+        response = await self.send(
+            "POST", "$batch", headers=headers, content=content, expect=(200,), idempotent=idempotent
+        )
         return parse_batch(response.headers.get("content-type", ""), response.content)
 
 
+SCHEMA_ATTEMPTS = 5  # schema passes after lost answers (each re-describes and creates what is missing)
 CREATE_ONLY = frozenset({"overriddencreatedon"})  # Dataverse sets createdon from it on create only
 
 
@@ -193,7 +217,7 @@ class DataverseDestination(DestinationConnector):
         if not (connection.token_url and connection.client_id and connection.client_secret):
             raise MigrationError("dynamics365: the connection needs DATAVERSE_TOKEN_URL, client id and secret")
         opts = dict(connection.options or {})
-        rate = float(opts.get("rate_per_second", DEFAULT_RATE_PER_SECOND))
+        http = HTTP.with_options(opts)
         concurrency = int(opts.get("concurrency", DEFAULT_CONCURRENCY))
         auth = OAuthClientCredentials(
             token_url=connection.token_url,
@@ -202,12 +226,7 @@ class DataverseDestination(DestinationConnector):
             scope=f"{connection.base_url.rstrip('/')}/.default",
         )
         session = HttpSession(
-            SYSTEM,
-            connection.http_client(),
-            auth=auth,
-            rate=rate,
-            burst=max(1, int(rate)),
-            concurrency=concurrency,
+            SYSTEM, connection.http_client(), auth=auth, rate_hints=RATE_HEADERS, **http.session_kwargs()
         )
         return cls(
             session,
@@ -230,8 +249,22 @@ class DataverseDestination(DestinationConnector):
         return await self.meta.describe(tables)
 
     async def apply_schema(self, required: Sequence[TableRequirement]) -> list[str]:
-        """Create what the spec needs and Dataverse lacks; see metadata.apply_schema."""
-        return await metadata.apply_schema(self.api, self.meta, required, key_wait_seconds=self.key_wait_seconds)
+        """Create what the spec needs and Dataverse lacks; see metadata.apply_schema.
+
+        A schema write whose answer is lost (LostResponse) may have been applied: the metadata is
+        described again and only what is still missing is created, a few times at most."""
+        done: list[str] = []
+        for attempt in range(SCHEMA_ATTEMPTS):
+            try:
+                done += await metadata.apply_schema(
+                    self.api, self.meta, required, key_wait_seconds=self.key_wait_seconds
+                )
+                return done
+            except LostResponse:
+                if attempt == SCHEMA_ATTEMPTS - 1:
+                    raise
+                self.meta.invalidate()  # describe afresh: the lost write may have happened
+        return done
 
     async def plan_schema(self, required: Sequence[TableRequirement]) -> SchemaPlan:
         """Existing / to create / conflicting, including the licence tier's custom-table limit."""

@@ -157,11 +157,12 @@ class DocumentStore:
 
     async def _chunked(self, path: str, upload: FileUpload) -> dict[str, Any]:
         api = self.connector.api
-        session = await api.send(
+        session = await api.send(  # idempotent in effect: a session commits nothing before its last byte
             "POST",
             f"{self.drive}/root:/{path}:/createUploadSession",
             json={"item": {"@microsoft.graph.conflictBehavior": "replace"}},
             expect=(200,),
+            idempotent=True,
         )
         upload_url = session.json()["uploadUrl"]
         sent, buffer, item = 0, bytearray(), None

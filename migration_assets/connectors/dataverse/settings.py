@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from migration_assets.connectors.dataverse.system import SYSTEM as DECLARATION
+from migration_assets.connectors.http import RateHeaders, SessionSettings
 from migration_assets.errors import MigrationError
 
 SYSTEM = DECLARATION.name
@@ -30,8 +31,20 @@ BASE_HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-
 GET_HEADERS = {"If-None-Match": "null"}
 
 # Client-side defaults, overridable through Connection.options.
-DEFAULT_RATE_PER_SECOND = 20.0
+DEFAULT_RATE_PER_SECOND = 20.0  # 6,000 per 300 s: for estimates; the client learns the real rate
 DEFAULT_CONCURRENCY = 4
+# HttpSession settings (options concurrency, max_concurrency, connect_timeout, read_timeout,
+# retry_budget_seconds, rate_per_second as a hard ceiling); 52 concurrent requests per user at most
+HTTP = SessionSettings(
+    concurrency=DEFAULT_CONCURRENCY,
+    max_concurrency=52,
+    connect_timeout=10.0,
+    read_timeout=120.0,  # a $batch of 1,000 changes can take long; the server's own timeout is 2 min
+    retry_budget_seconds=300.0,
+)
+# Service protection headers (reference section 6): the requests left in the 300 s window (the
+# window length is not in the answer) and the parallelism the server suggests.
+RATE_HEADERS = RateHeaders(remaining="x-ms-ratelimit-burst-remaining-xrm-requests", concurrency="x-ms-dop-hint")
 DEFAULT_BATCH_SIZE = 100
 # Records per change set inside a `$batch`: a change set is atomic, so a failing record rolls its
 # whole set back; the connector then re-sends that set's records one per change set.

@@ -110,25 +110,12 @@ class FreshsalesDestination(DestinationConnector):
         concurrency = int(options.get("concurrency", s.DEFAULT_CONCURRENCY))
         rate = float(options.get("rate_per_second", s.DEFAULT_RATE))
         client = connection.http_client()
+        # creates are not idempotent: a lost answer raises LostResponse and writes.py looks the
+        # record up before sending it again (one session: the same limiter identity)
         session = HttpSession(
-            s.SYSTEM,
-            client,
-            auth=auth,
-            rate=rate,
-            burst=concurrency,
-            concurrency=concurrency,
-            retry=RetryPolicy(throttled_seconds=wait),
+            s.SYSTEM, client, auth=auth, rate=rate, concurrency=concurrency, retry=RetryPolicy(throttled_seconds=wait)
         )
-        creates = HttpSession(
-            s.SYSTEM,
-            client,
-            auth=auth,
-            rate=rate,
-            burst=concurrency,
-            concurrency=concurrency,
-            retry=RetryPolicy(attempts=1, throttled_seconds=wait),
-        )
-        return cls(session, creates, base_url=connection.base_url, options=options)
+        return cls(session, session, base_url=connection.base_url, options=options)
 
     # -- budget and estimates -----------------------------------------------------------------------
     def budget(self) -> dict[str, Any]:

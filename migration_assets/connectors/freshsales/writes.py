@@ -24,7 +24,7 @@ from migration_assets.connectors.freshsales.index import RecordIndex
 from migration_assets.connectors.freshsales.reads import search_ids
 from migration_assets.connectors.freshsales.rows import RowError, build_body, is_association, read_marker
 from migration_assets.connectors.freshsales.settings import BULK_MAX, LOOKUP_TARGETS, SEARCH_VALUES, TableDef
-from migration_assets.errors import ConnectorError, MigrationError, RemoteRejected
+from migration_assets.errors import LostResponse, MigrationError, RemoteRejected
 
 Prepared = list[tuple[str, dict[str, Any]]]  # (external id, body)
 
@@ -160,9 +160,9 @@ async def _create(account: Account, tdef: TableDef, index: RecordIndex, ext: str
         try:
             answer = await account.client.json("POST", tdef.entity, json={tdef.table: body}, create=True)
             return answer[tdef.table]
-        except ConnectorError as exc:
-            if type(exc) is not ConnectorError or attempt == 2:
-                raise  # a refusal, the budget, auth: not a lost answer
+        except LostResponse:
+            if attempt == 2:
+                raise
         if tdef.table == "note":
             await index.load_parents(_parents([(ext, body)]), refresh=True)
         else:

@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Self
 from pydantic import SecretStr
 
 from migration_assets.connectors.base import Deletion, SourceConnector, SourceObject
-from migration_assets.connectors.http import HeaderAuth, HttpSession, TokenBucket
+from migration_assets.connectors.http import HeaderAuth, HttpSession
 from migration_assets.connectors.interactive import settings
 from migration_assets.connectors.registry import Connection
 from migration_assets.errors import AuthError, ConnectorError, MigrationError, RemoteRejected, known_values
@@ -106,7 +106,16 @@ class InteractiveSource(SourceConnector):
                 f"search_page_size must be between 1 and {settings.SEARCH_PAGE_SIZE}, got {search_page_size}"
             )
         self.page_size, self.search_page_size = page_size, search_page_size
-        self._search_bucket = TokenBucket(search_rate, settings.SEARCH_BURST)
+        # the search endpoints have their own limit (about 4/s per token): their own limiter identity
+        self.search_session = HttpSession(
+            session.system,
+            session.client,
+            auth=session.auth,
+            rate=search_rate,
+            concurrency=1,
+            retry=session.retry,
+            identity=session.identity + ":search",
+        )
         self._custom_type: str | None = None
         self._deletions: dict[str, list[Deletion]] = {}
 
@@ -125,7 +134,6 @@ class InteractiveSource(SourceConnector):
             connection.http_client(),
             auth=auth,
             rate=settings.RATE_PER_SECOND,
-            burst=settings.BURST,
             concurrency=settings.CONCURRENCY,
             retry=settings.RETRY,
         )
@@ -215,8 +223,10 @@ class InteractiveSource(SourceConnector):
         }
         if after:
             body["after"] = str(after)
-        await self._search_bucket.acquire()
-        return await self._post(f"/crm/v3/objects/{api}/search", body)
+        response = await self.search_session.request(
+            "POST", f"/crm/v3/objects/{api}/search", json=body, expect=(200,), idempotent=True
+        )
+        return response.json()
 
     async def _changed(self, obj: str, api: str, since: str) -> dict[str, Record]:
         """Every record modified at or after `since`, latest version, keyed by id (module docstring)."""

@@ -22,12 +22,10 @@ ENV = EnvNames(base_url="INTERACTIVE_BASE_URL", api_key="INTERACTIVE_TOKEN")  # 
 PAGE_SIZE = 100  # the largest page of GET /crm/v3/objects
 SEARCH_PAGE_SIZE = 200  # the largest page of POST .../search
 ASSOCIATION_BATCH = 100  # inputs per POST /crm/v4/associations/{from}/{to}/batch/read (1,000 allowed)
-# 100 requests per rolling 10 s per token: a bucket of 5 refilled at 9/s stays at or under 95.
+# 100 requests per rolling 10 s per token: a ceiling of 9/s stays under it; the limiter learns the rest.
 RATE_PER_SECOND = 9.0
-BURST = 5
-# The search endpoints' own ~4 requests/s: a bucket of 1 refilled at 3/s sends at most 4 a second.
+# The search endpoints' own ~4 requests/s: their own limiter identity with a ceiling of 3/s.
 SEARCH_RATE_PER_SECOND = 3.0
-SEARCH_BURST = 1
 CONCURRENCY = 4
 DOWNLOAD_CHUNK = 64 * 1024
 # HubSpot sends no Retry-After on a 429: back off long enough to leave a 10-second window.

@@ -10,26 +10,42 @@ closes it, `GET /jobs/ingest/<id>` is polled with backoff until `JobComplete`, `
 CSV rules: RFC 4180 quoting (fields with a comma, quote or line break are quoted, quotes doubled),
 LF line endings, UTF-8, booleans `true`/`false`, multipicklists `a;b`; an absent value is an empty
 cell (ignored on update) and an explicit None is `#N/A` (sets null).
+
+Lost answers. Creating a job (POST) is not idempotent: after a lost answer the org's jobs are listed
+(`GET /jobs/ingest`) and an Open job of the same object, operation and external id field, created by
+this user since just before the request and not used by this process, is taken as the one the lost
+request made; only when there is none is another job created. Any such job is empty, so taking
+another process's job by mistake costs nothing: its upload then answers 409 and a new job is made.
+A lost upload (PUT) leaves the job's data unknown and a second upload is refused, so that job is
+aborted and the rows go to a new job. A lost close (PATCH UploadComplete) is checked on the job
+itself: still Open, it is closed again. The rows are only processed after the close, so none of
+this can apply a row twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import time
 from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from migration_assets.connectors.base import UpsertRow, WriteResult
 from migration_assets.connectors.salesforce.client import SalesforceClient
 from migration_assets.connectors.salesforce.collections import json_value
 from migration_assets.connectors.salesforce.settings import BULK_MAX_BYTES, BULK_MAX_ROWS, BULK_NULL
-from migration_assets.errors import ConnectorError
+from migration_assets.errors import ConnectorError, LostResponse, RemoteRejected
 
 TERMINAL_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
+LOST_ANSWER_TRIES = 5  # tries of one step of a job when its answers keep getting lost
+CLOCK_SKEW = timedelta(minutes=5)  # tolerance between our clock and the org's createdDate
+# Jobs this process created or took over: never taken as "the job a lost request made".
+_CLAIMED_JOBS: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -164,12 +180,82 @@ async def run_upsert_job(
         "columnDelimiter": "COMMA",
     }
     rows, data = job
-    created = await client.json("POST", "/jobs/ingest", json=spec)
-    path = f"/jobs/ingest/{created['id']}"
-    await client.send("PUT", f"{path}/batches", content=data, headers={"Content-Type": "text/csv"})
-    await client.json("PATCH", path, json={"state": "UploadComplete"})
+    path = await _loaded_job(client, spec, data)
+    await _close(client, path)
     info, polls = await _await_job(client, path, poll)
     return await _job_results(client, path, key, rows, info), polls
+
+
+async def _loaded_job(client: SalesforceClient, spec: dict[str, Any], data: bytes) -> str:
+    """The path of an Open job holding `data`, surviving lost answers (see the module docstring)."""
+    for _ in range(LOST_ANSWER_TRIES):
+        path = await _create(client, spec)
+        try:
+            await client.send(
+                "PUT", f"{path}/batches", content=data, headers={"Content-Type": "text/csv"}, idempotent=False
+            )
+            return path
+        except LostResponse:
+            await _abort(client, path)  # its data is unknown and cannot be uploaded twice
+        except RemoteRejected as exc:
+            if exc.status != 409:
+                raise  # 409: a job taken over after a lost create already had an upload
+    raise ConnectorError(f"Bulk job upload answer lost {LOST_ANSWER_TRIES} times", system="salesforce")
+
+
+async def _create(client: SalesforceClient, spec: dict[str, Any]) -> str:
+    for _ in range(LOST_ANSWER_TRIES):
+        asked = datetime.now(UTC)
+        try:
+            job_id = str((await client.json("POST", "/jobs/ingest", json=spec))["id"])
+        except LostResponse:
+            found = await _job_made_by_lost_request(client, spec, asked)
+            if found is None:
+                continue
+            job_id = found
+        _CLAIMED_JOBS.add(job_id)
+        return f"/jobs/ingest/{job_id}"
+    raise ConnectorError(f"Bulk job creation answer lost {LOST_ANSWER_TRIES} times", system="salesforce")
+
+
+async def _job_made_by_lost_request(client: SalesforceClient, spec: dict[str, Any], asked: datetime) -> str | None:
+    """The newest unclaimed Open job matching `spec`, created by this user since `asked`, or None."""
+    token = await client.session.token()
+    user = str((token.extra if token else {}).get("id", "")).rsplit("/", 1)[-1]
+    fields = ("object", "operation", "externalIdFieldName")
+    candidates = []
+    url: str | None = "/jobs/ingest?jobType=V2Ingest"
+    while url:
+        page = await client.json("GET", url)
+        for job in page.get("records", []):
+            same = all(job.get(f) == spec.get(f) for f in fields) and job.get("state") == "Open"
+            mine = not user or job.get("createdById") == user
+            if same and mine and job["id"] not in _CLAIMED_JOBS and _created(job) >= asked - CLOCK_SKEW:
+                candidates.append(job)
+        url = None if page.get("done", True) else page.get("nextRecordsUrl")
+    return max(candidates, key=_created)["id"] if candidates else None
+
+
+def _created(job: dict[str, Any]) -> datetime:
+    return datetime.strptime(str(job.get("createdDate")), "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+async def _close(client: SalesforceClient, path: str) -> None:
+    """Mark the upload complete; after a lost answer, only if the job is still Open."""
+    for _ in range(LOST_ANSWER_TRIES):
+        try:
+            await client.json("PATCH", path, json={"state": "UploadComplete"}, idempotent=False)
+            return
+        except LostResponse:
+            if (await client.json("GET", path))["state"] != "Open":
+                return
+    raise ConnectorError(f"Bulk job close answer lost {LOST_ANSWER_TRIES} times", system="salesforce")
+
+
+async def _abort(client: SalesforceClient, path: str) -> None:
+    """Abort a job we will not use; a lost answer or a job no longer Open is left as it is."""
+    with contextlib.suppress(LostResponse, RemoteRejected):
+        await client.json("PATCH", path, json={"state": "Aborted"}, idempotent=False)
 
 
 async def _await_job(client: SalesforceClient, path: str, poll: PollPolicy) -> tuple[dict[str, Any], int]:

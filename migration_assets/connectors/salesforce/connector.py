@@ -3,6 +3,19 @@
 This module wires the pieces together: schema (describe, diff, Tooling writes), the choice between
 sObject Collections and Bulk API 2.0 for upserts, SOQL read-back, deletes, restores, file uploads,
 and the daily API budget check made before each batch of calls.
+
+Lost answers (HttpSession re-sends idempotent requests, raises LostResponse for the others):
+- Collections upserts by external id (PATCH), updates by Id (PATCH) and deletes are idempotent and
+  simply re-sent;
+- Bulk API 2.0: a lost job creation is looked up among the org's open jobs before another is made,
+  a lost upload aborts its job and starts a new one, a lost close is checked on the job (bulk.py);
+- a ContentVersion upload (a streamed POST) is never re-sent: after a lost answer the file is looked
+  up by its external id; found, it is the upload's record, otherwise the row fails and the next run
+  uploads it (`upload_file`);
+- Tooling schema writes (POST) are not re-sent: a lost answer fails `apply_schema`, whose next run
+  creates only what is missing.
+The request rate is learnt from the org's answers by the HttpSession limiter; `Sforce-Limit-Info` is
+read into the limiter's snapshot as a budget (`daily_usage_hint`), and ApiBudget acts on it.
 """
 
 from __future__ import annotations
@@ -14,6 +27,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import httpx
 from pydantic import SecretStr
 
 from migration_assets.connectors.base import (
@@ -26,13 +40,23 @@ from migration_assets.connectors.base import (
     UpsertRow,
     WriteResult,
 )
-from migration_assets.connectors.http import HttpSession, OAuthClientCredentials
+from migration_assets.connectors.http import HttpSession, OAuthClientCredentials, RateHint
 from migration_assets.connectors.registry import Connection
 from migration_assets.connectors.salesforce import bulk, collections, files, schema, soql
 from migration_assets.connectors.salesforce import settings as s
-from migration_assets.connectors.salesforce.budget import ApiBudget
+from migration_assets.connectors.salesforce.budget import ApiBudget, parse_limit_info
 from migration_assets.connectors.salesforce.client import SalesforceClient
-from migration_assets.errors import MigrationError
+from migration_assets.errors import LostResponse, MigrationError
+
+
+def daily_usage_hint(headers: httpx.Headers) -> RateHint | None:
+    """The daily API budget of `Sforce-Limit-Info` as a RateHint: a 24 h window, so the limiter only
+    reports it (ApiBudget stops the load resumably instead of crawling at 1/86,400 of the budget)."""
+    parsed = parse_limit_info(headers.get(s.LIMIT_INFO_HEADER))
+    if parsed is None:
+        return None
+    used, limit = parsed
+    return RateHint(remaining=max(limit - used, 0), limit=limit, window_seconds=s.DAILY_WINDOW_SECONDS)
 
 
 def _new_stats() -> dict[str, float]:
@@ -95,8 +119,10 @@ class SalesforceDestination(DestinationConnector):
             client_id=connection.client_id,
             client_secret=SecretStr(connection.client_secret.get_secret_value()),
         )
-        concurrency = int(options.get("concurrency", s.DEFAULT_CONCURRENCY))
-        session = HttpSession(s.SYSTEM, connection.http_client(), auth=auth, concurrency=concurrency)
+        http = s.HTTP.with_options(options)
+        session = HttpSession(
+            s.SYSTEM, connection.http_client(), auth=auth, rate_hints=daily_usage_hint, **http.session_kwargs()
+        )
         return cls(session, login_url=connection.base_url, options=options)
 
     # -- budget ---------------------------------------------------------------------------------
@@ -372,9 +398,24 @@ class SalesforceDestination(DestinationConnector):
                 version = found[upload.external_id]["id"]
                 return WriteResult(upload.external_id, True, version, "updated")
         folder_field = self.folder_field if self.folder_field in names else None
-        return await files.upload_content_version(
-            self.client, upload, max_bytes=self.max_file_bytes, folder_field=folder_field
-        )
+        try:
+            return await files.upload_content_version(
+                self.client, upload, max_bytes=self.max_file_bytes, folder_field=folder_field
+            )
+        except LostResponse as lost:
+            return await self._after_lost_upload(upload, upload.key in names, lost)
+
+    async def _after_lost_upload(self, upload: FileUpload, keyed: bool, lost: LostResponse) -> WriteResult:
+        """The outcome of an upload whose answer was lost: the ContentVersion carrying its external
+        id if the org has it, else a failed row (the bytes were a stream: the next run sends them)."""
+        if keyed:
+            found = await self.read_back("ContentVersion", upload.key, [upload.external_id], [])
+            if upload.external_id in found:
+                return WriteResult(upload.external_id, True, found[upload.external_id]["id"], "created")
+            reason = f"no ContentVersion has {upload.key} = {upload.external_id}; the next run uploads it"
+        else:
+            reason = "the org has no external id field on ContentVersion to check it; it may exist"
+        return WriteResult(upload.external_id, False, error=f"the answer to the upload was lost ({lost}): {reason}")
 
     async def read_files(self, table: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """ContentVersions by Id: PathOnClient as name, ContentSize, FirstPublishLocationId as parent and

@@ -8,6 +8,8 @@ Everything here follows the real Salesforce REST API and Bulk API 2.0 at v62.0
 
 from __future__ import annotations
 
+from migration_assets.connectors.http import SessionSettings
+
 SYSTEM = "salesforce"
 
 
@@ -29,6 +31,17 @@ DEFAULT_POLL_MAX_INTERVAL = 10.0
 DEFAULT_BULK_TIMEOUT = 3600.0  # give up waiting on one job after an hour
 DEFAULT_POLL_ESTIMATE = 3  # polls per Bulk job assumed when estimating the API budget
 DEFAULT_MAX_FILE_BYTES = 25 * 1024 * 1024  # the seed's 25 MB per file
+# HttpSession settings (options concurrency, max_concurrency, connect_timeout, read_timeout,
+# retry_budget_seconds, rate_per_second as a hard ceiling). Salesforce allows 25 long-running
+# (20 s+) requests per org at once; a 200-record Collections call or a 100 MB upload can take long.
+HTTP = SessionSettings(
+    concurrency=DEFAULT_CONCURRENCY,
+    max_concurrency=25,
+    connect_timeout=10.0,
+    read_timeout=120.0,
+    retry_budget_seconds=300.0,
+)
+DAILY_WINDOW_SECONDS = 24 * 3600.0  # Sforce-Limit-Info counts a rolling 24 h
 
 # Hard limits of the platform (reference sections 6 and 9).
 MAX_COLLECTION_SIZE = 200

@@ -18,7 +18,10 @@ Invented (nothing public):
 - the filters `updated_since` (inclusive) and `case_id`; order by (updated_at, id);
 - `size` above 100, unknown or repeated query parameters -> 400; error bodies `{"detail": "..."}`;
 - 5 requests/s with bursts of 10 per key (options `rate_per_second`, `burst`) -> 429 with an
-  integer `Retry-After` of at least 1 second.
+  integer `Retry-After` of at least 1 second, counted per key in the state file (see guard.py);
+- fault injection (`FaultInjection`, options `faults`, `faults_seed`, `faults_retry_after`): 429,
+  500, 502, 503 and 504 answered with the same `{"detail": ...}` body (429/503 with Retry-After),
+  `timeout` and `lost` as the client would see them.
 """
 
 from __future__ import annotations
@@ -34,9 +37,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from migration_assets.sandbox._common import SqliteState
+from migration_assets.sandbox._common import FaultInjection, SharedWindow, SqliteState
 from migration_assets.sandbox.case_status import content, reporting, store
-from migration_assets.sandbox.case_status.guard import KeyedBucket, check
+from migration_assets.sandbox.case_status.guard import WINDOW_NAME, check
 from migration_assets.sandbox.case_status.params import BadRequest, parse
 from migration_assets.sandbox.case_status.resources import (
     CASE_SCOPED,
@@ -48,22 +51,36 @@ from migration_assets.sandbox.case_status.resources import (
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+FAULT_DETAILS = {
+    429: "Rate limit exceeded",
+    500: "Internal server error",
+    502: "Bad gateway",
+    503: "Service unavailable",
+    504: "Gateway timeout",
+}
+
+
 def _detail(status: int, detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status)
 
 
+def render_fault(status: int) -> tuple[dict[str, str], dict[str, str]]:
+    """The body and headers of an injected fault (FaultInjection adds Retry-After to 429/503)."""
+    return {"detail": FAULT_DETAILS.get(status, "Request failed")}, {}
+
+
 class CaseStatusApi:
-    """Request handlers bound to one state file and one set of rate-limit counters."""
+    """Request handlers bound to one state file (records, options and rate-limit counters)."""
 
     def __init__(self, state: SqliteState) -> None:
         self.state = state
-        self.bucket = KeyedBucket()
+        self.window = SharedWindow(state, WINDOW_NAME)
 
     def guarded(self, handler: Handler) -> Handler:
         """Wrap `handler` with auth, rate limit and the 400 for a bad query."""
 
         async def endpoint(request: Request) -> Response:
-            refused = await run_in_threadpool(check, request, self.state, self.bucket)
+            refused = await run_in_threadpool(check, request, self.state, self.window)
             if refused is not None:
                 return refused
             try:
@@ -184,16 +201,18 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _detail(exc.status_code, exc.detail)
 
 
-def create_app(state_path: Path) -> Starlette:
+def create_app(state_path: Path) -> FaultInjection:
     """Build the emulator over the SQLite file `state_path` (created when missing).
 
     Args:
         state_path: state shared by every process serving this sandbox.
 
     Returns:
-        The Starlette app; it needs no lifespan events, so `httpx.ASGITransport` can serve it.
+        The ASGI app (Starlette wrapped in FaultInjection); it needs no lifespan events, so
+        `httpx.ASGITransport` can serve it.
     """
-    api = CaseStatusApi(store.open_state(state_path))
+    state = store.open_state(state_path)
+    api = CaseStatusApi(state)
     g = api.guarded
     routes = [
         Route("/v1/api/deleted", g(api.deleted), methods=["GET"]),
@@ -202,4 +221,5 @@ def create_app(state_path: Path) -> Starlette:
         Route("/v1/api/{resource}/{id}", g(api.get_record), methods=["GET"]),
         *reporting.routes(api.state, g),  # /reporting/cases and /reporting/firm
     ]
-    return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+    return FaultInjection(app, state, render_fault)

@@ -6,16 +6,36 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from migration_assets.errors import known_values
+from migration_assets.sandbox._common import SharedWindow, parse_faults
 from migration_assets.sandbox.case_status import store
+from migration_assets.sandbox.case_status.guard import WINDOW_NAME
 from migration_assets.systems import Person
+
+KNOWN_OPTIONS = frozenset({"rate_per_second", "burst", "faults", "faults_seed", "faults_retry_after"})
 
 
 def reset(state_path: Path, **options: Any) -> None:
-    """Remove every record and set the given options (e.g. rate_per_second, burst)."""
+    """Remove every record and rate-limit count and set the given options.
+
+    Args:
+        state_path: the sandbox's state file.
+        **options: `rate_per_second` (5.0) and `burst` (10): the limit per API key; `faults` (e.g.
+            "429:0.1,503:0.05,timeout:0.02,lost:0.05"), `faults_seed`, `faults_retry_after` (1).
+
+    Raises:
+        ValueError: an unknown option, or `faults` that do not parse.
+    """
+    unknown = set(options) - KNOWN_OPTIONS
+    if unknown:
+        raise ValueError(f"unknown case_status options {sorted(unknown)} {known_values(KNOWN_OPTIONS)}")
+    parse_faults(options.get("faults"))
     state = store.open_state(Path(state_path))
+    SharedWindow(state, WINDOW_NAME)  # creates its table, so the delete below always works
     with state.connect() as conn:
         store.clear(conn)
         conn.execute("delete from sandbox_options")
+        conn.execute("delete from sandbox_rate_events")
     if options:
         state.set_options(options)
 

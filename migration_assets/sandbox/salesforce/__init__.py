@@ -16,5 +16,6 @@ codes where the real one is unconfirmed (INVALIDJOB / INVALIDJOBSTATE, INVALID_R
 
 Options (`SqliteState.set_options` or `seed.reset(path, **options)`), read at request time:
 daily_api_limit, api_usage_start, bulk_batch_records, bulk_poll_until_complete, max_file_bytes,
-query_batch_size, set_audit_fields, session_seconds.
+query_batch_size, set_audit_fields, session_seconds, rate_limit and rate_window_seconds (limits.py), and
+faults, faults_seed and faults_retry_after (app.py, FaultInjection).
 """

@@ -1,8 +1,9 @@
 """The request pipeline every data endpoint shares: version, session, budget, errors, limit header.
 
 `endpoint(handler)` wraps a handler `async (request, call) -> Response`: it answers 404 for an unknown
-API version, 401 for a bad session, 403 past the daily budget, renders any `SfError` as the real error
-array, and stamps `Sforce-Limit-Info` on every response. Handlers open their transaction with
+API version, 401 for a bad session, 429 past the optional short-term limit (limits.py), 403 past the
+daily budget, renders any `SfError` as the real error array, and stamps `Sforce-Limit-Info` on every
+response. Handlers open their transaction with
 `call.tx()`, which yields a records `Ctx` (schema loaded at request time).
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from migration_assets.sandbox._common import SqliteState
+from migration_assets.sandbox._common import SharedWindow, SqliteState
 from migration_assets.sandbox.salesforce import limits
 from migration_assets.sandbox.salesforce.auth import check_session
 from migration_assets.sandbox.salesforce.describe import load_schema
@@ -31,10 +32,13 @@ VERSIONS = ("60.0", "61.0", "62.0")
 
 @dataclass
 class Service:
-    """Per-app handles: the shared SQLite state and the blob folder."""
+    """Per-app handles: the shared SQLite state, its request window and the blob folder."""
 
     state: SqliteState
     path: Path
+
+    def __post_init__(self) -> None:
+        self.window = SharedWindow(self.state, limits.WINDOW_NAME)
 
     @property
     def blobs(self) -> Path:
@@ -103,6 +107,10 @@ def endpoint(
                 raise not_found()
             with service.state.connect() as conn:
                 check_session(conn, request.headers.get("authorization"))
+                short = limits.short_window(conn)
+            if short is not None:
+                limits.admit(service.window, *short)
+            with service.state.connect() as conn:
                 used, limit = limits.consume(conn) if counts else limits.usage(conn)
             if allowed is not None and request.method not in allowed:
                 raise method_not_allowed(request.method, ",".join(allowed))

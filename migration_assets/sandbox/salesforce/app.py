@@ -10,6 +10,10 @@ Routes (data routes under `/services/data/v{60,61,62}.0/`, Bearer session, each 
 - Bulk API 2.0 ingest: `/jobs/ingest[/<id>[/batches|/successfulResults|/failedResults|/unprocessedrecords]]`
 - Tooling: `/tooling/sobjects/CustomObject`, `/tooling/sobjects/CustomField[/<id>]`,
   `/tooling/sobjects/StandardValueSet/<Name>` (tooling.py)
+
+The whole app, token endpoint included, sits in `FaultInjection` (options `faults`, `faults_seed`,
+`faults_retry_after`): injected 429/500/502/503/504 answer with the REST error array (faults.py),
+`timeout` and `lost` as the client would see them (`lost` applies the write, then drops the answer).
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from migration_assets.sandbox._common import FaultInjection
 from migration_assets.sandbox.salesforce import bulk, collections, limits, query, sobjects, tooling
 from migration_assets.sandbox.salesforce.api import ALL_METHODS, VERSIONS, Call, Service, endpoint, ok
 from migration_assets.sandbox.salesforce.auth import token_endpoint
-from migration_assets.sandbox.salesforce.faults import not_found
+from migration_assets.sandbox.salesforce.faults import not_found, render_fault
 from migration_assets.sandbox.salesforce.seed import ensure_org
 from migration_assets.sandbox.salesforce.store import open_state
 
@@ -71,14 +76,15 @@ def _data_routes() -> list[Route]:
     return [Route(DATA + path, handler, methods=methods) for path, handler, methods in table]
 
 
-def create_app(state_path: Path) -> Starlette:
+def create_app(state_path: Path) -> FaultInjection:
     """Build the emulator over the SQLite file `state_path` (created with the org when missing).
 
     Args:
         state_path: SQLite file shared by every process serving this sandbox.
 
     Returns:
-        The Starlette app (works under `httpx.ASGITransport` and uvicorn; no lifespan needed).
+        The Starlette app wrapped in FaultInjection (works under `httpx.ASGITransport` and uvicorn;
+        no lifespan needed).
     """
     state = open_state(Path(state_path))
     with state.connect() as conn:
@@ -91,4 +97,4 @@ def create_app(state_path: Path) -> Starlette:
     ]
     app = Starlette(routes=routes)
     app.state.sf = Service(state, Path(state_path))
-    return app
+    return FaultInjection(app, state, render_fault)

@@ -27,6 +27,7 @@ class SfError(Exception):
     message: str
     fields: list[str] = field(default_factory=list)
     status: int = 400
+    retry_after: int | None = None  # seconds, sent as Retry-After (throttling answers only)
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
@@ -47,7 +48,26 @@ class SfError(Exception):
         return f"{self.code}:{self.message}:{','.join(self.fields) if self.fields else '--'}"
 
     def response(self) -> JSONResponse:
-        return JSONResponse(self.rest_body(), status_code=self.status)
+        headers = {"Retry-After": str(self.retry_after)} if self.retry_after is not None else None
+        return JSONResponse(self.rest_body(), status_code=self.status, headers=headers)
+
+
+# Injected faults (FaultInjection) in the REST error shape. 500 UNKNOWN_EXCEPTION is the real code of
+# an internal error; the others are our choice (Salesforce documents no code for them), 429 using the
+# code of its other request limits.
+FAULT_ERRORS = {
+    429: ("REQUEST_LIMIT_EXCEEDED", "Too many requests; retry after the Retry-After interval."),
+    500: ("UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this ErrorId if you contact support."),
+    502: ("BAD_GATEWAY", "The server received an invalid response from an upstream server."),
+    503: ("SERVER_UNAVAILABLE", "Server temporarily unavailable. Please try again later."),
+    504: ("REQUEST_RUNNING_TOO_LONG", "The request timed out at the gateway."),
+}
+
+
+def render_fault(status: int) -> tuple[list[dict], dict[str, str]]:
+    """The body and headers of an injected fault (FaultInjection adds Retry-After to 429/503)."""
+    code, message = FAULT_ERRORS.get(status, ("UNKNOWN_EXCEPTION", "The request failed."))
+    return SfError(code, message, status=status).rest_body(), {}
 
 
 def not_found() -> SfError:

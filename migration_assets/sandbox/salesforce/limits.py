@@ -7,16 +7,28 @@ Invented: every request under /services/data counts 1 except `GET /limits` and t
 choice: a monitor must be able to read the budget without spending it); usage starts at the option
 `api_usage_start`; the "day" only ends through `seed.reset_usage()` (real orgs roll over 24 h), and
 `/limits` answers with `X-Sandbox-Usage-Resets-At` = last reset + 24 h.
+
+Invented, off by default: a short-term request limit per org (options `rate_limit` requests per
+`rate_window_seconds`, default 1 s), counted with `SharedWindow` in the state file so every process
+and app instance spends the same allowance, for exercising a client's rate control. Every data call
+counts, `/limits` included; past it: 429 with an integer `Retry-After` (at least 1) and
+`[{"message","errorCode":"REQUEST_LIMIT_EXCEEDED"}]`, the code Salesforce uses for its other request
+limits (whether Salesforce ever answers 429 is unconfirmed). A refused call is not counted.
 """
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 
+from migration_assets.sandbox._common import SharedWindow
 from migration_assets.sandbox.salesforce.faults import SfError
 from migration_assets.sandbox.salesforce.store import option
+
+WINDOW_NAME = "requests"
+ORG_IDENTITY = "org"  # limits are per org (one org per sandbox file)
 
 
 def _counter(conn: sqlite3.Connection) -> int:
@@ -77,3 +89,26 @@ def reset(conn: sqlite3.Connection) -> None:
     """Start a new sandbox "day": usage back to zero."""
     conn.execute("delete from usage")
     conn.execute("insert into usage(name, value) values ('window_start', ?)", (int(time.time()),))
+
+
+def short_window(conn: sqlite3.Connection) -> tuple[int, float] | None:
+    """(requests, seconds) of the short-term limit, or None when the option `rate_limit` is unset."""
+    limit = option(conn, "rate_limit")
+    return None if limit is None else (int(limit), float(option(conn, "rate_window_seconds") or 1.0))
+
+
+def admit(window: SharedWindow, limit: int, seconds: float) -> None:
+    """Count one call against the short-term limit of the org.
+
+    Raises:
+        SfError: 429 REQUEST_LIMIT_EXCEEDED with `retry_after` when the window is full (not counted).
+    """
+    allowed, wait = window.hit(ORG_IDENTITY, limit, seconds)
+    if not allowed:
+        retry = max(1, math.ceil(wait))
+        raise SfError(
+            "REQUEST_LIMIT_EXCEEDED",
+            f"Request rate limit of {limit} per {seconds:g} s exceeded; retry after {retry} s.",
+            status=429,
+            retry_after=retry,
+        )

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from migration_assets.sandbox._common import SharedWindow
 from migration_assets.sandbox.salesforce import limits
 from migration_assets.sandbox.salesforce.describe import load_schema
 from migration_assets.sandbox.salesforce.ids import next_id
@@ -86,8 +87,10 @@ def reset(state_path: Path, **options: Any) -> None:
         **options: option values to store (e.g. daily_api_limit=50).
     """
     state = open_state(state_path)
+    SharedWindow(state, limits.WINDOW_NAME)  # creates its table, so the delete below always works
     with state.connect() as conn:
         for table in (
+            "sandbox_rate_events",
             "records",
             "record_keys",
             "counters",
@@ -139,8 +142,13 @@ def seed_users(state_path: Path, people: Iterable[Person]) -> list[str]:
         The new user ids, in order.
     """
     rows = [
-        {"Username": p.email.lower(), "Email": p.email, "FirstName": p.first_name, "LastName": p.last_name,
-         "IsActive": p.active}
+        {
+            "Username": p.email.lower(),
+            "Email": p.email,
+            "FirstName": p.first_name,
+            "LastName": p.last_name,
+            "IsActive": p.active,
+        }
         for p in people
     ]
     return seed_user_rows(state_path, rows)

@@ -54,9 +54,9 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "query_batch_size": 2000,
     "set_audit_fields": False,
     "session_seconds": 7200,
+    "rate_limit": None,
+    "rate_window_seconds": 1.0,
 }
-
-
 
 
 def open_state(path: Path) -> SqliteState:

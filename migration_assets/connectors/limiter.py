@@ -1,0 +1,373 @@
+"""Admission control (`AdaptiveLimiter`), one per system identity (system + base URL + client id or
+a digest of the API key, plus the served state file for an in-process sandbox) in a module-level
+registry, so every session of that identity in this process shares it. No rate is fixed up front:
+- requests go out as fast as the server answers until it throttles (429) or its rate headers say
+  the allowance is nearly spent;
+- a 429 pauses the whole identity for its `Retry-After` (a 503 too) and estimates the server's
+  rate: its window is full, so what it served this identity over the last `max(Retry-After, 1 s)`
+  (a server never announces a wait longer than its window) bounds its sustained rate. Requests are
+  then paced at 95% of the estimate. A later 429 lowers the estimate to what was served, by at most
+  10% at a time, and never below half the first estimate (a fault or a neighbour on the same
+  identity is not a new limit); 30 s without a 429 while the pacing holds requests back raise it by
+  5%, 10%, 20%... (the limit may have moved). A 429 that says "retry at once" (Retry-After: 0) only
+  pauses: no rate limit announces itself that way;
+- concurrency is AIMD: +1/limit per good answer while the limit is reached, halved on 429/503;
+- per-connector rate-header hooks (`RateHeaders` or any `RateHintReader`): a concurrency hint caps
+  the limit (Dataverse `x-ms-dop-hint`); a remaining allowance with the window length in the
+  answer paces at the window's sustained rate when the allowance runs low (HubSpot); a remaining
+  allowance without a window stops the upward probe while it is low (Dataverse, Freshsales); a
+  window longer than an hour is a budget, reported in `snapshot()` and left to the connector
+  (Salesforce's daily API requests).
+Limiters are per process: other processes of the same identity are seen only through the server's
+answers, which is how the sandboxes' shared per-identity windows are met.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+THROTTLE_STATUSES = frozenset({429, 503})
+
+
+# -- rate hints --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RateHint:
+    """What one answer says about the identity's allowance.
+
+    Attributes:
+        remaining: requests left in the current window.
+        limit: requests allowed per window, when the system says.
+        window_seconds: the window's length, when the answer says it (None: unknown).
+        concurrency: the parallelism the server suggests.
+    """
+
+    remaining: int | None = None
+    limit: int | None = None
+    window_seconds: float | None = None
+    concurrency: int | None = None
+
+
+RateHintReader = Callable[[httpx.Headers], RateHint | None]
+
+
+@dataclass(frozen=True)
+class RateHeaders:
+    """A RateHintReader from header names; each connector names its system's headers.
+
+    Example (the names the systems document):
+        Dataverse: RateHeaders(remaining="x-ms-ratelimit-burst-remaining-xrm-requests",
+                               concurrency="x-ms-dop-hint")
+        HubSpot:   RateHeaders(remaining="X-HubSpot-RateLimit-Remaining",
+                               limit="X-HubSpot-RateLimit-Max",
+                               window_ms="X-HubSpot-RateLimit-Interval-Milliseconds")
+        Freshsales: RateHeaders(remaining="X-RateLimit-Remaining", limit="X-RateLimit-Limit")
+    """
+
+    remaining: str | None = None
+    limit: str | None = None
+    window_seconds: str | None = None
+    window_ms: str | None = None
+    concurrency: str | None = None
+
+    def __call__(self, headers: httpx.Headers) -> RateHint | None:
+        hint = RateHint(
+            remaining=_int_header(headers, self.remaining),
+            limit=_int_header(headers, self.limit),
+            window_seconds=_window(headers, self.window_seconds, self.window_ms),
+            concurrency=_int_header(headers, self.concurrency),
+        )
+        return None if hint == RateHint() else hint
+
+
+def _int_header(headers: httpx.Headers, name: str | None) -> int | None:
+    raw = headers.get(name) if name else None
+    try:
+        return int(float(raw)) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def _window(headers: httpx.Headers, seconds: str | None, millis: str | None) -> float | None:
+    if (value := _int_header(headers, seconds)) is not None:
+        return float(value) if value > 0 else None
+    if (value := _int_header(headers, millis)) is not None:
+        return value / 1000 if value > 0 else None
+    return None
+
+
+# -- admission control -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Ticket:
+    """One admitted request: the limiter state it was sent under."""
+
+    epoch: int
+    rate: float | None
+    saturated: bool
+
+
+class AdaptiveLimiter:
+    """Admission control for one system identity: requests in flight (AIMD) and pacing rate (learnt
+    from 429s and rate headers); see the module docstring for the rules. Thread- and loop-safe, so
+    sessions on different event loops of one process can share it.
+
+    Args:
+        identity: the key it is registered under (never holds a secret).
+        concurrency: requests in flight allowed at first.
+        max_concurrency: the ceiling of the additive increase.
+        max_rate: an optional hard ceiling in requests per second (a documented contractual rate);
+            None lets the server decide.
+    """
+
+    DECREASE = 0.5  # concurrency after a 429/503, as a share of what it was
+    MARGIN = 0.05  # pace this far under the estimated limit
+    STEP_DOWN = 0.9  # one 429 lowers the estimate by at most this much (a fault is not a new limit)
+    QUIET_SECONDS = 30.0  # without throttling this long, the estimate is raised (the limit may have moved)
+    MEASURE_SECONDS = 600.0
+    BUCKET_SECONDS = 0.1
+    MIN_RATE = 0.01
+    MAX_PACED_WINDOW = 3600.0  # longer windows are budgets (daily API requests), not rates
+
+    def __init__(
+        self, identity: str, *, concurrency: int = 4, max_concurrency: int = 64, max_rate: float | None = None
+    ) -> None:
+        self.identity = identity
+        self.max_concurrency = max(1, max_concurrency)
+        self.limit = float(min(max(1, concurrency), self.max_concurrency))
+        self.max_rate = max_rate
+        self.estimate: float | None = None  # the server's sustained rate as last measured at a 429
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.epoch = 0
+        self.remaining: int | None = None
+        self._floor = self.MIN_RATE
+        self._hint_cap: int | None = None
+        self._hint_rate: float | None = None
+        self._max_remaining = 0
+        self._changed_at = 0.0
+        self._quiet_steps = 0
+        self._demand = False
+        self._held_until = 0.0
+        self._resume_at = 0.0
+        self._next_slot = 0.0
+        self._streak = 0
+        self._served: deque[list[float]] = deque()  # [bucket start, answers] over MEASURE_SECONDS
+        self._lock = threading.Lock()
+        self._waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = deque()
+
+    # -- admission ----------------------------------------------------------------------------
+    def slots(self) -> int:
+        """Requests that may be in flight now."""
+        cap = min(self.max_concurrency, self._hint_cap or self.max_concurrency)
+        return max(1, min(int(self.limit), cap))
+
+    def pacing(self) -> float | None:
+        """The rate requests start at now (requests per second), None when unpaced."""
+        learnt = self.estimate * (1 - self.MARGIN) if self.estimate else None
+        rates = [r for r in (learnt, self.max_rate, self._hint_rate) if r]
+        return min(rates) if rates else None
+
+    def paused_for(self) -> float:
+        """Seconds until the identity may send again after a throttle (0 when it may)."""
+        return max(0.0, self._resume_at - time.monotonic())
+
+    async def acquire(self) -> Ticket:
+        """Wait for a slot (concurrency), the end of any pause (Retry-After) and the next paced start."""
+        while True:
+            waiter = None
+            with self._lock:
+                now = time.monotonic()
+                pause = self._resume_at - now
+                admitted = pause <= 0 and self.in_flight < self.slots()
+                if admitted:
+                    delay = self._reserve(now)
+                    self.in_flight += 1
+                    self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+                    ticket = Ticket(self.epoch, self.pacing(), self.in_flight >= self.slots())
+                elif pause <= 0:
+                    waiter = (asyncio.get_running_loop(), asyncio.get_running_loop().create_future())
+                    self._waiters.append(waiter)
+            if admitted:
+                try:
+                    await asyncio.sleep(delay)
+                    while (wait := self.paused_for()) > 0:  # a throttle arrived while this one waited
+                        await asyncio.sleep(wait)
+                except BaseException:
+                    self.release(ticket)
+                    raise
+                return ticket
+            if waiter is None:
+                await asyncio.sleep(pause)
+            else:
+                await self._wait(waiter)
+
+    def _reserve(self, now: float) -> float:
+        rate = self.pacing()
+        if rate is None:
+            return 0.0
+        slot = max(self._next_slot, now)
+        self._next_slot = slot + 1.0 / rate
+        if slot > now:
+            self._demand = True  # the pacing, not the caller, is what holds requests back
+        return slot - now
+
+    async def _wait(self, waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]) -> None:
+        try:
+            await asyncio.wait_for(waiter[1], timeout=0.25)  # re-check now and then: hints change the cap
+        except TimeoutError:
+            pass
+        finally:
+            with self._lock:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+
+    def release(
+        self,
+        ticket: Ticket,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        hint: RateHint | None = None,
+    ) -> None:
+        """Account for the answer of an admitted request (status None: no answer).
+
+        Args:
+            ticket: from `acquire`.
+            status: the HTTP status, or None after a transport error.
+            retry_after: the parsed `Retry-After` of a 429/503, in seconds.
+            hint: what the answer's rate headers said.
+        """
+        with self._lock:
+            now = time.monotonic()
+            self.in_flight -= 1
+            if hint is not None:
+                self._observe(hint, now)
+            if status in THROTTLE_STATUSES:
+                self._on_throttle(ticket, status, retry_after, now)
+            elif status is not None and status < 500:
+                self._on_answer(ticket, now)
+            free = self.slots() - self.in_flight
+            woken = [self._waiters.popleft() for _ in range(min(max(free, 0), len(self._waiters)))]
+        for loop, future in woken:
+            loop.call_soon_threadsafe(_resolve, future)
+
+    # -- learning -------------------------------------------------------------------------------
+    def _on_answer(self, ticket: Ticket, now: float) -> None:
+        self._streak = 0
+        self._count_served(now)
+        if ticket.saturated and self.limit < self.max_concurrency:
+            self.limit += 1.0 / self.limit
+        quiet = now - self._changed_at
+        if self.estimate is None or not self._demand or quiet < self.QUIET_SECONDS or now < self._held_until:
+            return
+        # paced and held back for a while without a throttle: the limit may be higher; the step
+        # doubles with each quiet period in a row (5%, 10%, 20%...), as far as twice the estimate
+        self._quiet_steps += 1
+        self._raise(self.estimate * min(1 + self.MARGIN * 2 ** (self._quiet_steps - 1), 2.0), now)
+
+    def _count_served(self, now: float) -> None:
+        start = now - now % self.BUCKET_SECONDS
+        if self._served and self._served[-1][0] == start:
+            self._served[-1][1] += 1
+        else:
+            self._served.append([start, 1.0])
+        while self._served and self._served[0][0] < now - self.MEASURE_SECONDS:
+            self._served.popleft()
+
+    def _served_rate(self, now: float, seconds: float) -> tuple[float, float]:
+        """(answers served in the last `seconds`, that count per second)."""
+        count = sum(n for start, n in self._served if start >= now - seconds)
+        return count, count / seconds
+
+    def _on_throttle(self, ticket: Ticket, status: int | None, retry_after: float | None, now: float) -> None:
+        self._streak += 1
+        pause = retry_after
+        if pause is None:
+            base = min(0.2 * 2 ** (self._streak - 1), 30.0)
+            pause = base + random.uniform(0, base / 2)
+        self._resume_at = max(self._resume_at, now + pause)
+        self._next_slot = max(self._next_slot, self._resume_at)
+        if ticket.epoch != self.epoch:
+            return  # sent before the last decrease: the same episode
+        self.epoch += 1
+        self.limit = max(1.0, self.limit * self.DECREASE)
+        if status == 429 and retry_after != 0:  # "retry at once" is no rate limit (an injected fault)
+            self._lower_estimate(now, max(pause, 1.0))
+
+    def _lower_estimate(self, now: float, seconds: float) -> None:
+        """A 429: the server's window is full, so what it served over the last `seconds` (the pause
+        it announces is no longer than its window) bounds its rate."""
+        count, measured = self._served_rate(now, seconds)
+        self._quiet_steps = 0
+        if self.estimate is None:
+            if count < 2:
+                return  # nothing served yet (another process spent the window, or a fault): pause only
+            self._floor = measured / 2  # no fault or neighbour pushes the pacing below half of it
+            self._raise(measured, now)
+            return
+        self._raise(max(min(self.estimate, measured), self.estimate * self.STEP_DOWN), now)
+
+    def _raise(self, estimate: float, now: float) -> None:
+        self.estimate = max(estimate, self._floor, self.MIN_RATE)
+        self._changed_at, self._demand = now, False
+
+    def _observe(self, hint: RateHint, now: float) -> None:
+        if hint.concurrency:
+            self._hint_cap = max(1, hint.concurrency)
+        if hint.remaining is None:
+            return
+        self.remaining = hint.remaining
+        if hint.window_seconds and hint.window_seconds > self.MAX_PACED_WINDOW:
+            return  # a budget: the connector decides what to do when it runs out
+        self._max_remaining = max(self._max_remaining, hint.remaining)
+        allowance = hint.limit or self._max_remaining + 1
+        low = hint.remaining <= max(2 * self.slots(), 0.02 * allowance)
+        if hint.window_seconds:
+            self._hint_rate = allowance / hint.window_seconds if low else None
+        elif low:
+            self._held_until = now + self.QUIET_SECONDS  # no upward probe while the allowance is low
+
+    def snapshot(self) -> dict[str, float]:
+        """`concurrency` (current limit), `in_flight_peak`, `rate_per_second` (0: unpaced) and
+        `remaining` (last allowance a rate header reported; -1: none)."""
+        with self._lock:
+            return {
+                "concurrency": float(self.slots()),
+                "in_flight_peak": float(self.peak_in_flight),
+                "rate_per_second": round(self.pacing() or 0.0, 3),
+                "remaining": float(self.remaining if self.remaining is not None else -1),
+            }
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+_LIMITERS: dict[str, AdaptiveLimiter] = {}
+_LIMITERS_LOCK = threading.Lock()
+
+
+def shared_limiter(identity: str, **settings: Any) -> AdaptiveLimiter:
+    """The process-wide limiter of `identity`, created with `settings` on first use (the first
+    session's settings win: the limiter then learns its own).
+
+    Args:
+        identity: see `identity_of`.
+        **settings: AdaptiveLimiter keyword arguments.
+
+    Returns:
+        The limiter every session of this identity shares.
+    """
+    with _LIMITERS_LOCK:
+        if identity not in _LIMITERS:
+            _LIMITERS[identity] = AdaptiveLimiter(identity, **settings)
+        return _LIMITERS[identity]

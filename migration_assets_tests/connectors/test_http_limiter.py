@@ -1,0 +1,125 @@
+"""The adaptive limiter, measured by the emulator's own per-identity counter (SharedWindow), never
+by the wall clock: under a binding limit it sits just under it with under 1% of requests answered
+429, one limiter serves every session of an identity, and without a limit nothing holds requests
+back (the concurrency grows)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+from pydantic import SecretStr
+
+from migration_assets.connectors.case_status import CaseStatusSource
+from migration_assets.connectors.http import AdaptiveLimiter, HttpSession, RateHeaders, RateHint
+from migration_assets.connectors.registry import Connection
+from migration_assets.connectors.salesforce.connector import daily_usage_hint
+from migration_assets.sandbox._common import SharedWindow
+from migration_assets.sandbox.case_status import create_app, seed
+from migration_assets.sandbox.case_status.guard import WINDOW_NAME, key_identity, window_of
+from migration_assets.sandbox.case_status.store import open_state
+from migration_assets.systems import system
+
+CS = system("case_status").sandbox
+USERS = "/v1/api/users"
+
+
+def source(path: Path) -> CaseStatusSource:
+    """A connector on its own app instance over `path`, as each step of a run builds one."""
+    conn = Connection(
+        "case_status",
+        CS.host,
+        api_key=SecretStr(CS.credentials["api_key"]),
+        transport=httpx.ASGITransport(app=create_app(path)),
+        sandbox=True,
+    )
+    return CaseStatusSource.from_connection(conn)
+
+
+def throttled(*sessions: HttpSession) -> int:
+    return sum(s.stats.throttled_by_status.get(429, 0) for s in sessions)
+
+
+async def test_limiter_sits_under_a_binding_limit_with_under_1_percent_429s(tmp_path: Path) -> None:
+    path = tmp_path / "cs.sqlite"
+    seed.reset(path, rate_per_second=50, burst=10)  # 50 requests per 1 s window, per API key
+    state = open_state(path)
+    window, (limit, seconds) = SharedWindow(state, WINDOW_NAME), window_of(state)
+    identity = key_identity(CS.credentials["api_key"])
+    first, second = source(path), source(path)
+    assert first.session.limiter is second.session.limiter  # two steps, one identity, one limiter
+    total, claimed, samples = 600, 0, []
+
+    async def worker(session: HttpSession) -> None:
+        nonlocal claimed
+        while claimed < total:
+            claimed += 1
+            number = claimed
+            await session.request("GET", USERS, params={"size": 1}, expect=(200,))
+            if number % 5 == 0:  # requests the emulator counted in its window right now
+                samples.append((number, window.used(identity, seconds)))
+
+    await asyncio.gather(*(worker(s.session) for s in (first, second, first, second)))
+    requests = first.session.stats.requests + second.session.stats.requests
+    steady = [used for number, used in samples if number > total // 2]
+    assert throttled(first.session, second.session) / requests < 0.01
+    assert sum(steady) / len(steady) >= 0.9 * limit
+    assert max(steady) <= limit
+
+    third = source(path)  # a later step of the same identity starts at the learnt pace
+    for _ in range(30):
+        await third.session.request("GET", USERS, params={"size": 1}, expect=(200,))
+    assert throttled(third.session) == 0
+    for s in (first, second, third):
+        await s.aclose()
+
+
+async def test_without_a_limit_nothing_holds_requests_back(tmp_path: Path) -> None:
+    path = tmp_path / "cs.sqlite"
+    seed.reset(path, rate_per_second=1_000_000, burst=1_000_000)
+    connector = source(path)
+    limiter = connector.session.limiter
+    start = limiter.slots()
+
+    async def one() -> int:
+        return (await connector.session.request("GET", USERS, params={"size": 1})).status_code
+
+    statuses = await asyncio.gather(*(one() for _ in range(200)))
+    assert statuses == [200] * 200
+    assert limiter.pacing() is None  # never paced
+    assert limiter.slots() > start and limiter.peak_in_flight > start  # requests in flight grew
+    assert connector.session.stats.snapshot()["rate_per_second"] == 0.0
+    await connector.aclose()
+
+
+# -- rate headers -----------------------------------------------------------------------------------------
+async def answer(limiter: AdaptiveLimiter, hint: RateHint | None) -> None:
+    """One admitted request answered 200 with `hint`."""
+    limiter.release(await limiter.acquire(), status=200, hint=hint)
+
+
+async def test_concurrency_hint_caps_the_requests_in_flight() -> None:
+    limiter = AdaptiveLimiter("hint-test", concurrency=8, max_concurrency=64)
+    read = RateHeaders(remaining="x-remaining", concurrency="x-dop")
+    hint = read(httpx.Headers({"x-dop": "3", "x-remaining": "90"}))
+    assert hint == RateHint(remaining=90, concurrency=3)
+    await answer(limiter, hint)
+    assert limiter.slots() == 3 and limiter.snapshot()["remaining"] == 90
+
+
+async def test_low_allowance_with_its_window_paces_at_the_windows_rate() -> None:
+    limiter = AdaptiveLimiter("window-test", concurrency=2)
+    read = RateHeaders(remaining="x-left", limit="x-max", window_ms="x-interval")
+    await answer(limiter, read(httpx.Headers({"x-left": "80", "x-max": "100", "x-interval": "10000"})))
+    assert limiter.pacing() is None  # plenty left: full speed
+    await answer(limiter, read(httpx.Headers({"x-left": "2", "x-max": "100", "x-interval": "10000"})))
+    assert limiter.pacing() == 10.0  # 100 per 10 s
+
+
+async def test_a_daily_budget_is_reported_not_paced() -> None:
+    limiter = AdaptiveLimiter("budget-test")
+    hint = daily_usage_hint(httpx.Headers({"Sforce-Limit-Info": "api-usage=14990/15000"}))
+    assert hint is not None and hint.remaining == 10
+    await answer(limiter, hint)
+    assert limiter.pacing() is None and limiter.snapshot()["remaining"] == 10

@@ -1,0 +1,157 @@
+"""HttpSession retries, against the emulators' injected faults: every retried status, the OAuth
+token request (throttled or failing is never "refused the client credentials"), and the retry
+budget. Fault sequences come from `faults_seed` (FaultInjection draws one number per request)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from migration_assets.connectors.http import HeaderAuth, HttpSession, OAuthClientCredentials, RetryPolicy
+from migration_assets.errors import AuthError, ConnectorError, RateLimited, RemoteRejected
+from migration_assets.sandbox import case_status as cs_sandbox
+from migration_assets.sandbox._common import SqliteState, injected_faults
+from migration_assets.sandbox.case_status import seed as cs_seed
+from migration_assets.sandbox.case_status.store import open_state as cs_state
+from migration_assets.sandbox.salesforce import seed as sf_seed
+from migration_assets.sandbox.salesforce.app import create_app as sf_app
+from migration_assets.sandbox.salesforce.store import open_state as sf_state
+from migration_assets.systems import system
+
+CS = system("case_status").sandbox
+SF = system("salesforce").sandbox
+FAST = RetryPolicy(base_delay=0.01, attempts=6)
+UNLIMITED = {"rate_per_second": 100_000, "burst": 100_000}
+
+
+def case_status(path: Path, *, retry: RetryPolicy = FAST, **options: object) -> HttpSession:
+    """A session on a fresh Case Status sandbox with `options` (faults, limits)."""
+    cs_seed.reset(path, **{**UNLIMITED, **options})
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=cs_sandbox.create_app(path)), base_url=CS.host)
+    auth = HeaderAuth("Authorization", SecretStr("ApiKey " + CS.credentials["api_key"]))
+    return HttpSession("case_status", client, auth=auth, retry=retry)
+
+
+def salesforce(path: Path, *, secret: str | None = None, **session: object) -> HttpSession:
+    """A session on a Salesforce sandbox whose options were set before (faults read at first call)."""
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=sf_app(path)), base_url=SF.host)
+    auth = OAuthClientCredentials(
+        SF.host + "/services/oauth2/token",
+        SF.credentials["client_id"],
+        SecretStr(secret or SF.credentials["client_secret"]),
+    )
+    return HttpSession(
+        "salesforce", client, auth=auth, **{"retry": RetryPolicy(base_delay=0.01, attempts=3), **session}
+    )
+
+
+def faults(state: SqliteState) -> dict[str, int]:
+    return injected_faults(state)
+
+
+# -- data requests ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+async def test_each_retried_status_is_retried_until_the_request_succeeds(tmp_path: Path, status: int) -> None:
+    path = tmp_path / "cs.sqlite"
+    # seed 72: of the nine draws (eight requests and one retry) only the first is under 0.3
+    session = case_status(path, faults=f"{status}:0.3", faults_seed=72)
+    answers = [await session.request("GET", "/v1/api/users", expect=(200,)) for _ in range(8)]
+    snapshot = session.stats.snapshot()
+    kind = "throttled" if status in (429, 503) else "server_errors"
+    assert all(a.status_code == 200 for a in answers)
+    assert faults(cs_state(path)) == {str(status): 1}
+    assert session.stats.retries == 1 and snapshot[f"{kind}_{status}"] == 1
+    assert session.stats.requests == 9
+    await session.aclose()
+
+
+async def test_server_error_on_every_try_ends_as_remote_rejected_after_the_attempts(tmp_path: Path) -> None:
+    session = case_status(tmp_path / "cs.sqlite", retry=RetryPolicy(base_delay=0.01, attempts=3), faults="502:1")
+    with pytest.raises(RemoteRejected) as raised:
+        await session.request("GET", "/v1/api/users")
+    assert raised.value.status == 502 and raised.value.body == {"detail": "Bad gateway"}
+    assert session.stats.requests == 3
+    await session.aclose()
+
+
+async def test_throttling_past_the_retry_budget_raises_rate_limited_with_the_body(tmp_path: Path) -> None:
+    session = case_status(tmp_path / "cs.sqlite", faults="429:1", faults_retry_after=5)
+    session.retry = RetryPolicy(throttled_seconds=2)  # a Retry-After of 5 s cannot fit a 2 s budget
+    with pytest.raises(RateLimited) as raised:
+        await session.request("GET", "/v1/api/users")
+    assert raised.value.status == 429 and raised.value.body == {"detail": "Rate limit exceeded"}
+    assert session.stats.requests == 1
+    await session.aclose()
+
+
+async def test_retry_budget_is_a_session_setting(tmp_path: Path) -> None:
+    cs_seed.reset(tmp_path / "cs.sqlite")
+    client = httpx.AsyncClient(base_url=CS.host)
+    session = HttpSession("case_status", client, retry_budget_seconds=12.5)
+    assert session.retry.throttled_seconds == 12.5
+    assert HttpSession("case_status", client).retry.throttled_seconds == 300.0
+    await session.aclose()
+
+
+# -- the token request --------------------------------------------------------------------------------
+@pytest.mark.parametrize("status", [429, 503])
+async def test_throttled_token_endpoint_is_rate_limited_not_an_auth_error(tmp_path: Path, status: int) -> None:
+    path = tmp_path / "sf.sqlite"
+    sf_seed.reset(path, faults=f"{status}:1", faults_retry_after=5)
+    session = salesforce(path, retry_budget_seconds=2)
+    with pytest.raises(RateLimited) as raised:
+        await session.token()
+    assert not isinstance(raised.value, AuthError)
+    assert raised.value.status == status and "token endpoint still throttled" in str(raised.value)
+    assert "refused the client credentials" not in str(raised.value)
+    await session.aclose()
+
+
+async def test_failing_token_endpoint_is_a_connector_error_after_the_attempts(tmp_path: Path) -> None:
+    path = tmp_path / "sf.sqlite"
+    sf_seed.reset(path, faults="500:1")
+    session = salesforce(path)
+    with pytest.raises(ConnectorError) as raised:
+        await session.token()
+    assert type(raised.value) is ConnectorError and raised.value.status == 500
+    assert session.stats.requests == 3 and session.stats.snapshot()["server_errors_500"] == 3
+    await session.aclose()
+
+
+async def test_token_request_timeouts_never_escape_as_httpx_errors(tmp_path: Path) -> None:
+    path = tmp_path / "sf.sqlite"
+    sf_seed.reset(path, faults="timeout:1")
+    session = salesforce(path)
+    with pytest.raises(ConnectorError) as raised:
+        await session.token()
+    assert not isinstance(raised.value, AuthError)
+    assert isinstance(raised.value.__cause__, httpx.ReadTimeout)
+    assert session.stats.transport_errors == 3
+    await session.aclose()
+
+
+@pytest.mark.parametrize("kind", ["429", "503", "500", "timeout"])
+async def test_token_request_is_retried_until_the_endpoint_answers(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "sf.sqlite"
+    # seed 1: the first draw is under 0.5 (the first token request fails), the second is not
+    sf_seed.reset(path, faults=f"{kind}:0.5", faults_seed=1)
+    session = salesforce(path)
+    token = await session.token()
+    assert token is not None and token.access_token
+    assert faults(sf_state(path)) == {kind: 1}
+    assert session.stats.retries == 1
+    await session.aclose()
+
+
+async def test_refused_client_credentials_are_an_auth_error(tmp_path: Path) -> None:
+    path = tmp_path / "sf.sqlite"
+    sf_seed.reset(path)
+    session = salesforce(path, secret="not-the-secret")
+    with pytest.raises(AuthError, match="refused the client credentials") as raised:
+        await session.token()
+    assert raised.value.status == 400 and "not-the-secret" not in str(raised.value)
+    assert session.stats.requests == 1
+    await session.aclose()
