@@ -71,6 +71,8 @@ def cmd_sandbox(args) -> int:
     elif args.action == "seed":
         counts = seeding.seed(paths.sandbox, scale=args.scale, seed=args.seed, options=options)
         console.print_json(json.dumps(counts))
+    elif args.action == "apply-schema-plan":
+        _apply_schema_plan(paths, args.pair)
     elif args.action == "simulate-delta":
         from migration_assets.systems import systems
 
@@ -82,6 +84,32 @@ def cmd_sandbox(args) -> int:
 
         asyncio.run(serve(paths.sandbox, host="127.0.0.1", port=args.port))
     return 0
+
+
+def _apply_schema_plan(paths, pair: str | None) -> None:
+    """Play the destination's admin: apply the pair's latest schema plan in its sandbox (writing the
+    plan first when no run has); nothing to do where the destination creates its schema itself."""
+    from migration_assets.sandbox.schema_plan import apply_schema_plan, latest_plan, needs_admin
+
+    if not pair:
+        raise MigrationError("apply-schema-plan needs the PAIR whose latest schema plan to apply")
+    spec = _spec(pair)
+    destination = spec.spec.destination
+    if not needs_admin(destination):
+        console.print(f"{destination} creates its custom schema itself (plan/schema_apply): nothing to apply")
+        return
+    try:
+        latest_plan(paths, pair)
+    except MigrationError:
+        from migration_assets.definitions import defs
+        from migration_assets.defs.schema_plan import run_schema_plan
+
+        with console.status(f"{pair}: writing the schema plan ..."):
+            result = run_schema_plan(defs, _instance(), spec)
+        if not result.success:
+            raise MigrationError(f"{pair}: the schema plan could not be written (run {result.run_id})") from None
+    plan_file, done = apply_schema_plan(paths, pair, destination)
+    console.print(f"applied {plan_file}: " + ("; ".join(done) if done else "everything existed already"))
 
 
 def _forget_pipeline_state(paths) -> None:
@@ -349,7 +377,7 @@ def cmd_confirm(args) -> int:
 def cmd_estimate(args) -> int:
     from migration_assets.definitions import defs
     from migration_assets.defs.discover import run_plan
-    from migration_assets.discovery.plan_report import phase_rows_table
+    from migration_assets.discovery.plan_report import phase_rows_table, tier_rows_table
     from migration_assets.reports.discovery_report import read_report
 
     spec = _spec(args.pair)
@@ -358,12 +386,11 @@ def cmd_estimate(args) -> int:
     if not result.success:
         return _finish(result, "")
     data = read_report(default_paths().report_dir(spec.pair) / "plan" / "estimate.json") or {"phases": {}}
-    table = Table(title=f"{spec.pair} · estimate ({data.get('measured_runs', 0)} measured runs)")
-    for column in ("phase", "records", "requests", "batches", "seconds", "days"):
-        table.add_column(column, justify="left" if column == "phase" else "right")
-    for row in phase_rows_table(data):
-        table.add_row(*(str(row[c]) for c in ("phase", "records", "requests", "batches", "seconds", "days")))
-    console.print(table)
+    title = f"{spec.pair} · estimate ({data.get('measured_runs', 0)} measured runs)"
+    console.print(_rows_table(title, phase_rows_table(data)))
+    tiers = tier_rows_table(data)
+    if tiers:  # a destination with a request budget per plan tier: what each phase costs on each
+        console.print(_rows_table(f"{spec.pair} · requests and hours per plan tier", tiers))
     return 0
 
 
@@ -379,12 +406,26 @@ def cmd_corrections(args) -> int:
     return run(args, console)
 
 
+def _rows_table(title: str, rows: list[dict]) -> Table:
+    table = Table(title=title)
+    columns = list(rows[0]) if rows else []
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("phase", "tier") else "right")
+    for row in rows:
+        table.add_row(*(str(row[c]) for c in columns))
+    return table
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="migrate", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("pairs", help="list the pairs (one per mapping spec)").set_defaults(fn=cmd_pairs)
-    sb = sub.add_parser("sandbox", help="reset, seed or serve the sandbox emulators")
-    sb.add_argument("action", choices=["reset", "seed", "serve", "simulate-delta"])
+    sb = sub.add_parser(
+        "sandbox",
+        help="reset, seed or serve the sandbox emulators; apply a pair's schema plan as the destination's admin",
+    )
+    sb.add_argument("action", choices=["reset", "seed", "serve", "simulate-delta", "apply-schema-plan"])
+    sb.add_argument("pair", nargs="?", help="apply-schema-plan: the pair whose latest schema plan to apply")
     sb.add_argument("--scale", type=int, default=500, help="number of source cases to generate")
     sb.add_argument("--seed", type=int, default=42)
     sb.add_argument("--port", type=int, default=0, help="first port for serve (0: any free port)")

@@ -16,6 +16,9 @@ Seeding hooks (module functions of `SandboxDeclaration.seeding`):
                     people(state_path) -> list[Person]        (its users, mirrored as destination users)
                     simulate_delta(state_path) -> dict[str, Any]   (changes made, for the demo and tests)
     a destination:  seed_users(state_path, people: list[Person]) -> list[str]   (the new user ids)
+    a destination whose custom schema its admin creates by hand (its API cannot): the function named
+                    by `SandboxDeclaration.admin_schema_hook`, (state_path, plan) -> list[str]
+                    (`migrate sandbox apply-schema-plan PAIR` calls it; see sandbox/schema_plan.py)
 """
 
 from __future__ import annotations
@@ -73,6 +76,11 @@ class SandboxDeclaration:
         api_prefix: path of the data API under the host ("" or "/api/data/v9.2").
         token_path: OAuth token endpoint path, or None for API-key systems.
         credentials: the sandbox's client id/secret or API key.
+        admin_schema_hook: for a destination whose custom schema a person creates by hand (its API
+            cannot), "module:function" applying a schema plan as that admin would:
+            function(state_path: Path, plan: Mapping) -> list[str] (one line per change), where
+            `plan` is the plan/schema_diff report (its `to_create` items). None: the destination's
+            connector creates its schema itself in plan/schema_apply.
     """
 
     app: str
@@ -81,6 +89,7 @@ class SandboxDeclaration:
     api_prefix: str = ""
     token_path: str | None = None
     credentials: Mapping[str, str] = field(default_factory=dict)
+    admin_schema_hook: str | None = None
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from migration_assets.defs.resources import ConnectionsResource, StagingResource
 from migration_assets.defs.run_history import history
 from migration_assets.discovery import estimate_store
 from migration_assets.discovery.destination_schema import discover_destination
+from migration_assets.discovery.estimating import calls_per_table
 from migration_assets.discovery.plan_report import (
     estimate_pair,
     phase_rows_table,
@@ -304,7 +305,8 @@ def estimate_with(instance, connections: ConnectionsResource, ctx: PairDefs, *, 
     """The estimate of `ctx`'s pair from its reports, the instance's earlier runs and the destination."""
     dest = connections.destination(ctx.destination, ctx.loaded.spec.destination_options)
     try:
-        return estimate_pair(ctx.paths, ctx.loaded, history(instance, ctx.pair, before=before), dest.estimate_calls)
+        calls_for = calls_per_table(dest.estimate_calls)
+        return estimate_pair(ctx.paths, ctx.loaded, history(instance, ctx.pair, before=before), calls_for)
     except MigrationError as exc:
         raise dg.Failure(str(exc)) from exc
 

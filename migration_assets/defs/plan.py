@@ -33,6 +33,7 @@ from migration_assets.engine.owners import (
 from migration_assets.engine.schema import apply_schema_and_check, record_created
 from migration_assets.engine.transform import join_rows
 from migration_assets.errors import MigrationError
+from migration_assets.reports.schema_checklist import checklist_markdown
 from migration_assets.reports.writing import write_markdown_and_json
 from migration_assets.settings import Paths
 from migration_assets.spec.catalogs import destination_choice_numbering, destination_column_name_max
@@ -349,12 +350,12 @@ def schema_diff_markdown(pair: str, phase: str, payload: dict) -> str:
         f"Spec variant chosen: **{payload['variant'] or 'base spec'}**.",
         "",
     ]
-    for title, items in (
-        ("Conflicting (needs a decision)", payload["conflicting"]),
-        ("To create", payload["to_create"]),
-        ("Existing", payload["existing"]),
-    ):
-        lines += [f"## {title}: {len(items)}", "", md.md_table(_rows(items)) if items else "none", ""]
+    conflicting = payload["conflicting"]
+    lines += [f"## Conflicting (needs a decision): {len(conflicting)}", ""]
+    lines += [md.md_table(_rows(conflicting)) if conflicting else "none", ""]
+    lines += [checklist_markdown(payload["to_create"])]
+    existing = payload["existing"]
+    lines += [f"## Existing: {len(existing)}", "", md.md_table(_rows(existing)) if existing else "none", ""]
     lines += ["## Mappings and the custom tables they need", ""]
     for name, alt in payload["alternatives"].items():
         when = f" (when {alt['when']})" if alt["when"] else ""
@@ -382,7 +383,10 @@ def build_schema_apply_asset(ctx: PairDefs) -> dg.AssetsDefinition:
         try:
             applied = asyncio.run(apply_schema_and_check(dest, spec, fields))
         except MigrationError as exc:
-            raise dg.Failure(f"schema of {system} not applied: {exc}") from exc
+            # a destination whose schema a person sets up: point at the checklist plan/schema_diff wrote
+            checklist = ctx.paths.report_dir(pair) / f"schema_diff_{context.partition_key}.md"
+            metadata = {"setup_checklist": dg.MetadataValue.path(str(checklist))} if checklist.exists() else {}
+            raise dg.Failure(f"schema of {system} not applied: {exc}", metadata=metadata) from exc
         with staging.connect(pair) as conn:
             record_created(conn, context.run.run_id, context.partition_key, applied.created)
         if applied.missing:

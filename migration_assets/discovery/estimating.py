@@ -6,24 +6,29 @@ The prediction is built per step of the pair's `__migrate` job:
   and the same share of the other objects; a delta takes the share of records updated within the
   delta window, assuming updates spread evenly over the discovered `updated_at` range);
 - requests: the source is paged through completely in every phase (its API has no filter), the
-  destination takes one request per batch (or what the connector's `estimate_calls` says) and the
-  read-back one request per 100 ids;
+  destination takes one request per batch (or what the connector's `estimate_calls` says for a
+  batch of that table) and the read-back of the diff and of the reconciliation one request per 100
+  ids each;
 - duration: when earlier runs of the pair measured the step (the Dagster instance's step stats),
   a line `seconds = overhead + records x seconds_per_record` fitted on them; otherwise the
   request model `max(requests / rate, batches x BATCH_SECONDS / concurrency)`;
-- the destination's daily request budget (facts) turns into the number of days a phase spans.
+- the destination's request budget (facts: a daily or an hourly window, see budget.py) turns into
+  the number of windows a phase spans and the time waited for them; when the destination lists
+  its plan tiers, the requests and hours of each phase are given per tier too.
 
 `compare` puts a finished run beside its prediction: predicted vs measured seconds and the error %.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from migration_assets.discovery.budget import RequestBudget, request_budget
 from migration_assets.discovery.source_schema import SourceSchema
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.systems import system
@@ -71,9 +76,12 @@ class PhaseEstimate:
     records: dict[str, int]
     requests: int
     batches: int
-    seconds: float
+    seconds: float  # work plus the budget windows waited for
     days: int
     steps: list[StepEstimate] = field(default_factory=list)
+    windows: int = 1  # budget windows (days, hours) the phase spans
+    budget_period: str | None = None  # "daily", "hourly": the destination's budget window
+    by_tier: dict[str, dict[str, Any]] = field(default_factory=dict)  # plan tier -> requests, windows, hours
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,15 @@ class Limits:
     source_page_size: int = 100
     source_rate_per_second: float = 5.0
     daily_requests: int | None = None  # remaining destination requests per 24 h, when known
+    budget: RequestBudget | None = None  # the destination's request budget window, when it has one
+
+    def request_budget(self) -> RequestBudget | None:
+        """The budget the phases are measured against (a bare `daily_requests` is a daily one)."""
+        if self.budget is not None:
+            return self.budget
+        if self.daily_requests:
+            return RequestBudget("daily", self.daily_requests, self.daily_requests, 86400.0)
+        return None
 
 
 def limits_for(loaded: LoadedSpec, facts: Mapping[str, Any]) -> Limits:
@@ -99,6 +116,7 @@ def limits_for(loaded: LoadedSpec, facts: Mapping[str, Any]) -> Limits:
         source_page_size=source.page_size,
         source_rate_per_second=source.rate_per_second,
         daily_requests=daily_budget(facts),
+        budget=request_budget(facts),
     )
 
 
@@ -107,6 +125,25 @@ def daily_budget(facts: Mapping[str, Any]) -> int | None:
     destination has no daily cap."""
     remaining = facts.get("daily_requests_remaining")
     return None if remaining is None else int(remaining)
+
+
+def budget_per_day(facts: Mapping[str, Any]) -> int | None:
+    """Requests the destination's budget allows per 24 hours, whatever its window (None: no cap)."""
+    budget = request_budget(facts)
+    if budget is None:
+        return None
+    return budget.remaining if budget.period == "daily" else budget.per_day()
+
+
+CallsFor = Callable[[int, str], "int | None"]  # (rows of one upsert batch, destination table) -> requests
+
+
+def calls_per_table(estimate_calls: Callable[..., int | None]) -> CallsFor:
+    """A connector's `estimate_calls` as a CallsFor: given the table when it takes a `table` argument
+    (a destination whose tables cost differently, e.g. bulk upserts for some), else rows alone."""
+    if "table" in inspect.signature(estimate_calls).parameters:
+        return lambda n, table: estimate_calls(n, table=table)
+    return lambda n, _table: estimate_calls(n)
 
 
 # -- records per phase --------------------------------------------------------------------------
@@ -212,7 +249,7 @@ def estimate(
     history: Sequence[StepMeasure] = (),
     runs: Sequence[RunMeasure] = (),
     *,
-    calls_for: Callable[[int], int | None] | None = None,
+    calls_for: CallsFor | None = None,
     phases: Sequence[str] = PHASES,
 ) -> list[PhaseEstimate]:
     """Predict every phase.
@@ -220,37 +257,53 @@ def estimate(
     Args:
         loaded: the pair's spec.
         source: the discovered source (record counts, distinct values, updated_at range).
-        limits: batch size, concurrency, rates and the daily budget.
+        limits: batch size, concurrency, rates and the destination's request budget.
         history: steps of earlier successful runs (see `history_from_instance`).
         runs: earlier runs, for the overhead a run has beyond its steps.
-        calls_for: destination requests to write n rows (a connector's `estimate_calls`).
+        calls_for: destination requests to write one batch of n rows to a table (a connector's
+            `estimate_calls`, see `calls_per_table`).
         phases: the phases to predict.
 
     Returns:
         One PhaseEstimate per phase.
     """
     overhead = sum(r.seconds - r.steps_seconds for r in runs) / len(runs) if runs else RUN_OVERHEAD
+    budget = limits.request_budget()
     out = []
     for phase in phases:
         rows = phase_rows(loaded, source, phase)
         steps = [_step(loaded, source, limits, history, phase, s, calls_for) for s in planned_steps(loaded, history)]
         requests = sum(s.requests for s in steps)
-        days = math.ceil(requests / limits.daily_requests) if limits.daily_requests else 1
-        seconds = sum(s.seconds for s in steps) + max(overhead, 0.0) + (days - 1) * 86400
-        out.append(PhaseEstimate(phase, rows, requests, sum(s.batches for s in steps), round(seconds, 2), days, steps))
+        work = sum(s.seconds for s in steps) + max(overhead, 0.0)
+        windows = budget.windows(requests) if budget else 1
+        seconds = work + (windows - 1) * (budget.window_seconds if budget else 0.0)
+        days = windows if budget and budget.period == "daily" else max(math.ceil(seconds / 86400), 1)
+        out.append(
+            PhaseEstimate(
+                phase,
+                rows,
+                requests,
+                sum(s.batches for s in steps),
+                round(seconds, 2),
+                days,
+                steps,
+                windows,
+                budget.period if budget else None,
+                budget.by_tier(requests, work) if budget else {},
+            )
+        )
     return out
 
 
 def _step(loaded, source, limits: Limits, history, phase, step, calls_for) -> StepEstimate:
-    layer = step.partition("__")[0]
+    layer, _, name = step.partition("__")
     n = step_records(loaded, source, phase, step)
     batches = math.ceil((n or 0) / limits.batch_size) if layer in ("load", "patch") else 0
     if layer == "extract":
         requests = math.ceil((n or 0) / limits.source_page_size) + 1
     elif layer in ("load", "patch"):
-        calls = calls_for(n or 0) if calls_for else None
-        requests = batches if calls is None else calls
-    elif layer == "verify" and step.endswith("diff"):
+        requests = _load_requests(loaded, name, n or 0, limits.batch_size, calls_for)
+    elif layer == "verify":  # the diff and the reconciliation each read every record back
         requests = math.ceil((n or 0) / READ_BACK_CHUNK)
     else:
         requests = 0
@@ -258,6 +311,16 @@ def _step(loaded, source, limits: Limits, history, phase, step, calls_for) -> St
     if seconds is None:
         seconds, basis = _modelled(layer, requests, batches, limits), "model"
     return StepEstimate(step, n or 0, requests, batches, round(seconds, 3), basis)
+
+
+def _load_requests(loaded: LoadedSpec, name: str, n: int, batch_size: int, calls_for: CallsFor | None) -> int:
+    """Requests of a load of n rows in batches: what the connector says per batch, else one per batch."""
+    sizes = [batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else [])
+    obj = loaded.spec.objects.get(name)
+    if calls_for is None or obj is None:
+        return len(sizes)
+    calls = [calls_for(size, obj.table) for size in sizes]
+    return sum(1 if c is None else c for c in calls)
 
 
 def _measured(loaded, source, history, step, n) -> tuple[float | None, str]:

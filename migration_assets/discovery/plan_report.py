@@ -4,12 +4,11 @@ from the discovery and profile reports under `<reports>/<pair>/` (no Dagster her
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from migration_assets.discovery import estimating, grading
-from migration_assets.discovery.estimating import RunMeasure, StepMeasure
+from migration_assets.discovery.estimating import CallsFor, RunMeasure, StepMeasure
 from migration_assets.discovery.source_schema import SourceSchema
 from migration_assets.errors import MigrationError
 from migration_assets.reports.discovery_report import read_report, write_report
@@ -25,7 +24,7 @@ def estimate_pair(
     paths: Paths,
     loaded: LoadedSpec,
     history: tuple[list[StepMeasure], list[RunMeasure]],
-    calls_for: Callable[[int], int | None],
+    calls_for: CallsFor,
 ) -> dict[str, Any]:
     """The estimate of every phase from the discovery reports and the measured earlier runs.
 
@@ -40,10 +39,12 @@ def estimate_pair(
     limits = estimating.limits_for(loaded, destination.get("facts", {}))
     steps, runs = history
     phases = estimating.estimate(loaded, source, limits, steps, runs, calls_for=calls_for)
+    budget = limits.request_budget()
     return {
         "pair": loaded.pair,
         "spec_hash": loaded.content_hash,
-        "limits": limits.__dict__,
+        "limits": {k: v for k, v in limits.__dict__.items() if k != "budget"},
+        "budget": budget.__dict__ | {"tiers": dict(budget.tiers)} if budget else None,
         "measured_runs": len(runs),
         "phases": estimating.to_json(phases),
     }
@@ -58,8 +59,27 @@ def phase_rows_table(data: dict) -> list[dict]:
             "batches": e["batches"],
             "seconds": e["seconds"],
             "days": e["days"],
+            "budget_windows": f"{e.get('windows', 1)} ({e['budget_period']})" if e.get("budget_period") else "",
         }
         for p, e in data["phases"].items()
+    ]
+
+
+def tier_rows_table(data: dict) -> list[dict]:
+    """Requests, budget windows and hours of every phase on each plan tier the destination lists."""
+    budget = data.get("budget") or {}
+    unit = {"hourly": "hour", "daily": "day"}.get(str(budget.get("period")), "window")
+    return [
+        {
+            "phase": p,
+            "tier": tier,
+            f"requests_per_{unit}": t["limit"],
+            "requests": t["requests"],
+            f"{unit}s_of_budget": t["windows"],
+            "hours": t["hours"],
+        }
+        for p, e in data["phases"].items()
+        for tier, t in (e.get("by_tier") or {}).items()
     ]
 
 
@@ -71,7 +91,13 @@ def write_estimate_report(paths: Paths, loaded: LoadedSpec, data: dict) -> dict[
         "estimate",
         f"{loaded.pair}: estimate",
         data,
-        {"Phases": phase_rows_table(data), "Records per object": objects, "Limits": [data["limits"]], "Steps": steps},
+        {
+            "Phases": phase_rows_table(data),
+            "Per plan tier": tier_rows_table(data),
+            "Records per object": objects,
+            "Limits": [data["limits"]],
+            "Steps": steps,
+        },
     )
 
 
@@ -97,7 +123,7 @@ def plan_report(paths: Paths, loaded: LoadedSpec, source_objects: list[str]) -> 
         loaded,
         records=sum(full["records"].values()),
         full_requests=full["requests"],
-        daily_budget=estimating.daily_budget(destination.get("facts", {})),
+        daily_budget=estimating.budget_per_day(destination.get("facts", {})),
         quality_findings=findings,
         profiled_records=profiled,
     )

@@ -73,6 +73,13 @@ async def test_the_same_file_on_the_same_record_is_not_uploaded_twice(fs):
     assert await fs.count("document", KEY) == 1
 
 
+async def test_an_empty_file_sent_again_is_found_not_uploaded_twice(fs):
+    first = await fs.upload_file(upload(fs, b""))
+    second = await fs.upload_file(upload(fs, b""))
+    assert first.ok and second.ok and second.operation == "updated" and second.destination_id == first.destination_id
+    assert await fs.count("document", KEY) == 1
+
+
 async def test_file_above_the_connector_limit_is_refused_unsent(fs):
     used = seed.usage(fs.state_path)["used"]
     result = await fs.upload_file(upload(fs, b"x" * 101))

@@ -267,3 +267,24 @@ async def test_creates_whose_answers_are_lost_are_not_duplicated(tmp_path):
     assert await fs.count("note", KEY) == 8
     await fs.aclose()
     await lossy.aclose()
+
+
+async def test_reading_back_most_of_a_table_pages_its_view_instead_of_one_request_per_record(tmp_path):
+    path, fs = prepare(tmp_path, bulk_threshold=1)
+    try:
+        [account] = await fs.upsert("sales_account", KEY, [UpsertRow("A-1", {"name": "Ng LLP"})])
+        firm = {"sales_account_id": LookupRef("sales_account", account.destination_id)}
+        rows = [UpsertRow(f"C-{i}", {"last_name": f"Client {i}"}, firm) for i in range(150)]
+        assert all(r.ok for r in await fs.upsert("contact", KEY, rows))
+        used = seed.usage(path)["used"]
+        wanted = [f"C-{i}" for i in range(0, 150, 3)]
+        back = await fs.read_back("contact", KEY, wanted, ["last_name", "sales_account_id"])
+        assert set(back) == set(wanted)
+        assert all(b["sales_account_id"] == account.destination_id for b in back.values())
+        # a search and the two pages of the "All" view (known from the bulk job): not 50 record reads
+        assert seed.usage(path)["used"] - used == 3
+        few = await fs.read_back("contact", KEY, ["C-1", "C-4"], ["last_name"])
+        assert few["C-4"]["last_name"] == "Client 4"
+        assert seed.usage(path)["used"] - used == 3 + 1 + 2  # fewer records than pages: one read each
+    finally:
+        await fs.aclose()

@@ -2,7 +2,8 @@
 
 The real API has no incremental filter, so delta pickup pages through everything and keeps records
 whose `updated_at` is at or after the checkpoint (offset-less timestamps are read as UTC). The
-emulator's `updated_since` extension is used only when `use_updated_since=True`.
+emulator's `updated_since` extension is used only when `use_updated_since=True`. The derived views
+(`note_images`, `client_nps`, see derived.py) are computed from the pages of their resource.
 
 Every request is a GET (idempotent): a lost answer is simply asked again. The request rate is learnt
 from the API's 429s by the shared HttpSession limiter (settings.HTTP; Connection.options
@@ -18,7 +19,7 @@ from typing import Any, ClassVar, Self
 from pydantic import SecretStr
 
 from migration_assets.connectors.base import Deletion, SourceConnector, SourceObject
-from migration_assets.connectors.case_status import settings
+from migration_assets.connectors.case_status import derived, settings
 from migration_assets.connectors.connection import Connection
 from migration_assets.connectors.http import HeaderAuth, HttpSession
 from migration_assets.errors import (
@@ -98,6 +99,13 @@ class CaseStatusSource(SourceConnector):
             MigrationError: for an unknown object.
             ConnectorError: when the API refuses a request.
         """
+        if obj in derived.DERIVED:
+            cutoff = parse_time(since) if since is not None else None
+            async for page in derived.extract(
+                obj, self._all_pages, cutoff=cutoff, parse=parse_time, page_size=self.size
+            ):
+                yield page
+            return
         path = self._path(obj)
         if obj in settings.SINGLETONS:
             doc = await self._get(path)
@@ -121,6 +129,10 @@ class CaseStatusSource(SourceConnector):
             if len(page) < self.size:
                 return
             number += 1
+
+    async def _all_pages(self, obj: str) -> AsyncIterator[list[Record]]:
+        async for page in self.extract(obj):
+            yield page
 
     async def latest_change(self, obj: str) -> str | None:
         """The greatest `updated_at` of `obj` (as the API wrote it), or None when it has no records."""
@@ -151,15 +163,20 @@ class CaseStatusSource(SourceConnector):
 
     # -- files ------------------------------------------------------------------------------
     async def download(self, obj: str, record_id: str) -> AsyncIterator[bytes]:
-        """Stream the bytes of file `record_id` in chunks, never the whole file in memory.
+        """Stream the bytes of file `record_id` in chunks, never the whole file in memory (an inline
+        image of `note_images` is decoded from its note: it is small and whole already).
 
         Raises:
-            MigrationError: when `obj` is not "files".
+            MigrationError: when `obj` is not "files" or "note_images", or the note has no such image.
             RemoteRejected: when the file or its content does not exist (404).
             AuthError, RateLimited: refused credentials, or throttling beyond the retry budget.
         """
+        if obj == "note_images":
+            note = await self._get(f"{settings.API_PREFIX}/notes/{derived.note_of(record_id)}")
+            yield derived.image_of(note, record_id)
+            return
         if obj != "files":
-            raise MigrationError(f"case_status can only download 'files', not {obj!r}")
+            raise MigrationError(f"case_status can only download 'files' and 'note_images', not {obj!r}")
         url = f"{settings.API_PREFIX}/files/{record_id}/content"
         async with self.session.stream("GET", url) as response:
             async for chunk in response.aiter_bytes(settings.DOWNLOAD_CHUNK):

@@ -3,11 +3,14 @@
 Object names are snake_case (they become Dagster asset keys); `PATHS` maps each to its URL under
 `/v1/api/`. The field lists follow the real messages/files/reporting fields of the public Airbyte
 connector plus our emulator's invented resources (shared/reference/source-systems.md section 1).
+`CATALOG` also holds the views the connector derives from those resources (`derived.py`: inline
+images of notes, NPS answers per client), which no endpoint serves.
 """
 
 from __future__ import annotations
 
 from migration_assets.connectors.base import SourceField, SourceObject
+from migration_assets.connectors.case_status.derived import DERIVED
 from migration_assets.connectors.http import SessionSettings
 
 API_PREFIX = "/v1/api"
@@ -60,7 +63,7 @@ def _obj(name: str, *fields: SourceField, parents: dict[str, str] | None = None)
     return SourceObject(name=name, fields=(_f("id", "int"), *fields, *STAMPS), parents=parents or {})
 
 
-CATALOG: dict[str, SourceObject] = {
+API_CATALOG: dict[str, SourceObject] = {
     "users": _obj(
         "users",
         _f("email"),
@@ -233,3 +236,5 @@ CATALOG: dict[str, SourceObject] = {
         "portal_config", _f("branding", "json"), _f("features", "json"), _f("access_rules", "json")
     ),
 }
+# Every object a spec may read: the API's resources and the connector's derived views.
+CATALOG: dict[str, SourceObject] = {**API_CATALOG, **DERIVED}

@@ -85,6 +85,9 @@ class FreshsalesDestination(DestinationConnector):
             concurrency=int(opts.get("concurrency", s.DEFAULT_CONCURRENCY)),
         )
         self.account = Account(self.client, self.options)
+        # external-id columns of the requirements planned: tables without custom fields keep them
+        # outside any field, and describe() shows them so the loader's column check finds them
+        self.planned_keys: set[str] = set()
         self.last_path: str | None = None
         self.path_stats: dict[str, dict[str, float]] = {p: _stats() for p in ("bulk", "single", "listed")}
 
@@ -198,6 +201,8 @@ class FreshsalesDestination(DestinationConnector):
             "hourly_requests_remaining": budget["remaining"],
             "hourly_requests_used": budget["used"],
             "hourly_window_seconds": budget["window_seconds"],
+            # the plan of a real account is not readable through the API: estimates cover each tier
+            "hourly_limit_by_plan": dict(s.ESTIMATE_TIERS),
             "resume_after": budget["resume_after"],
             "bulk_max_records": s.BULK_MAX,
         }
@@ -205,7 +210,8 @@ class FreshsalesDestination(DestinationConnector):
     # -- schema -------------------------------------------------------------------------------------
     async def describe(self, tables: Sequence[str] | None = None) -> DestinationSchema:
         """Tables from the field settings (or the catalog, for tables without settings) and facts:
-        plan, hourly limit, `hourly_requests_remaining`."""
+        plan, `hourly_limit`, `hourly_requests_remaining`, `hourly_window_seconds` and
+        `hourly_limit_by_plan` (the budget window estimates read, see discovery/budget.py)."""
         names = list(tables) if tables is not None else [*s.TABLES, s.USER_TABLE]
         found: dict[str, TableInfo] = {}
         before = self.session.stats.requests + self.client.creates.stats.requests
@@ -223,11 +229,13 @@ class FreshsalesDestination(DestinationConnector):
             return schema.table_from_settings(tdef, await self.account.settings(tdef, refresh=True))
         columns = schema.catalog()[tdef.table]
         choices = await self.account.choices(columns)
-        return schema.table_from_catalog(tdef, {c: tuple(choices.ids.get(c, {})) for c in columns})
+        options = {c: tuple(choices.ids.get(c, {})) for c in columns}
+        return schema.table_from_catalog(tdef, options, sorted(self.planned_keys))
 
     async def plan_schema(self, required: Sequence[TableRequirement]) -> SchemaPlan:
         """Compare the custom fields, choices, unique keys and pipelines the spec needs with the
         account: existing / to_create (the admin's checklist) / conflicting. Nothing is changed."""
+        self.planned_keys |= {c for r in required for columns in r.keys.values() for c in columns}
         current = await self.describe([r.name for r in required if r.name in s.TABLES])
         needs_pipelines = any(
             c.name in ("deal_pipeline_id", "deal_stage_id") and c.options for r in required for c in r.columns

@@ -67,7 +67,8 @@ async def find_document(client: FreshsalesClient, entity: str, parent_id: str, n
         f"{entity}/{parent_id}/document_associations", "documents", what="a documents list"
     ):
         for doc in items:
-            if doc.get("file_name") == name and int(doc.get("content_file_size") or -1) == size:
+            stored = doc.get("content_file_size")
+            if doc.get("file_name") == name and stored is not None and int(stored) == size:  # 0 bytes too
                 return str(doc["id"])
     return None
 

@@ -2,9 +2,12 @@
 
 Contacts, accounts and deals are found with `POST /filtered_search/<name>` (`is_in` up to 100 keys
 per request); search results are thin (no `custom_field`), so the full records are then read by id,
-one request per record found (a first load finds none). Sales activities, tasks, appointments and
-notes come from the connector's list index (index.py). Documents carry no external id: they are
-read by id only (`read_files`).
+one request per record found (a first load finds none), or page by page from the entity's "All"
+view when that is cheaper (account.py). Sales activities, tasks, appointments and
+notes come from the connector's list index (index.py); notes are listed per record only, so a note
+not indexed yet is looked for on the keyed deals, then contacts, then accounts (one request per
+record), until every wanted note is found. Documents carry no external id: they are read by id only
+(`read_files`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 from migration_assets.connectors.freshsales import bulk
 from migration_assets.connectors.freshsales.account import Account, table_def
+from migration_assets.connectors.freshsales.index import RecordIndex
 from migration_assets.connectors.freshsales.rows import column_value, external_id_of
 from migration_assets.connectors.freshsales.settings import BY_MODEL, SEARCH_VALUES, TableDef
 from migration_assets.errors import RemoteRejected
@@ -35,12 +39,14 @@ async def find_records(
     """Full records by external id (absent ones are left out)."""
     if tdef.search:
         ids = await search_ids(account, tdef, key, external_ids)
-        records = await account.get_records(tdef, sorted(ids))
+        records = await account.full_records(tdef, sorted(ids))
         by_ext = {external_id_of(tdef, r, key): r for r in records.values()}
     elif tdef.lists or tdef.table == "note":
         index = account.index(tdef, key)
         if tdef.lists:
             await index.load()
+        else:
+            await _find_notes(account, index, key, external_ids)
         by_ext = {ext: index.get(ext) for ext in external_ids}
     else:  # documents keep no external id
         return {}
@@ -93,10 +99,21 @@ async def _count_searchable(account: Account, tdef: TableDef, key: str) -> int:
     return int(((answer or {}).get("meta") or {}).get("total") or 0)
 
 
-async def _keyed_parents(account: Account, key: str) -> list[tuple[str, str]]:
-    """(model, id) of every contact, account and deal carrying `key` (a search page per 100)."""
+async def _find_notes(account: Account, index: RecordIndex, key: str, external_ids: Sequence[str]) -> None:
+    """Index the notes of keyed records, deals first, until every one of `external_ids` is found."""
+    for model in ("Deal", "Contact", "SalesAccount"):
+        if all(index.get(ext) is not None for ext in external_ids):
+            return
+        await index.load_parents(await _keyed_parents(account, key, (model,)))
+
+
+async def _keyed_parents(
+    account: Account, key: str, models: Sequence[str] = ("Contact", "SalesAccount", "Deal")
+) -> list[tuple[str, str]]:
+    """(model, id) of every record of `models` (contacts, accounts, deals) carrying `key` (a search
+    page per 100)."""
     parents: list[tuple[str, str]] = []
-    for model in ("Contact", "SalesAccount", "Deal"):
+    for model in models:
         tdef = BY_MODEL[model]
         page, total_pages = 1, 1
         while page <= total_pages:

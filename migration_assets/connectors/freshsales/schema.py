@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -83,13 +84,23 @@ def to_column(table: str, field: Mapping[str, Any]) -> ColumnInfo:
 
 
 def table_from_settings(tdef: TableDef, fields: Sequence[Mapping[str, Any]]) -> TableInfo:
+    """A table with field settings; an association field also gives the numbered columns of the
+    catalog (`contact_ids_2`, ...: one more link each)."""
     columns = {c.name: c for c in (to_column(tdef.table, f) for f in fields) if c.name not in _HIDDEN}
+    for name in catalog().get(tdef.table, {}):
+        base, position = split_position(name)
+        if position and (tdef.table, base) in ASSOCIATIONS and base in columns:
+            columns[name] = replace(columns[base], name=name, required=False)
     keys = {f["name"]: (f["name"],) for f in fields if f.get("unique") and str(f["name"]).startswith("cf_")}
     return TableInfo(tdef.table, columns, keys=keys, activity=tdef.model is None, primary_id="id")
 
 
-def table_from_catalog(tdef: TableDef, options: Mapping[str, tuple[str, ...]]) -> TableInfo:
-    """A table without field settings: its catalog columns (options of id dropdowns from selectors)."""
+def table_from_catalog(
+    tdef: TableDef, options: Mapping[str, tuple[str, ...]], keys: Sequence[str] = ()
+) -> TableInfo:
+    """A table without field settings: its catalog columns (options of id dropdowns from selectors),
+    plus the external-id columns `keys` where the connector keeps them outside any field (the
+    description line of tasks, appointments and notes; nowhere for documents)."""
     required = STATIC_REQUIRED.get(tdef.table, frozenset())
     columns = {
         name: ColumnInfo(
@@ -102,7 +113,10 @@ def table_from_catalog(tdef: TableDef, options: Mapping[str, tuple[str, ...]]) -
         )
         for name, kind in catalog()[tdef.table].items()
     }
-    return TableInfo(tdef.table, columns, activity=tdef.table in ("task", "appointment", "note"), primary_id="id")
+    kept = [k for k in keys if k not in columns] if tdef.key_in_description or tdef.key_not_stored else []
+    columns |= {k: ColumnInfo(k, "string", max_length=TEXT_MAX) for k in kept}
+    activity = tdef.table in ("task", "appointment", "note")
+    return TableInfo(tdef.table, columns, keys={k: (k,) for k in kept}, activity=activity, primary_id="id")
 
 
 # -- planning ----------------------------------------------------------------------------------
@@ -159,6 +173,9 @@ def _missing(tdef: TableDef, column: ColumnRequirement, unique: bool, key: bool)
     if not tdef.settings:
         if key and tdef.key_in_description:
             return "existing", _item("column", tdef, name, "kept as the last line of the description")
+        if key and tdef.key_not_stored:
+            detail = "not stored (documents have no fields): an upload is found again by record, name and size"
+            return "existing", _item("column", tdef, name, detail)
         return "conflicting", _item("column", tdef, name, f"{tdef.entity} have no custom fields in Freshsales")
     if column.type not in CREATE_TYPES:
         return "conflicting", _item("column", tdef, name, f"a {column.type} custom field cannot be created here")

@@ -69,6 +69,12 @@ class TableDef:
         """No custom fields: the external id is kept as a `[key=value]` line of the description."""
         return not self.settings and self.table in ("task", "appointment", "note")
 
+    @property
+    def key_not_stored(self) -> bool:
+        """Documents carry no field for an external id: an upload is found again by its record, file
+        name and size (files.py)."""
+        return self.table == "document"
+
 
 TABLES: dict[str, TableDef] = {
     t.table: t

@@ -15,5 +15,7 @@ SYSTEM = SystemDeclaration(
         host="http://freshsales.sandbox",
         api_prefix="/crm/sales/api",
         credentials={"api_key": "fs-sandbox-key"},
+        # custom fields and pipelines are created by the account's admin from the setup checklist
+        admin_schema_hook="migration_assets.sandbox.freshsales.seed:apply_field_plan",
     ),
 )

@@ -33,6 +33,8 @@ def write_calls(tdef: TableDef, n_rows: int, *, bulk_path: bool, poll_estimate: 
     """Requests an upsert of `n_rows` rows makes (searches included, list reads of indexes not)."""
     if n_rows <= 0:
         return 0
+    if tdef.key_not_stored:
+        return 2 * n_rows  # a document: its record's documents list (is it there already?), then the upload
     if not tdef.search:
         return n_rows
     searches = math.ceil(n_rows / SEARCH_VALUES)

@@ -38,7 +38,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from migration_assets.sandbox._common import FaultInjection, SharedWindow, SqliteState
-from migration_assets.sandbox.case_status import content, store
+from migration_assets.sandbox.case_status import content, reporting, store
 from migration_assets.sandbox.case_status.guard import WINDOW_NAME, check
 from migration_assets.sandbox.case_status.params import BadRequest, parse
 from migration_assets.sandbox.case_status.resources import (
@@ -219,7 +219,7 @@ def create_app(state_path: Path) -> FaultInjection:
         Route("/v1/api/files/{id}/content", g(api.file_content), methods=["GET"]),
         Route("/v1/api/{resource}", g(api.list_records), methods=["GET"]),
         Route("/v1/api/{resource}/{id}", g(api.get_record), methods=["GET"]),
-        Route("/reporting/cases", g(api.reporting_cases), methods=["GET"]),
+        *reporting.routes(api.state, g),  # /reporting/cases and /reporting/firm
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     return FaultInjection(app, state, render_fault)

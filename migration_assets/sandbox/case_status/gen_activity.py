@@ -6,7 +6,8 @@ Dirty kinds planted here (1-in-n by position, so each is present at scale >= 200
 - messages: HTML with script (1/20), emoji/RTL text (1/20), no case (1/25);
 - files: declared size over 25 MB (1/25), 0 bytes (1/25), missing blob (1/25), name with "/"
   (1/25), name with ".." (1/25); other sizes 1-200 KB;
-- notes: script or javascript: link in body_html (1/10);
+- notes: script or javascript: link in body_html (1/10); an inline image pasted into the text as a
+  data: URI (1/8, a second one in 1/24), extracted and re-hosted as files by migrations;
 - time entries: hours < 0 (1/25), hours > 24 (1/25), amount != hours * rate (1/20);
 - NPS responses: score above 10 (1/25).
 """
@@ -36,6 +37,10 @@ FILE_KINDS = (
 )
 FOLDERS = ("Medical Records", "Correspondence", "Court Filings", "Intake", "Billing/Invoices")
 BIG = 25 * 1024 * 1024
+# Inline images pasted into notes (data: URIs): a 1x1 PNG and a 1x1 GIF. No randomness is drawn for
+# them, so adding them left every other generated value as it was.
+INLINE_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+INLINE_GIF = "R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="
 
 
 def _case(ctx: Context) -> dict[str, Any]:
@@ -217,7 +222,8 @@ def tasks(ctx: Context, n: int) -> list[dict[str, Any]]:
 
 
 def notes(ctx: Context, n: int) -> list[dict[str, Any]]:
-    """Rich-text notes; 1 in 10 carries a script or javascript: link to sanitise."""
+    """Rich-text notes; 1 in 10 carries a script or javascript: link to sanitise, 1 in 8 an inline
+    image (1 in 24 a second one) as a data: URI."""
     out = []
     for i in range(n):
         body = (
@@ -226,6 +232,10 @@ def notes(ctx: Context, n: int) -> list[dict[str, Any]]:
         )
         if every(i, 10, 3):
             body += '<script>fetch("https://evil.example")</script><a href="javascript:void(0)">x</a>'
+        if every(i, 8, 5):
+            body += f'<p><img src="data:image/png;base64,{INLINE_PNG}" alt="signature"></p>'
+        if every(i, 24, 13):
+            body += f'<p>Photo: <img alt="scan" src="data:image/gif;base64,{INLINE_GIF}"></p>'
         out.append(
             {
                 "id": i + 1,

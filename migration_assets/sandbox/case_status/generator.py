@@ -15,9 +15,9 @@ deleted clients; orphan matters; status variants ("On-Hold", "on hold"), a label
 stage list and one custom stage per practice area; unicode/RTL/emoji names and texts; empty
 last_name and case name; created_at without 'Z'; custom_properties with mixed key spellings, dates
 in 3 formats, "$1,200" strings, nested objects, double-encoded and invalid JSON strings; HTML with
-scripts; messages without a case; inactive or missing primary attorneys; hours < 0 or > 24;
-amount != hours*rate; files > 25 MB, of 0 bytes, with a missing blob, names with "/" and "..";
-NPS scores above 10; soft-deleted clients and cases.
+scripts; inline images (data: URIs) in notes; messages without a case; inactive or missing primary
+attorneys; hours < 0 or > 24; amount != hours*rate; files > 25 MB, of 0 bytes, with a missing
+blob, names with "/" and ".."; NPS scores above 10; soft-deleted clients and cases.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ None of these are HTTP endpoints; they write the SQLite file directly, so they w
 Hooks (see migration_assets.systems):
     reset(state_path, **options) -> None
     seed_users(state_path, people: list[Person]) -> list[str]
-    apply_field_plan(state_path, plan) -> list[str]     (the admin's schema setup, see admin.py)
+    apply_field_plan(state_path, plan) -> list[str]     (the admin's schema setup, see admin.py; the
+                                                          declaration's admin_schema_hook)
 """
 
 from __future__ import annotations
