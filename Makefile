@@ -28,7 +28,7 @@ demo: setup  ## seed, sample, approve, full, a simulated delta with reconciliati
 test: setup  ## lint, validate the definitions, run the test suite
 	$(BIN)/ruff check migration_assets migration_assets_tests
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal
 
 bench: setup  ## scale benchmarks (prints records/s, requests, 429s, rate-limit use) and slow tests
 	$(BIN)/python -m migration_assets.bench
