@@ -35,6 +35,15 @@ def _instance():
     return instance
 
 
+def _defs():
+    """The Dagster definitions of the specs and var dir this command sees ($MIGRATE_SPEC_DIR,
+    $MIGRATE_VAR_DIR read now, not when a module was first imported)."""
+    from migration_assets.definitions import build_definitions
+    from migration_assets.settings import default_spec_dir
+
+    return build_definitions(default_paths(), default_spec_dir())
+
+
 def _specs():
     from migration_assets.settings import default_spec_dir
     from migration_assets.spec.loader import load_all
@@ -130,7 +139,7 @@ def _apply_schema_plan(paths, pair: str | None) -> None:
     try:
         latest_plan(paths, pair)
     except MigrationError:
-        from migration_assets.definitions import defs
+        defs = _defs()
         from migration_assets.defs.schema_plan import run_schema_plan
 
         with console.status(f"{pair}: writing the schema plan ..."):
@@ -221,7 +230,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_approve(args) -> int:
-    from migration_assets.definitions import defs
+    defs = _defs()
     from migration_assets.defs.naming import approval_job_name, approval_op_name
     from migration_assets.defs.runner import execute
 
@@ -255,7 +264,7 @@ def _finish(result, success_message: str) -> int:
 
 
 def cmd_rollback(args) -> int:
-    from migration_assets.definitions import defs
+    defs = _defs()
     from migration_assets.defs.naming import rollback_job_name, rollback_op_name
     from migration_assets.defs.runner import execute
 
@@ -360,7 +369,7 @@ def cmd_confirm(args) -> int:
 
 
 def cmd_estimate(args) -> int:
-    from migration_assets.definitions import defs
+    defs = _defs()
     from migration_assets.defs.discover import run_plan
     from migration_assets.discovery.plan_report import phase_rows_table, tier_rows_table
     from migration_assets.reports.discovery_report import read_report

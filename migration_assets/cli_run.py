@@ -229,8 +229,7 @@ def cmd_run(args, console: Console) -> int:
     """`migrate run PAIR --phase P [--quiet] [--verbose]`."""
     from datetime import UTC, datetime
 
-    from migration_assets.cli import _instance, _report, _spec
-    from migration_assets.definitions import defs
+    from migration_assets.cli import _defs, _instance, _report, _spec
     from migration_assets.defs.phases import delta_partition_key
     from migration_assets.defs.runner import report_paths, run_phase
     from migration_assets.reports.index import write_index
@@ -252,7 +251,7 @@ def cmd_run(args, console: Console) -> int:
     with RunProgress(console, f"{spec.pair} {phase}", spec.pair, steps=not args.quiet) as display:
         say = display.progress.console.print
         outcome = run_phase(
-            defs, instance, spec.pair, phase, tags=tags, say=say, verbose=args.verbose, on_event=display.on_event
+            _defs(), instance, spec.pair, phase, tags=tags, say=say, verbose=args.verbose, on_event=display.on_event
         )
     index = write_index(paths.report_dir(spec.pair), spec.pair)
     if not outcome.success:
@@ -286,8 +285,7 @@ def _failed(console: Console, args, outcome, skipped: int, index: Path) -> int:
 
 def cmd_plan(args, console: Console) -> int:
     """`migrate plan PAIR [--phase sample]`: the <pair>__plan job (discovery, profiles, estimate, grade)."""
-    from migration_assets.cli import _instance, _spec
-    from migration_assets.definitions import defs
+    from migration_assets.cli import _defs, _instance, _spec
     from migration_assets.defs.discover import run_plan
     from migration_assets.defs.runner import failures_of
     from migration_assets.reports.discovery_report import read_report
@@ -298,7 +296,7 @@ def cmd_plan(args, console: Console) -> int:
     preflight(spec, "sample", paths)
     with RunProgress(console, f"{spec.pair} plan", spec.pair, steps=not args.quiet) as display:
         result = run_plan(
-            defs, _instance(), spec.pair, args.phase, verbose=args.verbose, on_event=display.on_event
+            _defs(), _instance(), spec.pair, args.phase, verbose=args.verbose, on_event=display.on_event
         )
     folder = paths.report_dir(spec.pair)
     index = write_index(folder, spec.pair)
