@@ -14,7 +14,7 @@ import polars as pl
 import yaml
 
 from migration_assets.defs.naming import asset_key
-from migration_assets.engine.transform import compiled_columns
+from migration_assets.engine.transform import EXT, SRC, compiled_columns
 from migration_assets.spec.catalogs import destination_catalog
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.systems import system
@@ -107,7 +107,10 @@ def column_descriptions(loaded: LoadedSpec, obj_name: str) -> dict[str, str]:
     title = system(loaded.spec.destination).title
     standard = destination_catalog(loaded.spec.destination).get(obj.table, {})
     custom = loaded.spec.schema_.get(obj.table)
-    out: dict[str, str] = {}
+    out: dict[str, str] = {
+        EXT: f"Staging: the record's external id, the key every write upserts by ({obj.external_id.column}).",
+        SRC: f"Staging: the id of the {obj.source} record it comes from.",
+    }
 
     def describe(column: str, mapping: str) -> str:
         declared = custom.columns.get(column) if custom else None
@@ -145,6 +148,8 @@ def declared_columns(loaded: LoadedSpec, obj_name: str) -> dg.TableSchema:
     custom = loaded.spec.schema_.get(obj.table)
     columns = []
     for column, text in column_descriptions(loaded, obj_name).items():
+        if column in (EXT, SRC):
+            continue
         declared = custom.columns.get(column) if custom else None
         kind = declared.type if declared is not None else standard.get(column, "string")
         columns.append(dg.TableColumn(column, str(kind), description=text))

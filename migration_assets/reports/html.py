@@ -21,7 +21,7 @@ nav.top a{color:#cfe3ff;margin-right:1.1rem;text-decoration:none}nav.top a:hover
 h1{font-size:1.6rem;margin:.6rem 0 .8rem}h2{margin-top:2.2rem;border-bottom:1px solid #d0d7de;padding-bottom:.25rem}
 h3{margin:1.4rem 0 .4rem}
 table{border-collapse:collapse;margin:.5rem 0 1.2rem}td,th{border:1px solid #d0d7de;padding:.3rem .65rem;
-text-align:right;vertical-align:top}th{background:#f6f8fa}td:first-child,th:first-child{text-align:left}
+text-align:left;vertical-align:top}th{background:#f6f8fa}td.num,th.num{text-align:right}
 table.header th{text-align:left;width:11rem}table.header td{text-align:left}
 code{background:#f6f8fa;padding:.05rem .3rem;border-radius:4px;font-size:.92em}
 .verdict{border-radius:8px;padding:.8rem 1.1rem;margin:1rem 0 1.5rem;border:1px solid}
@@ -53,9 +53,25 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = Non
     if not rows:
         return "<p><em>none</em></p>"
     columns = list(columns or rows[0].keys())
-    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{esc(r.get(c))}</td>" for c in columns) + "</tr>" for r in rows)
+    numeric = {c for c in columns if all(_numeric(r.get(c)) for r in rows if r.get(c) not in (None, ""))}
+    head = "".join(f"<th{_num(c in numeric)}>{esc(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td{_num(c in numeric)}>{esc(r.get(c))}</td>" for c in columns) + "</tr>" for r in rows
+    )
     return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _numeric(value: Any) -> bool:
+    """A number, or text that reads as one ("1,234", "98%"): right-aligned in tables."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    return isinstance(value, str) and value.replace(",", "").replace(".", "").rstrip("%").lstrip("-").isdigit()
+
+
+def _num(is_numeric: bool) -> str:
+    return ' class="num"' if is_numeric else ""
 
 
 def header_table(facts: Sequence[tuple[str, Any]]) -> str:

@@ -34,7 +34,11 @@ def _signoff(phase: str = "full") -> SignOff:
         spec_hash="ce53e5248fef15f0",
         source="Case Status",
         destination="Dynamics 365 Sales",
-        approval={"approver": "reviewer@firm.example", "approved_at": "2026-01-05T09:00:00", "sample_run_id": "84106021"},
+        approval={
+            "approver": "reviewer@firm.example",
+            "approved_at": "2026-01-05T09:00:00",
+            "sample_run_id": "84106021",
+        },
     )
 
 

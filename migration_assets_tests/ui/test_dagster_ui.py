@@ -139,9 +139,8 @@ def test_the_pairs_graph_reads_in_lanes_and_a_sample_run_launched_from_the_ui_su
         page.get_by_text("sample", exact=True).first.click()
         page.keyboard.press("Escape")
         page.get_by_role("button", name="Launch 1 run").click()
-
-        page.goto(f"{dagster_ui}/runs")
-        page.locator("a[href*='/runs/']").first.click()
+        expect(page.get_by_text("Launched run").first).to_be_visible()  # the UI's toast, with a link to the run
+        page.get_by_role("link", name="View", exact=True).first.click()
         expect(page.get_by_text("Success", exact=True).first).to_be_visible(timeout=RUN_SECONDS * 1000)
         page.screenshot(path=SHOTS / "ui-sample-run.png")
 
