@@ -151,4 +151,11 @@ def test_the_pairs_graph_reads_in_lanes_and_a_sample_run_launched_from_the_ui_su
         page.goto(f"{asset}?view=checks")
         expect(page.get_by_text("schema_gate", exact=True).first).to_be_visible()
         page.screenshot(path=SHOTS / "ui-asset-checks.png")
+        page.goto(f"{dagster_ui}/assets/{PAIR}/load/load_incident?view=events")
+        audit = page.get_by_text("audit_log", exact=True).first
+        expect(audit).to_be_visible()
+        audit.scroll_into_view_if_needed()
+        page.locator("tr", has_text="audit_log").get_by_text("Show Markdown").click()
+        expect(page.get_by_text("destination_id", exact=True).first).to_be_visible()  # the audit table
+        page.screenshot(path=SHOTS / "ui-asset-load-audit.png")
         browser.close()
