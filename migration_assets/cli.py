@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,8 @@ from migration_assets.errors import MigrationError, known_values
 from migration_assets.settings import default_paths
 
 console = Console(stderr=True, soft_wrap=True)  # long lines are not cut at 80 columns in logs
+if not console.is_terminal and not os.environ.get("COLUMNS"):
+    console.width = 150  # tables written to a log or a pipe: wider than rich's 80-column default
 VERBOSE = {"on": False}  # --verbose of the running command: Dagster's engine events and stack traces
 
 
@@ -291,7 +294,7 @@ def _rollback_line(done: dict) -> str:
         value = done.get(key) or {}
         if isinstance(value, dict):
             total = sum(v for v in value.values() if isinstance(v, int))
-            each = ", ".join(f"{k} {v}" for k, v in value.items())
+            each = ", ".join(f"{k} {v}" for k, v in value.items() if v)
             parts.append(f"{key} {total}" + (f" ({each})" if each else ""))
     removed = done.get("schema_removed") or []
     if removed:
@@ -312,9 +315,30 @@ def cmd_audit(args) -> int:
         frame = ledger.history(conn, phase=args.phase)
     if args.csv:
         sys.stdout.write(frame.write_csv())
-    else:
-        console.print(frame)
+        return 0
+    _print_audit(spec.pair, args.phase, frame, args.last)
     return 0
+
+
+def _print_audit(pair: str, phase: str | None, frame, last: int) -> None:
+    """The latest operations as a table with short cells (ids cut in the middle), one row each."""
+    from rich import box
+
+    from migration_assets.defs.metadata import short_id
+
+    scope = f"phase {phase}" if phase else "every phase"
+    table = Table(title=f"{pair} · audit log · {scope}", box=box.SIMPLE_HEAD, title_justify="left")
+    columns = ("recorded_at", "phase", "object", "operation", "outcome", "source_id", "destination_id", "error")
+    for column in columns:
+        table.add_column(column.replace("recorded_at", "time"))
+    for row in frame.tail(last).iter_rows(named=True):
+        when = row.get("recorded_at")
+        cells = [when.strftime("%m-%d %H:%M:%S") if hasattr(when, "strftime") else str(when or "")]
+        cells += [str(row.get(c) or "") for c in ("phase", "object", "operation", "outcome")]
+        cells += [short_id(row.get("source_id")), short_id(row.get("destination_id")), str(row.get("error") or "")[:60]]
+        table.add_row(*cells)
+    console.print(table)
+    console.print(f"the last {min(last, frame.height):,} of {frame.height:,} operations; --csv for every one")
 
 
 def cmd_propose(args) -> int:
@@ -459,7 +483,8 @@ def parser() -> argparse.ArgumentParser:
     au = command("audit", "every destination operation of the ledger", cmd_audit)
     au.add_argument("pair")
     au.add_argument("--phase")
-    au.add_argument("--csv", action="store_true")
+    au.add_argument("--csv", action="store_true", help="every operation, every column")
+    au.add_argument("--last", type=int, default=30, help="rows shown in the table (default 30)")
     qu = command("quarantine", "held-back rows by reason and root cause (CSV for corrections)", cmd_quarantine)
     qu.add_argument("pair")
     qu.add_argument("--phase", help="one phase (default: every phase)")

@@ -169,15 +169,16 @@ def audit_preview(audit: pl.DataFrame) -> dg.MetadataValue:
                 "time": when.strftime("%H:%M:%S") if hasattr(when, "strftime") else str(when or "")[:19],
                 "operation": str(r.get("operation") or ""),
                 "outcome": str(r.get("outcome") or ""),
-                "source_id": _short(r.get("source_id")),
-                "destination_id": _short(r.get("destination_id")),
+                "source_id": short_id(r.get("source_id")),
+                "destination_id": short_id(r.get("destination_id")),
                 "error": str(r.get("error") or "")[:60],
             }
         )
     return dg.MetadataValue.md(md_table(rows))
 
 
-def _short(value: Any) -> str:
+def short_id(value: Any) -> str:
+    """An id cut in the middle to 13 characters (`db3ca1…a75cc8`): enough to tell rows apart."""
     text = "" if value is None else str(value)
     return text if len(text) <= 13 else f"{text[:6]}…{text[-6:]}"
 
