@@ -104,10 +104,9 @@ def nice_ticks(top: float, count: int = 5) -> list[float]:
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
     if step < 1 and float(top).is_integer():  # counts: no tick between two integers
         step = 1
-    ticks, value = [], 0.0
-    while value < top + step / 2:
-        ticks.append(value)
-        value += step
+    ticks = [0.0]
+    while ticks[-1] < top:  # the last tick is at or beyond the largest value: every bar fits
+        ticks.append(ticks[-1] + step)
     return ticks
 
 

@@ -112,6 +112,14 @@ def test_charts_show_option_labels_not_raw_codes() -> None:
     assert "100000000.0" not in page
 
 
+def test_the_value_axis_always_reaches_the_largest_bar() -> None:
+    from migration_assets.reports.html import nice_ticks
+
+    for top in (1, 7, 40, 331, 1_000, 25_266):
+        ticks = nice_ticks(top)
+        assert ticks[0] == 0 and ticks[-1] >= top and len(ticks) <= 7, (top, ticks)
+
+
 def test_write_keeps_the_facts_in_json_beside_the_page(tmp_path: Path) -> None:
     json_path, html_path = write(tmp_path, _signoff(), _results(), _held(), _diff(), _labels())
     assert html_path.name == "reconciliation-full.html" and json_path.name == "reconciliation-full.json"
