@@ -23,12 +23,15 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 from migration_assets.defs.naming import step_label
 
@@ -75,6 +78,14 @@ def step_line(label: str, seconds: float, records: int | None = None, check: str
     return f"  {mark} {label:<{LABEL_WIDTH}} {what:<16} {rate:>9} {seconds:>7.1f} s"
 
 
+class RateColumn(ProgressColumn):
+    """`1,203/s` of a task that reports its progress (empty before rich can tell a speed)."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f}/s" if speed and task.total else "", style="progress.data.speed")
+
+
 class RunProgress:
     """A context manager drawing one run's progress on `console` from its events."""
 
@@ -86,6 +97,7 @@ class RunProgress:
             BarColumn(bar_width=28),
             MofNCompleteColumn(),
             TextColumn("{task.fields[unit]}"),
+            RateColumn(),
             TimeRemainingColumn(),
             TimeElapsedColumn(),
             console=console,

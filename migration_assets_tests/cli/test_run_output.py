@@ -56,6 +56,17 @@ def test_a_full_run_before_any_sample_is_refused_with_the_commands_to_run_first(
     assert _runs(var) == 0
 
 
+def test_a_partly_configured_system_is_refused_before_any_run_naming_what_is_missing(
+    var: Paths, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeding.seed(var.sandbox, scale=20, seed=42)
+    monkeypatch.setenv("DATAVERSE_URL", "https://example.crm.dynamics.com")  # the other three are unset
+    assert main(["run", PAIR, "--phase", "sample"]) == 1
+    err = capsys.readouterr().err
+    assert "DATAVERSE_CLIENT_SECRET" in err and "Traceback" not in err
+    assert _runs(var) == 0
+
+
 def test_dagster_engine_events_and_stack_traces_show_only_with_verbose(var: Paths, capsys) -> None:
     assert main(["approve", PAIR, "--by", "reviewer@firm.example"]) == 1  # no sample: the approval fails
     quiet = capsys.readouterr().err
