@@ -150,6 +150,7 @@ def test_the_pairs_graph_reads_in_lanes_and_a_sample_run_launched_from_the_ui_su
         page.screenshot(path=SHOTS / "ui-asset-stage-incident.png", full_page=True)
         page.goto(f"{asset}?view=checks")
         expect(page.get_by_text("schema_gate", exact=True).first).to_be_visible()
+        expect(page.get_by_text("Partition", exact=True).first).to_be_visible()  # each result under its phase
         page.screenshot(path=SHOTS / "ui-asset-checks.png")
         page.goto(f"{dagster_ui}/assets/{PAIR}/load/load_incident?view=events")
         audit = page.get_by_text("audit_log", exact=True).first
