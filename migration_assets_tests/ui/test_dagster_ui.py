@@ -9,7 +9,9 @@ screenshots under var/screenshots/ (see SHOTS). Skipped where /usr/bin/chromium 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -101,11 +103,11 @@ def dagster_ui(tmp_path: Path) -> Iterator[str]:
         _wait_for_line(process, "Serving dagster-webserver on", STARTUP_SECONDS)
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
+        process.terminate()  # dagster dev stops its webserver, daemon and code server
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        with contextlib.suppress(ProcessLookupError):  # anything of its session left behind
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def _lanes(*expanded: str) -> str:
