@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx
+
 from migration_assets.sandbox.salesforce import seed
 from migration_assets.sandbox.salesforce.testing import data_url, sandbox_client
+from migration_assets_tests.sandbox.salesforce_calls import run_ingest_job
+
+
+async def request_token(state_path: Path, client_secret: str) -> httpx.Response:
+    """The token endpoint's answer to a client-credentials request for the sandbox client."""
+    async with sandbox_client(state_path, authenticated=False) as client:
+        return await client.post(
+            "/services/oauth2/token",
+            data={"grant_type": "client_credentials", "client_id": "sf-sandbox-client", "client_secret": client_secret},
+        )
 
 
 async def test_token_returns_bearer_and_instance_url_of_request(tmp_path):
-    async with sandbox_client(tmp_path / "sf.sqlite", authenticated=False) as client:
-        response = await client.post(
-            "/services/oauth2/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": "sf-sandbox-client",
-                "client_secret": "sf-sandbox-secret",
-            },
-        )
+    response = await request_token(tmp_path / "sf.sqlite", "sf-sandbox-secret")
     body = response.json()
     assert response.status_code == 200
     assert body["token_type"] == "Bearer"
@@ -24,15 +30,7 @@ async def test_token_returns_bearer_and_instance_url_of_request(tmp_path):
 
 
 async def test_bad_client_secret_is_refused_with_invalid_client(tmp_path):
-    async with sandbox_client(tmp_path / "sf.sqlite", authenticated=False) as client:
-        response = await client.post(
-            "/services/oauth2/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": "sf-sandbox-client",
-                "client_secret": "nope",
-            },
-        )
+    response = await request_token(tmp_path / "sf.sqlite", "nope")
     assert response.status_code == 400
     assert response.json() == {"error": "invalid_client", "error_description": "invalid client credentials"}
 
@@ -95,14 +93,7 @@ async def test_unknown_api_version_is_404(tmp_path):
 
 async def test_each_bulk_call_counts_one_request(tmp_path):
     async with sandbox_client(tmp_path / "sf.sqlite") as client:
-        job = (await client.post(data_url("jobs/ingest"), json={"object": "Account", "operation": "insert"})).json()
-        await client.put(
-            data_url(f"jobs/ingest/{job['id']}/batches"),
-            content=b"Name\nA\nB\nC\n",
-            headers={"Content-Type": "text/csv"},
-        )
-        await client.patch(data_url(f"jobs/ingest/{job['id']}"), json={"state": "UploadComplete"})
-        last = await client.get(data_url(f"jobs/ingest/{job['id']}"))
+        last = await run_ingest_job(client, {"object": "Account", "operation": "insert"}, b"Name\nA\nB\nC\n")
     assert last.json()["state"] == "JobComplete"
     assert last.headers["Sforce-Limit-Info"] == "api-usage=4/15000"
 

@@ -71,20 +71,21 @@ async def test_token_endpoint_is_faulted_too(tmp_path: Path, bearer: str) -> Non
     assert response.json()[0]["errorCode"] == "SERVER_UNAVAILABLE"
 
 
-async def test_lost_answer_applies_the_write_then_drops_the_connection(tmp_path: Path, bearer: str) -> None:
+@pytest.mark.parametrize(
+    ("fault", "error", "name", "written"),
+    [
+        pytest.param("lost:1", httpx.RemoteProtocolError, "Lost Answer Co", 1, id="lost-applies-the-write"),
+        pytest.param("timeout:1", httpx.ReadTimeout, "Timed Out Co", 0, id="timeout-does-not-apply-the-write"),
+    ],
+)
+async def test_lost_answer_applies_the_write_and_timeout_does_not(
+    tmp_path: Path, bearer: str, fault: str, error: type[Exception], name: str, written: int
+) -> None:
     path = tmp_path / "sf.sqlite"
-    async with faulty(path, bearer, faults="lost:1") as client:
-        with pytest.raises(httpx.RemoteProtocolError):
-            await client.post(data_url("sobjects/Account"), json={"Name": "Lost Answer Co"})
-    assert await _accounts(path, bearer, "Lost Answer Co") == 1
-
-
-async def test_timeout_fault_does_not_apply_the_write(tmp_path: Path, bearer: str) -> None:
-    path = tmp_path / "sf.sqlite"
-    async with faulty(path, bearer, faults="timeout:1") as client:
-        with pytest.raises(httpx.ReadTimeout):
-            await client.post(data_url("sobjects/Account"), json={"Name": "Timed Out Co"})
-    assert await _accounts(path, bearer, "Timed Out Co") == 0
+    async with faulty(path, bearer, faults=fault) as client:
+        with pytest.raises(error):
+            await client.post(data_url("sobjects/Account"), json={"Name": name})
+    assert await _accounts(path, bearer, name) == written
 
 
 # -- the short-term limit (invented, off by default) ------------------------------------------------
