@@ -26,6 +26,12 @@ def acct(name: str, **extra) -> dict:
     return {"attributes": {"type": "Account"}, "Name": name, **extra}
 
 
+async def upsert(sf, *records: dict) -> list[dict]:
+    """The per-record results of one Collections upsert of Accounts by their external id."""
+    url = data_url("composite/sobjects/Account/Account_External_ID__c")
+    return (await sf.patch(url, json={"records": list(records)})).json()
+
+
 async def test_create_returns_results_in_order_with_status_code_errors(sf):
     response = await sf.post(
         data_url("composite/sobjects"),
@@ -86,43 +92,22 @@ async def test_wrong_type_value_fails_the_whole_request_with_json_parser_error(s
 
 
 async def test_upsert_reports_created_and_updated(sf):
-    url = data_url("composite/sobjects/Account/Account_External_ID__c")
-    first = (await sf.patch(url, json={"records": [acct("Acme", Account_External_ID__c="CS-1")]})).json()
-    second = (
-        await sf.patch(
-            url,
-            json={
-                "records": [
-                    acct("Acme 2", Account_External_ID__c="CS-1"),
-                    acct("Globex", Account_External_ID__c="CS-2"),
-                ]
-            },
-        )
-    ).json()
+    first = await upsert(sf, acct("Acme", Account_External_ID__c="CS-1"))
+    second = await upsert(
+        sf, acct("Acme 2", Account_External_ID__c="CS-1"), acct("Globex", Account_External_ID__c="CS-2")
+    )
     assert first[0]["created"] is True
     assert [(r["id"] == first[0]["id"], r["created"]) for r in second] == [(True, False), (False, True)]
     assert await count(sf, "Account") == 2
 
 
 async def test_upsert_without_external_id_value_is_per_item_error(sf):
-    url = data_url("composite/sobjects/Account/Account_External_ID__c")
-    result = (await sf.patch(url, json={"records": [acct("Acme")]})).json()
+    result = await upsert(sf, acct("Acme"))
     assert result[0]["errors"][0]["statusCode"] == "MISSING_ARGUMENT"
 
 
 async def test_upsert_with_same_external_id_twice_fails_both(sf):
-    url = data_url("composite/sobjects/Account/Account_External_ID__c")
-    result = (
-        await sf.patch(
-            url,
-            json={
-                "records": [
-                    acct("A", Account_External_ID__c="CS-1"),
-                    acct("B", Account_External_ID__c="cs-1"),
-                ]
-            },
-        )
-    ).json()
+    result = await upsert(sf, acct("A", Account_External_ID__c="CS-1"), acct("B", Account_External_ID__c="cs-1"))
     assert [r["errors"][0]["statusCode"] for r in result] == ["DUPLICATE_EXTERNAL_ID"] * 2
 
 

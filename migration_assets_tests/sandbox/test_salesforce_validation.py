@@ -16,38 +16,50 @@ async def rejected(sf, sobject: str, body: dict) -> dict:
     return error
 
 
-async def test_unknown_field_is_invalid_field_with_real_message(sf):
-    error = await rejected(sf, "Account", {"Name": "Acme", "Foo__c": "x"})
-    assert error == {
-        "errorCode": "INVALID_FIELD",
-        "fields": ["Foo__c"],
-        "message": "No such column 'Foo__c' on entity 'Account'. If you are attempting to use a custom "
-        "field, be sure to append the '__c' after the custom field name. Please reference your WSDL or "
-        "the describe call for the appropriate names.",
-    }
+UNKNOWN_FIELD_MESSAGE = (
+    "No such column 'Foo__c' on entity 'Account'. If you are attempting to use a custom field, be sure to "
+    "append the '__c' after the custom field name. Please reference your WSDL or the describe call for the "
+    "appropriate names."
+)
 
 
-async def test_bad_restricted_picklist_value_is_rejected(sf):
-    error = await rejected(sf, "Case", {"Status": "Pending"})
-    assert error == {
-        "errorCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-        "fields": ["Status"],
-        "message": "Status: bad value for restricted picklist field: Pending",
-    }
+@pytest.mark.parametrize(
+    ("sobject", "body", "code", "field", "message"),
+    [
+        pytest.param(
+            "Account",
+            {"Name": "Acme", "Foo__c": "x"},
+            "INVALID_FIELD",
+            "Foo__c",
+            UNKNOWN_FIELD_MESSAGE,
+            id="unknown-field-is-invalid-field-with-real-message",
+        ),
+        pytest.param(
+            "Case",
+            {"Status": "Pending"},
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            "Status",
+            "Status: bad value for restricted picklist field: Pending",
+            id="bad-restricted-picklist-value",
+        ),
+        pytest.param(
+            "Contact",
+            {"FirstName": "Ann"},
+            "REQUIRED_FIELD_MISSING",
+            "LastName",
+            "Required fields are missing: [LastName]",
+            id="missing-required-field",
+        ),
+    ],
+)
+async def test_rejection_names_the_code_the_field_and_the_real_message(sf, sobject, body, code, field, message):
+    error = await rejected(sf, sobject, body)
+    assert error == {"errorCode": code, "fields": [field], "message": message}
 
 
 async def test_bad_task_priority_is_rejected_as_restricted_picklist(sf):
     error = await rejected(sf, "Task", {"Subject": "x", "Priority": "Urgent"})
     assert error["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
-
-
-async def test_missing_required_field_is_required_field_missing(sf):
-    error = await rejected(sf, "Contact", {"FirstName": "Ann"})
-    assert error == {
-        "errorCode": "REQUIRED_FIELD_MISSING",
-        "fields": ["LastName"],
-        "message": "Required fields are missing: [LastName]",
-    }
 
 
 async def test_clearing_required_field_on_update_is_required_field_missing(sf):
