@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from migration_assets.sandbox.dataverse.testing import batch_body, sandbox_client
 
 PREFIX = "/api/data/v9.2"
 MULTIPART = "multipart/mixed; boundary=batch_1"
-
-
-@pytest.fixture
-async def dv(tmp_path):
-    async with sandbox_client(tmp_path / "dv.sqlite") as client:
-        yield client
 
 
 async def send(dv, items, prefer: str | None = None, body: str | None = None):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from migration_assets.sandbox.dataverse.testing import sandbox_client
-
 ACCOUNT = "Microsoft.Dynamics.CRM.account"
 
 
@@ -14,11 +12,11 @@ def label(text: str) -> dict:
 
 
 @pytest.fixture
-async def dv(tmp_path):
-    async with sandbox_client(tmp_path / "dv.sqlite") as client:
-        body = {"SchemaName": "cs_accountnumber_key", "DisplayName": label("k"), "KeyAttributes": ["accountnumber"]}
-        await client.post("EntityDefinitions(LogicalName='account')/Keys", json=body)
-        yield client
+async def dv(dv):
+    """The emulator with an alternate key on the account number."""
+    body = {"SchemaName": "cs_accountnumber_key", "DisplayName": label("k"), "KeyAttributes": ["accountnumber"]}
+    await dv.post("EntityDefinitions(LogicalName='account')/Keys", json=body)
+    return dv
 
 
 async def test_create_multiple_returns_ids(dv):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from migration_assets.sandbox.dataverse.testing import record_id, sandbox_client
+from migration_assets.sandbox.dataverse.testing import record_id
 
 
 def label(text: str) -> dict:
@@ -20,12 +20,6 @@ def multi_select(schema: str, *values: int) -> dict:
         "DisplayName": label(schema),
         "OptionSet": {"@odata.type": "Microsoft.Dynamics.CRM.OptionSetMetadata", "IsGlobal": False, "Options": options},
     }
-
-
-@pytest.fixture
-async def dv(tmp_path):
-    async with sandbox_client(tmp_path / "dv.sqlite") as client:
-        yield client
 
 
 async def matter_types(dv) -> None:
@@ -175,23 +169,19 @@ async def test_option_values_follow_the_solution_publishers_option_value_prefix(
     assert [o["Value"] for o in read.json()["OptionSet"]["Options"]] == [200000000, 200000001]
 
 
-async def test_publisher_prefix_must_be_two_to_eight_letters_or_digits(dv):
+@pytest.mark.parametrize(
+    ("unique_name", "prefix", "status", "code"),
+    [
+        pytest.param("x", "1bad", 400, "0x80040203", id="prefix-must-be-two-to-eight-letters-or-digits"),
+        pytest.param("Contososandbox", "zz", 412, "0x80040237", id="unique-name-is-unique"),
+    ],
+)
+async def test_publisher_is_refused(dv, unique_name, prefix, status, code):
     body = {
-        "uniquename": "x",
+        "uniquename": unique_name,
         "friendlyname": "x",
-        "customizationprefix": "1bad",
+        "customizationprefix": prefix,
         "customizationoptionvalueprefix": 30000,
     }
     response = await dv.post("publishers", json=body)
-    assert response.status_code == 400 and response.json()["error"]["code"] == "0x80040203"
-
-
-async def test_publisher_unique_name_is_unique(dv):
-    body = {
-        "uniquename": "Contososandbox",
-        "friendlyname": "x",
-        "customizationprefix": "zz",
-        "customizationoptionvalueprefix": 30000,
-    }
-    response = await dv.post("publishers", json=body)
-    assert response.status_code == 412 and response.json()["error"]["code"] == "0x80040237"
+    assert response.status_code == status and response.json()["error"]["code"] == code

@@ -3,17 +3,9 @@ a chain of parents; a write refused for it changes nothing."""
 
 from __future__ import annotations
 
-import pytest
-
-from migration_assets.sandbox.dataverse.testing import record_id, sandbox_client
+from migration_assets.sandbox.dataverse.testing import record_id
 
 LOOP = "Creating this parental association would create a loop in Accounts hierarchy."
-
-
-@pytest.fixture
-async def dv(tmp_path):
-    async with sandbox_client(tmp_path / "dv.sqlite") as client:
-        yield client
 
 
 async def account(dv, name: str, parent: str | None = None) -> str:

@@ -20,10 +20,10 @@ async def add_key(dv, table: str, schema: str, columns: list[str]) -> None:
 
 
 @pytest.fixture
-async def dv(tmp_path):
-    async with sandbox_client(tmp_path / "dv.sqlite") as client:
-        await add_key(client, "account", "cs_accountnumber_key", ["accountnumber"])
-        yield client
+async def dv(dv):
+    """The emulator with an alternate key on the account number."""
+    await add_key(dv, "account", "cs_accountnumber_key", ["accountnumber"])
+    return dv
 
 
 async def test_key_is_listed_active(dv):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from migration_assets.sandbox.dataverse.testing import record_id, sandbox_client
 
 
@@ -42,12 +40,6 @@ def column_body(kind: str, schema: str, **extra) -> dict:
         "DisplayName": label(schema),
         **extra,
     }
-
-
-@pytest.fixture
-async def dv(tmp_path):
-    async with sandbox_client(tmp_path / "dv.sqlite") as client:
-        yield client
 
 
 async def make_case_table(dv) -> None:
@@ -94,32 +86,27 @@ async def test_incident_customerid_is_system_required(dv):
     assert response.json()["RequiredLevel"]["Value"] == "SystemRequired"
 
 
-async def test_status_option_set_carries_state(dv):
+async def options_of(dv, table: str, column: str, metadata: str) -> dict[int, dict]:
+    """The options of `table`.`column` read through its `metadata` cast, by value (in their order)."""
     response = await dv.get(
-        "EntityDefinitions(LogicalName='incident')/Attributes(LogicalName='statuscode')/"
-        "Microsoft.Dynamics.CRM.StatusAttributeMetadata",
+        f"EntityDefinitions(LogicalName='{table}')/Attributes(LogicalName='{column}')/Microsoft.Dynamics.CRM.{metadata}",
         params={"$expand": "OptionSet"},
     )
-    options = {o["Value"]: o for o in response.json()["OptionSet"]["Options"]}
+    return {o["Value"]: o for o in response.json()["OptionSet"]["Options"]}
+
+
+async def test_status_option_set_carries_state(dv):
+    options = await options_of(dv, "incident", "statuscode", "StatusAttributeMetadata")
     assert options[5]["State"] == 1 and options[5]["Label"]["UserLocalizedLabel"]["Label"] == "Problem Solved"
 
 
 async def test_picklist_option_set_read(dv):
-    response = await dv.get(
-        "EntityDefinitions(LogicalName='incident')/Attributes(LogicalName='caseorigincode')/"
-        "Microsoft.Dynamics.CRM.PicklistAttributeMetadata",
-        params={"$expand": "OptionSet"},
-    )
-    assert [o["Value"] for o in response.json()["OptionSet"]["Options"]] == [1, 2, 3, 2483, 3986]
+    options = await options_of(dv, "incident", "caseorigincode", "PicklistAttributeMetadata")
+    assert list(options) == [1, 2, 3, 2483, 3986]
 
 
 async def test_state_option_set_has_default_status(dv):
-    response = await dv.get(
-        "EntityDefinitions(LogicalName='task')/Attributes(LogicalName='statecode')/"
-        "Microsoft.Dynamics.CRM.StateAttributeMetadata",
-        params={"$expand": "OptionSet"},
-    )
-    options = {o["Value"]: o for o in response.json()["OptionSet"]["Options"]}
+    options = await options_of(dv, "task", "statecode", "StateAttributeMetadata")
     assert options[1]["DefaultStatus"] == 5
 
 
@@ -180,12 +167,8 @@ async def test_picklist_column_values_follow_publisher_prefix(dv):
     }
     column = column_body("Picklist", "cs_PracticeArea", OptionSet=option_set)
     assert (await dv.post("EntityDefinitions(LogicalName='contact')/Attributes", json=column)).status_code == 204
-    read = await dv.get(
-        "EntityDefinitions(LogicalName='contact')/Attributes(LogicalName='cs_practicearea')/"
-        "Microsoft.Dynamics.CRM.PicklistAttributeMetadata",
-        params={"$expand": "OptionSet"},
-    )
-    assert [o["Value"] for o in read.json()["OptionSet"]["Options"]] == [100000000, 100000001]
+    options = await options_of(dv, "contact", "cs_practicearea", "PicklistAttributeMetadata")
+    assert list(options) == [100000000, 100000001]
     assert (await dv.post("contacts", json={"lastname": "x", "cs_practicearea": 100000001})).status_code == 204
     assert (await dv.post("contacts", json={"lastname": "x", "cs_practicearea": 3})).status_code == 400
 

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from migration_assets.sandbox.dataverse.testing import record_id, sandbox_client
-
-
-@pytest.fixture
-async def dv(tmp_path):
-    async with sandbox_client(tmp_path / "dv.sqlite") as client:
-        yield client
+from migration_assets.sandbox.dataverse.testing import record_id
 
 
 async def names(dv, **params) -> list[str]:

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
-from migration_assets.sandbox.dataverse.testing import record_id, sandbox_client
+from migration_assets.sandbox.dataverse.testing import record_id
 
 REPRESENT = {"Prefer": "return=representation"}
-
-
-@pytest.fixture
-async def dv(tmp_path):
-    async with sandbox_client(tmp_path / "dv.sqlite") as client:
-        yield client
 
 
 async def create(dv, entity_set: str, body: dict) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from migration_assets.sandbox.dataverse.testing import HOST, record_id, sandbox_client
+from migration_assets.sandbox.dataverse.testing import HOST, record_id
 
 BASE = f"{HOST}/api/data/v9.2"
 
@@ -21,12 +21,11 @@ def many_to_many(schema: str, first: str, second: str, **extra) -> dict:
 
 
 @pytest.fixture
-async def dv(tmp_path):
-    async with sandbox_client(tmp_path / "dv.sqlite") as client:
-        assert (
-            await client.post("RelationshipDefinitions", json=many_to_many("cs_account_contact", "account", "contact"))
-        ).status_code == 204
-        yield client
+async def dv(dv):
+    """The emulator with a many-to-many relationship between account and contact."""
+    relationship = many_to_many("cs_account_contact", "account", "contact")
+    assert (await dv.post("RelationshipDefinitions", json=relationship)).status_code == 204
+    return dv
 
 
 async def pair(dv) -> tuple[str, str]:

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 import base64
 
-import pytest
-
 from migration_assets.sandbox.dataverse.testing import record_id, sandbox_client
-
-
-@pytest.fixture
-async def dv(tmp_path):
-    async with sandbox_client(tmp_path / "dv.sqlite") as client:
-        yield client
 
 
 async def disabled_user(dv) -> str:
@@ -147,19 +139,26 @@ async def test_participation_type_mask_outside_1_to_11_is_rejected(dv):
     assert (await dv.get("appointments/$count")).text == "0"
 
 
-async def test_close_incident_resolves_case_and_records_resolution(dv):
+async def new_case(dv) -> str:
     account = record_id(await dv.post("accounts", json={"name": "A"}))
-    case = record_id(
+    return record_id(
         await dv.post("incidents", json={"title": "x", "customerid_account@odata.bind": f"/accounts({account})"})
     )
-    body = {
-        "IncidentResolution": {
-            "@odata.type": "Microsoft.Dynamics.CRM.incidentresolution",
-            "subject": "Closed",
-            "incidentid@odata.bind": f"/incidents({case})",
-        },
-        "Status": 5,
+
+
+def close_incident(case: str, subject: str, status: int) -> dict:
+    """The CloseIncident action's body: a resolution for `case` and the status to close it with."""
+    resolution = {
+        "@odata.type": "Microsoft.Dynamics.CRM.incidentresolution",
+        "subject": subject,
+        "incidentid@odata.bind": f"/incidents({case})",
     }
+    return {"IncidentResolution": resolution, "Status": status}
+
+
+async def test_close_incident_resolves_case_and_records_resolution(dv):
+    case = await new_case(dv)
+    body = close_incident(case, "Closed", 5)
     assert (await dv.post("CloseIncident", json=body)).status_code == 204
     read = (await dv.get(f"incidents({case})", params={"$select": "statecode,statuscode"})).json()
     assert (read["statecode"], read["statuscode"]) == (1, 5)
@@ -169,17 +168,6 @@ async def test_close_incident_resolves_case_and_records_resolution(dv):
 
 
 async def test_close_incident_status_must_be_a_resolved_reason(dv):
-    account = record_id(await dv.post("accounts", json={"name": "A"}))
-    case = record_id(
-        await dv.post("incidents", json={"title": "x", "customerid_account@odata.bind": f"/accounts({account})"})
-    )
-    body = {
-        "IncidentResolution": {
-            "@odata.type": "Microsoft.Dynamics.CRM.incidentresolution",
-            "subject": "c",
-            "incidentid@odata.bind": f"/incidents({case})",
-        },
-        "Status": 6,
-    }
+    body = close_incident(await new_case(dv), "c", 6)
     assert (await dv.post("CloseIncident", json=body)).status_code == 400
     assert (await dv.get("incidentresolutions/$count")).text == "0"
