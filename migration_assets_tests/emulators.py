@@ -1,5 +1,11 @@
 """Emulator fixtures' building blocks: a seeded state file made once per module, a fresh copy per
-test, and an HTTP client speaking to the emulator's ASGI app in process."""
+test, and an HTTP client speaking to the emulator's ASGI app in process.
+
+A test module declares its emulator's data in one line and gets the fixtures of that data:
+
+    template, state_path = state_fixtures(generate, "interactive.sqlite", scale=60, seed=7)
+    api = api_fixture(create_app, HOST, AUTH)
+"""
 
 from __future__ import annotations
 
@@ -44,3 +50,37 @@ async def asgi_client(
     """An httpx client wired to `app` in process (no socket)."""
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url, headers=headers) as client:
         yield client
+
+
+def state_fixtures(
+    generate: Callable[..., Any],
+    file_name: str,
+    *,
+    scale: int,
+    seed: int,
+    open_state: Callable[[Path], Any] | None = None,
+    options: Mapping[str, Any] = {},
+) -> tuple[Any, Any]:
+    """A module's `template` fixture (generated once from `scale` and `seed`) and its `state_path`
+    fixture (each test's own copy, with sandbox `options` set through `open_state`)."""
+
+    @pytest.fixture(scope="module", name="template")
+    def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+        return seeded_template(tmp_path_factory, generate, file_name, scale=scale, seed=seed)
+
+    @pytest.fixture(name="state_path")
+    def state_path(template: Path, tmp_path: Path) -> Path:
+        return working_copy(template, tmp_path, open_state, options)
+
+    return template, state_path
+
+
+def api_fixture(create_app: Callable[[Path], Any], base_url: str, headers: Mapping[str, str] | None = None) -> Any:
+    """An `api` fixture: a client on a new app over the test's `state_path`, sending `headers`."""
+
+    @pytest.fixture(name="api")
+    async def api(state_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+        async with asgi_client(create_app(state_path), base_url, headers) as client:
+            yield client
+
+    return api

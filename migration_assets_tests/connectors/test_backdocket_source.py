@@ -21,28 +21,21 @@ from migration_assets.sandbox._common import injected_faults
 from migration_assets.sandbox.backdocket import build, create_app, expire_tokens, generate, mutate, seed
 from migration_assets.sandbox.backdocket.store import CLIENT_ID, CLIENT_SECRET, open_state
 from migration_assets.systems import declarations
-from migration_assets_tests.emulators import seeded_template, working_copy
+from migration_assets_tests.emulators import state_fixtures
 
 HOST = "http://backdocket.sandbox"
 SCALE, SEED = 30, 8
 Factory = Callable[..., BackDocketSource]
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = seeded_template(tmp_path_factory, generate, "backdocket.sqlite", scale=SCALE, seed=SEED)
-    open_state(path).set_options({"rate_limit": 100000})
-    return path
+template, state_path = state_fixtures(
+    generate, "backdocket.sqlite", scale=SCALE, seed=SEED, open_state=open_state, options={"rate_limit": 100000}
+)
 
 
 @pytest.fixture(scope="module")
 def dataset() -> dict[str, list[dict]]:
     return build(scale=SCALE, seed=SEED)
-
-
-@pytest.fixture
-def state_path(template: Path, tmp_path: Path) -> Path:
-    return working_copy(template, tmp_path)
 
 
 @pytest.fixture

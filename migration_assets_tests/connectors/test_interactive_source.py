@@ -23,21 +23,17 @@ from migration_assets.errors import AuthError, MigrationError, RemoteRejected
 from migration_assets.sandbox.interactive import SANDBOX_TOKEN, create_app, generate, mutate, seed
 from migration_assets.sandbox.interactive.meta import chunks
 from migration_assets.sandbox.interactive.store import open_state
-from migration_assets_tests.emulators import seeded_template, working_copy
+from migration_assets_tests.emulators import state_fixtures
 
 HOST = "http://interactive.sandbox"
 SINCE = "2026-06-01T00:00:00Z"
 Factory = Callable[..., InteractiveSource]
+UNTHROTTLED = {"ten_secondly_limit": 100_000, "search_per_second": 100_000}
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return seeded_template(tmp_path_factory, generate, "interactive.sqlite", scale=60, seed=9)
-
-
-@pytest.fixture
-def state_path(template: Path, tmp_path: Path) -> Path:
-    return working_copy(template, tmp_path, open_state, {"ten_secondly_limit": 100_000, "search_per_second": 100_000})
+template, state_path = state_fixtures(
+    generate, "interactive.sqlite", scale=60, seed=9, open_state=open_state, options=UNTHROTTLED
+)
 
 
 @pytest.fixture

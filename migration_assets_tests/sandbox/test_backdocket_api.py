@@ -13,28 +13,21 @@ import pytest
 from migration_assets.sandbox.backdocket import RESOURCES, build, create_app, generate, mutate
 from migration_assets.sandbox.backdocket.params import encode_cursor
 from migration_assets.sandbox.backdocket.store import CLIENT_ID, CLIENT_SECRET, open_state, utc_z
-from migration_assets_tests.emulators import asgi_client, seeded_template, working_copy
+from migration_assets_tests.emulators import asgi_client, state_fixtures
 
 HOST = "http://backdocket.sandbox"
 SCALE, SEED = 60, 17
 GOOD = {"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = seeded_template(tmp_path_factory, generate, "backdocket.sqlite", scale=SCALE, seed=SEED)
-    open_state(path).set_options({"rate_limit": 100000})
-    return path
+template, state_path = state_fixtures(
+    generate, "backdocket.sqlite", scale=SCALE, seed=SEED, open_state=open_state, options={"rate_limit": 100000}
+)
 
 
 @pytest.fixture(scope="module")
 def dataset() -> dict[str, list[dict]]:
     return build(scale=SCALE, seed=SEED)
-
-
-@pytest.fixture
-def state_path(template: Path, tmp_path: Path) -> Path:
-    return working_copy(template, tmp_path)
 
 
 @pytest.fixture

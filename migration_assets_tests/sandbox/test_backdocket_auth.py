@@ -4,34 +4,20 @@ refuses, with RFC 6749 bodies at the token endpoint and the API's error shape el
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from migration_assets.sandbox.backdocket import create_app, expire_tokens, generate, seed
 from migration_assets.sandbox.backdocket.store import CLIENT_ID, CLIENT_SECRET
-from migration_assets_tests.emulators import asgi_client, seeded_template, working_copy
+from migration_assets_tests.emulators import api_fixture, state_fixtures
 
 HOST = "http://backdocket.sandbox"
 GOOD = {"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return seeded_template(tmp_path_factory, generate, "backdocket.sqlite", scale=12, seed=5)
-
-
-@pytest.fixture
-def state_path(template: Path, tmp_path: Path) -> Path:
-    return working_copy(template, tmp_path)
-
-
-@pytest.fixture
-async def api(state_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with asgi_client(create_app(state_path), HOST) as client:
-        yield client
+template, state_path = state_fixtures(generate, "backdocket.sqlite", scale=12, seed=5)
+api = api_fixture(create_app, HOST)
 
 
 async def _token(api: httpx.AsyncClient) -> str:

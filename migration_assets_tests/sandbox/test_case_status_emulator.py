@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -13,6 +12,7 @@ from migration_assets.sandbox.case_status import content, create_app, generate, 
 from migration_assets.sandbox.case_status.generator import build
 from migration_assets.sandbox.case_status.store import open_state
 from migration_assets.systems import system
+from migration_assets_tests.emulators import api_fixture
 
 BASE_URL = system("case_status").sandbox.host
 KEY = {"Authorization": "ApiKey " + system("case_status").sandbox.credentials["api_key"]}
@@ -28,19 +28,13 @@ def state_path(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-async def api(state_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(state_path))
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers=KEY) as client:
-        yield client
+api = api_fixture(create_app, BASE_URL, KEY)
 
 
 async def _all(api: httpx.AsyncClient, resource: str, **params: object) -> list[dict]:
     out, number = [], 1
     while True:
-        page = (
-            await api.get(f"/v1/api/{resource}", params={"page[number]": number, "size": 100, **params})
-        ).json()
+        page = (await api.get(f"/v1/api/{resource}", params={"page[number]": number, "size": 100, **params})).json()
         out += page
         if len(page) < 100:
             return out
@@ -160,9 +154,7 @@ async def test_record_by_id_is_the_listed_document(api: httpx.AsyncClient) -> No
     assert response.status_code == 200 and response.json() == listed
 
 
-@pytest.mark.parametrize(
-    "path", ["/v1/api/cases/999999", "/v1/api/cases/abc", "/v1/api/widgets", "/v1/api/widgets/1"]
-)
+@pytest.mark.parametrize("path", ["/v1/api/cases/999999", "/v1/api/cases/abc", "/v1/api/widgets", "/v1/api/widgets/1"])
 async def test_unknown_id_or_resource_returns_404_detail(api: httpx.AsyncClient, path: str) -> None:
     response = await api.get(path)
     assert response.status_code == 404
@@ -203,12 +195,8 @@ async def test_updated_record_moves_to_the_end_of_the_list(api: httpx.AsyncClien
     assert cases[-1]["updated_at"] == "2026-11-06T00:00:00Z"
 
 
-async def test_created_record_gets_the_next_id_and_the_given_stamps(
-    api: httpx.AsyncClient, state_path: Path
-) -> None:
-    doc = mutate.create(
-        state_path, "notes", {"case_id": 1, "body_html": "<p>new</p>"}, now="2026-11-07T00:00:00Z"
-    )
+async def test_created_record_gets_the_next_id_and_the_given_stamps(api: httpx.AsyncClient, state_path: Path) -> None:
+    doc = mutate.create(state_path, "notes", {"case_id": 1, "body_html": "<p>new</p>"}, now="2026-11-07T00:00:00Z")
     assert doc["id"] == len(build(scale=30, seed=SEED)["notes"]) + 1
     stored = (await api.get(f"/v1/api/notes/{doc['id']}")).json()
     assert stored["created_at"] == stored["updated_at"] == "2026-11-07T00:00:00Z"
@@ -236,16 +224,12 @@ async def test_requests_past_the_burst_get_429_with_integer_retry_after(
 
 async def test_default_limit_allows_a_burst_of_10(tmp_path: Path) -> None:
     app = create_app(tmp_path / "fresh.sqlite")  # default options: 5 req/s, burst 10
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers=KEY
-    ) as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers=KEY) as client:
         statuses = [(await client.get("/v1/api/users")).status_code for _ in range(11)]
     assert statuses[:10] == [200] * 10 and statuses[10] == 429
 
 
-async def test_rate_limit_is_per_api_key_and_not_spent_by_bad_keys(
-    api: httpx.AsyncClient, state_path: Path
-) -> None:
+async def test_rate_limit_is_per_api_key_and_not_spent_by_bad_keys(api: httpx.AsyncClient, state_path: Path) -> None:
     open_state(state_path).set_options({"rate_per_second": 1, "burst": 1})
     for _ in range(3):
         assert (await api.get("/v1/api/users", headers={"Authorization": "ApiKey nope"})).status_code == 401
@@ -296,8 +280,6 @@ async def test_reporting_cases_wraps_spaced_keys_in_results(api: httpx.AsyncClie
     cases = await _all(api, "cases")
     assert [r["Internal ID"] for r in results] == [c["id"] for c in cases]
     row = next(r for r in results if r["Clients"])
-    assert {"Internal ID", "Integration ID", "Case Name", "Practice Area", "Status", "Last Updated"} <= set(
-        row
-    )
+    assert {"Internal ID", "Integration ID", "Case Name", "Practice Area", "Status", "Last Updated"} <= set(row)
     assert "Client 1 Email" in row["Clients"]
     assert (await api.get("/reporting/cases", params={"size": 101})).status_code == 400

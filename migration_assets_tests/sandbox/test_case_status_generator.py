@@ -26,9 +26,7 @@ def data() -> Data:
 
 def _rows(path: Path) -> list[tuple]:
     with sqlite3.connect(path) as conn:
-        return conn.execute(
-            "select resource, id, updated_at, deleted_at, doc from records order by 1, 2"
-        ).fetchall()
+        return conn.execute("select resource, id, updated_at, deleted_at, doc from records order by 1, 2").fetchall()
 
 
 def test_same_seed_gives_identical_rows(tmp_path: Path) -> None:
@@ -63,9 +61,7 @@ def test_counts_are_listed_records_proportional_to_scale(tmp_path: Path) -> None
     assert counts["clients"] == 160 - sum(1 for c in written["clients"] if c.get("deleted_at"))
     assert counts["cases"] == 200 - sum(1 for c in written["cases"] if c.get("deleted_at"))
     with sqlite3.connect(tmp_path / "a.sqlite") as conn:
-        live = dict(
-            conn.execute("select resource, count(*) from records where deleted_at is null group by 1")
-        )
+        live = dict(conn.execute("select resource, count(*) from records where deleted_at is null group by 1"))
     assert live == counts
 
 
@@ -148,9 +144,7 @@ DIRTY: dict[str, Callable[[Data], bool]] = {
     "emoji names": lambda d: any(re.search("[\U0001f300-\U0001faff]", c["first_name"]) for c in d["clients"]),
     "empty last_name": lambda d: any(c["last_name"] == "" for c in d["clients"]),
     "empty case name": lambda d: any(c["name"] == "" for c in d["cases"]),
-    "created_at without Z": lambda d: any(
-        not c["created_at"].endswith("Z") for c in d["clients"] + d["cases"]
-    ),
+    "created_at without Z": lambda d: any(not c["created_at"].endswith("Z") for c in d["clients"] + d["cases"]),
     "birth dates in 3 formats": lambda d: (
         _date_formats([c["birth_date"] for c in d["clients"]]) == {"iso", "us", "long"}
     ),
@@ -176,18 +170,14 @@ DIRTY: dict[str, Callable[[Data], bool]] = {
     "double-encoded JSON": lambda d: (
         {"double-encoded"} <= {_json_kind(x["custom_properties"]) for x in d["clients"] + d["cases"]}
     ),
-    "invalid JSON": lambda d: (
-        {"invalid"} <= {_json_kind(x["custom_properties"]) for x in d["clients"] + d["cases"]}
-    ),
+    "invalid JSON": lambda d: {"invalid"} <= {_json_kind(x["custom_properties"]) for x in d["clients"] + d["cases"]},
     "cases without clients": lambda d: any(c["client_ids"] == [] for c in d["cases"]),
     "cases with deleted clients": _case_with_deleted_client,
     "status variants On Hold/On-Hold/on hold": lambda d: (
         {"On Hold", "On-Hold", "on hold"} <= {c["status"] for c in d["cases"]}
     ),
     "status outside every stage list": lambda d: any(
-        c["status"] not in STANDARD_STATUSES
-        and c["stage_id"] is None
-        and c["status"] not in ("On-Hold", "on hold")
+        c["status"] not in STANDARD_STATUSES and c["stage_id"] is None and c["status"] not in ("On-Hold", "on hold")
         for c in d["cases"]
     ),
     "custom stage per practice area": _custom_stage_per_area,
@@ -201,15 +191,11 @@ DIRTY: dict[str, Callable[[Data], bool]] = {
     ),
     "hours below 0": lambda d: any(t["hours"] < 0 for t in d["time-entries"]),
     "hours above 24": lambda d: any(t["hours"] > 24 for t in d["time-entries"]),
-    "amount != hours*rate": lambda d: any(
-        abs(t["amount"] - t["hours"] * t["rate"]) > 0.01 for t in d["time-entries"]
-    ),
+    "amount != hours*rate": lambda d: any(abs(t["amount"] - t["hours"] * t["rate"]) > 0.01 for t in d["time-entries"]),
     "files over 25 MB": lambda d: any(f["size"] > 25 * 1024 * 1024 for f in d["files"]),
     "files of 0 bytes": lambda d: any(f["size"] == 0 for f in d["files"]),
     "files with missing blob": lambda d: any(f.get("_blob") == "missing" for f in d["files"]),
-    "file names with /": lambda d: any(
-        "/" in f["file_name"] and ".." not in f["file_name"] for f in d["files"]
-    ),
+    "file names with /": lambda d: any("/" in f["file_name"] and ".." not in f["file_name"] for f in d["files"]),
     "file names with ..": lambda d: any(".." in f["file_name"] for f in d["files"]),
     "orphan matters": lambda d: any(m["case_id"] not in {c["id"] for c in d["cases"]} for m in d["matters"]),
     "NPS above 10": lambda d: any(n["score"] > 10 for n in d["nps-responses"]),

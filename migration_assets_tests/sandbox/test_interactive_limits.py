@@ -3,7 +3,6 @@ and X-HubSpot-RateLimit-* headers, counted per token and shared by every app ove
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -12,6 +11,7 @@ import pytest
 from migration_assets.sandbox._common import injected_faults
 from migration_assets.sandbox.interactive import SANDBOX_TOKEN, create_app, generate
 from migration_assets.sandbox.interactive.store import open_state
+from migration_assets_tests.emulators import api_fixture
 
 HOST = "http://interactive.sandbox"
 AUTH = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
@@ -25,11 +25,7 @@ def state_path(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-async def api(state_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(state_path))
-    async with httpx.AsyncClient(transport=transport, base_url=HOST, headers=AUTH) as client:
-        yield client
+api = api_fixture(create_app, HOST, AUTH)
 
 
 async def test_every_response_carries_the_rate_limit_headers_counting_down(api: httpx.AsyncClient) -> None:

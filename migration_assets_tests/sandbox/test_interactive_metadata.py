@@ -4,38 +4,25 @@ enumeration options, deal pipelines, owners, custom object schemas, associations
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from migration_assets.sandbox.interactive import SANDBOX_TOKEN, create_app, generate
 from migration_assets.sandbox.interactive.meta import chunks
 from migration_assets.sandbox.interactive.objects import CUSTOM_FQN, CUSTOM_TYPE_ID, LEAD_STATUSES, LIFECYCLE_STAGES
 from migration_assets.sandbox.interactive.store import open_state
-from migration_assets_tests.emulators import seeded_template, working_copy
+from migration_assets_tests.emulators import api_fixture, state_fixtures
 
 HOST = "http://interactive.sandbox"
 AUTH = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
 MIB = 1024 * 1024
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return seeded_template(tmp_path_factory, generate, "interactive.sqlite", scale=100, seed=7)
-
-
-@pytest.fixture
-def state_path(template: Path, tmp_path: Path) -> Path:
-    return working_copy(template, tmp_path, open_state, {"ten_secondly_limit": 100_000})
-
-
-@pytest.fixture
-async def api(state_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(state_path))
-    async with httpx.AsyncClient(transport=transport, base_url=HOST, headers=AUTH) as client:
-        yield client
+template, state_path = state_fixtures(
+    generate, "interactive.sqlite", scale=100, seed=7, open_state=open_state, options={"ten_secondly_limit": 100_000}
+)
+api = api_fixture(create_app, HOST, AUTH)
 
 
 async def _properties(api: httpx.AsyncClient, name: str) -> dict[str, dict]:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 
@@ -12,28 +11,19 @@ import pytest
 
 from migration_assets.sandbox.interactive import SANDBOX_TOKEN, create_app, generate
 from migration_assets.sandbox.interactive.store import open_state
-from migration_assets_tests.emulators import asgi_client, seeded_template, working_copy
+from migration_assets_tests.emulators import api_fixture, state_fixtures
 
 HOST = "http://interactive.sandbox"
 AUTH = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
 SINCE_ISO = "2026-06-01T00:00:00.000Z"
 SINCE_MS = str(int(datetime.fromisoformat("2026-06-01T00:00:00+00:00").timestamp() * 1000))
+UNTHROTTLED = {"ten_secondly_limit": 100_000, "search_per_second": 100_000}
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return seeded_template(tmp_path_factory, generate, "interactive.sqlite", scale=60, seed=7)
-
-
-@pytest.fixture
-def state_path(template: Path, tmp_path: Path) -> Path:
-    return working_copy(template, tmp_path, open_state, {"ten_secondly_limit": 100_000, "search_per_second": 100_000})
-
-
-@pytest.fixture
-async def api(state_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with asgi_client(create_app(state_path), HOST, AUTH) as client:
-        yield client
+template, state_path = state_fixtures(
+    generate, "interactive.sqlite", scale=60, seed=7, open_state=open_state, options=UNTHROTTLED
+)
+api = api_fixture(create_app, HOST, AUTH)
 
 
 def _since(value: str, prop: str = "lastmodifieddate", operator: str = "GTE", **extra: object) -> dict:
