@@ -2,41 +2,27 @@
 
 from __future__ import annotations
 
+from contextlib import aclosing
 from pathlib import Path
 
-import httpx
 import pytest
-from pydantic import SecretStr
 
 from migration_assets.connectors.base import ColumnRequirement, LookupRef, TableRequirement, UpsertRow
 from migration_assets.connectors.dataverse import DataverseDestination
-from migration_assets.connectors.registry import Connection, open_destination, resolve_connection
+from migration_assets.connectors.registry import open_destination, resolve_connection
 from migration_assets.errors import AuthError, MigrationError
-from migration_assets.sandbox import sandbox
 from migration_assets.sandbox._common import SqliteState
 
 pytest.importorskip("migration_assets.sandbox.dataverse.app")
-from migration_assets.sandbox.dataverse.app import create_app
 from migration_assets.sandbox.dataverse.seed import seed_records, snapshot
+from migration_assets_tests.connectors.destinations import connect_dataverse
 
-BOX = sandbox("dynamics365")
 EXT = "cs_externalid"
 
 
 def connector(state: Path, *, secret: str = "dv-sandbox-secret", **options) -> DataverseDestination:
-    """A connector over the emulator at `state`; `options` become Connection.options."""
-    connection = Connection(
-        system="dynamics365",
-        base_url=BOX.host,
-        token_url=BOX.host + (BOX.token_path or ""),
-        client_id=BOX.credentials["client_id"],
-        client_secret=SecretStr(secret),
-        transport=httpx.ASGITransport(app=create_app(state)),
-        sandbox=True,
-        # a high client-side rate: these tests exercise behaviour; the emulator's limits are tested on their own
-        options={"publisher_prefix": "cs", "rate_per_second": 1000, **options},
-    )
-    return DataverseDestination.from_connection(connection)
+    """A connector with the `cs` publisher over the emulator at `state`."""
+    return connect_dataverse(state, client_secret=secret, publisher_prefix="cs", **options)
 
 
 def set_options(state: Path, **values) -> None:
@@ -53,15 +39,9 @@ def key_requirement(table: str) -> TableRequirement:
 
 
 @pytest.fixture
-def state(tmp_path: Path) -> Path:
-    return tmp_path / "dv.sqlite"
-
-
-@pytest.fixture
 async def dv(state: Path):
-    destination = connector(state)
-    yield destination
-    await destination.aclose()
+    async with aclosing(connector(state)) as destination:
+        yield destination
 
 
 @pytest.fixture

@@ -6,35 +6,20 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
 import pytest
-from pydantic import SecretStr
 
 from migration_assets.connectors.base import ColumnRequirement, FileUpload, TableRequirement, UpsertRow
-from migration_assets.connectors.connection import Connection
 from migration_assets.connectors.dataverse import DataverseDestination
 from migration_assets.errors import DestinationNotReady
 from migration_assets.sandbox._common import SqliteState
-from migration_assets.sandbox.dataverse.app import create_app
 from migration_assets.sandbox.dataverse.seed import document_listing, reset
-from migration_assets.systems import system
+from migration_assets_tests.connectors.destinations import connect_dataverse
 
-BOX = system("dynamics365").sandbox
 MIB = 1024 * 1024
 
 
 def connector(state: Path) -> DataverseDestination:
-    connection = Connection(
-        system="dynamics365",
-        base_url=BOX.host,
-        token_url=BOX.host + (BOX.token_path or ""),
-        client_id=BOX.credentials["client_id"],
-        client_secret=SecretStr(BOX.credentials["client_secret"]),
-        transport=httpx.ASGITransport(app=create_app(state)),
-        sandbox=True,
-        options={"publisher_prefix": "cs", "rate_per_second": 1000},
-    )
-    return DataverseDestination.from_connection(connection)
+    return connect_dataverse(state, publisher_prefix="cs")
 
 
 async def chunks(size: int, piece: int = 256 * 1024) -> AsyncIterator[bytes]:
@@ -44,11 +29,6 @@ async def chunks(size: int, piece: int = 256 * 1024) -> AsyncIterator[bytes]:
         n = min(piece, size - sent)
         yield bytes((sent + i) % 251 for i in range(n))
         sent += n
-
-
-@pytest.fixture
-def state(tmp_path: Path) -> Path:
-    return tmp_path / "dv.sqlite"
 
 
 @pytest.fixture

@@ -6,41 +6,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
-from pydantic import SecretStr
 
 from migration_assets.connectors.base import ColumnRequirement, LookupRef, TableRequirement, UpsertRow
-from migration_assets.connectors.connection import Connection
-from migration_assets.connectors.dataverse import DataverseDestination
 from migration_assets.errors import MigrationError
 from migration_assets.sandbox._common import injected_faults
-from migration_assets.sandbox.dataverse.app import create_app
 from migration_assets.sandbox.dataverse.seed import reset
 from migration_assets.sandbox.dataverse.store import open_state
-from migration_assets.systems import system
+from migration_assets_tests.connectors.destinations import connect_dataverse
 
-BOX = system("dynamics365").sandbox
 BD = {"publisher_prefix": "bd", "publisher": {"unique_name": "backdocket", "option_value_prefix": 20000}}
-
-
-def connector(state: Path, **options) -> DataverseDestination:
-    connection = Connection(
-        system="dynamics365",
-        base_url=BOX.host,
-        token_url=BOX.host + (BOX.token_path or ""),
-        client_id=BOX.credentials["client_id"],
-        client_secret=SecretStr(BOX.credentials["client_secret"]),
-        transport=httpx.ASGITransport(app=create_app(state)),
-        sandbox=True,
-        options={"rate_per_second": 1000, **options},
-    )
-    return DataverseDestination.from_connection(connection)
 
 
 @pytest.fixture
 async def dv(tmp_path: Path):
-    destination = connector(tmp_path / "dv.sqlite", **BD)
+    destination = connect_dataverse(tmp_path / "dv.sqlite", **BD)
     yield destination
     await destination.aclose()
 
@@ -63,10 +43,10 @@ async def test_publisher_and_solution_come_from_options_and_are_created_when_mis
 
 async def test_existing_column_of_another_prefix_is_existing_and_only_new_names_conflict(tmp_path: Path):
     state = tmp_path / "dv.sqlite"
-    cs = connector(state, publisher_prefix="cs")
+    cs = connect_dataverse(state, publisher_prefix="cs")
     await cs.apply_schema([TableRequirement("contact", columns=(ColumnRequirement("cs_legacy", "string"),))])
     await cs.aclose()
-    bd = connector(state, **BD)
+    bd = connect_dataverse(state, **BD)
     try:
         required = [
             TableRequirement(
@@ -82,7 +62,7 @@ async def test_existing_column_of_another_prefix_is_existing_and_only_new_names_
 
 
 async def test_without_a_publisher_nothing_custom_can_be_created(tmp_path: Path):
-    dv = connector(tmp_path / "dv.sqlite")
+    dv = connect_dataverse(tmp_path / "dv.sqlite")
     try:
         plan = await dv.plan_schema([keyed("contact")])
         assert plan.to_create == [] and "publisher_prefix" in plan.conflicting[0]["detail"]
@@ -92,10 +72,10 @@ async def test_without_a_publisher_nothing_custom_can_be_created(tmp_path: Path)
 
 async def test_a_solution_of_another_publisher_is_refused(tmp_path: Path):
     state = tmp_path / "dv.sqlite"
-    cs = connector(state, publisher_prefix="cs", solution="shared")
+    cs = connect_dataverse(state, publisher_prefix="cs", solution="shared")
     await cs.apply_schema([TableRequirement("contact", columns=(ColumnRequirement("cs_a", "string"),))])
     await cs.aclose()
-    bd = connector(state, publisher_prefix="bd", solution="shared")
+    bd = connect_dataverse(state, publisher_prefix="bd", solution="shared")
     try:
         with pytest.raises(MigrationError, match="prefix 'cs', not 'bd'"):
             await bd.apply_schema([TableRequirement("contact", columns=(ColumnRequirement("bd_a", "string"),))])
@@ -105,7 +85,7 @@ async def test_a_solution_of_another_publisher_is_refused(tmp_path: Path):
 
 # -- change sets -----------------------------------------------------------------------------------
 async def test_a_failing_row_is_isolated_from_its_change_set_and_the_rest_loads(tmp_path: Path):
-    dv = connector(tmp_path / "dv.sqlite", records_per_changeset=5, **BD)
+    dv = connect_dataverse(tmp_path / "dv.sqlite", records_per_changeset=5, **BD)
     try:
         await dv.apply_schema([keyed("contact")])
         rows = [UpsertRow(f"C-{i}", {"lastname": "x" * (51 if i == 3 else 5)}) for i in range(10)]
@@ -280,7 +260,7 @@ async def test_enhanced_notes_keep_sanitized_html_and_upsert_by_primary_id(dv):
 async def test_schema_apply_survives_lost_responses(tmp_path: Path):
     state = tmp_path / "dv.sqlite"
     reset(state, faults="lost:0.15", faults_seed=8)
-    dv = connector(state, **BD)
+    dv = connect_dataverse(state, **BD)
     try:
         kinds = ColumnRequirement("bd_kinds", "picklist", options=("A", "B"))
         matter = TableRequirement(

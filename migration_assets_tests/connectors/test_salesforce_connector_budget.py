@@ -2,33 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from contextlib import aclosing
 from pathlib import Path
 
 import pytest
 
-from migration_assets.connectors import resolve_connection
 from migration_assets.connectors.base import TableRequirement, UpsertRow
 from migration_assets.connectors.salesforce import SalesforceDestination
 from migration_assets.connectors.salesforce.budget import ApiBudget, parse_limit_info
 from migration_assets.errors import BudgetExhausted
 from migration_assets.sandbox.salesforce.seed import reset_usage
 from migration_assets.sandbox.salesforce.store import open_state
+from migration_assets_tests.connectors.destinations import connect_salesforce
 
 KEY = "Account_External_ID__c"
 
 
-def connect(tmp_path: Path, **options: object) -> SalesforceDestination:
-    conn = resolve_connection("salesforce", state_dir=tmp_path, environ={})
-    return SalesforceDestination.from_connection(replace(conn, options={"bulk_poll_interval": 0.001, **options}))
-
-
 @pytest.fixture
 async def sf(tmp_path: Path):
-    connector = connect(tmp_path, collection_size=2, bulk_threshold=100)
-    await connector.apply_schema([TableRequirement("Account", keys={KEY: (KEY,)})])
-    yield connector
-    await connector.aclose()
+    async with aclosing(connect_salesforce(tmp_path, collection_size=2, bulk_threshold=100)) as connector:
+        await connector.apply_schema([TableRequirement("Account", keys={KEY: (KEY,)})])
+        yield connector
 
 
 def rows(n: int) -> list[UpsertRow]:
@@ -55,7 +49,7 @@ def test_reserve_is_kept_free() -> None:
 
 
 def test_estimate_calls_per_path(tmp_path: Path) -> None:
-    sf = connect(tmp_path, collection_size=200, bulk_threshold=2000, bulk_poll_estimate=3)
+    sf = connect_salesforce(tmp_path, collection_size=200, bulk_threshold=2000, bulk_poll_estimate=3)
     assert sf.estimate_calls(401) == 3
     assert sf.estimate_calls(2000) == 8 and sf.estimate_calls(25_000) == 24
     assert sf.estimate_calls(10, "bulk") == 8 and sf.estimate_calls(0) == 0
@@ -91,7 +85,7 @@ async def test_run_resumes_after_usage_reset(sf: SalesforceDestination, tmp_path
 
 
 async def test_reserve_option_refuses_earlier(tmp_path: Path) -> None:
-    sf = connect(tmp_path, collection_size=2, daily_budget_reserve=5)
+    sf = connect_salesforce(tmp_path, collection_size=2, daily_budget_reserve=5)
     await sf.apply_schema([TableRequirement("Account", keys={KEY: (KEY,)})])
     await limit_to(tmp_path, sf, 6)
     with pytest.raises(BudgetExhausted):
@@ -101,7 +95,7 @@ async def test_reserve_option_refuses_earlier(tmp_path: Path) -> None:
 
 async def test_server_limit_exceeded_raises_budget_exhausted(sf: SalesforceDestination, tmp_path: Path) -> None:
     await sf.count("Account", KEY)  # sf now believes plenty is left
-    other = connect(tmp_path)
+    other = connect_salesforce(tmp_path)
     await limit_to(tmp_path, sf, 1)
     await other.count("Account", KEY)  # another process spends the last call
     with pytest.raises(BudgetExhausted) as caught:

@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from migration_assets.connectors import resolve_connection
 from migration_assets.connectors.base import FileUpload, TableRequirement, UpsertRow
 from migration_assets.connectors.salesforce import SalesforceDestination
 from migration_assets.connectors.salesforce.files import safe_file_name
 from migration_assets.connectors.salesforce.soql import query_records, quote, select
 from migration_assets.sandbox.salesforce.store import open_state
+from migration_assets_tests.connectors.destinations import connect_salesforce
 
 KEY = "Case_External_ID__c"
-
-
-def connect(tmp_path: Path, **options: object) -> SalesforceDestination:
-    conn = resolve_connection("salesforce", state_dir=tmp_path, environ={})
-    return SalesforceDestination.from_connection(replace(conn, options={"bulk_poll_interval": 0.001, **options}))
 
 
 class Chunks:
@@ -54,7 +48,7 @@ def test_safe_file_name_drops_folders_and_reserved_characters() -> None:
 
 
 async def test_upload_creates_a_content_version_linked_to_the_parent(tmp_path: Path) -> None:
-    sf = connect(tmp_path)
+    sf = connect_salesforce(tmp_path)
     parent = await case_id(sf)
     data = Chunks(b"%PDF-1.4 ", b"x" * 5000, b" end")
     result = await sf.upload_file(upload(data, 5013, parent, name="folder/Brief, v2.pdf"))
@@ -74,7 +68,7 @@ async def test_upload_creates_a_content_version_linked_to_the_parent(tmp_path: P
 
 
 async def test_oversize_file_is_refused_without_reading_it(tmp_path: Path) -> None:
-    sf = connect(tmp_path, max_file_bytes=1000)
+    sf = connect_salesforce(tmp_path, max_file_bytes=1000)
     data = Chunks(b"x" * 1001)
     result = await sf.upload_file(upload(data, 1001, None))
     assert not result.ok and "above the 1000-byte limit" in (result.error or "") and not data.read
@@ -82,7 +76,7 @@ async def test_oversize_file_is_refused_without_reading_it(tmp_path: Path) -> No
 
 
 async def test_org_refusal_of_a_large_file_is_reported_per_file(tmp_path: Path) -> None:
-    sf = connect(tmp_path)
+    sf = connect_salesforce(tmp_path)
     parent = await case_id(sf)
     open_state(tmp_path / "salesforce.sqlite").set_options({"max_file_bytes": 100})
     result = await sf.upload_file(upload(Chunks(b"y" * 500), 500, parent))

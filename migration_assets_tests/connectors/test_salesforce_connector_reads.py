@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from contextlib import aclosing
 from pathlib import Path
 
 import pytest
 
-from migration_assets.connectors import resolve_connection
 from migration_assets.connectors.base import TableRequirement, UpsertRow
 from migration_assets.connectors.salesforce import SalesforceDestination
 from migration_assets.connectors.salesforce.soql import in_chunks, quote, select
 from migration_assets.sandbox.salesforce.store import open_state
+from migration_assets_tests.connectors.destinations import connect_salesforce
 
 KEY = "Account_External_ID__c"
 
 
-def connect(tmp_path: Path, **options: object) -> SalesforceDestination:
-    conn = resolve_connection("salesforce", state_dir=tmp_path, environ={})
-    return SalesforceDestination.from_connection(replace(conn, options={"bulk_poll_interval": 0.001, **options}))
-
-
 @pytest.fixture
 async def sf(tmp_path: Path):
-    connector = connect(tmp_path)
-    await connector.apply_schema([TableRequirement("Account", keys={KEY: (KEY,)})])
-    yield connector
-    await connector.aclose()
+    async with aclosing(connect_salesforce(tmp_path)) as connector:
+        await connector.apply_schema([TableRequirement("Account", keys={KEY: (KEY,)})])
+        yield connector
 
 
 async def load(sf: SalesforceDestination, names: list[str]) -> dict[str, str]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+from contextlib import aclosing
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from migration_assets.connectors import resolve_connection
 from migration_assets.connectors.base import (
     ColumnInfo,
     ColumnRequirement,
@@ -20,18 +20,13 @@ from migration_assets.connectors.base import (
 )
 from migration_assets.connectors.salesforce import SalesforceDestination, schema_diff
 from migration_assets.errors import MigrationError
-
-
-def connect(tmp_path: Path, **options: object) -> SalesforceDestination:
-    conn = resolve_connection("salesforce", state_dir=tmp_path, environ={})
-    return SalesforceDestination.from_connection(replace(conn, options={"bulk_poll_interval": 0.001, **options}))
+from migration_assets_tests.connectors.destinations import connect_salesforce
 
 
 @pytest.fixture
 async def sf(tmp_path: Path):
-    connector = connect(tmp_path)
-    yield connector
-    await connector.aclose()
+    async with aclosing(connect_salesforce(tmp_path)) as connector:
+        yield connector
 
 
 TIME_ENTRY = TableRequirement(

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from migration_assets.connectors import resolve_connection
 from migration_assets.connectors.base import ColumnRequirement, LookupRef, TableRequirement, UpsertRow
 from migration_assets.connectors.salesforce import SalesforceDestination
 from migration_assets.errors import RemoteRejected
 from migration_assets.sandbox.salesforce.store import open_state
+from migration_assets_tests.connectors.destinations import connect_salesforce
 
 REQUIRED = [
     TableRequirement("Account", keys={"Account_External_ID__c": ("Account_External_ID__c",)}),
@@ -25,16 +24,11 @@ REQUIRED = [
 PATHS = ["collections", "bulk"]
 
 
-def connect(tmp_path: Path, **options: object) -> SalesforceDestination:
-    conn = resolve_connection("salesforce", state_dir=tmp_path, environ={})
-    return SalesforceDestination.from_connection(replace(conn, options={"bulk_poll_interval": 0.001, **options}))
-
-
 @pytest.fixture(params=PATHS)
 async def sf(request: pytest.FixtureRequest, tmp_path: Path):
     # The threshold decides the path: 1 sends everything through Bulk, a huge one through Collections.
     threshold = 1 if request.param == "bulk" else 10_000
-    connector = connect(tmp_path, bulk_threshold=threshold, collection_size=3)
+    connector = connect_salesforce(tmp_path, bulk_threshold=threshold, collection_size=3)
     await connector.apply_schema(REQUIRED)
     yield connector
     await connector.aclose()
@@ -153,7 +147,7 @@ async def test_path_stats_count_rows_per_path(sf: SalesforceDestination, request
 
 async def test_bulk_waits_with_backoff_until_the_job_completes(tmp_path: Path) -> None:
     open_state(tmp_path / "salesforce.sqlite").set_options({"bulk_poll_until_complete": 3})
-    sf = connect(tmp_path, bulk_threshold=1)
+    sf = connect_salesforce(tmp_path, bulk_threshold=1)
     await sf.apply_schema(REQUIRED)
     results = await sf.upsert("Account", "Account_External_ID__c", accounts(3))
     assert all(r.ok for r in results) and sf.path_stats["bulk"]["polls"] >= 3
@@ -161,7 +155,7 @@ async def test_bulk_waits_with_backoff_until_the_job_completes(tmp_path: Path) -
 
 
 async def test_rows_of_a_failed_bulk_job_are_reported_unprocessed(tmp_path: Path) -> None:
-    sf = connect(tmp_path, bulk_threshold=1)
+    sf = connect_salesforce(tmp_path, bulk_threshold=1)
     await sf.apply_schema(REQUIRED)
     rows = [UpsertRow("A-1", {"Name": "x", "Foo__c": 1}), UpsertRow("A-2", {"Name": "y"})]
     results = await sf.upsert("Account", "Account_External_ID__c", rows)
