@@ -8,6 +8,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -38,32 +39,30 @@ template, state_path = state_fixtures(
 
 @pytest.fixture
 async def make(state_path: Path) -> AsyncIterator[Factory]:
-    """Connectors over the emulator; `seen` collects every request (observed, not mocked)."""
-    opened: list[InteractiveSource] = []
+    """Connectors over the emulator, closed after the test; `seen` collects every request
+    (observed, not mocked)."""
+    async with AsyncExitStack() as opened:
 
-    def factory(
-        *,
-        token: str = SANDBOX_TOKEN,
-        seen: list[httpx.Request] | None = None,
-        retry: RetryPolicy = settings.RETRY,
-        **options: object,
-    ):
-        async def record(request: httpx.Request) -> None:
-            if seen is not None:
-                seen.append(request)
+        def factory(
+            *,
+            token: str = SANDBOX_TOKEN,
+            seen: list[httpx.Request] | None = None,
+            retry: RetryPolicy = settings.RETRY,
+            **options: object,
+        ):
+            async def record(request: httpx.Request) -> None:
+                if seen is not None:
+                    seen.append(request)
 
-        client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=create_app(state_path)), base_url=HOST, event_hooks={"request": [record]}
-        )
-        auth = HeaderAuth("Authorization", SecretStr(f"Bearer {token}"))
-        session = HttpSession("interactive", client, auth=auth, rate=1000, burst=1000, retry=retry)
-        source = InteractiveSource(session, **{"search_rate": 1000.0, **options})  # type: ignore[arg-type]
-        opened.append(source)
-        return source
+            transport = httpx.ASGITransport(app=create_app(state_path))
+            client = httpx.AsyncClient(transport=transport, base_url=HOST, event_hooks={"request": [record]})
+            auth = HeaderAuth("Authorization", SecretStr(f"Bearer {token}"))
+            session = HttpSession("interactive", client, auth=auth, rate=1000, burst=1000, retry=retry)
+            source = InteractiveSource(session, **{"search_rate": 1000.0, **options})  # type: ignore[arg-type]
+            opened.push_async_callback(source.aclose)
+            return source
 
-    yield factory
-    for source in opened:
-        await source.aclose()
+        yield factory
 
 
 async def _rows(source: InteractiveSource, obj: str, since: str | None = None) -> list[dict]:
