@@ -3,6 +3,9 @@ fault injection."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx
 import pytest
 
 from migration_assets.sandbox._common import injected_faults
@@ -46,20 +49,21 @@ async def test_token_header_is_accepted_and_every_answer_carries_remaining(tmp_p
     assert missing.status_code == 404 and missing.headers["X-RateLimit-Remaining"] == "998"  # errors count too
 
 
+async def owners_answer(path: Path, **reset_options: object) -> httpx.Response:
+    """The answer to one owners read on a sandbox at `path` reset with `reset_options`."""
+    seed.reset(path, **reset_options)
+    async with sandbox_client(path) as client:
+        return await client.get(OWNERS)
+
+
 @pytest.mark.parametrize(("plan", "left"), [("blossom", 999), ("estate", 1999), ("forest", 4999)])
 async def test_plan_sets_the_hourly_limit(tmp_path, plan, left):
-    path = tmp_path / "fs.sqlite"
-    seed.reset(path, plan=plan)
-    async with sandbox_client(path) as client:
-        response = await client.get(OWNERS)
+    response = await owners_answer(tmp_path / "fs.sqlite", plan=plan)
     assert int(response.headers["X-RateLimit-Remaining"]) == left
 
 
 async def test_sprout_plan_has_no_api_access(tmp_path):
-    path = tmp_path / "fs.sqlite"
-    seed.reset(path, plan="sprout")
-    async with sandbox_client(path) as client:
-        response = await client.get(OWNERS)
+    response = await owners_answer(tmp_path / "fs.sqlite", plan="sprout")
     assert response.status_code == 403
     assert response.json() == {"errors": {"code": 403, "message": ["API access is not available on the Sprout plan"]}}
 
@@ -114,9 +118,7 @@ async def test_reset_usage_starts_a_new_hour(tmp_path):
 
 async def test_injected_503_answers_the_errors_envelope(tmp_path):
     path = tmp_path / "fs.sqlite"
-    seed.reset(path, faults="503:1")
-    async with sandbox_client(path) as client:
-        response = await client.get(OWNERS)
+    response = await owners_answer(path, faults="503:1")
     assert response.status_code == 503
     assert response.json() == {"errors": {"code": 503, "message": ["Service temporarily unavailable"]}}
     assert response.headers["Retry-After"] == "1"

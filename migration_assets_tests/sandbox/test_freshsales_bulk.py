@@ -7,7 +7,8 @@ import json
 import pytest
 
 from migration_assets.sandbox.freshsales import seed
-from migration_assets.sandbox.freshsales.testing import api, sandbox_client
+from migration_assets.sandbox.freshsales.testing import api
+from migration_assets_tests.sandbox.freshsales_calls import planned_sandbox
 
 FIELDS = [
     {"kind": "field", "entity": "deals", "label": "Source System ID", "type": "text", "unique": True},
@@ -17,11 +18,7 @@ FIELDS = [
 
 @pytest.fixture
 async def client(tmp_path):
-    path = tmp_path / "fs.sqlite"
-    seed.reset(path)
-    seed.apply_field_plan(path, FIELDS)
-    async with sandbox_client(path) as client:
-        client.path = path  # type: ignore[attr-defined]
+    async with planned_sandbox(tmp_path / "fs.sqlite", FIELDS) as client:
         yield client
 
 

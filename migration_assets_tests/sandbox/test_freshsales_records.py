@@ -9,7 +9,8 @@ import pytest
 
 from migration_assets.sandbox.freshsales import seed
 from migration_assets.sandbox.freshsales.store import FIND_SQL, open_state, page_query
-from migration_assets.sandbox.freshsales.testing import api, sandbox_client
+from migration_assets.sandbox.freshsales.testing import api
+from migration_assets_tests.sandbox.freshsales_calls import planned_sandbox
 
 KEY = {"kind": "field", "label": "Source System ID", "type": "text", "unique": True}
 OFFSET_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}-04:00$")
@@ -17,11 +18,8 @@ OFFSET_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}-04:00$")
 
 @pytest.fixture
 async def client(tmp_path):
-    path = tmp_path / "fs.sqlite"
-    seed.reset(path)
-    seed.apply_field_plan(path, [{**KEY, "entity": e} for e in ("contacts", "sales_accounts", "deals")])
-    async with sandbox_client(path) as client:
-        client.path = path  # type: ignore[attr-defined]
+    plan = [{**KEY, "entity": e} for e in ("contacts", "sales_accounts", "deals")]
+    async with planned_sandbox(tmp_path / "fs.sqlite", plan) as client:
         yield client
 
 

@@ -6,8 +6,9 @@ import pytest
 
 from migration_assets.sandbox.freshsales import seed
 from migration_assets.sandbox.freshsales.model import SALES_ACTIVITY_TYPES
-from migration_assets.sandbox.freshsales.testing import api, sandbox_client
+from migration_assets.sandbox.freshsales.testing import api
 from migration_assets.systems import Person
+from migration_assets_tests.sandbox.freshsales_calls import planned_sandbox
 
 PLAN = [
     {"kind": "field", "entity": "contacts", "label": "Source System ID", "type": "text", "unique": True},
@@ -23,11 +24,7 @@ PLAN = [
 
 @pytest.fixture
 async def client(tmp_path):
-    path = tmp_path / "fs.sqlite"
-    seed.reset(path)
-    seed.apply_field_plan(path, PLAN)
-    async with sandbox_client(path) as client:
-        client.path = path  # type: ignore[attr-defined]
+    async with planned_sandbox(tmp_path / "fs.sqlite", PLAN) as client:
         yield client
 
 
