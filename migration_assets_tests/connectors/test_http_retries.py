@@ -52,6 +52,25 @@ def faults(state: SqliteState) -> dict[str, int]:
     return injected_faults(state)
 
 
+def reset_salesforce(tmp_path: Path, **options: object) -> Path:
+    """A fresh Salesforce sandbox state in `tmp_path` with `options` (faults)."""
+    path = tmp_path / "sf.sqlite"
+    sf_seed.reset(path, **options)
+    return path
+
+
+async def failed_token(
+    session: HttpSession, expected: type[ConnectorError] = ConnectorError, match: str | None = None
+) -> ConnectorError:
+    """What `session.token()` raises; the session is closed after (its stats stay readable)."""
+    try:
+        with pytest.raises(expected, match=match) as raised:
+            await session.token()
+    finally:
+        await session.aclose()
+    return raised.value
+
+
 # -- data requests ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
 async def test_each_retried_status_is_retried_until_the_request_succeeds(tmp_path: Path, status: int) -> None:
@@ -99,45 +118,32 @@ async def test_retry_budget_is_a_session_setting(tmp_path: Path) -> None:
 # -- the token request --------------------------------------------------------------------------------
 @pytest.mark.parametrize("status", [429, 503])
 async def test_throttled_token_endpoint_is_rate_limited_not_an_auth_error(tmp_path: Path, status: int) -> None:
-    path = tmp_path / "sf.sqlite"
-    sf_seed.reset(path, faults=f"{status}:1", faults_retry_after=5)
-    session = salesforce(path, retry_budget_seconds=2)
-    with pytest.raises(RateLimited) as raised:
-        await session.token()
-    assert not isinstance(raised.value, AuthError)
-    assert raised.value.status == status and "token endpoint still throttled" in str(raised.value)
-    assert "refused the client credentials" not in str(raised.value)
-    await session.aclose()
+    session = salesforce(reset_salesforce(tmp_path, faults=f"{status}:1", faults_retry_after=5), retry_budget_seconds=2)
+    error = await failed_token(session, RateLimited)
+    assert not isinstance(error, AuthError)
+    assert error.status == status and "token endpoint still throttled" in str(error)
+    assert "refused the client credentials" not in str(error)
 
 
 async def test_failing_token_endpoint_is_a_connector_error_after_the_attempts(tmp_path: Path) -> None:
-    path = tmp_path / "sf.sqlite"
-    sf_seed.reset(path, faults="500:1")
-    session = salesforce(path)
-    with pytest.raises(ConnectorError) as raised:
-        await session.token()
-    assert type(raised.value) is ConnectorError and raised.value.status == 500
+    session = salesforce(reset_salesforce(tmp_path, faults="500:1"))
+    error = await failed_token(session)
+    assert type(error) is ConnectorError and error.status == 500
     assert session.stats.requests == 3 and session.stats.snapshot()["server_errors_500"] == 3
-    await session.aclose()
 
 
 async def test_token_request_timeouts_never_escape_as_httpx_errors(tmp_path: Path) -> None:
-    path = tmp_path / "sf.sqlite"
-    sf_seed.reset(path, faults="timeout:1")
-    session = salesforce(path)
-    with pytest.raises(ConnectorError) as raised:
-        await session.token()
-    assert not isinstance(raised.value, AuthError)
-    assert isinstance(raised.value.__cause__, httpx.ReadTimeout)
+    session = salesforce(reset_salesforce(tmp_path, faults="timeout:1"))
+    error = await failed_token(session)
+    assert not isinstance(error, AuthError)
+    assert isinstance(error.__cause__, httpx.ReadTimeout)
     assert session.stats.transport_errors == 3
-    await session.aclose()
 
 
 @pytest.mark.parametrize("kind", ["429", "503", "500", "timeout"])
 async def test_token_request_is_retried_until_the_endpoint_answers(tmp_path: Path, kind: str) -> None:
-    path = tmp_path / "sf.sqlite"
     # seed 1: the first draw is under 0.5 (the first token request fails), the second is not
-    sf_seed.reset(path, faults=f"{kind}:0.5", faults_seed=1)
+    path = reset_salesforce(tmp_path, faults=f"{kind}:0.5", faults_seed=1)
     session = salesforce(path)
     token = await session.token()
     assert token is not None and token.access_token
@@ -147,11 +153,7 @@ async def test_token_request_is_retried_until_the_endpoint_answers(tmp_path: Pat
 
 
 async def test_refused_client_credentials_are_an_auth_error(tmp_path: Path) -> None:
-    path = tmp_path / "sf.sqlite"
-    sf_seed.reset(path)
-    session = salesforce(path, secret="not-the-secret")
-    with pytest.raises(AuthError, match="refused the client credentials") as raised:
-        await session.token()
-    assert raised.value.status == 400 and "not-the-secret" not in str(raised.value)
+    session = salesforce(reset_salesforce(tmp_path), secret="not-the-secret")
+    error = await failed_token(session, AuthError, match="refused the client credentials")
+    assert error.status == 400 and "not-the-secret" not in str(error)
     assert session.stats.requests == 1
-    await session.aclose()
