@@ -10,8 +10,10 @@ A test module declares its emulator's data in one line and gets the fixtures of 
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +86,34 @@ def api_fixture(create_app: Callable[[Path], Any], base_url: str, headers: Mappi
             yield client
 
     return api
+
+
+@dataclass(frozen=True)
+class Generated:
+    """What one `generate(path, scale=..., seed=...)` reported (counts) and wrote (rows)."""
+
+    counts: Any
+    rows: list[tuple]
+
+
+def generate_with_seeds(
+    generate: Callable[..., Any],
+    read_rows: Callable[[Path], list[tuple]],
+    tmp_path: Path,
+    *,
+    scale: int,
+    seeds: tuple[int, ...],
+) -> list[Generated]:
+    """One state file generated at `scale` for each of `seeds`, read back with `read_rows`."""
+    generated = []
+    for index, seed in enumerate(seeds):
+        path = tmp_path / f"seed-{index}.sqlite"
+        counts = generate(path, scale=scale, seed=seed)
+        generated.append(Generated(counts, read_rows(path)))
+    return generated
+
+
+def record_rows(path: Path) -> list[tuple]:
+    """Every row of the `records` table of an emulator state (Case Status, BackDocket), in key order."""
+    with sqlite3.connect(path) as conn:
+        return conn.execute("select resource, id, updated_at, deleted_at, doc from records order by 1, 2").fetchall()

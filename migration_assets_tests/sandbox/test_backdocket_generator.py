@@ -21,6 +21,7 @@ from migration_assets.sandbox.backdocket.generator import sizes
 from migration_assets.sandbox.backdocket.resources import RESOURCES
 from migration_assets.sandbox.backdocket.store import open_state, parse_timestamp
 from migration_assets.systems import Person
+from migration_assets_tests.emulators import generate_with_seeds, record_rows
 
 SCALE, SEED = 60, 23
 Data = dict[str, list[dict[str, Any]]]
@@ -259,15 +260,9 @@ def test_same_scale_and_seed_build_identical_data(data: Data) -> None:
     assert build(scale=SCALE, seed=SEED + 1) != data
 
 
-def _rows(path: Path) -> list[tuple]:
-    with sqlite3.connect(path) as conn:
-        return conn.execute("select resource, id, updated_at, deleted_at, doc from records order by 1, 2").fetchall()
-
-
 def test_generate_writes_byte_identical_state_for_the_same_seed(tmp_path: Path) -> None:
-    first, second = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
-    assert generate(first, scale=20, seed=9) == generate(second, scale=20, seed=9)
-    assert _rows(first) == _rows(second)
+    first, second = generate_with_seeds(generate, record_rows, tmp_path, scale=20, seeds=(9, 9))
+    assert first == second
 
 
 def test_sizes_are_proportional_to_the_scale(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import pytest
 from migration_assets.sandbox.case_status import generate, source_users
 from migration_assets.sandbox.case_status.gen_common import BASE, STANDARD_STATUSES
 from migration_assets.sandbox.case_status.generator import build
+from migration_assets_tests.emulators import generate_with_seeds, record_rows
 
 Data = dict[str, list[dict[str, Any]]]
 
@@ -24,21 +25,14 @@ def data() -> Data:
     return build(scale=200, seed=5)
 
 
-def _rows(path: Path) -> list[tuple]:
-    with sqlite3.connect(path) as conn:
-        return conn.execute("select resource, id, updated_at, deleted_at, doc from records order by 1, 2").fetchall()
-
-
 def test_same_seed_gives_identical_rows(tmp_path: Path) -> None:
-    first, second = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
-    assert generate(first, scale=60, seed=42) == generate(second, scale=60, seed=42)
-    assert _rows(first) == _rows(second)
+    first, second = generate_with_seeds(generate, record_rows, tmp_path, scale=60, seeds=(42, 42))
+    assert first == second
 
 
 def test_different_seed_gives_different_rows(tmp_path: Path) -> None:
-    generate(tmp_path / "a.sqlite", scale=60, seed=1)
-    generate(tmp_path / "b.sqlite", scale=60, seed=2)
-    assert _rows(tmp_path / "a.sqlite") != _rows(tmp_path / "b.sqlite")
+    first, second = generate_with_seeds(generate, record_rows, tmp_path, scale=60, seeds=(1, 2))
+    assert first.rows != second.rows
 
 
 def test_regenerating_replaces_the_previous_dataset(tmp_path: Path) -> None:

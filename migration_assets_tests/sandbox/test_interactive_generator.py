@@ -20,6 +20,7 @@ from migration_assets.sandbox.interactive.generator import build, generate, size
 from migration_assets.sandbox.interactive.objects import CUSTOM_TYPE_ID, LIFECYCLE_STAGES
 from migration_assets.sandbox.interactive.store import open_state
 from migration_assets.systems import Person
+from migration_assets_tests.emulators import generate_with_seeds
 
 SCALE = 100
 
@@ -52,15 +53,13 @@ def _props(ctx: Context, otype: str) -> list[dict[str, Any]]:
 
 # -- determinism and sizes ----------------------------------------------------------------------
 def test_the_same_seed_writes_identical_rows(tmp_path: Path) -> None:
-    first, second = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
-    assert generate(first, scale=40, seed=42) == generate(second, scale=40, seed=42)
-    assert _rows(first) == _rows(second)
+    first, second = generate_with_seeds(generate, _rows, tmp_path, scale=40, seeds=(42, 42))
+    assert first == second
 
 
 def test_another_seed_writes_other_rows(tmp_path: Path) -> None:
-    generate(tmp_path / "a.sqlite", scale=40, seed=1)
-    generate(tmp_path / "b.sqlite", scale=40, seed=2)
-    assert _rows(tmp_path / "a.sqlite") != _rows(tmp_path / "b.sqlite")
+    first, second = generate_with_seeds(generate, _rows, tmp_path, scale=40, seeds=(1, 2))
+    assert first.rows != second.rows
 
 
 def test_sizes_are_proportional_to_the_number_of_deals(ctx: Context) -> None:
