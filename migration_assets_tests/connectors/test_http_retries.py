@@ -4,6 +4,7 @@ budget. Fault sequences come from `faults_seed` (FaultInjection draws one number
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from pathlib import Path
 
 import httpx
@@ -59,13 +60,17 @@ def reset_salesforce(tmp_path: Path, **options: object) -> Path:
     return path
 
 
-async def failed_token(
-    session: HttpSession, expected: type[ConnectorError] = ConnectorError, match: str | None = None
+async def raised_by(
+    session: HttpSession,
+    call: Awaitable[object],
+    expected: type[ConnectorError] = ConnectorError,
+    match: str | None = None,
 ) -> ConnectorError:
-    """What `session.token()` raises; the session is closed after (its stats stay readable)."""
+    """What awaiting `call` (a request or token request of `session`) raises; the session is
+    closed after (its stats stay readable)."""
     try:
         with pytest.raises(expected, match=match) as raised:
-            await session.token()
+            await call
     finally:
         await session.aclose()
     return raised.value
@@ -89,21 +94,17 @@ async def test_each_retried_status_is_retried_until_the_request_succeeds(tmp_pat
 
 async def test_server_error_on_every_try_ends_as_remote_rejected_after_the_attempts(tmp_path: Path) -> None:
     session = case_status(tmp_path / "cs.sqlite", retry=RetryPolicy(base_delay=0.01, attempts=3), faults="502:1")
-    with pytest.raises(RemoteRejected) as raised:
-        await session.request("GET", "/v1/api/users")
-    assert raised.value.status == 502 and raised.value.body == {"detail": "Bad gateway"}
+    error = await raised_by(session, session.request("GET", "/v1/api/users"), RemoteRejected)
+    assert error.status == 502 and error.body == {"detail": "Bad gateway"}
     assert session.stats.requests == 3
-    await session.aclose()
 
 
 async def test_throttling_past_the_retry_budget_raises_rate_limited_with_the_body(tmp_path: Path) -> None:
     session = case_status(tmp_path / "cs.sqlite", faults="429:1", faults_retry_after=5)
     session.retry = RetryPolicy(throttled_seconds=2)  # a Retry-After of 5 s cannot fit a 2 s budget
-    with pytest.raises(RateLimited) as raised:
-        await session.request("GET", "/v1/api/users")
-    assert raised.value.status == 429 and raised.value.body == {"detail": "Rate limit exceeded"}
+    error = await raised_by(session, session.request("GET", "/v1/api/users"), RateLimited)
+    assert error.status == 429 and error.body == {"detail": "Rate limit exceeded"}
     assert session.stats.requests == 1
-    await session.aclose()
 
 
 async def test_retry_budget_is_a_session_setting(tmp_path: Path) -> None:
@@ -119,7 +120,7 @@ async def test_retry_budget_is_a_session_setting(tmp_path: Path) -> None:
 @pytest.mark.parametrize("status", [429, 503])
 async def test_throttled_token_endpoint_is_rate_limited_not_an_auth_error(tmp_path: Path, status: int) -> None:
     session = salesforce(reset_salesforce(tmp_path, faults=f"{status}:1", faults_retry_after=5), retry_budget_seconds=2)
-    error = await failed_token(session, RateLimited)
+    error = await raised_by(session, session.token(), RateLimited)
     assert not isinstance(error, AuthError)
     assert error.status == status and "token endpoint still throttled" in str(error)
     assert "refused the client credentials" not in str(error)
@@ -127,14 +128,14 @@ async def test_throttled_token_endpoint_is_rate_limited_not_an_auth_error(tmp_pa
 
 async def test_failing_token_endpoint_is_a_connector_error_after_the_attempts(tmp_path: Path) -> None:
     session = salesforce(reset_salesforce(tmp_path, faults="500:1"))
-    error = await failed_token(session)
+    error = await raised_by(session, session.token())
     assert type(error) is ConnectorError and error.status == 500
     assert session.stats.requests == 3 and session.stats.snapshot()["server_errors_500"] == 3
 
 
 async def test_token_request_timeouts_never_escape_as_httpx_errors(tmp_path: Path) -> None:
     session = salesforce(reset_salesforce(tmp_path, faults="timeout:1"))
-    error = await failed_token(session)
+    error = await raised_by(session, session.token())
     assert not isinstance(error, AuthError)
     assert isinstance(error.__cause__, httpx.ReadTimeout)
     assert session.stats.transport_errors == 3
@@ -154,6 +155,6 @@ async def test_token_request_is_retried_until_the_endpoint_answers(tmp_path: Pat
 
 async def test_refused_client_credentials_are_an_auth_error(tmp_path: Path) -> None:
     session = salesforce(reset_salesforce(tmp_path), secret="not-the-secret")
-    error = await failed_token(session, AuthError, match="refused the client credentials")
+    error = await raised_by(session, session.token(), AuthError, match="refused the client credentials")
     assert error.status == 400 and "not-the-secret" not in str(error)
     assert session.stats.requests == 1

@@ -49,32 +49,28 @@ async def test_token_header_is_accepted_and_every_answer_carries_remaining(tmp_p
     assert missing.status_code == 404 and missing.headers["X-RateLimit-Remaining"] == "998"  # errors count too
 
 
-async def owners_answer(path: Path, **reset_options: object) -> httpx.Response:
-    """The answer to one owners read on a sandbox at `path` reset with `reset_options`."""
+async def owners_answers(path: Path, count: int, **reset_options: object) -> list[httpx.Response]:
+    """The answers to `count` owners reads on a sandbox at `path` reset with `reset_options`."""
     seed.reset(path, **reset_options)
     async with sandbox_client(path) as client:
-        return await client.get(OWNERS)
+        return [await client.get(OWNERS) for _ in range(count)]
 
 
 @pytest.mark.parametrize(("plan", "left"), [("blossom", 999), ("estate", 1999), ("forest", 4999)])
 async def test_plan_sets_the_hourly_limit(tmp_path, plan, left):
-    response = await owners_answer(tmp_path / "fs.sqlite", plan=plan)
+    [response] = await owners_answers(tmp_path / "fs.sqlite", 1, plan=plan)
     assert int(response.headers["X-RateLimit-Remaining"]) == left
 
 
 async def test_sprout_plan_has_no_api_access(tmp_path):
-    response = await owners_answer(tmp_path / "fs.sqlite", plan="sprout")
+    [response] = await owners_answers(tmp_path / "fs.sqlite", 1, plan="sprout")
     assert response.status_code == 403
     assert response.json() == {"errors": {"code": 403, "message": ["API access is not available on the Sprout plan"]}}
 
 
 async def test_hourly_limit_answers_429_in_the_errors_envelope_with_retry_after(tmp_path):
-    path = tmp_path / "fs.sqlite"
-    seed.reset(path, hourly_limit=3)
-    async with sandbox_client(path) as client:
-        statuses = [(await client.get(OWNERS)).status_code for _ in range(3)]
-        refused = await client.get(OWNERS)
-    assert statuses == [200, 200, 200]
+    *accepted, refused = await owners_answers(tmp_path / "fs.sqlite", 4, hourly_limit=3)
+    assert [response.status_code for response in accepted] == [200, 200, 200]
     assert refused.status_code == 429
     assert refused.json()["errors"]["code"] == 429
     assert "per hour" in refused.json()["errors"]["message"][0]
@@ -83,12 +79,8 @@ async def test_hourly_limit_answers_429_in_the_errors_envelope_with_retry_after(
 
 
 async def test_per_minute_cap_answers_429_before_the_hourly_limit(tmp_path):
-    path = tmp_path / "fs.sqlite"
-    seed.reset(path, minute_limit=2)
-    async with sandbox_client(path) as client:
-        ok = [(await client.get(OWNERS)).status_code for _ in range(2)]
-        refused = await client.get(OWNERS)
-    assert ok == [200, 200]
+    *accepted, refused = await owners_answers(tmp_path / "fs.sqlite", 3, minute_limit=2)
+    assert [response.status_code for response in accepted] == [200, 200]
     assert refused.status_code == 429
     assert "per minute" in refused.json()["errors"]["message"][0]
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
@@ -118,7 +110,7 @@ async def test_reset_usage_starts_a_new_hour(tmp_path):
 
 async def test_injected_503_answers_the_errors_envelope(tmp_path):
     path = tmp_path / "fs.sqlite"
-    response = await owners_answer(path, faults="503:1")
+    [response] = await owners_answers(path, 1, faults="503:1")
     assert response.status_code == 503
     assert response.json() == {"errors": {"code": 503, "message": ["Service temporarily unavailable"]}}
     assert response.headers["Retry-After"] == "1"
