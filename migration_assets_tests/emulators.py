@@ -4,6 +4,7 @@ test, and an HTTP client speaking to the emulator's ASGI app in process.
 A test module declares its emulator's data in one line and gets the fixtures of that data:
 
     template, state_path = state_fixtures(generate, "interactive.sqlite", scale=60, seed=7)
+    dataset = dataset_fixture(build, scale=60, seed=7)
     api = api_fixture(create_app, HOST, AUTH)
 """
 
@@ -75,6 +76,16 @@ def state_fixtures(
         return working_copy(template, tmp_path, open_state, options)
 
     return template, state_path
+
+
+def dataset_fixture(build: Callable[..., Any], *, scale: int, seed: int) -> Any:
+    """A module's `dataset` fixture: what `build(scale=..., seed=...)` returns, built once."""
+
+    @pytest.fixture(scope="module", name="dataset")
+    def dataset() -> Any:
+        return build(scale=scale, seed=seed)
+
+    return dataset
 
 
 def api_fixture(create_app: Callable[[Path], Any], base_url: str, headers: Mapping[str, str] | None = None) -> Any:

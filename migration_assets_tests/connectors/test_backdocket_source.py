@@ -21,7 +21,7 @@ from migration_assets.sandbox._common import injected_faults
 from migration_assets.sandbox.backdocket import build, create_app, expire_tokens, generate, mutate, seed
 from migration_assets.sandbox.backdocket.store import CLIENT_ID, CLIENT_SECRET, open_state
 from migration_assets.systems import declarations
-from migration_assets_tests.emulators import state_fixtures
+from migration_assets_tests.emulators import dataset_fixture, state_fixtures
 
 HOST = "http://backdocket.sandbox"
 SCALE, SEED = 30, 8
@@ -31,11 +31,7 @@ Factory = Callable[..., BackDocketSource]
 template, state_path = state_fixtures(
     generate, "backdocket.sqlite", scale=SCALE, seed=SEED, open_state=open_state, options={"rate_limit": 100000}
 )
-
-
-@pytest.fixture(scope="module")
-def dataset() -> dict[str, list[dict]]:
-    return build(scale=SCALE, seed=SEED)
+dataset = dataset_fixture(build, scale=SCALE, seed=SEED)
 
 
 @pytest.fixture

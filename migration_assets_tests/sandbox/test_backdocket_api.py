@@ -13,7 +13,7 @@ import pytest
 from migration_assets.sandbox.backdocket import RESOURCES, build, create_app, generate, mutate
 from migration_assets.sandbox.backdocket.params import encode_cursor
 from migration_assets.sandbox.backdocket.store import CLIENT_ID, CLIENT_SECRET, open_state, utc_z
-from migration_assets_tests.emulators import asgi_client, state_fixtures
+from migration_assets_tests.emulators import asgi_client, dataset_fixture, state_fixtures
 
 HOST = "http://backdocket.sandbox"
 SCALE, SEED = 60, 17
@@ -23,11 +23,7 @@ GOOD = {"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secr
 template, state_path = state_fixtures(
     generate, "backdocket.sqlite", scale=SCALE, seed=SEED, open_state=open_state, options={"rate_limit": 100000}
 )
-
-
-@pytest.fixture(scope="module")
-def dataset() -> dict[str, list[dict]]:
-    return build(scale=SCALE, seed=SEED)
+dataset = dataset_fixture(build, scale=SCALE, seed=SEED)
 
 
 @pytest.fixture
