@@ -1,5 +1,6 @@
 """What every seeded source generator shares: the fixed clock, the seeded context, the "1 in n" rule
-that plants each dirty class in a known proportion, and the build/write loop over resource builders.
+that plants each dirty class in a known proportion, the build/write loop over resource builders, and
+the changes between runs that delta tests make to a document-store emulator (update, soft delete).
 
 Every timestamp is relative to BASE (2026-11-01T00:00:00Z), never to the wall clock, so two runs
 with the same (scale, seed) write byte-identical documents.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -95,3 +96,34 @@ def write_documents(store: DocumentStore, state_path: Path, data: dict[str, list
         for resource, docs in data.items():
             store.put(conn, resource, docs)
     return {resource: sum(1 for d in docs if not d.get("deleted_at")) for resource, docs in data.items()}
+
+
+def update_document(
+    store: Any, state_path: Path, resource: str, record_id: object, changes: Mapping[str, Any], stamp: str
+) -> dict[str, Any]:
+    """Merge `changes` into a live record of a document-store emulator, updated_at = `stamp`; the
+    document as the API shows it.
+
+    Raises:
+        KeyError: when the record does not exist or is deleted.
+    """
+    with store.open_state(Path(state_path)).connect() as conn:
+        doc = store.get(conn, resource, record_id)
+        if doc is None:
+            raise KeyError(f"{resource} {record_id} not found")
+        new = {**doc, **changes, "id": doc["id"], "updated_at": stamp}
+        store.put(conn, resource, [new])
+    return store.public(new)
+
+
+def delete_document(store: Any, state_path: Path, resource: str, record_id: object, stamp: str) -> None:
+    """Soft-delete a live record of a document-store emulator: deleted_at = updated_at = `stamp`.
+
+    Raises:
+        KeyError: when the record does not exist or is already deleted.
+    """
+    with store.open_state(Path(state_path)).connect() as conn:
+        doc = store.get(conn, resource, record_id)
+        if doc is None:
+            raise KeyError(f"{resource} {record_id} not found")
+        store.put(conn, resource, [{**doc, "updated_at": stamp, "deleted_at": stamp}])
