@@ -29,6 +29,7 @@ class RollbackSummary:
     kept: dict[str, int] = field(default_factory=dict)  # files an earlier phase stored
     schema_created: list[dict[str, Any]] = field(default_factory=list)  # custom schema the migration made
     schema_removed: list[str] = field(default_factory=list)
+    schema_left: list[str] = field(default_factory=list)  # created schema still in place, and why
     failed: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -40,12 +41,11 @@ class RollbackSummary:
             "failed": self.failed,
             "schema_created": self.schema_created,
             "schema_removed": self.schema_removed,
+            "schema_left": self.schema_left,
         }
 
 
-def _image(
-    loaded: LoadedSpec, obj_name: str, raw: str, destination_id: str | None, user_table: str
-) -> dict[str, Any]:
+def _image(loaded: LoadedSpec, obj_name: str, raw: str, destination_id: str | None, user_table: str) -> dict[str, Any]:
     """A before-image ready for `restore`: lookups and owners become {"table", "id"} references."""
     image = json.loads(raw)
     obj = loaded.spec.objects[obj_name]

@@ -47,7 +47,7 @@ from migration_assets.connectors.base import (
     WriteResult,
 )
 from migration_assets.connectors.connection import Connection
-from migration_assets.connectors.dataverse import attachments, documents, metadata, parties, records
+from migration_assets.connectors.dataverse import attachments, documents, metadata, parties, records, removal
 from migration_assets.connectors.dataverse.associations import Associations
 from migration_assets.connectors.dataverse.batch import (
     BatchRequest,
@@ -269,6 +269,15 @@ class DataverseDestination(DestinationConnector):
     async def plan_schema(self, required: Sequence[TableRequirement]) -> SchemaPlan:
         """Existing / to create / conflicting, including the licence tier's custom-table limit."""
         return await metadata.plan_schema(self.meta, required)
+
+    async def drop_schema(self, items: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Delete the option values, keys, relationships, columns and tables `apply_schema` created
+        (see removal.py); what is already gone counts as done.
+
+        Raises:
+            SchemaNotRemoved: the service refused some items; names what is left and why.
+        """
+        return await removal.SchemaRemover(self.api, self.meta).remove(items)
 
     # -- helpers --------------------------------------------------------------------------
     async def _gather(self, jobs: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
