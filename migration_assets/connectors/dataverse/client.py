@@ -42,6 +42,7 @@ from migration_assets.connectors.base import (
     DestinationUser,
     FileUpload,
     SchemaPlan,
+    StoredFile,
     TableRequirement,
     UpsertRow,
     WriteResult,
@@ -479,6 +480,19 @@ class DataverseDestination(DestinationConnector):
         if upload.store == "attachment" or (upload.store == "auto" and not await self.documents.ready()):
             return await self.attachments.upload(upload)
         return await self.documents.upload(upload)
+
+    async def replaced_file(self, upload: FileUpload) -> StoredFile | None:
+        """The document-store file an upload to the same folder and name would overwrite (notes never
+        overwrite anything)."""
+        if upload.store == "attachment" or not await self.documents.ready():
+            return None
+        return await self.documents.replaced(upload)
+
+    async def restore_files(self, table: str, before_images: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
+        """Delete the document locations (with the uploaded files) and put the replaced files back."""
+        if table != documents.LOCATION_TABLE:
+            raise NotImplementedError(f"dynamics365: {table} records never replace a file")
+        return await self.documents.restore(before_images)
 
     async def read_files(self, table: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Files by the id `upload_file` returned: document locations (name, folder and size from the
