@@ -9,6 +9,7 @@ import json
 import pytest
 
 from migration_assets.sandbox.dataverse import seed as dataverse_seed
+from migration_assets.sandbox.salesforce import seed as salesforce_seed
 from migration_assets.systems import system
 from migration_assets_tests.conftest import core_spec_dir
 
@@ -30,7 +31,10 @@ def _metadata(workbench, destination: str):
 
 
 def _records(workbench, destination: str) -> dict:
+    """Every live record of the destination (without the Dataverse publisher and solution rows)."""
     state = system(destination).state_path(workbench.paths.sandbox)
+    if destination == "salesforce":
+        return salesforce_seed.snapshot(state)
     snapshot = dataverse_seed.snapshot(state)
     return {t: rows for t, rows in snapshot.items() if t not in DATAVERSE_SETUP}
 
@@ -53,9 +57,17 @@ def _report(workbench, rolled, pair: str) -> dict:
     return json.loads(path.read_text())
 
 
-@pytest.mark.parametrize(("pair", "destination"), [("case_status__dynamics365", "dynamics365")])
-def test_rollback_with_schema_removes_the_created_schema_and_is_idempotent(workbench, tmp_path, pair, destination):
-    workbench.spec_dir = core_spec_dir(tmp_path / "specs", pair=pair)
+@pytest.mark.parametrize(
+    ("pair", "destination", "keep"),
+    [
+        ("case_status__dynamics365", "dynamics365", ("account", "contact", "incident")),
+        ("case_status__salesforce", "salesforce", ("account", "contact", "case")),
+    ],
+)
+def test_rollback_with_schema_removes_the_created_schema_and_is_idempotent(
+    workbench, tmp_path, pair, destination, keep
+):
+    workbench.spec_dir = core_spec_dir(tmp_path / "specs", pair=pair, keep=keep)
     workbench.seed(scale=100)
     metadata_before = _metadata(workbench, destination)
     records_before = _records(workbench, destination)
