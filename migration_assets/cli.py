@@ -201,7 +201,7 @@ def cmd_summary(args) -> int:
 def _report(spec, phase: str) -> dict:
     import duckdb
 
-    from migration_assets.connectors import open_destination, resolve_connection
+    from migration_assets.defs.resources import ConnectionsResource
     from migration_assets.defs.run_history import latest_run
     from migration_assets.reports.run_report import build_report
 
@@ -209,7 +209,9 @@ def _report(spec, phase: str) -> dict:
     db_path = paths.staging_db(spec.pair)
     if not db_path.exists():
         raise MigrationError(f"{spec.pair} has not run yet: no staging file {db_path}")
-    dest = open_destination(spec.spec.destination, resolve_connection(spec.spec.destination, state_dir=paths.sandbox))
+    dest = ConnectionsResource(sandbox_dir=str(paths.sandbox)).destination(
+        spec.spec.destination, spec.spec.destination_options
+    )
     run = latest_run(_instance(), spec.pair, phase)
     with duckdb.connect(str(db_path), read_only=True) as conn:
         return build_report(conn, spec, phase, dest, run=run)
