@@ -35,7 +35,7 @@ demo: setup  ## seed, schema plan, plan + profiles, sample, approve, full, a sim
 test: setup  ## lint, validate the definitions, run the test suite
 	$(BIN)/ruff check migration_assets migration_assets_tests
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
-	$(BIN)/python -m pytest -q -n 2 --dist worksteal
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15
 
 bench: setup  ## scale benchmarks (prints records/s, requests, 429s, rate-limit use) and slow tests
 	$(BIN)/python -m migration_assets.bench
