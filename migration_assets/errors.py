@@ -13,6 +13,7 @@
      +-- GateFailed                 a data-quality gate (pandera check) has not passed for this phase
      +-- ApprovalRequired           full/delta load without an approval for the current spec hash
      +-- RollbackError              rollback could not restore the pre-migration state
+          +-- SchemaNotRemoved      `rollback --schema` left schema items in place (names them)
 
 Each error carries the context a person needs to act: the file, YAML path and line for a spec, the
 system, object and record id for a connector error.
@@ -99,6 +100,17 @@ class RollbackError(MigrationError):
     """Raised when rollback cannot restore the pre-migration state of a record."""
 
 
+class SchemaNotRemoved(RollbackError):
+    """Raised by `drop_schema` when some schema items the migration created are still in place:
+    `removed` says what went, `left` names each item left (with the destination's reason, or what a
+    person removes by hand where the destination's API cannot)."""
+
+    def __init__(self, removed: list[str], left: list[str], *, system: str = "") -> None:
+        self.removed, self.left = list(removed), list(left)
+        prefix = f"{system}: " if system else ""
+        super().__init__(f"{prefix}{len(left)} schema item(s) left: " + "; ".join(left))
+
+
 __all__ = [
     "ApprovalRequired",
     "AuthError",
@@ -111,6 +123,7 @@ __all__ = [
     "RateLimited",
     "RemoteRejected",
     "RollbackError",
+    "SchemaNotRemoved",
     "SpecError",
     "StagingError",
     "known_values",

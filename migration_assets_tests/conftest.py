@@ -49,9 +49,10 @@ class Workbench:
         config = {"ops": {approval_op_name(pair): {"config": {"approver": by}}}}
         return job.execute_in_process(instance=self.instance, run_config=config, raise_on_error=False)
 
-    def rollback(self, pair: str, phase: str = "") -> dg.ExecuteInProcessResult:
+    def rollback(self, pair: str, phase: str = "", *, schema: bool = False) -> dg.ExecuteInProcessResult:
+        """Run the pair's rollback job (`schema`: also remove the schema the migration created)."""
         job = self.defs.resolve_job_def(rollback_job_name(pair))
-        config = {"ops": {rollback_op_name(pair): {"config": {"phase": phase}}}}
+        config = {"ops": {rollback_op_name(pair): {"config": {"phase": phase, "drop_schema": schema}}}}
         return job.execute_in_process(instance=self.instance, run_config=config, raise_on_error=False)
 
     def destination(self, system: str):

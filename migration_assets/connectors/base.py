@@ -211,6 +211,16 @@ class FileUpload:
 
 
 @dataclass(frozen=True)
+class StoredFile:
+    """A file already in the document store at the place an upload goes (the file it would replace)."""
+
+    folder: str
+    name: str
+    content: bytes
+    content_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
 class SchemaPlan:
     """What `plan_schema` found: items that exist, items `apply_schema` would create and items that
     conflict (need a person). Each item is a JSON-able dict with kind, table, name and detail."""
@@ -315,6 +325,18 @@ class DestinationConnector(abc.ABC):
 
     async def upload_file(self, upload: FileUpload) -> WriteResult:
         raise NotImplementedError(f"{self.system} has no document store")
+
+    async def replaced_file(self, upload: FileUpload) -> StoredFile | None:
+        """The file `upload_file(upload)` would overwrite (same folder and name in the document store),
+        with its bytes, so the ledger keeps it as a before-image; None when nothing is there or the
+        store never overwrites (a new record per upload)."""
+        return None
+
+    async def restore_files(self, table: str, before_images: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
+        """Rollback of uploads that overwrote a file: delete the file record `upload_file` made
+        (`"id"`, may be None when the upload never finished) and put back the replaced file
+        (`"replaced_file"`: folder, name, content_type and base64 `content`). One result per image."""
+        raise NotImplementedError(f"{self.system} cannot restore replaced files")
 
     async def read_files(self, table: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Files stored by `upload_file`, by the destination id it returned (the record in `table`):

@@ -12,6 +12,7 @@ from migration_assets.defs.naming import POOL, rollback_job_name, rollback_op_na
 from migration_assets.defs.resources import ConnectionsResource, StagingResource
 from migration_assets.engine import planning, schema
 from migration_assets.engine.rollback import rollback
+from migration_assets.errors import SchemaNotRemoved
 from migration_assets.staging import ledger
 
 
@@ -44,8 +45,10 @@ def build_rollback_job(ctx: PairDefs) -> dg.JobDefinition:
                 spec = planning.effective_spec(conn, loaded)  # the tables the loads wrote to
                 done = await rollback(spec, conn, dest, context.run.run_id, phase=phase, log=context.log.info)
                 if config.drop_schema and not done.failed:
-                    done.schema_removed = await _drop_schema(dest, schema.created_items(conn))
-                    schema.mark_removed(conn)
+                    done.schema_created = schema.created_items(conn)
+                    done.schema_removed, done.schema_left = await _drop_schema(dest, done.schema_created)
+                    if not done.schema_left:
+                        schema.mark_removed(conn)
                 return done
             finally:
                 await dest.aclose()
@@ -53,7 +56,8 @@ def build_rollback_job(ctx: PairDefs) -> dg.JobDefinition:
         with staging.connect(pair) as conn:
             ledger.ensure(conn)
             summary = asyncio.run(go(conn))
-            summary.schema_created = schema.created_items(conn) if not config.drop_schema else summary.schema_created
+            if not config.drop_schema:
+                summary.schema_created = schema.created_items(conn)
         report = ctx.paths.report_dir(pair) / f"rollback-{context.run.run_id[:8]}.json"
         report.write_text(json.dumps(summary.as_dict(), indent=2, default=str))
         context.add_output_metadata(
@@ -62,6 +66,7 @@ def build_rollback_job(ctx: PairDefs) -> dg.JobDefinition:
                 "restored": dg.MetadataValue.json(summary.restored),
                 "schema_created_by_the_migration": len(summary.schema_created),
                 "schema_removed": dg.MetadataValue.json(summary.schema_removed),
+                "schema_left": dg.MetadataValue.json(summary.schema_left),
                 "failed": len(summary.failed),
                 "report": dg.MetadataValue.path(str(report)),
             }
@@ -70,6 +75,11 @@ def build_rollback_job(ctx: PairDefs) -> dg.JobDefinition:
             raise dg.Failure(
                 f"rollback left {len(summary.failed)} record(s) unrestored; run it again",
                 metadata={"failures": dg.MetadataValue.json(summary.failed[:50])},
+            )
+        if summary.schema_left:
+            raise dg.Failure(
+                f"rollback --schema left {len(summary.schema_left)} schema item(s): " + "; ".join(summary.schema_left),
+                metadata={"schema_left": dg.MetadataValue.json(summary.schema_left), "report": str(report)},
             )
         return summary.as_dict()
 
@@ -85,10 +95,19 @@ def build_rollback_job(ctx: PairDefs) -> dg.JobDefinition:
     return _job
 
 
-async def _drop_schema(dest, items: list[dict]) -> list[str]:
-    """Remove the created schema, newest first; a destination that cannot is a plain failure."""
+async def _drop_schema(dest, items: list[dict]) -> tuple[list[str], list[str]]:
+    """Remove the created schema: (what was removed, what is left and why). Nothing to remove is a
+    no-op, so a second `rollback --schema` does nothing."""
+    if not items:
+        return [], []
     try:
-        return await dest.drop_schema(list(reversed(items)))
+        return await dest.drop_schema(items), []
+    except SchemaNotRemoved as exc:
+        return exc.removed, exc.left
     except NotImplementedError as exc:
-        listed = "; ".join(f"{i.get('kind')} {i.get('table')}.{i.get('name') or ''}" for i in items)
-        raise dg.Failure(f"{exc}: remove by hand: {listed}") from exc
+        return [], [f"{_item(i)} ({exc}: remove it by hand)" for i in items]
+
+
+def _item(item: dict) -> str:
+    kind, table, name = item.get("kind"), item.get("table"), item.get("name")
+    return f"{kind} {table}" if kind == "table" or name in (None, "", table) else f"{kind} {table}.{name}"

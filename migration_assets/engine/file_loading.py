@@ -18,6 +18,8 @@ confirmed ledger row, so it is still to do).
 from __future__ import annotations
 
 import asyncio
+import base64
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +28,13 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from migration_assets.connectors.base import DestinationConnector, FileUpload, SourceConnector, WriteResult
+from migration_assets.connectors.base import (
+    DestinationConnector,
+    FileUpload,
+    SourceConnector,
+    StoredFile,
+    WriteResult,
+)
 from migration_assets.engine import files, lookup_targets
 from migration_assets.engine.loading import (
     LoadSummary,
@@ -56,6 +64,7 @@ HELD_REASON = "held for a later run"  # a quarantine reason's start for files th
 
 
 KEPT_FILE = "_kept_file"  # marks the before-image of a file an earlier phase stored
+REPLACED_FILE = "_replaced_file"  # the before-image of a file already in the store that an upload overwrote
 INLINE_CHUNK = 64 * 1024  # bytes per chunk of a file whose content was in the source row
 
 
@@ -180,14 +189,12 @@ async def _upload(
     if summary.not_ready is not None:  # the destination said it cannot take files yet: hold the rest
         _hold(conn, phase, obj_name, run_id, row, summary.not_ready, summary)
         return
-    ledger.record(conn, [_pending(run_id, phase, obj_name, obj.table, row, target.before_id)])
-    meter = _Meter(_content(source, obj, src, row))
     upload = FileUpload(
         external_id=ext,
         file_name=row[files.NAME],
         folder=row[files.FOLDER] or "",
         size=int(row[files.SIZE] or 0),
-        content=aiter(meter),
+        content=_inline(None),  # replaced by the download once the before-image is kept
         content_type=row[files.CONTENT_TYPE] or files.DEFAULT_CONTENT_TYPE,
         parent_table=target.parent_table,
         parent_id=target.parent_id,
@@ -195,6 +202,17 @@ async def _upload(
         store=obj.file.store if obj.file else "auto",
         created_at=json_value(row.get(files.CREATED_AT)),
     )
+    try:
+        replaced = None if target.before_id else await dest.replaced_file(upload)
+    except FATAL:
+        raise
+    except (ConnectorError, MigrationError) as exc:  # never overwrite a file whose bytes were not kept
+        why = f"the file it would replace could not be read: {exc}"
+        _refuse(conn, phase, obj_name, run_id, row, why, summary)
+        return
+    ledger.record(conn, [_pending(run_id, phase, obj_name, obj.table, row, target.before_id, replaced)])
+    meter = _Meter(_content(source, obj, src, row))
+    upload = dataclasses.replace(upload, content=aiter(meter))
     try:
         result = await dest.upload_file(upload)
     except FATAL:
@@ -218,8 +236,14 @@ async def _upload(
         summary.bytes_uploaded += upload.size
         summary.bytes_streamed += meter.bytes
         return
+    _refuse(conn, phase, obj_name, run_id, row, f"not transferred to {dest.system}: {result.error}", summary)
+
+
+def _refuse(conn, phase: str, obj_name: str, run_id: str, row: dict[str, Any], why: str, summary) -> None:
+    """Quarantine one file that was not stored, with the reason."""
+    ext = str(row[EXT])
     summary.failed += 1
-    reason = f"{upload.file_name}: not transferred to {dest.system}: {result.error}"
+    reason = f"{row.get(files.NAME)}: {why}"
     quarantine_rows(conn, phase, obj_name, run_id, [(row, reason)])
     summary.failures.append(_failure(row, reason))
     if len(summary.errors) < 20:
@@ -253,11 +277,26 @@ async def _inline(text: str | None) -> AsyncIterator[bytes]:
 
 
 def _pending(
-    run_id: str, phase: str, obj_name: str, table: str, row: dict[str, Any], before_id: str | None
+    run_id: str,
+    phase: str,
+    obj_name: str,
+    table: str,
+    row: dict[str, Any],
+    before_id: str | None,
+    replaced: StoredFile | None = None,
 ) -> ledger.Entry:
     # A file stored by an earlier phase gets a before-image that says so: rolling back this phase
-    # keeps it (that phase's rollback deletes it); a file new to the store has none and is deleted.
-    before = {"id": before_id, KEPT_FILE: True} if before_id else None
+    # keeps it (that phase's rollback deletes it); a file that overwrites one already in the store
+    # keeps that file's bytes (rollback puts them back); a file new to the store has none and is deleted.
+    before: dict[str, Any] | None = {"id": before_id, KEPT_FILE: True} if before_id else None
+    if replaced is not None:
+        kept = {
+            "folder": replaced.folder,
+            "name": replaced.name,
+            "content_type": replaced.content_type,
+            "content": base64.b64encode(replaced.content).decode(),
+        }
+        before = {"id": None, REPLACED_FILE: kept}
     return ledger.Entry(
         run_id,
         phase,

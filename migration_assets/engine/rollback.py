@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from migration_assets.connectors.base import DestinationConnector, WriteResult
+from migration_assets.engine.file_loading import REPLACED_FILE
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.staging import ledger
 
@@ -29,6 +30,7 @@ class RollbackSummary:
     kept: dict[str, int] = field(default_factory=dict)  # files an earlier phase stored
     schema_created: list[dict[str, Any]] = field(default_factory=list)  # custom schema the migration made
     schema_removed: list[str] = field(default_factory=list)
+    schema_left: list[str] = field(default_factory=list)  # created schema still in place, and why
     failed: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -40,12 +42,11 @@ class RollbackSummary:
             "failed": self.failed,
             "schema_created": self.schema_created,
             "schema_removed": self.schema_removed,
+            "schema_left": self.schema_left,
         }
 
 
-def _image(
-    loaded: LoadedSpec, obj_name: str, raw: str, destination_id: str | None, user_table: str
-) -> dict[str, Any]:
+def _image(loaded: LoadedSpec, obj_name: str, raw: str, destination_id: str | None, user_table: str) -> dict[str, Any]:
     """A before-image ready for `restore`: lookups and owners become {"table", "id"} references."""
     image = json.loads(raw)
     obj = loaded.spec.objects[obj_name]
@@ -74,8 +75,18 @@ async def rollback(
         todo = [r for r in plans[name] if r["before_image"] and r["last_op"] not in ("restored",)]
         if loaded.spec.objects[name].kind == "file":
             # files an earlier phase stored stay (re-sent bytes of the same source file); the rollback
-            # of the phase that first stored them deletes them
-            summary.kept[name] = len(todo)
+            # of the phase that first stored them deletes them; a file that overwrote one already in
+            # the store is deleted and the overwritten file put back
+            images = [{**json.loads(r["before_image"]), "id": r["destination_id"]} for r in todo]
+            replaced = [(r, i) for r, i in zip(todo, images, strict=True) if REPLACED_FILE in i]
+            summary.kept[name] = len(todo) - len(replaced)
+            if replaced:
+                table = loaded.spec.objects[name].table
+                images = [{"id": i["id"], "replaced_file": i[REPLACED_FILE]} for _, i in replaced]
+                results = await dest.restore_files(table, images)
+                restored = [r for r, _ in replaced]
+                summary.restored[name] = _record(conn, loaded, name, restored, results, "restored", run_id, summary)
+                log(f"{name}: {summary.restored[name]} overwritten file(s) restored")
             continue
         images = [_image(loaded, name, r["before_image"], r["destination_id"], dest.user_table) for r in todo]
         results = []

@@ -202,7 +202,8 @@ def first_writes(conn: duckdb.DuckDBPyConnection, obj: str, phase: str | None = 
 
 def preexisting(conn: duckdb.DuckDBPyConnection, obj: str) -> set[str]:
     """External ids of `obj` whose record existed before the migration first wrote it (its earliest
-    ledger row has a before-image that is not a file kept from an earlier phase)."""
+    ledger row has a before-image that is not a file kept from an earlier phase, nor a file an upload
+    overwrote: that upload's own record is new)."""
     rows = conn.execute(
         """
         select external_id, before_image from (
@@ -212,4 +213,4 @@ def preexisting(conn: duckdb.DuckDBPyConnection, obj: str) -> set[str]:
         """,
         [obj],
     ).fetchall()
-    return {ext for ext, image in rows if '"_kept_file"' not in image}
+    return {ext for ext, image in rows if '"_kept_file"' not in image and '"_replaced_file"' not in image}

@@ -10,7 +10,7 @@ import yaml
 from migration_assets.connectors.base import ColumnRequirement, TableRequirement
 from migration_assets.connectors.freshsales import FreshsalesDestination
 from migration_assets.connectors.freshsales.schema import CATALOG
-from migration_assets.errors import MigrationError
+from migration_assets.errors import MigrationError, SchemaNotRemoved
 from migration_assets.sandbox.freshsales import seed
 from migration_assets.sandbox.freshsales.testing import connection
 
@@ -161,3 +161,14 @@ async def test_catalog_columns_exist_in_the_sandbox_field_settings(fs):
     for table, info in described.tables.items():
         numbered = {c for c in catalog["tables"][table] if c[-1].isdigit()}
         assert set(catalog["tables"][table]) - numbered <= set(info.columns), table
+
+
+async def test_drop_schema_names_each_field_to_delete_in_the_admin_ui(fs):
+    plan = await fs.plan_schema(REQUIRED)
+    assert await fs.drop_schema([]) == []
+    with pytest.raises(SchemaNotRemoved) as refused:
+        await fs.drop_schema(plan.to_create)
+    assert refused.value.removed == [] and len(refused.value.left) == len(plan.to_create)
+    stage = next(step for step in refused.value.left if "cf_matter_stage" in step)
+    assert stage.startswith("field deal.cf_matter_stage: Admin Settings > Deals > Fields > cf_matter_stage")
+    assert "delete the field" in stage and "cf_matter_stage" in str(refused.value)

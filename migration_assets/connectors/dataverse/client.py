@@ -42,12 +42,13 @@ from migration_assets.connectors.base import (
     DestinationUser,
     FileUpload,
     SchemaPlan,
+    StoredFile,
     TableRequirement,
     UpsertRow,
     WriteResult,
 )
 from migration_assets.connectors.connection import Connection
-from migration_assets.connectors.dataverse import attachments, documents, metadata, parties, records
+from migration_assets.connectors.dataverse import attachments, documents, metadata, parties, records, removal
 from migration_assets.connectors.dataverse.associations import Associations
 from migration_assets.connectors.dataverse.batch import (
     BatchRequest,
@@ -270,6 +271,15 @@ class DataverseDestination(DestinationConnector):
         """Existing / to create / conflicting, including the licence tier's custom-table limit."""
         return await metadata.plan_schema(self.meta, required)
 
+    async def drop_schema(self, items: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Delete the option values, keys, relationships, columns and tables `apply_schema` created
+        (see removal.py); what is already gone counts as done.
+
+        Raises:
+            SchemaNotRemoved: the service refused some items; names what is left and why.
+        """
+        return await removal.SchemaRemover(self.api, self.meta).remove(items)
+
     # -- helpers --------------------------------------------------------------------------
     async def _gather(self, jobs: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
         """Run jobs with at most `concurrency` (capped by the server's dop hint) in flight, in order."""
@@ -470,6 +480,19 @@ class DataverseDestination(DestinationConnector):
         if upload.store == "attachment" or (upload.store == "auto" and not await self.documents.ready()):
             return await self.attachments.upload(upload)
         return await self.documents.upload(upload)
+
+    async def replaced_file(self, upload: FileUpload) -> StoredFile | None:
+        """The document-store file an upload to the same folder and name would overwrite (notes never
+        overwrite anything)."""
+        if upload.store == "attachment" or not await self.documents.ready():
+            return None
+        return await self.documents.replaced(upload)
+
+    async def restore_files(self, table: str, before_images: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
+        """Delete the document locations (with the uploaded files) and put the replaced files back."""
+        if table != documents.LOCATION_TABLE:
+            raise NotImplementedError(f"dynamics365: {table} records never replace a file")
+        return await self.documents.restore(before_images)
 
     async def read_files(self, table: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Files by the id `upload_file` returned: document locations (name, folder and size from the

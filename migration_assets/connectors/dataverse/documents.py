@@ -18,6 +18,9 @@ FileUpload.external_id: the column named by `FileUpload.key`, else `<publisher p
 
 Rollback (real Graph: `DELETE <drive>/root:/<path>` → 204, 404 `itemNotFound` when gone): deleting
 location rows also deletes their files, unless another location still points at the same file.
+An upload that overwrites a file already in the drive (same folder and name) reads it first
+(`GET <drive>/root:/<path>` for the item, `GET …:/content`, which real Graph answers with 302 to a
+pre-authenticated download URL) so the ledger keeps it; its rollback puts those bytes back.
 An environment without an active SharePoint site raises DestinationNotReady for uploads that must
 go to the document store (the loader holds them for a later run).
 """
@@ -25,8 +28,9 @@ go to the document store (the loader holds them for a later run).
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
@@ -34,6 +38,7 @@ from migration_assets.connectors.base import (
     ColumnRequirement,
     FileUpload,
     LookupRef,
+    StoredFile,
     TableRequirement,
     UpsertRow,
     WriteResult,
@@ -226,6 +231,60 @@ class DocumentStore:
             )
         return f"{publisher.prefix}_{LOCATION_KEY_SUFFIX}"
 
+    async def replaced(self, upload: FileUpload) -> StoredFile | None:
+        """The file already at the upload's folder and name, with its bytes; None when there is none."""
+        folder, name = safe_folder(upload.folder), safe_name(upload.file_name)
+        path = quote(f"{folder}/{name}" if folder else name)
+        try:
+            item = (await self.connector.api.send("GET", f"{self.drive}/root:/{path}", expect=(200,))).json()
+        except RemoteRejected as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if "file" not in item:
+            return None  # a folder of that name: the upload is refused, nothing is replaced
+        response = await self.connector.api.send("GET", f"{self.drive}/root:/{path}:/content", expect=(200, 302))
+        if response.status_code == 302:
+            response = await self.connector.api.send("GET", response.headers["location"], expect=(200,))
+        mime = str((item.get("file") or {}).get("mimeType") or "application/octet-stream")
+        return StoredFile(folder, name, response.content, mime)
+
+    async def restore(self, images: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
+        """Delete the locations (and uploaded files) of `images`, then upload each replaced file again."""
+        ids = [str(i["id"]) for i in images if i.get("id")]
+        deleted = {r.external_id: r for r in await self.delete(ids)} if ids else {}
+        results = []
+        for image in images:
+            done = deleted.get(str(image.get("id")))
+            if done is not None and not done.ok:
+                results.append(done)
+                continue
+            results.append(await self._put_back(str(image.get("id") or ""), image["replaced_file"]))
+        return results
+
+    async def _put_back(self, location_id: str, replaced: Mapping[str, Any]) -> WriteResult:
+        data = base64.b64decode(str(replaced["content"]))
+        folder, name = str(replaced.get("folder") or ""), str(replaced["name"])
+        path = quote(f"{folder}/{name}" if folder else name)
+        upload = FileUpload(
+            location_id,
+            name,
+            folder,
+            len(data),
+            _chunks(data),
+            str(replaced.get("content_type") or "application/octet-stream"),
+        )
+        try:
+            if upload.size <= SIMPLE_UPLOAD_MAX:
+                await self._simple(path, upload)
+            else:
+                await self._chunked(path, upload)
+        except (AuthError, RateLimited):
+            raise
+        except ConnectorError as exc:
+            return WriteResult(location_id, ok=False, destination_id=location_id or None, error=_error(exc))
+        return WriteResult(location_id, ok=True, destination_id=location_id or None, operation="restored")
+
     async def read(self, table: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored files behind document locations: `{location id: {name, folder, size, parent_id}}`.
 
@@ -320,6 +379,13 @@ class DocumentStore:
             if exc.status != 404:
                 return _error(exc)
         return None
+
+
+async def _chunks(data: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), UPLOAD_CHUNK):
+        yield data[start : start + UPLOAD_CHUNK]
+    if not data:
+        yield b""
 
 
 def _error(exc: ConnectorError) -> str:

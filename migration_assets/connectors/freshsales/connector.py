@@ -32,7 +32,7 @@ from migration_assets.connectors.freshsales.budget import HourlyBudget
 from migration_assets.connectors.freshsales.bulk import PollPolicy
 from migration_assets.connectors.freshsales.client import FreshsalesClient
 from migration_assets.connectors.http import HeaderAuth, HttpSession, RetryPolicy
-from migration_assets.errors import AuthError, MigrationError, known_values
+from migration_assets.errors import AuthError, MigrationError, SchemaNotRemoved, known_values
 
 
 def _stats() -> dict[str, float]:
@@ -258,6 +258,17 @@ class FreshsalesDestination(DestinationConnector):
         if planned.to_create or planned.conflicting:
             raise MigrationError(schema.missing_message(planned))
         return []
+
+    async def drop_schema(self, items: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Freshsales cannot delete custom fields through its API: nothing is removed here.
+
+        Raises:
+            SchemaNotRemoved: always, when there are items; each names the field and where to delete
+                it in the Freshsales admin UI.
+        """
+        if not items:
+            return []
+        raise SchemaNotRemoved([], schema.removal_steps(items), system="freshsales")
 
     # -- writes -------------------------------------------------------------------------------------
     async def upsert(self, table: str, key: str, rows: Sequence[UpsertRow]) -> list[WriteResult]:

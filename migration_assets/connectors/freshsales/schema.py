@@ -247,3 +247,25 @@ def missing_message(schema_plan: SchemaPlan) -> str:
         "freshsales: the account is not set up for this spec, and custom fields and pipelines can only be"
         f" created by an admin in the Freshsales UI. Follow {CHECKLIST}, then run again:\n" + "\n".join(lines)
     )
+
+
+def removal_steps(items: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What an admin removes by hand in the Freshsales UI to undo checklist items (the API cannot
+    delete custom fields): one sentence per field, choice set or unique mark."""
+    steps = []
+    for item in items:
+        entity = str(item.get("entity") or item.get("table") or "").replace("_", " ").title()
+        name, kind = item.get("name"), item.get("kind")
+        where = f"Admin Settings > {entity} > Fields > {name}"
+        if kind == "field":
+            label = item.get("label") or name
+            steps.append(f"field {item.get('table')}.{name}: {where}: delete the field {label!r}")
+        elif kind == "choices":
+            steps.append(
+                f"choices of {item.get('table')}.{name}: {where}: delete {', '.join(item.get('choices') or ())}"
+            )
+        elif kind == "unique":
+            steps.append(f"unique mark of {item.get('table')}.{name}: {where}: clear 'unique'")
+        else:
+            steps.append(f"{kind} {item.get('table')}.{name}: {where}: remove it")
+    return steps

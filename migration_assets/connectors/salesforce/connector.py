@@ -42,7 +42,7 @@ from migration_assets.connectors.base import (
 )
 from migration_assets.connectors.connection import Connection
 from migration_assets.connectors.http import HttpSession, OAuthClientCredentials, RateHint
-from migration_assets.connectors.salesforce import bulk, collections, files, schema, soql
+from migration_assets.connectors.salesforce import bulk, collections, files, removal, schema, soql
 from migration_assets.connectors.salesforce import settings as s
 from migration_assets.connectors.salesforce.budget import ApiBudget, parse_limit_info
 from migration_assets.connectors.salesforce.client import SalesforceClient
@@ -281,6 +281,18 @@ class SalesforceDestination(DestinationConnector):
             [item(c) for c in diff["conflicting"]],
             dict(current.facts),
         )
+
+    async def drop_schema(self, items: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Remove the picklist values, fields and custom objects `apply_schema` created (removal.py);
+        what is already gone counts as done.
+
+        Raises:
+            SchemaNotRemoved: the org refused some items; names what is left and why.
+        """
+        try:
+            return await removal.SchemaRemover(self.client).remove(items)
+        finally:
+            self._describes.clear()
 
     # -- writes ---------------------------------------------------------------------------------
     async def upsert(self, table: str, key: str, rows: Sequence[UpsertRow]) -> list[WriteResult]:

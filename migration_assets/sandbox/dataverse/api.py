@@ -16,6 +16,7 @@ from migration_assets.sandbox.dataverse import (
     records,
     relationships,
     store,
+    uncustomize,
 )
 from migration_assets.sandbox.dataverse.core import Call, Ctx, ODataError, Result, not_found_segment
 from migration_assets.sandbox.dataverse.model import Entity
@@ -45,7 +46,11 @@ def dispatch(ctx: Ctx, call: Call) -> Result:
         if call.method != "POST":
             raise method_not_allowed(call)
         return ACTIONS[name](ctx, call)
-    if name == "RelationshipDefinitions" and args is None:
+    if name == "RelationshipDefinitions":
+        if args is not None:
+            if rest or call.method != "DELETE":
+                raise method_not_allowed(call)
+            return uncustomize.delete_relationship(ctx, args)
         return relationship_definitions(ctx, rest, call)
     if name == "sandbox" and args is None:
         return sandbox_info(ctx, rest, call)
@@ -55,6 +60,8 @@ def dispatch(ctx: Ctx, call: Call) -> Result:
 def entity_definitions(ctx: Ctx, args: str | None, rest: list[str], call: Call) -> Result:
     if call.method == "GET":
         return metadata.read(ctx, args, rest, call)
+    if call.method == "DELETE" and args is not None:
+        return _delete_definition(ctx, metadata.find_entity(ctx, args), rest, call)
     if call.method != "POST":
         raise method_not_allowed(call)
     if args is None and not rest:
@@ -63,6 +70,18 @@ def entity_definitions(ctx: Ctx, args: str | None, rest: list[str], call: Call) 
         return customize.create_column(ctx, metadata.find_entity(ctx, args), call)
     if args is not None and rest == ["Keys"]:
         return customize.create_key(ctx, metadata.find_entity(ctx, args), call)
+    raise method_not_allowed(call)
+
+
+def _delete_definition(ctx: Ctx, entity: Entity, rest: list[str], call: Call) -> Result:
+    """DELETE a table, or one of its columns or keys."""
+    if not rest:
+        return uncustomize.delete_table(ctx, entity)
+    child, child_args = split_segment(rest[0])
+    if len(rest) == 1 and child_args is not None and child == "Attributes":
+        return uncustomize.delete_column(ctx, entity, child_args)
+    if len(rest) == 1 and child_args is not None and child == "Keys":
+        return uncustomize.delete_key(ctx, entity, child_args)
     raise method_not_allowed(call)
 
 
@@ -142,6 +161,7 @@ def sandbox_info(ctx: Ctx, rest: list[str], call: Call) -> Result:
 ACTIONS = {
     "CloseIncident": actions.close_incident,
     "InsertOptionValue": customize.insert_option_value,
+    "DeleteOptionValue": uncustomize.delete_option_value,
     "InsertStatusValue": customize.insert_status_value,
     "PublishXml": customize.publish,
     "PublishAllXml": customize.publish,

@@ -435,7 +435,7 @@ def insert_option_value(ctx: Ctx, call: Call) -> Result:
     text = label_text(body.get("Label"))
     if not text:
         raise bad("Label is required.")
-    attribute.options = [*(attribute.options or []), {"Value": value, "Label": text}]
+    attribute.options = [*(attribute.options or []), {"Value": value, "Label": text, "Custom": True}]
     save_entities(ctx.conn, entity)
     add_component(ctx, "OptionValue", f"{entity.logical_name}.{attribute.logical_name}.{value}")
     return Result(
@@ -459,7 +459,7 @@ def insert_status_value(ctx: Ctx, call: Call) -> Result:
     text = label_text(body.get("Label"))
     if not text:
         raise bad("Label is required.")
-    attribute.options = [*(attribute.options or []), {"Value": value, "Label": text, "State": state}]
+    attribute.options = [*(attribute.options or []), {"Value": value, "Label": text, "State": state, "Custom": True}]
     save_entities(ctx.conn, entity)
     add_component(ctx, "OptionValue", f"{entity.logical_name}.{attribute.logical_name}.{value}")
     return Result(

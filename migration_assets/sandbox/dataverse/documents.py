@@ -4,9 +4,11 @@ Real Dataverse document management stores files in SharePoint; the sandbox offer
 shapes a loader would use: simple upload `PUT …/drive/root:/{path}:/content` (≤ 4 MiB, else 413),
 resumable `…:/createUploadSession` + `PUT /graph/upload/<session>` with `Content-Range` chunks
 (≤ 60 MiB, multiples of 320 KiB except the last; 202 `nextExpectedRanges`, last 201 driveItem),
-`GET …/root`, `GET …/root:/{path}` and `…:/children`, `GET`/`DELETE …/drive/items/{item-id}` (also
-under `/drives/sandbox/items/{item-id}`) and `DELETE …/drive/root:/{path}` (real Graph: 204 No
-Content, 404 `itemNotFound` when absent; a folder goes with everything in it). Names with
+`GET …/root`, `GET …/root:/{path}` and `…:/children`, `GET …/root:/{path}:/content` (real
+Graph: 302 to a pre-authenticated download URL, here `/graph/download/<item-id>`, which answers
+the bytes), `GET`/`DELETE …/drive/items/{item-id}` (also under `/drives/sandbox/items/{item-id}`)
+and `DELETE …/drive/root:/{path}` (real Graph: 204 No Content, 404 `itemNotFound` when absent; a
+folder goes with everything in it). Names with
 characters SharePoint forbids are refused (400 `invalidRequest`), files over option
 `document_max_bytes` get 413 `maxFileSizeExceeded`. With option `sharepoint_site: false` (no site
 provisioned) every drive call answers 404 `itemNotFound` "Requested site could not be found".
@@ -297,6 +299,11 @@ async def handle(docs: DocumentStore, request: Request, limits: Any) -> Response
 async def _route(docs: DocumentStore, request: Request, rest: str, client: str) -> Response:
     if rest.startswith("upload/") and request.method == "PUT":
         return await upload_chunk(docs, request, rest.removeprefix("upload/"))
+    if rest.startswith("download/") and request.method == "GET":
+        path = await run_in_threadpool(docs.path_of, rest.removeprefix("download/"))
+        item = await run_in_threadpool(docs.item, path)
+        data = await run_in_threadpool(docs.file_path(path).read_bytes)
+        return Response(data, media_type=item["file"]["mimeType"])
     item = next((rest[len(p) :] for p in ITEM_PREFIXES if rest.startswith(p)), None)
     if item is not None and "/" not in item:
         path = await run_in_threadpool(docs.path_of, item)
@@ -336,6 +343,12 @@ async def drive_request(docs: DocumentStore, request: Request, path: str, action
                 "nextExpectedRanges": ["0-"],
             }
         )
+    if request.method == "GET" and action == "content" and path:
+        item = await run_in_threadpool(docs.item, path)
+        if "file" not in item:
+            raise GraphError(400, "invalidRequest", f"'{path}' is a folder, not a file.")
+        url = f"{request.url.scheme}://{request.url.netloc}/graph/download/{item['id']}"
+        return Response(status_code=302, headers={"Location": url})
     if request.method == "GET" and action == "children":
         return JSONResponse({"value": await run_in_threadpool(docs.children, path)})
     if request.method == "GET" and action is None and path:

@@ -4,12 +4,14 @@ They work on the SQLite file directly (no HTTP), so a CLI process can prepare th
 in-process or served emulators then share. Hooks (systems.py): `reset(state_path, **options)`,
 `seed_users(state_path, people)`; also `provision_sharepoint(state_path)` (an admin sets up
 document management after a reset with `sharepoint_site=False`), `seed_records`, `snapshot` and
-`document_listing` for tests.
+`document_listing`, `seed_document` and `document_bytes` for tests.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import mimetypes
 import shutil
 import uuid
 from collections.abc import Mapping, Sequence
@@ -144,3 +146,30 @@ def document_listing(state_path: Path) -> list[dict[str, Any]]:
     with state.connect() as conn:
         rows = conn.execute("select path, name, size, mime from documents order by path").fetchall()
     return [{"path": r["path"], "name": r["name"], "size": r["size"], "mime_type": r["mime"]} for r in rows]
+
+
+def _documents_root(state_path: Path) -> Path:
+    return Path(state_path).parent / f"{Path(state_path).stem}_documents"
+
+
+def seed_document(state_path: Path, path: str, content: bytes) -> None:
+    """Put a file into the document store's drive at `path` (as a person using SharePoint would)."""
+    target = _documents_root(state_path) / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(content)
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    mime = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    state = store.open_state(Path(state_path))
+    with state.connect() as conn:
+        bootstrap.install(conn)
+        conn.execute(
+            "insert into documents values (?, ?, ?, ?, ?, ?, ?) on conflict(path) do update set "
+            "size = excluded.size, mime = excluded.mime, modified = excluded.modified",
+            (path, uuid.uuid4().hex.upper(), path.rsplit("/", 1)[-1], len(content), mime, now, now),
+        )
+
+
+def document_bytes(state_path: Path, path: str) -> bytes | None:
+    """The content of the drive's file at `path`, None when there is none."""
+    target = _documents_root(state_path) / path
+    return target.read_bytes() if target.is_file() else None

@@ -3,6 +3,12 @@
 Real in shape: Tooling sObjects `CustomObject`, `CustomField`, `StandardValueSet` with `FullName` +
 `Metadata` bodies (Metadata API types), create 201 `{id, success, errors, warnings, infos}`, PATCH 204,
 `DUPLICATE_DEVELOPER_NAME` for an existing name, ids with the real prefixes 01I / 00N.
+Deletes (real resources, Tooling sObject DELETE → 204): `DELETE /tooling/sobjects/CustomField/<id>`
+removes the field and its data; `DELETE /tooling/sobjects/CustomObject/<id>` removes the object with
+its fields and records. Standard objects and fields have no CustomObject/CustomField id, so they
+cannot be deleted (404 NOT_FOUND). Invented/unconfirmed: deleting is immediate and final (a real
+org keeps deleted fields and objects restorable for 15 days); an object that a lookup field of
+another object points at is refused with DELETE_FAILED until that field is deleted.
 Invented: everything is deployed synchronously and visible to describe/SOQL/writes at once; PATCH of a
 CustomField must keep its type; `GET /tooling/sobjects/StandardValueSet/<Name>` returns only Metadata;
 an unknown object in FullName is refused with INVALID_CROSS_REFERENCE_KEY; the key prefix of custom
@@ -131,8 +137,9 @@ async def custom_field_by_id(request: Request, call: Call) -> Response:
             return ok(field_view(ctx, _field_row(ctx, field_id)))
     if request.method == "DELETE":
         with call.tx() as ctx:
-            _field_row(ctx, field_id)
+            row = _field_row(ctx, field_id)
             ctx.conn.execute("delete from custom_fields where id = ?", (field_id,))
+            _strip_field(ctx, row["sobject"], row["name"])
         return no_content()
     if request.method != "PATCH":
         raise method_not_allowed(request.method, "GET,PATCH,DELETE")
@@ -150,6 +157,49 @@ async def custom_field_by_id(request: Request, call: Call) -> Response:
         ctx.conn.execute(
             "update custom_fields set definition = ? where id = ?", (json.dumps(body["Metadata"]), field_id)
         )
+    return no_content()
+
+
+def _strip_field(ctx: Ctx, sobject: str, name: str) -> None:
+    """A deleted field's data goes with it (records of every state) and so does its key index."""
+    rows = ctx.conn.execute("select id, data from records where sobject = ?", (sobject,)).fetchall()
+    for row in rows:
+        data = json.loads(row["data"])
+        if name in data:
+            data.pop(name)
+            ctx.conn.execute("update records set data = ? where id = ?", (json.dumps(data), row["id"]))
+    ctx.conn.execute("delete from record_keys where sobject = ? and field = ?", (sobject, name))
+
+
+async def custom_object_by_id(request: Request, call: Call) -> Response:
+    """`GET|DELETE /tooling/sobjects/CustomObject/<id>`."""
+    object_id = request.path_params["object_id"]
+    with call.tx() as ctx:
+        row = ctx.conn.execute("select name, id, definition from custom_objects where id = ?", (object_id,)).fetchone()
+        if row is None:
+            raise not_found()
+        name = row["name"]
+        if request.method == "GET":
+            view = {"Id": row["id"], "DeveloperName": name[:-3], "FullName": name}
+            return ok({"attributes": {"type": "CustomObject"}, **view, "Metadata": json.loads(row["definition"])})
+        if request.method != "DELETE":
+            raise method_not_allowed(request.method, "GET,DELETE")
+        for other in ctx.schema.values():
+            if other.name == name:
+                continue
+            for f in other.fields.values():
+                if f.custom and name in (f.reference_to or ()):
+                    raise SfError(
+                        "DELETE_FAILED",
+                        f"Cannot delete {name}: the lookup field {other.name}.{f.name} refers to it. "
+                        "Delete that field first.",
+                    )
+        ids = [r["id"] for r in ctx.conn.execute("select id from records where sobject = ?", (name,))]
+        ctx.conn.execute("delete from records where sobject = ?", (name,))
+        ctx.conn.executemany("delete from record_keys where id = ?", [(i,) for i in ids])
+        ctx.conn.execute("delete from custom_fields where sobject = ?", (name,))
+        ctx.conn.execute("delete from picklist_overrides where sobject = ?", (name,))
+        ctx.conn.execute("delete from custom_objects where id = ?", (object_id,))
     return no_content()
 
 
@@ -209,6 +259,7 @@ async def standard_value_set(request: Request, call: Call) -> Response:
 
 ROUTES = [
     ("/tooling/sobjects/CustomObject", endpoint(create_custom_object), ALL_METHODS),
+    ("/tooling/sobjects/CustomObject/{object_id}", endpoint(custom_object_by_id), ALL_METHODS),
     ("/tooling/sobjects/CustomField", endpoint(custom_field), ALL_METHODS),
     ("/tooling/sobjects/CustomField/{field_id}", endpoint(custom_field_by_id), ALL_METHODS),
     ("/tooling/sobjects/StandardValueSet/{name}", endpoint(standard_value_set), ALL_METHODS),
