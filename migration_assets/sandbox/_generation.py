@@ -19,6 +19,15 @@ from typing import Any, Protocol
 from faker import Faker
 
 BASE = datetime(2026, 11, 1, tzinfo=UTC)
+# (first, last): accents, Arabic and Hebrew (RTL), CJK, emoji.
+UNICODE_NAMES: tuple[tuple[str, str], ...] = (
+    ("José", "Núñez-Ibáñez"),
+    ("محمد", "العلي"),
+    ("שרה", "כהן"),
+    ("李", "小龙"),
+    ("Zoë 😀", "O'Brien"),
+    ("Łukasz", "Żółć"),
+)
 
 
 @dataclass

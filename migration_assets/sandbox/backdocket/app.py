@@ -154,15 +154,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(state_path: Path) -> Any:
-    """Build the emulator over the SQLite file `state_path` (created when missing).
-
-    Args:
-        state_path: state shared by every process serving this sandbox.
-
-    Returns:
-        The ASGI app (Starlette wrapped in FaultInjection); it needs no lifespan events, so
-        `httpx.ASGITransport` can serve it.
-    """
+    """The emulator over the SQLite file `state_path` (created when missing; shared by every process
+    serving this sandbox): Starlette in FaultInjection, without lifespan events, so that
+    `httpx.ASGITransport` can serve it."""
     state = store.open_state(Path(state_path))
     api = BackDocketApi(state)
     g = api.guarded

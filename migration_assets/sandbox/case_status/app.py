@@ -161,15 +161,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(state_path: Path) -> FaultInjection:
-    """Build the emulator over the SQLite file `state_path` (created when missing).
-
-    Args:
-        state_path: state shared by every process serving this sandbox.
-
-    Returns:
-        The ASGI app (Starlette wrapped in FaultInjection); it needs no lifespan events, so
-        `httpx.ASGITransport` can serve it.
-    """
+    """The emulator over the SQLite file `state_path` (created when missing; shared by every process
+    serving this sandbox): Starlette in FaultInjection, without lifespan events, so that
+    `httpx.ASGITransport` can serve it."""
     state = store.open_state(state_path)
     api = CaseStatusApi(state)
     g = api.guarded

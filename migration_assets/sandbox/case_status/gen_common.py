@@ -8,9 +8,9 @@ import random
 from datetime import date
 from typing import Any
 
-from migration_assets.sandbox._generation import BASE, SeededContext, ascii_slug, every, iso
+from migration_assets.sandbox._generation import BASE, UNICODE_NAMES, SeededContext, ascii_slug, every, iso
 
-__all__ = ["BASE", "Context", "ascii_slug", "every", "iso"]
+__all__ = ["BASE", "UNICODE_NAMES", "Context", "ascii_slug", "every", "iso"]
 
 STANDARD_STATUSES: tuple[str, ...] = (
     "Intake",
@@ -25,15 +25,6 @@ ON_HOLD_VARIANTS: tuple[str, ...] = ("On-Hold", "on hold")
 UNKNOWN_STATUS = "Archived (legacy)"
 PRIORITIES: tuple[str, ...] = ("Low", "Normal", "High", "Urgent")
 ACME_VARIANTS: tuple[str, ...] = ("Acme LLC", "ACME, L.L.C.", " Acme LLC ", "acme llc")
-# (first, last): accents, Arabic and Hebrew (RTL), CJK, emoji.
-UNICODE_NAMES: tuple[tuple[str, str], ...] = (
-    ("José", "Núñez-Ibáñez"),
-    ("محمد", "العلي"),
-    ("שרה", "כהן"),
-    ("李", "小龙"),
-    ("Zoë 😀", "O'Brien"),
-    ("Łukasz", "Żółć"),
-)
 HTML_MESSAGES: tuple[str, ...] = (
     '<p>Please sign the form</p><script>alert("x")</script>',
     '<img src=x onerror="alert(1)">Your documents are ready',

@@ -74,28 +74,15 @@ def _builders(sizes: dict[str, int]) -> list[tuple[str, Callable[[Context], list
 
 
 def build(*, scale: int, seed: int) -> dict[str, list[dict[str, Any]]]:
-    """The documents of every resource, without writing them (deleted ones included).
-
-    Raises:
-        ValueError: when `scale` is below 1.
-    """
+    """The documents of every resource, deleted ones included, without writing them (ValueError
+    when `scale` is below 1)."""
     return build_documents(Context(seed), _builders(_sizes(scale)), scale)
 
 
 def generate(state_path: Path, *, scale: int, seed: int) -> dict[str, int]:
-    """Replace the emulator's records with a seeded dataset of `scale` cases.
-
-    Args:
-        state_path: the Case Status sandbox SQLite file (created when missing; options are kept).
-        scale: number of cases; other resources are proportional (module docstring).
-        seed: seed of Faker and `random.Random`; the same (scale, seed) gives identical data.
-
-    Returns:
-        Records the API lists per resource (soft-deleted ones are not counted).
-
-    Raises:
-        ValueError: when `scale` is below 1.
-    """
+    """Replace the Case Status sandbox's records with `scale` cases and the rest in proportion (module
+    docstring); the same (scale, seed) gives identical data. Returns the records the API lists per
+    resource."""
     return write_documents(store, state_path, build(scale=scale, seed=seed))
 
 

@@ -32,19 +32,7 @@ SINGLETON = "portal-config"
 RESOURCES: tuple[str, ...] = (*LIST_RESOURCES, SINGLETON)
 
 # Resources whose records carry `case_id`: the only ones accepting the `case_id` filter.
-CASE_SCOPED: frozenset[str] = frozenset(
-    {
-        "matters",
-        "case-events",
-        "messages",
-        "files",
-        "calendar-events",
-        "tasks",
-        "notes",
-        "time-entries",
-        "nps-responses",
-    }
-)
+CASE_SCOPED: frozenset[str] = frozenset(LIST_RESOURCES) - {"users", "practice-areas", "clients", "cases", "automations"}
 
 
 def reporting_row(

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from migration_assets.sandbox._generation import BASE, SeededContext, ascii_slug, every
+from migration_assets.sandbox._generation import BASE, UNICODE_NAMES, SeededContext, ascii_slug, every
 
-__all__ = ["BASE", "Context", "ascii_slug", "every", "iso"]
+__all__ = ["BASE", "UNICODE_NAMES", "Context", "ascii_slug", "every", "iso"]
 
 ID_BASE: dict[str, int] = {
     "contacts": 1_000_000,
@@ -31,15 +31,6 @@ ID_BASE: dict[str, int] = {
     "users": 9_100_000,
     "flows": 55_000_000,
 }
-# (first, last): accents, Arabic and Hebrew (right to left), CJK, emoji.
-UNICODE_NAMES: tuple[tuple[str, str], ...] = (
-    ("José", "Núñez-Ibáñez"),
-    ("محمد", "العلي"),
-    ("שרה", "כהן"),
-    ("李", "小龙"),
-    ("Zoë 😀", "O'Brien"),
-    ("Łukasz", "Żółć"),
-)
 UNICODE_COMPANIES: tuple[str, ...] = (
     "Müller & Söhne GmbH",
     "شركة الأمل",
@@ -85,8 +76,6 @@ class Context(SeededContext):
 def iso(moment: datetime) -> str:
     """HubSpot's timestamp form: UTC with milliseconds."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 
 
 def mixed_date(moment: datetime, i: int) -> str:
