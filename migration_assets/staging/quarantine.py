@@ -122,11 +122,16 @@ def summary(frame: pl.DataFrame, top: int = 10) -> dict[str, Any]:
     }
 
 
+_MOMENT = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?")
+
+
 def _family(reason: str | None) -> str:
     """A reason without its record-specific values, so that like reasons count together
     ("case 12 is not ..." and "case 40 is not ..." are one family)."""
     text = reason or ""
     text = re.sub(r"'[^']*'", "'…'", text)
+    text = re.sub(r"\{[^{}]*\}", "{…}", text)  # an answer's JSON body
+    text = _MOMENT.sub("…", text)
     return re.sub(r"\b[0-9][0-9A-Za-z:._-]*\b", "#", text)[:200]
 
 
