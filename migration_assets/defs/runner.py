@@ -10,6 +10,7 @@ stored (the CLI draws its progress from them).
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import uuid
 from collections.abc import Callable, Mapping
@@ -20,6 +21,7 @@ from typing import Any
 
 import dagster as dg
 
+from migration_assets import errors
 from migration_assets.defs.instance import reclaim_dead_runs, wait_for_pool
 from migration_assets.defs.naming import layer_and_name, migrate_job_name
 from migration_assets.defs.phases import ensure_phases, forget_phase, is_phase
@@ -157,7 +159,10 @@ def root_message(error) -> str:
         return "failed"
     while error.cause is not None:
         error = error.cause
-    return error.message.strip()
+    message = re.sub(r"^(?:\w+\.)+(\w+): ", r"\1: ", error.message.strip())  # no module path
+    # our own errors say what happened in their message: their class name adds nothing for a person
+    ours = isinstance(getattr(errors, error.cls_name or "", None), type)
+    return message.removeprefix(f"{error.cls_name}: ") if ours or error.cls_name == "Failure" else message
 
 
 def latest_phase(instance: dg.DagsterInstance, pair: str) -> str | None:
