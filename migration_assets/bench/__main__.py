@@ -61,7 +61,7 @@ def bench(scale: int, seed: int, pairs: list[str], var: Path) -> dict:
     started = time.monotonic()
     seeding.seed(paths.sandbox, scale=scale, seed=seed)
     console.print(f"seeded scale {scale} in {time.monotonic() - started:.1f}s")
-    defs = build_definitions(paths)
+    defs = build_definitions(paths, SPEC_DIR)
     results: dict = {}
     with dg.instance_for_test(temp_dir=str(var / "dagster")) as instance:
         for pair in pairs:

@@ -10,8 +10,9 @@ Invented (sandbox only): the token path comes from the Connection; `sandbox/envi
 read when present (see metadata.py); the document store is Graph-shaped (see documents.py).
 
 Connection.options (a spec's `destination_options`): `publisher_prefix`, `publisher`, `solution`
-(who owns the schema we create: settings.Publisher), `concurrency` (4), `batch_size` (100 rows per
-`$batch`, at most 1000), `records_per_changeset` (10), `page_size` (5000), `key_wait_seconds` (120),
+(who owns the schema we create: settings.Publisher), `concurrency` (4), `batch_size` (rows per
+`$batch`, at most 1000; unset: each upsert call is one `$batch`, so the loader's tuned batch size is
+the `$batch` size), `records_per_changeset` (10), `page_size` (5000), `key_wait_seconds` (120),
 `drive_path` (the Graph drive of the document store), `id_namespace` (UUID of the deterministic
 primary ids), and the HttpSession settings of settings.HTTP (`rate_per_second` is then a hard
 ceiling: by default the rate is learnt from the service protection answers and headers,
@@ -57,8 +58,8 @@ from migration_assets.connectors.dataverse.batch import (
     group_error,
     parse_batch,
 )
-from migration_assets.connectors.dataverse.loading import Upserter, read_column
-from migration_assets.connectors.dataverse.odata import literal
+from migration_assets.connectors.dataverse.loading import Upserter, existing_keys, read_column
+from migration_assets.connectors.dataverse.odata import key_problem, literal
 from migration_assets.connectors.dataverse.settings import (
     API_PREFIX,
     BASE_HEADERS,
@@ -166,7 +167,8 @@ class DataverseDestination(DestinationConnector):
 
     Args:
         session: the HttpSession (auth, rate limit, retries).
-        batch_size: records per `$batch` (≤ 1000).
+        batch_size: records per `$batch` (≤ 1000); None: each `upsert` call is one `$batch` of up to
+            1,000 rows, so the caller's (tuned) batch size is the `$batch` size.
         concurrency: batches in flight (further capped by `x-ms-dop-hint`).
         page_size: `odata.maxpagesize` for reads (≤ 5000).
         key_wait_seconds: how long apply_schema waits for new alternate keys to become Active.
@@ -183,7 +185,7 @@ class DataverseDestination(DestinationConnector):
         self,
         session: HttpSession,
         *,
-        batch_size: int = DEFAULT_BATCH_SIZE,
+        batch_size: int | None = DEFAULT_BATCH_SIZE,
         concurrency: int = DEFAULT_CONCURRENCY,
         page_size: int = MAX_PAGE_SIZE,
         key_wait_seconds: float = 120.0,
@@ -196,7 +198,8 @@ class DataverseDestination(DestinationConnector):
         self.api = DataverseApi(session)
         self.publisher = publisher
         self.meta = metadata.MetadataCache(self.api, publisher)
-        self.batch_size = max(1, min(batch_size, MAX_BATCH_SIZE))
+        self.batch_size = max(1, min(batch_size, MAX_BATCH_SIZE)) if batch_size else None
+        self.max_batch_rows = self.batch_size or MAX_BATCH_SIZE
         self.records_per_changeset = max(1, records_per_changeset)
         self.concurrency = max(1, concurrency)
         self.page_size = max(1, min(page_size, MAX_PAGE_SIZE))
@@ -230,7 +233,7 @@ class DataverseDestination(DestinationConnector):
         )
         return cls(
             session,
-            batch_size=int(opts.get("batch_size", DEFAULT_BATCH_SIZE)),
+            batch_size=int(opts["batch_size"]) if opts.get("batch_size") else None,
             concurrency=concurrency,
             page_size=int(opts.get("page_size", MAX_PAGE_SIZE)),
             key_wait_seconds=float(opts.get("key_wait_seconds", 120.0)),
@@ -311,9 +314,26 @@ class DataverseDestination(DestinationConnector):
         meta = await self.meta.table(table)
         sets = await self._sets(records.lookup_tables(rows))
         upserter = Upserter(self, meta, key, sets)
-        chunks = self._chunks(list(rows), self.batch_size)
+        chunks = self._chunks(list(rows), self.max_batch_rows)
         results = await self._gather([lambda c=c: upserter.run(c) for c in chunks])
         return [r for chunk in results for r in chunk]
+
+    async def existing(self, table: str, key: str, external_ids: Sequence[str]) -> set[str] | None:
+        """The external ids whose record exists, from one paged listing of the key column (or of the
+        primary ids, for a table upserted by deterministic GUID); `In` reads when that is cheaper."""
+        relationship = await self.meta.relationship(table)
+        if relationship is not None or not external_ids:
+            return None if relationship is not None else set()
+        meta = await self.meta.table(table)
+        pid = meta.entity.primary_id
+        if key == pid:
+            address = {
+                records.deterministic_id(self.id_namespace, table, str(e)).casefold(): str(e) for e in external_ids
+            }
+        else:
+            address = {str(e).casefold(): str(e) for e in external_ids if not key_problem(str(e))}
+        found = await existing_keys(self, meta, key, list(address))
+        return {address[k] for k in found if k in address}
 
     async def read_back(
         self, table: str, key: str, external_ids: Sequence[str], columns: Sequence[str]
@@ -381,7 +401,7 @@ class DataverseDestination(DestinationConnector):
     async def delete_records(self, table: str, ids: Sequence[str]) -> list[WriteResult]:
         """Delete records by id (nothing else), 404 counting as deleted."""
         meta = await self.meta.table(table)
-        chunks = self._chunks(list(ids), self.batch_size)
+        chunks = self._chunks(list(ids), self.batch_size or DEFAULT_BATCH_SIZE)
         results = await self._gather([lambda c=c: self._delete_chunk(meta, c) for c in chunks])
         return [r for chunk in results for r in chunk]
 
@@ -402,7 +422,7 @@ class DataverseDestination(DestinationConnector):
         meta = await self.meta.table(table)
         targets = {str(v["table"]) for img in before_images for v in img.values() if isinstance(v, Mapping)}
         sets = await self._sets(targets | {t for c in meta.lookup_columns() for t in meta.info.columns[c].targets})
-        chunks = self._chunks(list(before_images), self.batch_size)
+        chunks = self._chunks(list(before_images), self.batch_size or DEFAULT_BATCH_SIZE)
         results = await self._gather([lambda c=c: self._restore_chunk(meta, c, sets) for c in chunks])
         return [r for chunk in results for r in chunk]
 
