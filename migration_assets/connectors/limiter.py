@@ -6,11 +6,11 @@ registry, so every session of that identity in this process shares it. No rate i
 - a 429 pauses the whole identity for its `Retry-After` (a 503 too) and estimates the server's
   rate: its window is full, so what it served this identity over the last `max(Retry-After, 1 s)`
   (a server never announces a wait longer than its window) bounds its sustained rate. Requests are
-  then paced at 95% of the estimate. A later 429 lowers the estimate to what was served, by at most
+  then paced at 98% of the estimate. A later 429 lowers the estimate to what was served, by at most
   10% at a time, and never below half the first estimate (a fault or a neighbour on the same
-  identity is not a new limit); 30 s without a 429 while the pacing holds requests back raise it by
-  5%, 10%, 20%... (the limit may have moved). A 429 that says "retry at once" (Retry-After: 0) only
-  pauses: no rate limit announces itself that way;
+  identity is not a new limit); 30 s (or 100 paced answers, at least 5 s) without a 429 while the
+  pacing holds requests back raise it by 2%, 4%, 8%... (the limit may have moved). A 429 that says
+  "retry at once" (Retry-After: 0) only pauses: no rate limit announces itself that way;
 - concurrency is AIMD: +1/limit per good answer while the limit is reached, halved on 429/503;
 - per-connector rate-header hooks (`RateHeaders` or any `RateHintReader`): a concurrency hint caps
   the limit (Dataverse `x-ms-dop-hint`); a remaining allowance with the window length in the
@@ -128,9 +128,10 @@ class AdaptiveLimiter:
     """
 
     DECREASE = 0.5  # concurrency after a 429/503, as a share of what it was
-    MARGIN = 0.05  # pace this far under the estimated limit
+    MARGIN = 0.02  # pace this far under the estimated limit
     STEP_DOWN = 0.9  # one 429 lowers the estimate by at most this much (a fault is not a new limit)
     QUIET_SECONDS = 30.0  # without throttling this long, the estimate is raised (the limit may have moved)
+    QUIET_ANSWERS = 100.0  # ... or for this many answers at the paced rate, if that comes sooner (>= 5 s)
     MEASURE_SECONDS = 600.0
     BUCKET_SECONDS = 0.1
     MIN_RATE = 0.01
@@ -201,6 +202,7 @@ class AdaptiveLimiter:
                     while (wait := self.paused_for()) > 0:  # a throttle arrived while this one waited
                         await asyncio.sleep(wait)
                 except BaseException:
+                    self._unreserve(ticket)
                     self.release(ticket)
                     raise
                 return ticket
@@ -218,6 +220,13 @@ class AdaptiveLimiter:
         if slot > now:
             self._demand = True  # the pacing, not the caller, is what holds requests back
         return slot - now
+
+    def _unreserve(self, ticket: Ticket) -> None:
+        """Give back the paced start of a request cancelled before it was sent (a page asked ahead
+        that turned out to lie past the end), so that it does not delay the next one."""
+        with self._lock:
+            if ticket.rate:
+                self._next_slot = max(time.monotonic(), self._next_slot - 1.0 / ticket.rate)
 
     async def _wait(self, waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]) -> None:
         try:
@@ -266,12 +275,16 @@ class AdaptiveLimiter:
         if ticket.saturated and self.limit < self.max_concurrency:
             self.limit += 1.0 / self.limit
         quiet = now - self._changed_at
-        if self.estimate is None or not self._demand or quiet < self.QUIET_SECONDS or now < self._held_until:
+        if self.estimate is None or not self._demand or quiet < self._quiet() or now < self._held_until:
             return
         # paced and held back for a while without a throttle: the limit may be higher; the step
         # doubles with each quiet period in a row (5%, 10%, 20%...), as far as twice the estimate
         self._quiet_steps += 1
         self._raise(self.estimate * min(1 + self.MARGIN * 2 ** (self._quiet_steps - 1), 2.0), now)
+
+    def _quiet(self) -> float:
+        """How long the pacing must hold requests back without a 429 before the estimate is raised."""
+        return min(self.QUIET_SECONDS, max(5.0, self.QUIET_ANSWERS / (self.estimate or self.MIN_RATE)))
 
     def _count_served(self, now: float) -> None:
         start = now - now % self.BUCKET_SECONDS

@@ -16,15 +16,13 @@ import duckdb
 import polars as pl
 
 from migration_assets.connectors.base import DestinationConnector
-from migration_assets.engine import lookup_targets
+from migration_assets.engine import lookup_targets, readback
 from migration_assets.engine.loading import json_value
 from migration_assets.engine.transform import EXT, field_columns
 from migration_assets.spec.expressions import parse_datetime
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.staging import db, ledger
 from migration_assets.staging.tables import stage_table
-
-READ_CHUNK = 500
 
 
 @dataclass
@@ -64,23 +62,30 @@ def same(a: Any, b: Any) -> bool:
 
 
 async def diff_object(
-    loaded: LoadedSpec, obj_name: str, phase: str, conn: duckdb.DuckDBPyConnection, dest: DestinationConnector
+    loaded: LoadedSpec,
+    obj_name: str,
+    phase: str,
+    conn: duckdb.DuckDBPyConnection,
+    dest: DestinationConnector,
+    timer: readback.ReadTimer | None = None,
 ) -> ObjectDiff:
+    """Read every record written in `phase` back (in bulk, kept in staging for the reconciliation,
+    see engine/readback.py) and compare it field by field with staging."""
     obj = loaded.spec.objects[obj_name]
     if obj.kind == "file":  # files compare name, folder, size and parent, read from the store
         from migration_assets.engine.file_verify import diff_files
 
-        return await diff_files(loaded, obj_name, phase, conn, dest)
+        return await diff_files(loaded, obj_name, phase, conn, dest, timer)
     written = loaded_rows(conn, obj_name, phase)
     crosswalks = lookup_targets.crosswalks(conn, loaded, obj_name)
     columns = [*field_columns(obj, written.columns), *obj.lookups, *obj.owners]
     result = ObjectDiff(obj_name)
-    rows = list(written.iter_rows(named=True))
     skip = CreateOnly(dest.create_only_columns(obj.table), ledger.preexisting(conn, obj_name))
-    for start in range(0, len(rows), READ_CHUNK):
-        chunk = rows[start : start + READ_CHUNK]
-        remote = await dest.read_back(obj.table, obj.external_id.column, [str(r[EXT]) for r in chunk], columns)
-        for row in chunk:
+    key = obj.external_id.column
+    for chunk in written.iter_slices(readback.READ_GROUP):
+        ids = [str(e) for e in chunk[EXT].to_list()]
+        remote = await readback.read_and_keep(conn, dest, obj_name, obj.table, key, ids, columns, timer)
+        for row in chunk.iter_rows(named=True):
             _compare_row(loaded, obj_name, row, remote.get(str(row[EXT])), crosswalks, result, skip)
     return result
 

@@ -348,6 +348,7 @@ class _Load:
     columns: list[str]
     summary: LoadSummary
     outcomes: list[ledger.Entry] = field(default_factory=list)
+    known_ids: dict[str, str] = field(default_factory=dict)  # destination ids of the before-images
     failures: list[tuple[dict, str]] = field(default_factory=list)
     flushed: float = 0.0
 
@@ -366,6 +367,7 @@ class _Load:
             key = obj.external_id.column
             images = await self.dest.read_back(obj.table, key, wanted, self.columns) if wanted else {}
             ledger.record(self.conn, [self._pending(row, up, images.get(up.external_id)) for row, up in ready])
+            self.known_ids.update({e: str(i["id"]) for e, i in images.items() if i.get("id")})
             start = 0
             while start < len(ready):
                 batch = ready[start : start + tuner.size]
@@ -394,6 +396,9 @@ class _Load:
         summary, dest = self.summary, self.dest
         results = await dest.upsert(obj.table, obj.external_id.column, [up for _row, up in batch])
         for (row, up), result in zip(batch, results, strict=True):
+            known = self.known_ids.pop(up.external_id, None)
+            if result.ok and result.destination_id is None and known:  # e.g. a bulk update's answer
+                result = replace(result, destination_id=known)
             self.outcomes.append(outcome_entry(self.run_id, self.phase, self.obj_name, obj.table, row, result))
             if result.ok:
                 summary.created += result.operation == "created"

@@ -58,7 +58,7 @@ from migration_assets.connectors.dataverse.batch import (
     group_error,
     parse_batch,
 )
-from migration_assets.connectors.dataverse.loading import Upserter, existing_keys, read_column
+from migration_assets.connectors.dataverse.loading import Upserter, read_column, read_many
 from migration_assets.connectors.dataverse.odata import key_problem, literal
 from migration_assets.connectors.dataverse.settings import (
     API_PREFIX,
@@ -158,6 +158,7 @@ class DataverseApi:
         return parse_batch(response.headers.get("content-type", ""), response.content)
 
 
+BULK_READ_MIN = 1000  # read_back of more records than this may page through the whole table
 SCHEMA_ATTEMPTS = 5  # schema passes after lost answers (each re-describes and creates what is missing)
 CREATE_ONLY = frozenset({"overriddencreatedon"})  # Dataverse sets createdon from it on create only
 
@@ -200,6 +201,7 @@ class DataverseDestination(DestinationConnector):
         self.meta = metadata.MetadataCache(self.api, publisher)
         self.batch_size = max(1, min(batch_size, MAX_BATCH_SIZE)) if batch_size else None
         self.max_batch_rows = self.batch_size or MAX_BATCH_SIZE
+        self.no_bulk_tables: set[str] = set()  # tables that refused CreateMultiple/UpdateMultiple (bulk.py)
         self.records_per_changeset = max(1, records_per_changeset)
         self.concurrency = max(1, concurrency)
         self.page_size = max(1, min(page_size, MAX_PAGE_SIZE))
@@ -332,7 +334,7 @@ class DataverseDestination(DestinationConnector):
             }
         else:
             address = {str(e).casefold(): str(e) for e in external_ids if not key_problem(str(e))}
-        found = await existing_keys(self, meta, key, list(address))
+        found = await read_many(self, meta, key, list(address))
         return {address[k] for k in found if k in address}
 
     async def read_back(
@@ -352,13 +354,17 @@ class DataverseDestination(DestinationConnector):
         }
         select = records.select_list(_stored(meta, columns), meta.lookup_columns(), pid, key)
         expand = _expand(meta, columns)
-        chunks = self._chunks(list(dict.fromkeys(wanted)), IN_FILTER_CHUNK)
+        if len(wanted) > BULK_READ_MIN:  # many records: in bulk (read_many pages through the table)
+            found = await read_many(self, meta, key, list(wanted), select, expand)
+        else:
+            chunks = self._chunks(list(dict.fromkeys(wanted)), IN_FILTER_CHUNK)
+            reads = await self._gather([lambda c=c: read_column(self, meta, key, c, select, expand) for c in chunks])
+            found = {k: r for part in reads for k, r in part.items()}
         out: dict[str, dict[str, Any]] = {}
-        for found in await self._gather([lambda c=c: read_column(self, meta, key, c, select, expand) for c in chunks]):
-            for rec in found.values():
-                ext = wanted.get(str(rec.get(key)).casefold())
-                if ext is not None:
-                    out[ext] = {"id": rec.get(pid), **_values(meta, rec, columns)}
+        for rec in found.values():
+            ext = wanted.get(str(rec.get(key)).casefold())
+            if ext is not None:
+                out[ext] = {"id": rec.get(pid), **_values(meta, rec, columns)}
         return out
 
     async def read_by_ids(self, table: str, ids: Sequence[str], columns: Sequence[str]) -> dict[str, dict]:

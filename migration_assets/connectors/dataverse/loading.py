@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from migration_assets.connectors.base import UpsertRow, WriteResult
-from migration_assets.connectors.dataverse import records
+from migration_assets.connectors.dataverse import bulk, records
 from migration_assets.connectors.dataverse.batch import BatchRequest, PartResponse
 from migration_assets.connectors.dataverse.metadata import TableMeta
 from migration_assets.connectors.dataverse.odata import in_filter, key_problem
@@ -71,6 +71,8 @@ class Upserter:
                 out[i] = WriteResult(row.external_id, ok=False, error=item)
             else:
                 prepared.append(item)
+        if bulk.eligible(self.meta, rows):
+            prepared = await bulk.send(self, rows, prepared, out)
         size = self.connector.records_per_changeset
         failed = await self._send([prepared[n : n + size] for n in range(0, len(prepared), size)], rows, out)
         if failed:  # isolate: one row per change set, so only the failing row keeps an error
@@ -138,22 +140,39 @@ class Upserter:
         return {k.casefold() for k in await read_column(self.connector, self.meta, self.key, values)}
 
 
-async def existing_keys(
-    connector: DataverseDestination, meta: TableMeta, column: str, values: Sequence[str]
-) -> set[str]:
-    """Casefolded `values` of `column` that some record holds: the whole column paged through
-    (5,000 a page) while that takes fewer requests than `In` filters of 100 would, else by `In`."""
+async def read_many(
+    connector: DataverseDestination,
+    meta: TableMeta,
+    column: str,
+    values: Sequence[str],
+    select: str | None = None,
+    expand: str | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Records whose `column` is in `values`, by the casefolded value: the whole table paged through
+    (`column ne null`, 5,000 a page) while that takes fewer requests than `In` filters of 100 would,
+    else (a table much larger than `values`) by `In` filters."""
     wanted = {v.casefold() for v in values}
     budget = -(-len(wanted) // IN_FILTER_CHUNK)  # requests the In filters would take
-    params = {"$select": records.select_list([column], set(), meta.entity.primary_id), "$filter": f"{column} ne null"}
-    found: set[str] = set()
+    params = {
+        "$select": select or records.select_list([column], set(), meta.entity.primary_id),
+        "$filter": f"{column} ne null",
+    }
+    if expand:
+        params["$expand"] = expand
+    found: dict[str, dict[str, Any]] = {}
     pages = 0
     async for page in connector.api.pages(meta.entity.entity_set, params, connector.page_size):
         pages += 1
-        found.update(str(r[column]).casefold() for r in page if r.get(column) is not None)
+        for record in page:
+            value = record.get(column)
+            if value is not None and str(value).casefold() in wanted:
+                found[str(value).casefold()] = record
         if pages >= budget and len(page) == connector.page_size:
-            return {k.casefold() for k in await read_column(connector, meta, column, list(values))}
-    return found & wanted
+            unique = list(dict.fromkeys(values))
+            chunks = [unique[i : i + IN_FILTER_CHUNK] for i in range(0, len(unique), IN_FILTER_CHUNK)]
+            jobs = [lambda c=c: read_column(connector, meta, column, c, select, expand) for c in chunks]
+            return {k.casefold(): r for part in await connector._gather(jobs) for k, r in part.items()}
+    return found
 
 
 async def read_column(

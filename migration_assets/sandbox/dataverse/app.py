@@ -4,7 +4,9 @@ Routes: `POST /sandbox-tenant/oauth2/v2.0/token` (invented tenant path, real Ent
 `/api/data/v9.2/...` (the Web API: records, metadata, `$batch`, actions; see `api.py`), and the
 SharePoint-like document store under `/graph/...` (see `documents.py`). Each request runs its
 SQLite work in a worker thread inside one transaction, after authentication and the service
-protection check (`limits.py`, counted per application user in the shared state).
+protection check (`limits.py`, counted per application user in the shared state). With the option
+`server_model: realistic` each answer takes the modelled time of the real service and counts its
+modelled server time (`server_model.py`).
 The whole app is wrapped in the shared FaultInjection middleware (option `faults`, e.g.
 `429:0.1,503:0.05,timeout:0.02,lost:0.05`): injected answers carry the Web API error body
 `{"error":{"code","message"}}` (429: the real request-limit code and text with Retry-After;
@@ -14,6 +16,7 @@ our choice: the real front end's bodies for those are not documented).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from pathlib import Path
@@ -30,6 +33,7 @@ from migration_assets.sandbox.dataverse import api, auth, batch, bootstrap, docu
 from migration_assets.sandbox.dataverse.core import API_PREFIX, Call, Ctx, ODataError, Result
 from migration_assets.sandbox.dataverse.limits import DOP_HINT, ServiceProtection
 from migration_assets.sandbox.dataverse.model import Catalog, load_catalog
+from migration_assets.sandbox.dataverse.server_model import ServerModel, records_read
 
 ALL_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 log = logging.getLogger("migration_assets.sandbox.dataverse")
@@ -155,11 +159,14 @@ def create_app(state_path: Path) -> FaultInjection:
             remaining = await run_in_threadpool(emulator.limits.admit, client, options)
         except ODataError as error:
             return to_response(error.result())
+        model = ServerModel.from_options(options)
+        path = request.path_params["path"]
         started = time.monotonic()
+        result: Result | None = None
         try:
             call = Call(
                 method=request.method,
-                path=request.path_params["path"],
+                path=path,
                 query=dict(request.query_params),
                 headers={k.lower(): v for k, v in request.headers.items()},
                 body=body,
@@ -167,7 +174,10 @@ def create_app(state_path: Path) -> FaultInjection:
             result = await run_in_threadpool(emulator.execute, call, base_of(request))
         finally:
             elapsed = (time.monotonic() - started) * 1000
-            operations = 0 if request.path_params["path"] == "$batch" else 1
+            if model is not None:  # the modelled server time is what counts, and what the caller waits
+                elapsed = model.server_ms(request.method, path, body, records_read(result.body if result else None))
+                await asyncio.sleep(max(0.0, (model.latency_ms + elapsed) / 1000 - (time.monotonic() - started)))
+            operations = 0 if path == "$batch" else 1
             await run_in_threadpool(emulator.limits.release, client, elapsed, None, operations)
         extra = {"x-ms-dop-hint": str(DOP_HINT), "x-ms-ratelimit-burst-remaining-xrm-requests": str(remaining)}
         return to_response(result, extra)
