@@ -70,6 +70,8 @@ class RateHeaders:
                                limit="X-HubSpot-RateLimit-Max",
                                window_ms="X-HubSpot-RateLimit-Interval-Milliseconds")
         Freshsales: RateHeaders(remaining="X-RateLimit-Remaining", limit="X-RateLimit-Limit")
+        IETF draft: RateHeaders(remaining="RateLimit-Remaining", limit="RateLimit-Limit",
+                                policy="RateLimit-Policy")   # `120;w=60`: the window's seconds
     """
 
     remaining: str | None = None
@@ -77,12 +79,14 @@ class RateHeaders:
     window_seconds: str | None = None
     window_ms: str | None = None
     concurrency: str | None = None
+    policy: str | None = None
 
     def __call__(self, headers: httpx.Headers) -> RateHint | None:
         hint = RateHint(
             remaining=_int_header(headers, self.remaining),
             limit=_int_header(headers, self.limit),
-            window_seconds=_window(headers, self.window_seconds, self.window_ms),
+            window_seconds=_window(headers, self.window_seconds, self.window_ms)
+            or _policy_window(headers, self.policy),
             concurrency=_int_header(headers, self.concurrency),
         )
         return None if hint == RateHint() else hint
@@ -94,6 +98,19 @@ def _int_header(headers: httpx.Headers, name: str | None) -> int | None:
         return int(float(raw)) if raw is not None else None
     except ValueError:
         return None
+
+
+def _policy_window(headers: httpx.Headers, name: str | None) -> float | None:
+    """The `w=` parameter of an IETF RateLimit-Policy item (`120;w=60`), the first one given."""
+    raw = headers.get(name) if name else None
+    for part in (raw or "").split(",")[0].split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key == "w":
+            try:
+                return float(value) if float(value) > 0 else None
+            except ValueError:
+                return None
+    return None
 
 
 def _window(headers: httpx.Headers, seconds: str | None, millis: str | None) -> float | None:

@@ -292,6 +292,8 @@ async def _run_batches(
         try:
             async for item in load.batches(todo, existing, tuner):
                 await queue.put(item)
+        except BudgetExhausted as exc:  # the reads ran out of budget: what is built is sent, the rest waits
+            summary.stopped = summary.stopped or exc
         finally:
             await queue.put(_END)
 

@@ -129,12 +129,13 @@ class CaseStatusSource(SourceConnector):
         ahead, as many as the identity's limiter admits (plus one, so that it can grow), at most
         MAX_PAGES_AHEAD, or two while a learnt rate paces the requests: page numbers need no answer
         to know the next one, and what is asked past the end is one short or empty page per page
-        ahead (those not sent yet are cancelled and give their paced start back)."""
+        ahead (those not sent yet are cancelled and give their paced start back). The first page is
+        asked alone: most short listings (deltas, small objects) end there."""
         ahead: deque[asyncio.Task] = deque()
         number = 1
         try:
             while True:
-                while len(ahead) < self._pages_ahead():
+                while len(ahead) < (1 if number == 1 else self._pages_ahead()):
                     ahead.append(asyncio.ensure_future(self._get(path, {**params, "page[number]": number})))
                     number += 1
                 page = await ahead.popleft()
