@@ -63,7 +63,7 @@ async def _send(
     targets = [_target(upserter, message, rows[p.index], p) for p in group]
     path = f"{meta.entity.entity_set}/{ACTION}.{message}"
     try:
-        response = await connector.api.send("POST", path, json={"Targets": targets}, expect=(200, 204))
+        response = await upserter.api.send("POST", path, json={"Targets": targets}, expect=(200, 204))
     except (AuthError, RateLimited):
         raise
     except ConnectorError as exc:  # refused, lost or unsupported: the $batch path decides per row

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Self, TypeVar
 
 import httpx
@@ -102,6 +103,7 @@ class DataverseApi:
         self.session = session
         self.prefix = prefix
         self.dop_hint: int | None = None
+        self.assigned = 0  # batches given to this identity and not answered yet (DataverseDestination.writer)
 
     def url(self, path: str) -> str:
         """Absolute URLs and host paths (`/graph/...`) unchanged; others under the API prefix."""
@@ -177,6 +179,8 @@ class DataverseDestination(DestinationConnector):
         publisher: who owns the schema we create (None: nothing can be created).
         records_per_changeset: rows sharing one atomic change set.
         id_namespace: UUID namespace of the deterministic primary ids.
+        extra_sessions: sessions of further application users of the same environment; batches whose
+            rows' existence is known are spread over them (`writer`), each with its own limiter.
     """
 
     system = SYSTEM
@@ -194,6 +198,7 @@ class DataverseDestination(DestinationConnector):
         publisher: Publisher | None = None,
         records_per_changeset: int = DEFAULT_RECORDS_PER_CHANGESET,
         id_namespace: str = ID_NAMESPACE,
+        extra_sessions: Sequence[HttpSession] = (),
     ) -> None:
         super().__init__(session)
         self.api = DataverseApi(session)
@@ -202,6 +207,9 @@ class DataverseDestination(DestinationConnector):
         self.batch_size = max(1, min(batch_size, MAX_BATCH_SIZE)) if batch_size else None
         self.max_batch_rows = self.batch_size or MAX_BATCH_SIZE
         self.no_bulk_tables: set[str] = set()  # tables that refused CreateMultiple/UpdateMultiple (bulk.py)
+        # every identity that writes batches (the primary one first), see `writer`
+        self.writers: list[DataverseApi] = [self.api, *(DataverseApi(x) for x in extra_sessions)]
+        self._owner: str | None = None
         self.records_per_changeset = max(1, records_per_changeset)
         self.concurrency = max(1, concurrency)
         self.page_size = max(1, min(page_size, MAX_PAGE_SIZE))
@@ -233,6 +241,16 @@ class DataverseDestination(DestinationConnector):
         session = HttpSession(
             SYSTEM, connection.http_client(), auth=auth, rate_hints=RATE_HEADERS, **http.session_kwargs()
         )
+        extra = [
+            HttpSession(
+                SYSTEM,
+                connection.http_client(),
+                auth=replace(auth, client_id=client_id, client_secret=secret),
+                rate_hints=RATE_HEADERS,
+                **http.session_kwargs(),
+            )
+            for client_id, secret in connection.extra_credentials[: max(0, int(opts.get("identities", 1)) - 1)]
+        ]
         return cls(
             session,
             batch_size=int(opts["batch_size"]) if opts.get("batch_size") else None,
@@ -243,6 +261,7 @@ class DataverseDestination(DestinationConnector):
             publisher=Publisher.from_options(opts),
             records_per_changeset=int(opts.get("records_per_changeset", DEFAULT_RECORDS_PER_CHANGESET)),
             id_namespace=str(opts.get("id_namespace", ID_NAMESPACE)),
+            extra_sessions=extra,
         )
 
     # -- schema ---------------------------------------------------------------------------
@@ -293,14 +312,37 @@ class DataverseDestination(DestinationConnector):
     def _chunks(self, items: Sequence[T], size: int) -> list[Sequence[T]]:
         return [items[i : i + size] for i in range(0, len(items), size)]
 
-    async def batch_groups(self, groups: list) -> list[list[PartResponse]] | str:
-        """`$batch` responses per group, or the error text when the whole batch was refused."""
+    async def batch_groups(self, groups: list, api: DataverseApi | None = None) -> list[list[PartResponse]] | str:
+        """`$batch` responses per group (sent by `api`, the primary identity by default), or the error
+        text when the whole batch was refused."""
         try:
-            return await self.api.batch(groups) if groups else []
+            return await (api or self.api).batch(groups) if groups else []
         except (AuthError, RateLimited):
             raise
         except ConnectorError as exc:
             return error_text(exc.status or 0, exc.body) if exc.body is not None else str(exc)
+
+    # -- identities -----------------------------------------------------------------------
+    def writer(self, rows: Sequence[UpsertRow]) -> DataverseApi:
+        """The identity to send a batch of `rows` with: the least busy one (batches given to it and not
+        answered yet, against what its limiter admits), or the primary one when some row's existence
+        is unknown (an upsert that may create must not leave a record owned by another application
+        user)."""
+        if len(self.writers) == 1 or any(r.exists is None for r in rows):
+            return self.api
+        return min(self.writers, key=lambda a: a.assigned / a.session.limiter.slots())
+
+    async def owner(self) -> str:
+        """The primary application user's systemuserid (`WhoAmI`): records another identity creates
+        are given this owner, as the primary identity's creates get it by default."""
+        if self._owner is None:
+            self._owner = str((await self.api.get_json("WhoAmI"))["UserId"])
+        return self._owner
+
+    async def aclose(self) -> None:
+        for api in self.writers[1:]:
+            await api.session.aclose()
+        await super().aclose()
 
     # -- records --------------------------------------------------------------------------
     async def upsert(self, table: str, key: str, rows: Sequence[UpsertRow]) -> list[WriteResult]:
@@ -315,9 +357,9 @@ class DataverseDestination(DestinationConnector):
             return await self.associations.upsert(relationship, key, rows)
         meta = await self.meta.table(table)
         sets = await self._sets(records.lookup_tables(rows))
-        upserter = Upserter(self, meta, key, sets)
         chunks = self._chunks(list(rows), self.max_batch_rows)
-        results = await self._gather([lambda c=c: upserter.run(c) for c in chunks])
+        # an Upserter per chunk: each picks its own identity (`writer`)
+        results = await self._gather([lambda c=c: Upserter(self, meta, key, sets).run(c) for c in chunks])
         return [r for chunk in results for r in chunk]
 
     async def existing(self, table: str, key: str, external_ids: Sequence[str]) -> set[str] | None:

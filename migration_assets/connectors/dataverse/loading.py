@@ -15,10 +15,10 @@ for tables that cannot take a custom alternate key (workflow, processstage, anno
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from migration_assets.connectors.base import UpsertRow, WriteResult
+from migration_assets.connectors.base import LookupRef, UpsertRow, WriteResult
 from migration_assets.connectors.dataverse import bulk, records
 from migration_assets.connectors.dataverse.batch import BatchRequest, PartResponse
 from migration_assets.connectors.dataverse.metadata import TableMeta
@@ -51,6 +51,7 @@ class Upserter:
     def __init__(self, connector: DataverseDestination, meta: TableMeta, key: str, sets: Mapping[str, str]) -> None:
         self.connector, self.meta, self.key, self.sets = connector, meta, key, sets
         self.by_id = key == meta.entity.primary_id
+        self.api = connector.api
 
     def record_id(self, external_id: str) -> str | None:
         if not self.by_id:
@@ -58,7 +59,17 @@ class Upserter:
         return records.deterministic_id(self.connector.id_namespace, self.meta.entity.logical, external_id)
 
     async def run(self, rows: Sequence[UpsertRow]) -> list[WriteResult]:
-        """One WriteResult per row, in order."""
+        """One WriteResult per row, in order (sent by the identity `connector.writer` picks)."""
+        self.api = self.connector.writer(rows)
+        self.api.assigned += 1
+        try:
+            return await self._run(rows)
+        finally:
+            self.api.assigned -= 1
+
+    async def _run(self, rows: Sequence[UpsertRow]) -> list[WriteResult]:
+        if self.api is not self.connector.api and "ownerid" in self.meta.info.columns:
+            rows = await self._owned(rows)
         out: dict[int, WriteResult] = {}
         existing = self._known(rows)
         if existing is None and records.needs_existence(rows):
@@ -102,7 +113,9 @@ class Upserter:
         """Send change sets; record the rows' results; return the rows of failed multi-row sets."""
         if not sets:
             return []
-        answers = await self.connector.batch_groups([[part for p in group for part in p.parts] for group in sets])
+        answers = await self.connector.batch_groups(
+            [[part for p in group for part in p.parts] for group in sets], self.api
+        )
         retry: list[Prepared] = []
         for n, group in enumerate(sets):
             responses = _responses(answers, n)
@@ -122,6 +135,18 @@ class Upserter:
                     result = WriteResult(result.external_id, True, prepared.record_id, result.operation)
                 out[prepared.index] = result
         return retry
+
+    async def _owned(self, rows: Sequence[UpsertRow]) -> list[UpsertRow]:
+        """New records without an owner get the primary identity's user, as its own creates would."""
+        owner = LookupRef(self.connector.user_table, await self.connector.owner())
+        if owner.table not in self.sets:
+            self.sets = {**self.sets, **await self.connector._sets({owner.table})}
+        return [
+            replace(r, lookups={**r.lookups, "ownerid": owner})
+            if r.exists is False and "ownerid" not in r.lookups
+            else r
+            for r in rows
+        ]
 
     def _known(self, rows: Sequence[UpsertRow]) -> set[str] | None:
         """The existing records' keys as `_existing` gives them, when the caller said for every row."""

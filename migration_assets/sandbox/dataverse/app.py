@@ -55,13 +55,13 @@ class Emulator:
         self._catalog = load_catalog(conn, self._catalog)
         return self._catalog
 
-    def context(self, conn: Any, request_base: str, headers: dict[str, str]) -> Ctx:
+    def context(self, conn: Any, request_base: str, headers: dict[str, str], client: str = store.CLIENT_ID) -> Ctx:
         return Ctx(
             conn=conn,
             catalog=self.catalog(conn),
             options=store.read_options(conn),
             base_url=request_base + API_PREFIX,
-            user_id=bootstrap.APP_USER_ID,
+            user_id=bootstrap.app_user_id(client),
             solution=headers.get("mscrm.solutionuniquename"),
         )
 
@@ -72,7 +72,7 @@ class Emulator:
             client = auth.caller(conn, authorization)
             return client, store.read_options(conn)
 
-    def execute(self, call: Call, request_base: str) -> Result:
+    def execute(self, call: Call, request_base: str, client: str = store.CLIENT_ID) -> Result:
         """Answer one data call: GETs in a read transaction (never queued behind the writer), any
         other method (and `$batch`) in one write transaction."""
         if call.path.startswith("sandbox/"):
@@ -81,10 +81,10 @@ class Emulator:
             if call.method == "GET":
                 with self.connections.read() as conn:
                     if bootstrap.is_installed(conn):
-                        return api.dispatch(self.context(conn, request_base, call.headers), call)
+                        return api.dispatch(self.context(conn, request_base, call.headers, client), call)
             with self.connections.write() as conn:
                 bootstrap.install(conn)  # a reset from another process may have wiped the tables
-                ctx = self.context(conn, request_base, call.headers)
+                ctx = self.context(conn, request_base, call.headers, client)
                 return batch.run(ctx, call) if call.path == "$batch" else api.dispatch(ctx, call)
         except ODataError as error:
             return error.result()
@@ -171,7 +171,7 @@ def create_app(state_path: Path) -> FaultInjection:
                 headers={k.lower(): v for k, v in request.headers.items()},
                 body=body,
             )
-            result = await run_in_threadpool(emulator.execute, call, base_of(request))
+            result = await run_in_threadpool(emulator.execute, call, base_of(request), client)
         finally:
             elapsed = (time.monotonic() - started) * 1000
             if model is not None:  # the modelled server time is what counts, and what the caller waits
