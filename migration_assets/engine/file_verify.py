@@ -14,7 +14,7 @@ import duckdb
 
 from migration_assets.connectors.base import DestinationConnector
 from migration_assets.engine import files, lookup_targets, readback
-from migration_assets.engine.diffing import ObjectDiff, loaded_rows, mismatch, same
+from migration_assets.engine.comparison import ObjectDiff, loaded_rows, mismatch, same
 from migration_assets.engine.transform import EXT
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.staging import ledger

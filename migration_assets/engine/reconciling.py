@@ -18,7 +18,7 @@ import polars as pl
 
 from migration_assets.connectors.base import DestinationConnector
 from migration_assets.engine import lookup_targets, readback, routing
-from migration_assets.engine.diffing import CreateOnly, normalize
+from migration_assets.engine.comparison import CreateOnly, normalize
 from migration_assets.engine.transform import EXT
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.staging import db, ledger
