@@ -6,16 +6,20 @@ registry, so every session of that identity in this process shares it. No rate i
 - a 429 pauses the whole identity for its `Retry-After` (a 503 too) and estimates the server's
   rate: its window is full, so what it served this identity over the last `max(Retry-After, 1 s)`
   (a server never announces a wait longer than its window) bounds its sustained rate. Requests are
-  then paced at 98% of the estimate. A later 429 lowers the estimate to what was served, by at most
-  10% at a time, and never below half the first estimate (a fault or a neighbour on the same
-  identity is not a new limit); 200 paced answers (at least 10 s, at most 300 s) without a 429 while
-  the pacing holds requests back raise it by 2%, 4%, 8%... (the limit may have moved; a probe too
-  high costs a few 429s, so it comes at most once per 200 answers). A 429 that says "retry at once"
+  then paced at 98% of the estimate. A later 429 after an upward probe returns to the estimate
+  before it; one while the identity was served at its own pace (the edge of a window) keeps it;
+  any other lowers the estimate to what was served since the last change or pause, by at most 10%
+  at a time, and never below half the first estimate (a fault or a neighbour on the same identity
+  is not a new limit). 200 paced answers (at least 10 s, at most 300 s) without a 429 while the
+  pacing holds requests back raise it by 2%, 4%, 8%... (the limit may have moved; a probe too high
+  costs a few 429s, so it comes at most once per 200 answers). A 429 that says "retry at once"
   (Retry-After: 0) only pauses: no rate limit announces itself that way;
 - paced starts are also kept under the window the rate is counted over (the rate header's window,
-  else the period of the first 429's estimate): the client counts its own starts as the server's
-  sliding window does, so requests sent before the pacing began, or a burst before a pause, are
-  not followed by a full window's worth; requests that waited through a pause take new starts;
+  else the period of the first 429's estimate), lengthened by the recent longest wait from a start
+  to its answer (the server counts a request somewhere in between): the client counts its own
+  starts as the server's sliding window does, so requests sent before the pacing began, or a burst
+  before a pause, are not followed by a full window's worth; requests that waited through a pause
+  take new starts;
 - concurrency is AIMD: +1/limit per good answer while the limit is reached, halved on 429/503;
 - per-connector rate-header hooks (`RateHeaders` or any `RateHintReader`): a concurrency hint caps
   the limit (Dataverse `x-ms-dop-hint`); a remaining allowance with the window length in the
@@ -171,6 +175,7 @@ class AdaptiveLimiter:
         self.limit = float(min(max(1, concurrency), self.max_concurrency))
         self.max_rate = max_rate
         self.estimate: float | None = None  # the server's sustained rate as last measured at a 429
+        self._confirmed = 0.0  # the estimate before any upward probe since the last 429
         self.in_flight = 0
         self.peak_in_flight = 0
         self.epoch = 0
@@ -187,6 +192,7 @@ class AdaptiveLimiter:
         self._next_slot = 0.0
         self._window: float | None = None  # the length of the window the pacing rate is counted over
         self._starts: deque[float] = deque(maxlen=self.MAX_STARTS)  # scheduled starts, in order
+        self._lags: deque[float] = deque(maxlen=32)  # recent seconds from a scheduled start to its answer
         self._streak = 0
         self._served: deque[list[float]] = deque()  # [bucket start, answers] over MEASURE_SECONDS
         self._lock = threading.Lock()
@@ -257,8 +263,7 @@ class AdaptiveLimiter:
         start = now
         if rate is not None:
             start = max(self._next_slot, now)
-            window = self._window or 1.0
-            cap = max(1, int(rate * window))
+            window, cap = self._client_window(rate)
             if len(self._starts) >= cap:
                 start = max(start, self._starts[-cap] + window)
             self._next_slot = start + 1.0 / rate
@@ -268,6 +273,14 @@ class AdaptiveLimiter:
                 self._demand = True  # the pacing, not the caller, is what holds requests back
         self._starts.append(start)
         return start
+
+    def _client_window(self, rate: float) -> tuple[float, int]:
+        """(seconds, starts) of the client-side window: the pacing window lengthened by the recent
+        longest wait from a scheduled start to its answer (the server counts a request somewhere in
+        between, so starts that far apart may land in one of its windows), at most by half."""
+        window = self._window or 1.0
+        lag = min(max(self._lags, default=0.0), window / 2)
+        return window + lag, max(1, int(rate * window))
 
     def _forget_start(self, start: float) -> None:
         """Drop a start that did not happen (searched from the newest end, where it sits)."""
@@ -320,6 +333,8 @@ class AdaptiveLimiter:
                 self._on_throttle(ticket, status, retry_after, now)
             elif status is not None and status < 500:
                 self._on_answer(ticket, now)
+            if status is not None and ticket.start:
+                self._lags.append(now - ticket.start)
             free = self.slots() - self.in_flight
             woken = [self._waiters.popleft() for _ in range(min(max(free, 0), len(self._waiters)))]
         for loop, future in woken:
@@ -371,6 +386,7 @@ class AdaptiveLimiter:
         if pause is None:
             base = min(0.2 * 2 ** (self._streak - 1), 30.0)
             pause = base + random.uniform(0, base / 2)
+        resumed = self._resume_at  # the end of the previous pause
         self._resume_at = max(self._resume_at, now + pause)
         self._next_slot = max(self._next_slot, self._resume_at)
         if ticket.epoch != self.epoch:
@@ -378,21 +394,44 @@ class AdaptiveLimiter:
         self.epoch += 1
         self.limit = max(1.0, self.limit * self.DECREASE)
         if status == 429 and retry_after != 0:  # "retry at once" is no rate limit (an injected fault)
-            self._lower_estimate(now, max(pause, 1.0))
+            self._lower_estimate(now, max(pause, 1.0), since=resumed)
 
-    def _lower_estimate(self, now: float, seconds: float) -> None:
+    def _lower_estimate(self, now: float, seconds: float, *, since: float = 0.0) -> None:
         """A 429: the server's window is full, so what it served over the last `seconds` (the pause
-        it announces is no longer than its window) bounds its rate."""
-        count, measured = self._served_rate(now, seconds)
+        it announces is no longer than its window) bounds its rate. Later 429s: one after an upward
+        probe goes back to the estimate before the probe; one while this identity was served at its
+        own pace is the edge of a window (or a neighbour's burst), not a lower limit; otherwise what
+        was served since the estimate last changed or the last pause ended (the pause at least,
+        30 s at most) bounds it."""
         self._quiet_steps = 0
         if self.estimate is None:
+            count, measured = self._served_rate(now, seconds)
             if count < 2:
                 return  # nothing served yet (another process spent the window, or a fault): pause only
             self._floor = measured / 2  # no fault or neighbour pushes the pacing below half of it
             self._window = self._window or seconds
+            self._confirmed = measured
             self._raise(measured, now)
             return
-        self._raise(max(min(self.estimate, measured), self.estimate * self.STEP_DOWN), now)
+        if self.estimate > self._confirmed:  # a probe too high
+            self._raise(self._confirmed, now)
+            return
+        period = min(max(seconds, now - max(self._changed_at, since)), self.QUIET_SECONDS * 3)
+        _count, measured = self._served_rate(now, period)
+        paced = self._paced_rate()
+        if paced and measured >= 0.97 * paced:
+            self._changed_at, self._demand = now, False  # at its own pace: keep the estimate
+            return
+        self._confirmed = max(min(self.estimate, measured / (1 - self.MARGIN)), self.estimate * self.STEP_DOWN)
+        self._raise(self._confirmed, now)
+
+    def _paced_rate(self) -> float | None:
+        """The rate the pacing lets requests start at, with the client-side window's count."""
+        rate = self.pacing()
+        if rate is None:
+            return None
+        window, cap = self._client_window(rate)
+        return min(rate, cap / window)
 
     def _raise(self, estimate: float, now: float) -> None:
         self.estimate = max(estimate, self._floor, self.MIN_RATE)
