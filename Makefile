@@ -6,7 +6,7 @@ PAIR ?= case_status__dynamics365
 SCALE ?= 500
 export DAGSTER_HOME ?= $(CURDIR)
 
-.PHONY: demo test bench ui lint validate clean setup
+.PHONY: demo test bench bench-1m ui lint validate clean setup
 
 $(BIN)/migrate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +30,16 @@ test: setup  ## lint, validate the definitions, run the test suite
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
 	$(BIN)/python -m pytest -q
 
-bench: setup  ## scale benchmarks (prints records/s, requests, 429s, rate-limit use) and slow tests
-	$(BIN)/python -m migration_assets.bench
-	$(BIN)/python -m migration_assets.bench.salesforce
+$(VENV)/.bench: $(BIN)/migrate
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(VENV)/.bench
+
+bench: setup $(VENV)/.bench  ## every bench (table + var/bench/latest.json), then the slow tests; ~30 min on 2 cores
+	$(BIN)/python -m migration_assets.bench.report
 	$(BIN)/python -m pytest -q -m slow
+
+bench-1m: setup  ## one pair's phases at ~100k and ~1M source records (scale 12,900 and 129,000; hours)
+	$(BIN)/python -m migration_assets.bench.report --sections scaling --scales 12900,129000 --json var/bench/scale.json
 
 ui: setup  ## the Dagster UI on 127.0.0.1:3000 with every pair's assets
 	$(BIN)/python -c "from migration_assets.cli import main; main(['pairs'])"

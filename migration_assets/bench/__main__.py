@@ -27,12 +27,12 @@ console = Console(width=140)  # full step names also when piped
 DEFAULT_RATE = {"dynamics365": 6000 / 300, "salesforce": None}  # requests/s the destination allows
 
 
-def _step_rows(instance: dg.DagsterInstance, run_id: str, rate: float | None) -> list[dict]:
+def step_rows(instance: dg.DagsterInstance, run_id: str, rate: float | None) -> list[dict]:
+    """Per materialized asset of the run: records, seconds of its step, records/s, requests, 429s and
+    the share of `rate` (requests/s the destination allows) its requests used."""
     stats = {s.step_key: s for s in instance.get_run_step_stats(run_id)}
     rows = []
-    for record in instance.get_records_for_run(
-        run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
-    ).records:
+    for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records:
         mat = record.event_log_entry.dagster_event.event_specific_data.materialization
         meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
         step = stats.get(record.event_log_entry.step_key)
@@ -70,7 +70,7 @@ def bench(scale: int, seed: int, pairs: list[str], var: Path) -> dict:
                 t0 = time.monotonic()
                 outcome = run_phase(defs, instance, pair, phase)
                 wall = time.monotonic() - t0
-                rows = _step_rows(instance, outcome.run_id, DEFAULT_RATE.get(destination))
+                rows = step_rows(instance, outcome.run_id, DEFAULT_RATE.get(destination))
                 results[f"{pair}/{phase}"] = {
                     "success": outcome.success,
                     "seconds": round(wall, 1),
@@ -103,10 +103,7 @@ def _print(pair: str, phase: str, wall: float, success: bool, rows: list[dict]) 
         table.add_column(column, justify="left" if column == "step" else "right")
     for row in rows:
         table.add_row(
-            *(
-                str(row[c])
-                for c in ("step", "records", "seconds", "records_per_s", "requests", "429s", "rate_share")
-            )
+            *(str(row[c]) for c in ("step", "records", "seconds", "records_per_s", "requests", "429s", "rate_share"))
         )
     console.print(table)
 
