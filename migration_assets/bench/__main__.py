@@ -42,7 +42,7 @@ def step_rows(instance: dg.DagsterInstance, run_id: str, rate: float | None) -> 
         n_req = int(requests.get("requests", 0)) if isinstance(requests, dict) else 0
         rows.append(
             {
-                "step": "/".join(mat.asset_key.path[1:]),
+                "step": _step_label(mat.asset_key),
                 "records": records,
                 "seconds": round(seconds, 2),
                 "records_per_s": round(records / seconds, 1) if seconds else 0.0,
@@ -81,6 +81,12 @@ def bench(scale: int, seed: int, pairs: list[str], var: Path) -> dict:
                     _approve(defs, instance, pair)
         results["discovery"] = _discovery(defs, instance, paths, pairs)
     return results
+
+
+def _step_label(key: dg.AssetKey) -> str:
+    """`layer/name` of a `<pair>/<layer>/<layer>_<name>` key (e.g. `load/contact`)."""
+    layer, name = key.path[1], key.path[-1]
+    return f"{layer}/{name.removeprefix(layer + '_')}"
 
 
 def _discovery(defs: dg.Definitions, instance: dg.DagsterInstance, paths: Paths, pairs: list[str]) -> dict:
