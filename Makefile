@@ -4,31 +4,38 @@ VENV := .venv
 BIN := $(VENV)/bin
 PAIR ?= case_status__dynamics365
 SCALE ?= 500
+UI_PORT ?= 3000
 export DAGSTER_HOME ?= $(CURDIR)
 
-.PHONY: demo test bench bench-1m ui lint validate clean setup
+.PHONY: demo test bench bench-1m ui screenshots lint validate clean setup
 
 $(BIN)/migrate: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(BIN)/migrate
+	@echo "installing the workbench and its test tools into $(VENV) (first run only) ..."
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -qq --upgrade pip
+	@$(BIN)/python -m pip install -qq -e '.[test]'
+	@touch $(BIN)/migrate
 
 setup: $(BIN)/migrate
 
-demo: setup  ## seed, sample, approve, full, a simulated delta with reconciliation, print the summary
-	$(BIN)/migrate sandbox seed --scale $(SCALE) --seed 42
-	$(BIN)/migrate run $(PAIR) --phase sample
-	$(BIN)/migrate approve $(PAIR) --by demo@example.com --note "make demo"
-	$(BIN)/migrate run $(PAIR) --phase full
-	$(BIN)/migrate sandbox simulate-delta
-	$(BIN)/migrate run $(PAIR) --phase delta
-	$(BIN)/migrate report $(PAIR) --phase full --json
+# One line per step of the story (quiet runs: a live progress bar in a terminal, one line per run), then
+# the summary: what loaded, what is held back and why, the diff, the reports and the next commands.
+demo: setup  ## seed, schema plan, plan + profiles, sample, approve, full, a simulated delta, the summary
+	@$(BIN)/migrate sandbox seed --scale $(SCALE) --seed 42
+	@$(BIN)/migrate sandbox apply-schema-plan $(PAIR)
+	@$(BIN)/migrate plan $(PAIR) --quiet
+	@$(BIN)/migrate run $(PAIR) --phase sample --quiet
+	@$(BIN)/migrate approve $(PAIR) --by demo@example.com --note "make demo"
+	@$(BIN)/migrate run $(PAIR) --phase full --quiet
+	@$(BIN)/migrate sandbox simulate-delta
+	@$(BIN)/migrate run $(PAIR) --phase delta --quiet
+	@echo
+	@$(BIN)/migrate summary $(PAIR)
 
 test: setup  ## lint, validate the definitions, run the test suite
 	$(BIN)/ruff check migration_assets migration_assets_tests
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15
 
 $(VENV)/.bench: $(BIN)/migrate
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
@@ -41,10 +48,13 @@ bench: setup $(VENV)/.bench  ## every bench (table + var/bench/latest.json), the
 bench-1m: setup  ## one pair's phases at ~100k and ~1M source records (scale 12,900 and 129,000; hours)
 	$(BIN)/python -m migration_assets.bench.report --sections scaling --scales 12900,129000 --json var/bench/scale.json
 
-ui: setup  ## the Dagster UI on 127.0.0.1:3000 with every pair's assets
-	$(BIN)/python -c "from migration_assets.cli import main; main(['pairs'])"
-	$(BIN)/python -m migration_assets.defs.phases_init
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+ui: setup  ## the Dagster UI on 127.0.0.1:$(UI_PORT) with every pair's assets
+	@$(BIN)/python -m migration_assets.defs.phases_init
+	@echo "the Dagster UI: http://127.0.0.1:$(UI_PORT) (Ctrl-C stops it)"
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
+
+screenshots: setup  ## the browser tests: UI graph and a sample run, the reports; PNGs under var/screenshots/
+	$(BIN)/python -m pytest -q migration_assets_tests/ui migration_assets_tests/reports
 
 clean:
 	rm -rf var

@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -21,7 +21,10 @@ from rich.table import Table
 from migration_assets.errors import MigrationError, known_values
 from migration_assets.settings import default_paths
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # long lines are not cut at 80 columns in logs
+if not console.is_terminal and not os.environ.get("COLUMNS"):
+    console.width = 150  # tables written to a log or a pipe: wider than rich's 80-column default
+VERBOSE = {"on": False}  # --verbose of the running command: Dagster's engine events and stack traces
 
 
 def _instance():
@@ -33,6 +36,15 @@ def _instance():
     for run_id in reclaim_dead_runs(instance):
         console.print(f"[yellow]run {run_id[:8]} had lost its process: marked failed, its pool slots freed[/]")
     return instance
+
+
+def _defs():
+    """The Dagster definitions of the specs and var dir this command sees ($MIGRATE_SPEC_DIR,
+    $MIGRATE_VAR_DIR read now, not when a module was first imported)."""
+    from migration_assets.definitions import build_definitions
+    from migration_assets.settings import default_spec_dir
+
+    return build_definitions(default_paths(), default_spec_dir())
 
 
 def _specs():
@@ -69,8 +81,9 @@ def cmd_sandbox(args) -> int:
         done = seeding.reset(paths.sandbox, options)
         console.print(f"reset: {', '.join(done)} in {paths.sandbox}")
     elif args.action == "seed":
-        counts = seeding.seed(paths.sandbox, scale=args.scale, seed=args.seed, options=options)
-        console.print_json(json.dumps(counts))
+        with console.status(f"seeding every sandbox (scale {args.scale}, seed {args.seed}) ..."):
+            counts = seeding.seed(paths.sandbox, scale=args.scale, seed=args.seed, options=options)
+        _print_seeded(counts, paths.sandbox, args)
     elif args.action == "apply-schema-plan":
         _apply_schema_plan(paths, args.pair)
     elif args.action == "simulate-delta":
@@ -78,12 +91,40 @@ def cmd_sandbox(args) -> int:
 
         sources = [args.source] if args.source else [d.name for d in systems("source")]
         changes = {name: seeding.simulate_delta(paths.sandbox, name) for name in sources}
-        console.print_json(json.dumps(changes))
+        if args.json:
+            print(json.dumps(changes, indent=2, default=str))
+        else:
+            console.print("simulated source changes: " + "; ".join(f"{n} {_brief(c)}" for n, c in changes.items()))
     else:
         from migration_assets.sandbox.serve import serve
 
         asyncio.run(serve(paths.sandbox, host="127.0.0.1", port=args.port))
     return 0
+
+
+def _print_seeded(counts: dict, folder: Path, args) -> None:
+    """One line: records per source, users per destination (the JSON with --json)."""
+    if args.json:
+        print(json.dumps(counts, indent=2))
+        return
+    users = counts.get("destination_users", {})
+    sources = [f"{name} {sum(c.values()) if isinstance(c, dict) else c:,} records" for name, c in counts.items()
+               if name != "destination_users"]
+    console.print(
+        f"seeded {', '.join(sources)}; destination users: "
+        + ", ".join(f"{name} {n}" for name, n in users.items())
+        + f" (in {folder}, scale {args.scale}, seed {args.seed})",
+        highlight=False,
+    )
+
+
+def _brief(changes) -> str:
+    """A source's simulated changes in a few words: `{updated: 12, created: 3}` -> '12 updated, 3 created'."""
+    if isinstance(changes, dict):
+        parts = [f"{v} {k}" if isinstance(v, int) else f"{len(v)} {k}" for k, v in changes.items()
+                 if isinstance(v, int | list | dict)]
+        return ", ".join(parts) or "no change"
+    return str(changes)
 
 
 def _apply_schema_plan(paths, pair: str | None) -> None:
@@ -96,16 +137,16 @@ def _apply_schema_plan(paths, pair: str | None) -> None:
     spec = _spec(pair)
     destination = spec.spec.destination
     if not needs_admin(destination):
-        console.print(f"{destination} creates its custom schema itself (plan/schema_apply): nothing to apply")
+        console.print(f"{destination} creates its custom schema itself (plan/schema_apply): nothing to apply here")
         return
     try:
         latest_plan(paths, pair)
     except MigrationError:
-        from migration_assets.definitions import defs
+        defs = _defs()
         from migration_assets.defs.schema_plan import run_schema_plan
 
         with console.status(f"{pair}: writing the schema plan ..."):
-            result = run_schema_plan(defs, _instance(), spec)
+            result = run_schema_plan(defs, _instance(), spec, verbose=VERBOSE["on"])
         if not result.success:
             raise MigrationError(f"{pair}: the schema plan could not be written (run {result.run_id})") from None
     plan_file, done = apply_schema_plan(paths, pair, destination)
@@ -140,54 +181,27 @@ def _parse_options(items: Sequence[str]) -> dict[str, dict]:
 
 
 def cmd_run(args) -> int:
-    from migration_assets.definitions import defs
-    from migration_assets.defs.phases import delta_partition_key
-    from migration_assets.defs.runner import run_phase
+    from migration_assets.cli_run import cmd_run as run
 
-    spec = _spec(args.pair)
-    instance = _instance()
-    phase = delta_partition_key(datetime.now(UTC)) if args.phase == "delta" else args.phase
-    if phase not in ("sample", "full") and not phase.startswith("delta-"):
-        raise MigrationError(f"unknown phase {args.phase!r} (known: sample, full, delta)")
-    _print_targets(spec)
-    with console.status(f"[bold]{spec.pair}[/]: running phase {phase} ...") as status:
-        outcome = run_phase(defs, instance, spec.pair, phase, say=lambda m: status.update(m), tags=_target_tags(spec))
-    if not outcome.success:
-        console.print(f"[red]run {outcome.run_id} failed[/]")
-        for failure in outcome.failures:
-            console.print(f"  [red]✗[/] {failure}")
-        return 1
-    console.print(f"[green]✓[/] {spec.pair} {phase}: run {outcome.run_id}")
-    for check in outcome.failed_checks:
-        console.print(f"  [yellow]check failed:[/] {check}")
-    _print_report(_report(spec, phase))
-    return 0 if not outcome.failed_checks else 2
+    return run(args, console)
 
 
-def _targets(spec) -> dict[str, str]:
-    from migration_assets.connectors import resolve_connection
+def cmd_plan(args) -> int:
+    from migration_assets.cli_run import cmd_plan as run
 
-    paths = default_paths()
-    return {
-        role: resolve_connection(name, state_dir=paths.sandbox).describe()["target"]
-        for role, name in (("source", spec.spec.source), ("destination", spec.spec.destination))
-    }
+    return run(args, console)
 
 
-def _print_targets(spec) -> None:
-    targets = _targets(spec)
-    source, destination = spec.spec.source, spec.spec.destination
-    console.print(f"source {source}: {targets['source']} · destination {destination}: {targets['destination']}")
+def cmd_summary(args) -> int:
+    from migration_assets.cli_run import cmd_summary as run
 
-
-def _target_tags(spec) -> dict[str, str]:
-    return {f"migrate/{role}_target": target for role, target in _targets(spec).items()}
+    return run(args, console)
 
 
 def _report(spec, phase: str) -> dict:
     import duckdb
 
-    from migration_assets.connectors import open_destination, resolve_connection
+    from migration_assets.defs.resources import ConnectionsResource
     from migration_assets.defs.run_history import latest_run
     from migration_assets.reports.run_report import build_report
 
@@ -195,48 +209,12 @@ def _report(spec, phase: str) -> dict:
     db_path = paths.staging_db(spec.pair)
     if not db_path.exists():
         raise MigrationError(f"{spec.pair} has not run yet: no staging file {db_path}")
-    dest = open_destination(spec.spec.destination, resolve_connection(spec.spec.destination, state_dir=paths.sandbox))
+    dest = ConnectionsResource(sandbox_dir=str(paths.sandbox)).destination(
+        spec.spec.destination, spec.spec.destination_options
+    )
     run = latest_run(_instance(), spec.pair, phase)
     with duckdb.connect(str(db_path), read_only=True) as conn:
         return build_report(conn, spec, phase, dest, run=run)
-
-
-def _print_report(report: dict) -> None:
-    table = Table(title=f"{report['pair']} · {report['phase']} · spec {report['spec_hash']}")
-    for column in ("object", "source", "loaded", "quarantined", "excluded", "destination_count"):
-        table.add_column(column, justify="right" if column != "object" else "left")
-    for name, c in report["objects"].items():
-        table.add_row(name, *(str(c[k]) for k in ("source", "loaded", "quarantined", "excluded", "destination_count")))
-    console.print(table)
-    d = report["diff"]
-    console.print(
-        f"diff: {d['records_compared']} records, {d['fields_compared']} fields compared, {d['mismatches']} mismatches"
-    )
-    _print_held_back(report)
-    e = report.get("estimate") or {}
-    if e.get("measured_seconds") is not None:
-        console.print(
-            f"duration: predicted {e['predicted_seconds']}s, measured {e['measured_seconds']}s "
-            f"(error {e['error_percent']:+.1f}%)"
-        )
-
-
-def _print_held_back(report: dict) -> None:
-    held = report.get("held_back") or {}
-    if not held.get("total"):
-        console.print("held back: none")
-    else:
-        top = "; ".join(f"{r['root_cause']} ({r['records']})" for r in held["by_root_cause"][:3])
-        console.print(f"[yellow]held back: {held['total']} record(s)[/]: {top}")
-        console.print(f"  see `migrate quarantine {report['pair']} --phase {report['phase']}`")
-    preview = [c for c in report["objects"].values() if "full_preview_held_back" in c]
-    if preview:
-        would = sum(c["full_preview_held_back"] for c in preview)
-        of = sum(c["full_preview_source"] for c in preview)
-        console.print(f"the full run would hold back {would} of {of} records at staging (before loading)")
-    partial = sum(held.get("partial_records", {}).values())
-    if partial:
-        console.print(f"loaded without a broken optional part: {partial} record(s) (see the stage metadata)")
 
 
 def cmd_report(args) -> int:
@@ -250,21 +228,22 @@ def cmd_report(args) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        _print_report(report)
+        from migration_assets.cli_run import print_report
+
+        print_report(console, report)
     return 0
 
 
 def cmd_approve(args) -> int:
-    from migration_assets.definitions import defs
+    defs = _defs()
     from migration_assets.defs.naming import approval_job_name, approval_op_name
+    from migration_assets.defs.runner import execute
 
     spec = _spec(args.pair)
     job = defs.resolve_job_def(approval_job_name(spec.pair))
     op_name = approval_op_name(spec.pair)
-    result = job.execute_in_process(
-        instance=_instance(),
-        raise_on_error=False,
-        run_config={"ops": {op_name: {"config": _approval_config(args)}}},
+    result = execute(
+        job, _instance(), verbose=args.verbose, run_config={"ops": {op_name: {"config": _approval_config(args)}}}
     )
     return _finish(result, f"{args.by} approved the sample of {spec.pair} under spec {spec.content_hash}")
 
@@ -274,35 +253,55 @@ def _approval_config(args) -> dict[str, str]:
 
 
 def _finish(result, success_message: str) -> int:
-    import dagster as dg
-
-    from migration_assets.defs.runner import root_message
+    """A run's one line: the success message, or each failure's root message (its stack trace too
+    with --verbose)."""
+    from migration_assets.defs.runner import failures_of
 
     if result.success:
-        console.print(f"[green]✓[/] {success_message}")
+        console.print(f"[green]✓[/] {success_message}", highlight=False)
         return 0
-    for event in result.all_events:
-        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
-            console.print(f"[red]✗[/] {root_message(event.step_failure_data.error)}")
+    failures, traces = failures_of(result)
+    for failure, trace in zip(failures, traces, strict=True):
+        if VERBOSE["on"]:
+            console.print(trace, markup=False, highlight=False)
+        console.print(f"[red]✗[/] {failure.partition(': ')[2] or failure}", highlight=False)
     return 1
 
 
 def cmd_rollback(args) -> int:
-    from migration_assets.definitions import defs
+    defs = _defs()
     from migration_assets.defs.naming import rollback_job_name, rollback_op_name
+    from migration_assets.defs.runner import execute
 
     spec = _spec(args.pair)
     job = defs.resolve_job_def(rollback_job_name(spec.pair))
     op_name = rollback_op_name(spec.pair)
+
+    config = {"phase": args.phase or "", "drop_schema": bool(args.schema)}
     with console.status(f"rolling back {spec.pair} {args.phase or '(everything)'} ..."):
-        result = job.execute_in_process(
-            instance=_instance(),
-            raise_on_error=False,
-            run_config={"ops": {op_name: {"config": {"phase": args.phase or "", "drop_schema": bool(args.schema)}}}},
-        )
+        result = execute(job, _instance(), verbose=args.verbose, run_config={"ops": {op_name: {"config": config}}})
     if result.success:
-        console.print_json(json.dumps(result.output_for_node(op_name)))
+        done = result.output_for_node(op_name)
+        if args.json:
+            print(json.dumps(done, indent=2, default=str))
+        else:
+            console.print(_rollback_line(done), highlight=False)
     return _finish(result, f"{spec.pair} rolled back")
+
+
+def _rollback_line(done: dict) -> str:
+    """`deleted 412 (contact 200, ...), restored 3, schema removed 5` from the rollback's summary."""
+    parts = []
+    for key in ("deleted", "restored"):
+        value = done.get(key) or {}
+        if isinstance(value, dict):
+            total = sum(v for v in value.values() if isinstance(v, int))
+            each = ", ".join(f"{k} {v}" for k, v in value.items() if v)
+            parts.append(f"{key} {total}" + (f" ({each})" if each else ""))
+    removed = done.get("schema_removed") or []
+    if removed:
+        parts.append(f"schema removed: {len(removed)} item(s)")
+    return "; ".join(parts) or "nothing to roll back"
 
 
 def cmd_audit(args) -> int:
@@ -318,9 +317,30 @@ def cmd_audit(args) -> int:
         frame = ledger.history(conn, phase=args.phase)
     if args.csv:
         sys.stdout.write(frame.write_csv())
-    else:
-        console.print(frame)
+        return 0
+    _print_audit(spec.pair, args.phase, frame, args.last)
     return 0
+
+
+def _print_audit(pair: str, phase: str | None, frame, last: int) -> None:
+    """The latest operations as a table with short cells (ids cut in the middle), one row each."""
+    from rich import box
+
+    from migration_assets.defs.metadata import short_id
+
+    scope = f"phase {phase}" if phase else "every phase"
+    table = Table(title=f"{pair} · audit log · {scope}", box=box.SIMPLE_HEAD, title_justify="left")
+    columns = ("recorded_at", "phase", "object", "operation", "outcome", "source_id", "destination_id", "error")
+    for column in columns:
+        table.add_column(column.replace("recorded_at", "time"))
+    for row in frame.tail(last).iter_rows(named=True):
+        when = row.get("recorded_at")
+        cells = [when.strftime("%m-%d %H:%M:%S") if hasattr(when, "strftime") else str(when or "")]
+        cells += [str(row.get(c) or "") for c in ("phase", "object", "operation", "outcome")]
+        cells += [short_id(row.get("source_id")), short_id(row.get("destination_id")), str(row.get("error") or "")[:60]]
+        table.add_row(*cells)
+    console.print(table)
+    console.print(f"the last {min(last, frame.height):,} of {frame.height:,} operations; --csv for every one")
 
 
 def cmd_propose(args) -> int:
@@ -375,14 +395,14 @@ def cmd_confirm(args) -> int:
 
 
 def cmd_estimate(args) -> int:
-    from migration_assets.definitions import defs
+    defs = _defs()
     from migration_assets.defs.discover import run_plan
     from migration_assets.discovery.plan_report import phase_rows_table, tier_rows_table
     from migration_assets.reports.discovery_report import read_report
 
     spec = _spec(args.pair)
     with console.status(f"discovering and estimating {spec.pair} ..."):
-        result = run_plan(defs, _instance(), spec.pair, "full", estimate_only=True)
+        result = run_plan(defs, _instance(), spec.pair, "full", estimate_only=True, verbose=args.verbose)
     if not result.success:
         return _finish(result, "")
     data = read_report(default_paths().report_dir(spec.pair) / "plan" / "estimate.json") or {"phases": {}}
@@ -417,12 +437,23 @@ def _rows_table(title: str, rows: list[dict]) -> Table:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="migrate", description=__doc__.splitlines()[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v", "--verbose", action="store_true", help="show Dagster's engine events and the stack trace of failures"
+    )
+    p = argparse.ArgumentParser(prog="migrate", description=__doc__.splitlines()[0], parents=[common])
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("pairs", help="list the pairs (one per mapping spec)").set_defaults(fn=cmd_pairs)
-    sb = sub.add_parser(
+
+    def command(name: str, help_text: str, fn) -> argparse.ArgumentParser:
+        one = sub.add_parser(name, help=help_text, parents=[common])
+        one.set_defaults(fn=fn)
+        return one
+
+    command("pairs", "list the pairs (one per mapping spec)", cmd_pairs)
+    sb = command(
         "sandbox",
-        help="reset, seed or serve the sandbox emulators; apply a pair's schema plan as the destination's admin",
+        "reset, seed or serve the sandbox emulators; apply a pair's schema plan as the destination's admin",
+        cmd_sandbox,
     )
     sb.add_argument("action", choices=["reset", "seed", "serve", "simulate-delta", "apply-schema-plan"])
     sb.add_argument("pair", nargs="?", help="apply-schema-plan: the pair whose latest schema plan to apply")
@@ -432,66 +463,69 @@ def parser() -> argparse.ArgumentParser:
     sb.add_argument("--option", action="append", help="SYSTEM.NAME=VALUE, e.g. dynamics365.tier=professional")
     sb.add_argument("--keep-staging", action="store_true", help="reset/seed: keep var/staging and var/reports")
     sb.add_argument("--source", help="simulate-delta: only this source system (default: every source)")
-    sb.set_defaults(fn=cmd_sandbox)
-    run = sub.add_parser("run", help="run one phase of a pair")
+    sb.add_argument("--json", action="store_true", help="seed/simulate-delta: the counts as JSON")
+    run = command("run", "run one phase of a pair", cmd_run)
     run.add_argument("pair")
     run.add_argument("--phase", required=True, help="sample, full or delta")
-    run.set_defaults(fn=cmd_run)
-    ap = sub.add_parser("approve", help="approve the verified sample of a pair (binds the spec hash)")
+    run.add_argument("-q", "--quiet", action="store_true", help="no line per step: one line for the run")
+    pl_ = command("plan", "discover, profile, estimate and grade a pair (the <pair>__plan job)", cmd_plan)
+    pl_.add_argument("pair")
+    pl_.add_argument("--phase", default="sample", help="the phase whose extract is profiled (default: sample)")
+    pl_.add_argument("-q", "--quiet", action="store_true", help="no line per step")
+    ap = command("approve", "approve the verified sample of a pair (binds the spec hash)", cmd_approve)
     ap.add_argument("pair")
     ap.add_argument("--by", required=True, help="who approves (name or email)")
     ap.add_argument("--note")
     ap.add_argument("--override", help="approve a sample whose diff or reconciliation failed: why (recorded)")
-    ap.set_defaults(fn=cmd_approve)
-    rb = sub.add_parser("rollback", help="delete what the migration created, restore what it updated")
+    rb = command("rollback", "delete what the migration created, restore what it updated", cmd_rollback)
     rb.add_argument("pair")
     rb.add_argument("--phase", help="only this phase (default: everything)")
     rb.add_argument("--schema", action="store_true", help="also remove the custom schema the migration created")
-    rb.set_defaults(fn=cmd_rollback)
-    au = sub.add_parser("audit", help="every destination operation of the ledger")
+    rb.add_argument("--json", action="store_true", help="what was deleted and restored, as JSON")
+    au = command("audit", "every destination operation of the ledger", cmd_audit)
     au.add_argument("pair")
     au.add_argument("--phase")
-    au.add_argument("--csv", action="store_true")
-    au.set_defaults(fn=cmd_audit)
-    qu = sub.add_parser("quarantine", help="held-back rows by reason and root cause (CSV for corrections)")
+    au.add_argument("--csv", action="store_true", help="every operation, every column")
+    au.add_argument("--last", type=int, default=30, help="rows shown in the table (default 30)")
+    qu = command("quarantine", "held-back rows by reason and root cause (CSV for corrections)", cmd_quarantine)
     qu.add_argument("pair")
     qu.add_argument("--phase", help="one phase (default: every phase)")
     qu.add_argument("--csv", action="store_true", help="one row per record, with an empty fix_value column")
     qu.add_argument("--json", action="store_true")
-    qu.set_defaults(fn=cmd_quarantine)
-    cr = sub.add_parser("corrections", help="import corrected values for held-back rows")
+    cr = command("corrections", "import corrected values for held-back rows", cmd_corrections)
     cr.add_argument("action", choices=["import"])
     cr.add_argument("pair")
     cr.add_argument("file", help="the quarantine CSV with fix_value filled in")
     cr.add_argument("--by", required=True, help="who corrected the values (recorded)")
     cr.add_argument("--note", help="why, or where the values come from")
-    cr.set_defaults(fn=cmd_corrections)
-    rep = sub.add_parser("report", help="counts and diff of the latest run")
+    rep = command("report", "counts and diff of the latest run", cmd_report)
     rep.add_argument("pair")
     rep.add_argument("--phase", help="a phase other than the latest run's")
     rep.add_argument("--json", action="store_true")
-    rep.set_defaults(fn=cmd_report)
-    pr = sub.add_parser("propose", help="write a draft mapping spec with unconfirmed proposals")
+    su = command("summary", "per pair: what loaded, what is held back, the diff, the reports, what next", cmd_summary)
+    su.add_argument("pairs", nargs="*", help="pairs to summarize (default: every pair that has run)")
+    pr = command("propose", "write a draft mapping spec with unconfirmed proposals", cmd_propose)
     pr.add_argument("source")
     pr.add_argument("destination")
     pr.add_argument("--out", type=Path, help="file to write (default: mapping_specs/SOURCE__DESTINATION.yaml)")
-    pr.set_defaults(fn=cmd_propose)
-    co = sub.add_parser("confirm", help="confirm the proposed mappings of a pair (or one object)")
+    co = command("confirm", "confirm the proposed mappings of a pair (or one object)", cmd_confirm)
     co.add_argument("pair")
     co.add_argument("--object", help="only this object")
-    co.set_defaults(fn=cmd_confirm)
-    es = sub.add_parser("estimate", help="discover both systems and estimate records, requests and duration")
+    es = command("estimate", "discover both systems and estimate records, requests and duration", cmd_estimate)
     es.add_argument("pair")
-    es.set_defaults(fn=cmd_estimate)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a MigrationError is one plain paragraph (its traceback only with --verbose)."""
     args = parser().parse_args(argv)
+    VERBOSE["on"] = bool(args.verbose)
     try:
         return args.fn(args)
     except MigrationError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        if args.verbose:
+            console.print_exception()
+        console.print(f"[red]error:[/] {exc}", highlight=False)
         return 1
 
 

@@ -15,6 +15,7 @@ from migration_assets.connectors import open_destination, open_source, resolve_c
 from migration_assets.definitions import build_definitions
 from migration_assets.defs.instance import project_instance
 from migration_assets.defs.naming import approval_job_name, approval_op_name, rollback_job_name, rollback_op_name
+from migration_assets.defs.resources import ConnectionsResource
 from migration_assets.defs.runner import RunOutcome, run_phase
 from migration_assets.reports.run_report import build_report
 from migration_assets.sandbox import seeding
@@ -62,7 +63,10 @@ class Workbench:
     def report(self, pair: str, phase: str) -> dict:
         spec = self.spec(pair)
         with duckdb.connect(str(self.paths.staging_db(pair))) as conn:
-            return build_report(conn, spec, phase, self.destination(spec.spec.destination))
+            dest = ConnectionsResource(sandbox_dir=str(self.paths.sandbox)).destination(
+                spec.spec.destination, spec.spec.destination_options
+            )
+            return build_report(conn, spec, phase, dest)
 
     def sql(self, pair: str, query: str, params: list | None = None) -> list[tuple]:
         with duckdb.connect(str(self.paths.staging_db(pair))) as conn:

@@ -12,7 +12,9 @@ Every report is an HTML + JSON pair under `<var>/reports/<pair>/`, linked from t
 """
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -24,6 +26,7 @@ from migration_assets.defs.naming import asset_key, plan_job_name
 from migration_assets.defs.phases import ensure_phases
 from migration_assets.defs.resources import ConnectionsResource, StagingResource
 from migration_assets.defs.run_history import history
+from migration_assets.defs.runner import execute
 from migration_assets.discovery import estimate_store
 from migration_assets.discovery.destination_schema import discover_destination
 from migration_assets.discovery.estimating import calls_per_table
@@ -39,6 +42,7 @@ from migration_assets.discovery.source_schema import SourceSchema, discover_sour
 from migration_assets.engine import planning
 from migration_assets.errors import MigrationError
 from migration_assets.reports.discovery_report import read_report, write_report
+from migration_assets.reports.index import write_index
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.staging import db
 from migration_assets.staging.tables import extract_table
@@ -343,6 +347,7 @@ def _plan_report(ctx: PairDefs) -> dg.AssetsDefinition:
                 "Profiling totals": [data["profiling"]],
             },
         )
+        index = write_index(paths.report_dir(pair), pair)
         return dg.MaterializeResult(
             metadata={
                 "grade": data["grade"]["grade"],
@@ -352,6 +357,7 @@ def _plan_report(ctx: PairDefs) -> dg.AssetsDefinition:
                     f"({data['grade']['label']})\n\n" + md.md_table(rows)
                 ),
                 **_files_meta(files),
+                "reports_index": dg.MetadataValue.path(str(index)),
             }
         )
 
@@ -359,12 +365,21 @@ def _plan_report(ctx: PairDefs) -> dg.AssetsDefinition:
 
 
 def run_plan(
-    defs: dg.Definitions, instance: dg.DagsterInstance, pair: str, phase: str = "full", *, estimate_only=False
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    pair: str,
+    phase: str = "full",
+    *,
+    estimate_only: bool = False,
+    verbose: bool = True,
+    on_event: Callable[[Any], None] | None = None,
 ):
     """Run `<pair>__plan` for `phase` in this process (recorded in the instance, so it shows in the UI).
 
     Args:
         estimate_only: materialize only the discovery and the estimate (no extract, no profiles).
+        verbose: Dagster's engine events on the console.
+        on_event: called with every event of the run as it is stored (progress displays).
 
     Returns:
         The ExecuteInProcessResult (raise_on_error=False).
@@ -375,6 +390,12 @@ def run_plan(
     if estimate_only:
         selection = [asset_key(pair, "discover", n) for n in ("source_schema", "destination_schema")]
         selection.append(asset_key(pair, "plan", "estimate"))
-    return job.execute_in_process(
-        instance=instance, partition_key=phase, raise_on_error=False, asset_selection=selection, tags={"pair": pair}
+    return execute(
+        job,
+        instance,
+        verbose=verbose,
+        on_event=on_event,
+        partition_key=phase,
+        asset_selection=selection,
+        tags={"pair": pair},
     )

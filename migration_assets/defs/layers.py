@@ -1,9 +1,11 @@
 """One asset-decorator helper for every layer of a pair, so each asset states only what is its own.
 
-`pair_asset(ctx, layer, name, ...)` derives the key (`<pair>/<layer>/<name>`), the group, the
-phase partitions, the staging pool, the layer tag, the owner and the layer's kinds; the function
-it decorates first has its phase checked (a key that is not a phase fails before anything is read
-or written). `pair_check` does the same for asset checks.
+`pair_asset(ctx, layer, name, ...)` derives the key (`<pair>/<layer>/<layer>_<name>`), the group
+(the pair's lane for the layer, see `naming.LANES`), the phase partitions, the staging pool, the
+layer tag, the owner and the layer's kinds; the function it decorates first has its phase checked
+(a key that is not a phase fails before anything is read or written). `pair_check` does the same for
+asset checks. Checks of a partitioned asset are partitioned by phase too, so the UI shows each
+result under its phase (a gate result of the sample is never read as the full run's).
 
 Example:
     @pair_asset(ctx, "stage", "contact", deps=[...], description="clients → contact")
@@ -14,7 +16,9 @@ Example:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,21 +113,45 @@ def pair_asset(
     """
 
     def decorate(fn: Callable) -> dg.AssetsDefinition:
-        return dg.asset(
-            key=ctx.key(layer, name),
-            group_name=group_name(ctx.pair, layer),
-            partitions_def=ctx.phases if partitioned else None,
-            pool=POOL if staging else None,
-            deps=list(deps),
-            kinds=ctx.layer_kinds(layer) | set(kinds),
-            owners=[OWNER],
-            tags={"layer": layer},
-            check_specs=list(check_specs) or None,
-            metadata=dict(metadata) if metadata else None,
-            description=description,
-        )(phase_checked(fn, partitioned=partitioned))
+        with _partitioned_checks():
+            specs = [_phased(ctx, spec) if partitioned else spec for spec in check_specs]
+            return dg.asset(
+                key=ctx.key(layer, name),
+                group_name=group_name(ctx.pair, layer, name),
+                partitions_def=ctx.phases if partitioned else None,
+                pool=POOL if staging else None,
+                deps=list(deps),
+                kinds=ctx.layer_kinds(layer) | set(kinds),
+                owners=[OWNER],
+                tags={"layer": layer},
+                check_specs=specs or None,
+                metadata=dict(metadata) if metadata else None,
+                description=description,
+            )(phase_checked(fn, partitioned=partitioned))
 
     return decorate
+
+
+def _phased(ctx: PairDefs, spec: dg.AssetCheckSpec) -> dg.AssetCheckSpec:
+    """`spec` partitioned by the pair's phases (its results then carry their phase)."""
+    return dg.AssetCheckSpec(
+        spec.name,
+        asset=spec.asset_key,
+        description=spec.description,
+        blocking=spec.blocking,
+        metadata=spec.metadata,
+        additional_deps=spec.additional_deps,
+        partitions_def=ctx.phases,
+    )
+
+
+@contextmanager
+def _partitioned_checks() -> Iterator[None]:
+    """Partitioned asset checks are a preview feature of Dagster 1.13 (stable enough for results per
+    phase); its warning says nothing a user of the workbench can act on."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+        yield
 
 
 def pair_check(
@@ -132,8 +160,14 @@ def pair_check(
     """The decorator of a check on `<pair>/<layer>/<name>` that opens staging and needs a phase."""
 
     def decorate(fn: Callable) -> dg.AssetChecksDefinition:
-        return dg.asset_check(
-            asset=ctx.key(layer, name), name=check, blocking=blocking, pool=POOL, description=description
-        )(phase_checked(fn))
+        with _partitioned_checks():
+            return dg.asset_check(
+                asset=ctx.key(layer, name),
+                name=check,
+                blocking=blocking,
+                pool=POOL,
+                description=description,
+                partitions_def=ctx.phases,
+            )(phase_checked(fn))
 
     return decorate

@@ -5,6 +5,7 @@ did not pass, and (through the guards) a full or delta phase without an approval
 """
 
 import asyncio
+import re
 from collections.abc import Callable, Sequence
 
 import dagster as dg
@@ -89,8 +90,7 @@ def _load_metadata(phase: str, summary: LoadSummary) -> dict:
 
 
 def _audit(audit: pl.DataFrame) -> dg.MetadataValue:
-    columns = ("recorded_at", "operation", "outcome", "source_id", "external_id", "destination_id", "error")
-    return md.table_preview(audit.select(*columns))
+    return md.audit_preview(audit)
 
 
 def _files_metadata(conn, ctx: PairDefs, obj_name: str, phase: str, summary: LoadSummary) -> dict:
@@ -111,7 +111,8 @@ async def _run_load(
     context, connections: ConnectionsResource, loaded: LoadedSpec, obj_name: str, phase: str, conn
 ) -> LoadSummary:
     dest = connections.destination(loaded.spec.destination, loaded.spec.destination_options)
-    run_id, log = context.run.run_id, context.log.info
+    staged = int((state.stage_counts(conn, obj_name, phase) or {}).get("staged", 0))
+    run_id, log = context.run.run_id, progress_log(context.log.info, obj_name, staged, loaded.spec.options.load)
     try:
         if loaded.spec.objects[obj_name].kind == "file":
             source = connections.source(loaded.spec.source)
@@ -129,6 +130,26 @@ async def _run_load(
     if summary.stopped is not None:
         raise budget_failure(obj_name, phase, summary)
     return summary
+
+
+BATCHES = re.compile(r"(?P<done>\d+)/(?P<total>\d+) batches, (?P<written>\d+) written")
+
+
+def progress_log(log: Callable[[str], None], obj_name: str, staged: int, options) -> Callable[[str], None]:
+    """The engine's load log with its batch counts restated in records ("1,000/2,000 records written
+    (10/20 batches)"), which `migrate` draws as a progress bar; other messages pass unchanged."""
+
+    def restated(message: str) -> None:
+        found = BATCHES.search(message)
+        if found is None:
+            log(message)
+            return
+        done, batches, written = int(found["done"]), int(found["total"]), int(found["written"])
+        total = min(batches * options.batch_size, staged) if staged else batches * options.batch_size
+        total = max(total, written)
+        log(f"{obj_name}: {written:,}/{total:,} records written ({done}/{batches} batches)")
+
+    return restated
 
 
 def budget_failure(obj_name: str, phase: str, summary: LoadSummary) -> dg.Failure:

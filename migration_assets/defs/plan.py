@@ -318,8 +318,9 @@ async def _plan(dest: DestinationConnector, loaded: LoadedSpec, fields):
         variant = loaded.pick_variant(facts)
         chosen = loaded.with_variant(variant)
         plan = await dest.plan_schema(planning.schema_requirements(chosen, fields))
-        custom = {t for t, table in chosen.spec.schema_.items() if table.custom}
-        tables = sorted({o.table for o in chosen.spec.objects.values()} - custom)  # custom ones do not exist yet
+        # custom tables and association (N:N) tables do not exist before schema_apply
+        created = {t for t, table in chosen.spec.schema_.items() if table.custom or table.association}
+        tables = sorted({o.table for o in chosen.spec.objects.values()} - created)
         described = (await dest.describe(tables)).tables
         required = {
             t: sorted(c for c, info in described[t].columns.items() if info.required) for t in tables if t in described

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from migration_assets.defs.naming import migrate_job_name
+from migration_assets.defs.naming import migrate_job_name, step_name
 from migration_assets.discovery.estimating import RunMeasure, StepMeasure
 
 
@@ -17,7 +17,6 @@ def history(
         filters=dg.RunsFilter(job_name=migrate_job_name(pair), statuses=[dg.DagsterRunStatus.SUCCESS]), limit=limit
     )
     steps, runs = [], []
-    prefix = f"{pair}__"
     for record in records:
         run = record.dagster_run
         stats = instance.get_run_stats(run.run_id)
@@ -33,7 +32,7 @@ def history(
                 continue
             seconds = s.end_time - s.start_time
             total += seconds
-            steps.append(StepMeasure(s.step_key.removeprefix(prefix), phase, seconds, run.run_id))
+            steps.append(StepMeasure(step_name(pair, s.step_key), phase, seconds, run.run_id))
         runs.append(RunMeasure(run.run_id, phase, stats.end_time - stats.start_time, total, stats.start_time))
     return steps, runs
 

@@ -7,10 +7,14 @@ destination whose custom schema its admin creates by hand.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import dagster as dg
 
 from migration_assets.defs.naming import asset_key, migrate_job_name
 from migration_assets.defs.phases import ensure_phases
+from migration_assets.defs.runner import execute
 from migration_assets.spec.loader import LoadedSpec
 
 
@@ -25,20 +29,28 @@ def plan_keys(loaded: LoadedSpec) -> list[dg.AssetKey]:
 
 
 def run_schema_plan(
-    defs: dg.Definitions, instance: dg.DagsterInstance, loaded: LoadedSpec, phase: str = "sample"
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    loaded: LoadedSpec,
+    phase: str = "sample",
+    *,
+    verbose: bool = True,
+    on_event: Callable[[Any], None] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Write the schema plan of `phase` (`<reports>/<pair>/schema_diff_<phase>.{md,json}`), recorded in
-    the instance like any run.
+    the instance like any run (Dagster's engine events on the console only when `verbose`).
 
     Returns:
         The ExecuteInProcessResult (raise_on_error=False).
     """
     ensure_phases(instance, loaded.pair, (phase,))
     job = defs.resolve_job_def(migrate_job_name(loaded.pair))
-    return job.execute_in_process(
-        instance=instance,
+    return execute(
+        job,
+        instance,
+        verbose=verbose,
+        on_event=on_event,
         partition_key=phase,
         asset_selection=plan_keys(loaded),
-        raise_on_error=False,
         tags={"pair": loaded.pair},
     )

@@ -75,7 +75,10 @@ def _stage_asset(ctx: PairDefs, obj_name: str) -> dg.AssetsDefinition:
             *([ctx.key("plan", "owners")] if obj.owners else []),
         ],
         description=obj.description or f"{obj.source} → {obj.table}",
-        metadata={"mapping": dg.MetadataValue.md(md.mapping_markdown(loaded, obj_name))},
+        metadata={
+            "mapping": dg.MetadataValue.md(md.mapping_yaml(loaded, obj_name)),
+            "dagster/column_schema": md.declared_columns(loaded, obj_name),
+        },
     )
     def _stage(context, staging: StagingResource) -> dg.MaterializeResult:
         phase = context.partition_key
@@ -125,7 +128,7 @@ def _stage_asset(ctx: PairDefs, obj_name: str) -> dg.AssetsDefinition:
                 "duplicate_groups": md.table_preview(result.duplicates),
                 "quarantine": md.table_preview(quarantined.select(EXT, SRC, REASON)),
                 "exclusions": md.table_preview(excluded),
-                "dagster/column_schema": md.column_schema(staged),
+                "dagster/column_schema": md.column_schema(staged, md.column_descriptions(loaded, obj_name)),
                 "dagster/column_lineage": md.column_lineage(loaded, obj_name),
                 **({"flagged": dg.MetadataValue.json(flagged)} if flagged else {}),
                 **({"flags_report": dg.MetadataValue.path(str(flag_report))} if flag_report else {}),

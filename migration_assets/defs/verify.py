@@ -16,9 +16,12 @@ from migration_assets.engine.patching import deferred_columns
 from migration_assets.engine.readback import ReadTimer
 from migration_assets.engine.reconciling import reconcile_object, scope_phases
 from migration_assets.reports import reconciliation_report
+from migration_assets.reports.index import write_index
+from migration_assets.reports.reconciliation_report import DiffSummary, SignOff, option_labels
 from migration_assets.settings import Paths
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.staging import approvals, ledger, quarantine
+from migration_assets.systems import system
 
 DIFF_DDL = """
 create table if not exists diff_results (phase varchar, object varchar, records_compared bigint,
@@ -199,7 +202,12 @@ def build_reconciliation_asset(ctx: PairDefs) -> dg.AssetsDefinition:
             found = {n: [f"{r.object}: {p}" for r in results for p in r.problems.get(n, [])] for n in CHECK_NAMES}
             approvals.record_checks(conn, phase, context.run.run_id, loaded.content_hash, found)
             held = quarantine.summary(quarantine.rows(conn, phase))
-        json_path, html_path = reconciliation_report.write(paths.report_dir(pair), pair, phase, scope, results, held)
+            signoff = _signoff(conn, loaded, phase, scope, context.run.run_id)
+            diff = diff_summary(conn, scope)
+            labels = {r.object: option_labels(planning.effective_spec(conn, loaded, phase), r.object) for r in results}
+        folder = paths.report_dir(pair)
+        json_path, html_path = reconciliation_report.write(folder, signoff, results, held, diff, labels)
+        index = write_index(folder, pair)
         yield dg.MaterializeResult(
             metadata={
                 "phase": phase,
@@ -209,6 +217,8 @@ def build_reconciliation_asset(ctx: PairDefs) -> dg.AssetsDefinition:
                 "readback_reused": timer.reused,  # taken from the diff's read (engine/readback.py)
                 "report_html": dg.MetadataValue.path(str(html_path)),
                 "report_json": dg.MetadataValue.path(str(json_path)),
+                "reports_index": dg.MetadataValue.path(str(index)),
+                "verdict": reconciliation_report.verdict_level(results, held, diff),
                 "counts": dg.MetadataValue.md(md.md_table([{"object": r.object, **r.counts} for r in results])),
                 "held_back": held["total"],
                 "held_back_by_root_cause": dg.MetadataValue.md(md.md_table(held["by_root_cause"])),
@@ -227,3 +237,60 @@ def build_reconciliation_asset(ctx: PairDefs) -> dg.AssetsDefinition:
             )
 
     return _reconciliation
+
+
+MISMATCH_COLUMNS = ("external_id", "column", "staged", "destination")
+
+
+def diff_summary(conn, scope: list[str]) -> DiffSummary:
+    """The diff of the phases in `scope` per object (records, fields, mismatches summed over the
+    phases) with the first mismatches of each object as examples."""
+    conn.execute(DIFF_DDL)
+    marks = ", ".join("?" for _ in scope) or "null"
+    totals = conn.execute(
+        f"select object, sum(records_compared), sum(fields_compared), sum(mismatches) from diff_results "
+        f"where phase in ({marks}) group by object order by min(rowid)",
+        scope,
+    ).fetchall()
+    summary = DiffSummary()
+    for obj, records, fields, mismatches in totals:
+        examples = conn.execute(
+            f'select external_id, "column", staged, destination from diff_mismatches where phase in ({marks}) '
+            "and object = ? limit ?",
+            [*scope, obj, reconciliation_report.EXAMPLES],
+        ).fetchall()
+        summary.objects[obj] = {
+            "records_compared": int(records or 0),
+            "fields_compared": int(fields or 0),
+            "mismatches": int(mismatches or 0),
+            "examples": [dict(zip(MISMATCH_COLUMNS, e, strict=True)) for e in examples],
+        }
+    return summary
+
+
+def _signoff(conn, loaded: LoadedSpec, phase: str, scope: list[str], run_id: str) -> SignOff:
+    """The header facts of the reconciliation report (the approval the phase ran under, if any)."""
+    approval = approvals.current(conn, loaded.pair, loaded.content_hash) if phase != "sample" else None
+    return SignOff(
+        pair=loaded.pair,
+        phase=phase,
+        scope=scope,
+        run_id=run_id,
+        written_at=datetime.now(UTC),
+        spec_hash=loaded.content_hash,
+        source=system(loaded.spec.source).title,
+        destination=system(loaded.spec.destination).title,
+        approval=_approval_facts(approval),
+    )
+
+
+def _approval_facts(approval) -> dict | None:
+    if approval is None:
+        return None
+    return {
+        "approver": approval.approver,
+        "approved_at": approval.approved_at.isoformat(),
+        "sample_run_id": approval.sample_run_id,
+        "note": approval.note,
+        "override_reason": approval.override_reason or "",
+    }

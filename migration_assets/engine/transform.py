@@ -29,6 +29,7 @@ from migration_assets.engine.problems import (
 )
 from migration_assets.errors import MigrationError
 from migration_assets.spec.expressions import Compiled
+from migration_assets.spec.json_values import loads_list
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.spec.model import ObjectMap
 
@@ -254,12 +255,10 @@ def _json_list(text: str | None) -> list[str | None] | str:
     if text is None or not text.strip():
         return []
     try:
-        value = json.loads(text)
-        if isinstance(value, str) and value.strip()[:1] == "[":
-            value = json.loads(value)
-    except ValueError:
+        value = loads_list(text)
+    except json.JSONDecodeError:
         return f"explode: {text[:60]} is not valid JSON"
-    if not isinstance(value, list):
+    except ValueError:
         return f"explode: {text[:60]} is not a JSON list"
     return [v if v is None or isinstance(v, str) else json.dumps(v) for v in value]
 

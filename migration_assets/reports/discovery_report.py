@@ -45,7 +45,8 @@ def write_report(
     body = [f"<h1>{html.esc(title)}</h1>"]
     for heading, rows in sections.items():
         body.append(f"<h2>{html.esc(heading)}</h2>{rows_html(list(rows))}")
-    html_path.write_text(html.page(title, "".join(body)), encoding="utf-8")
+    nav = [("Index of reports", "../index.html")]  # every caller writes into a sub-folder of the pair's
+    html_path.write_text(html.page(title, "".join(body), nav), encoding="utf-8")
     return {"json": json_path, "html": html_path}
 
 

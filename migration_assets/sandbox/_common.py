@@ -113,6 +113,19 @@ class SqliteState:
             )
 
 
+@contextmanager
+def savepoint(conn: sqlite3.Connection, name: str = "sp") -> Iterator[None]:
+    """Run a block in a savepoint: rolled back (and the error re-raised) when it raises."""
+    conn.execute(f"savepoint {name}")
+    try:
+        yield
+    except BaseException:
+        conn.execute(f"rollback to {name}")
+        conn.execute(f"release {name}")
+        raise
+    conn.execute(f"release {name}")
+
+
 class SlidingWindow:
     """Counts events per key in a sliding window; `hit` says whether one more is allowed and, if
     not, after how many seconds it would be."""

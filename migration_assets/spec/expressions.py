@@ -94,9 +94,7 @@ def compile_expr(node: Any, ctx: CompileContext) -> Compiled:
     """
     if isinstance(node, str):
         if node not in ctx.source_fields:
-            raise ctx.fail(
-                f"unknown source field {node!r} of {ctx.source_object} {known_values(ctx.source_fields)}"
-            )
+            raise ctx.fail(f"unknown source field {node!r} of {ctx.source_object} {known_values(ctx.source_fields)}")
         return Compiled(pl.col(node), sources=frozenset({node}))
     if isinstance(node, Mapping) and set(node) == {"const"}:
         return Compiled(pl.lit(_constant(node["const"], ctx.at("const"))))
@@ -234,9 +232,7 @@ def _parse_problem(src: Compiled, out: pl.Expr, label: str, what: str) -> Proble
     raw = _blank_to_null(src.expr)
     return Problem(
         bad=raw.is_not_null() & out.is_null(),
-        reason=pl.format(
-            "{} {} is not {}", pl.lit(label), raw.cast(pl.String).str.slice(0, 60), pl.lit(what)
-        ),
+        reason=pl.format("{} {} is not {}", pl.lit(label), raw.cast(pl.String).str.slice(0, 60), pl.lit(what)),
     )
 
 
@@ -343,33 +339,34 @@ def normalize_label(value: str) -> str:
     return " ".join(re.sub(r"[-_]", " ", value).split()).casefold()
 
 
-@transform("value_map", ("map", "of"), ("output",), doc="a label looked up in a named value map")
-def _value_map(args, ctx):
+def value_map_lookup(args, ctx) -> tuple[str, Any, dict[str, Any], Any]:
+    """The value map an expression names, its lookup table for the chosen `output` (labels
+    normalised when the map says so) and that output's default: (name, map, table, default)."""
     name = _text_arg(args, ctx, "map")
     vmap = ctx.value_maps.get(name)
     if vmap is None:
         raise ctx.at("map").fail(f"unknown value map {name!r} {known_values(ctx.value_maps)}")
     output = _text_arg(args, ctx, "output", default=vmap.outputs[0])
     if output not in vmap.outputs:
-        raise ctx.at("output").fail(
-            f"value map {name!r} has no output {output!r} {known_values(vmap.outputs)}"
-        )
+        raise ctx.at("output").fail(f"value map {name!r} has no output {output!r} {known_values(vmap.outputs)}")
     index = vmap.outputs.index(output)
     table: dict[str, Any] = {}
     for label, value in vmap.values.items():
         key = normalize_label(label) if vmap.normalize else label
         table[key] = value[index] if isinstance(value, list) else value
     default = vmap.default[index] if isinstance(vmap.default, list) else vmap.default
+    return name, vmap, table, default
+
+
+@transform("value_map", ("map", "of"), ("output",), doc="a label looked up in a named value map")
+def _value_map(args, ctx):
+    name, vmap, table, default = value_map_lookup(args, ctx)
     src = _of(args, ctx)
     raw = _blank_to_null(src.expr.cast(pl.String))
-    keyed = (
-        raw.map_elements(normalize_label, return_dtype=pl.String, skip_nulls=True) if vmap.normalize else raw
-    )
+    keyed = raw.map_elements(normalize_label, return_dtype=pl.String, skip_nulls=True) if vmap.normalize else raw
     values = list(table.values())
     dtype = pl.Int64 if all(isinstance(v, int) for v in values) else pl.String
-    mapped = keyed.replace_strict(
-        list(table), values, default=pl.lit(default, dtype=dtype), return_dtype=dtype
-    )
+    mapped = keyed.replace_strict(list(table), values, default=pl.lit(default, dtype=dtype), return_dtype=dtype)
     known = keyed.is_in(list(table))
     if vmap.unmapped == "default":  # the policy maps unknown labels to the default, and says so per record
         note = Note(
@@ -486,9 +483,7 @@ def parse_datetime(text: str | None) -> datetime | None:
 @transform("to_datetime", ("of",), doc="a UTC timestamp (ISO 8601; no offset means UTC; dates too)")
 def _to_datetime(args, ctx):
     src = _of(args, ctx)
-    out = src.expr.cast(pl.String).map_elements(
-        parse_datetime, return_dtype=pl.Datetime("us", "UTC"), skip_nulls=True
-    )
+    out = src.expr.cast(pl.String).map_elements(parse_datetime, return_dtype=pl.Datetime("us", "UTC"), skip_nulls=True)
     dtype = pl.Datetime("us", "UTC")
     problem = _parse_problem(src, out, _label(args), f"a date/time in {MIN_YEAR}-{MAX_YEAR}")
     return _merge(out, src, problems=(problem,), dtype=dtype)

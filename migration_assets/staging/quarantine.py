@@ -67,8 +67,12 @@ def missing_parent(obj: str, column: str, target: str, target_ext: str, root: Ro
     """The reason and root cause of a row whose lookup target is not in the destination."""
     if root is None:
         return (
-            f"{column}: {target} {target_ext} does not exist in the source",
-            Root(target, target_ext, f"no source record has this id (referenced by {obj}.{column})"),
+            f"{column}: {target} {target_ext} is not in the destination: no extracted source record has this id",
+            Root(
+                target,
+                target_ext,
+                f"not extracted from the source: archived, deleted or never created (referenced by {obj}.{column})",
+            ),
         )
     return f"{column}: parent {root.describe()}", root
 

@@ -4,7 +4,6 @@ refresh on expiry, cursor paging, delta with overlap and de-duplication, deletio
 from __future__ import annotations
 
 import hashlib
-import shutil
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from migration_assets.sandbox._common import injected_faults
 from migration_assets.sandbox.backdocket import build, create_app, expire_tokens, generate, mutate, seed
 from migration_assets.sandbox.backdocket.store import CLIENT_ID, CLIENT_SECRET, open_state
 from migration_assets.systems import declarations
+from migration_assets_tests.emulators import seeded_template, working_copy
 
 HOST = "http://backdocket.sandbox"
 SCALE, SEED = 30, 8
@@ -30,8 +30,7 @@ Factory = Callable[..., BackDocketSource]
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("bd-source") / "backdocket.sqlite"
-    generate(path, scale=SCALE, seed=SEED)
+    path = seeded_template(tmp_path_factory, generate, "backdocket.sqlite", scale=SCALE, seed=SEED)
     open_state(path).set_options({"rate_limit": 100000})
     return path
 
@@ -43,7 +42,7 @@ def dataset() -> dict[str, list[dict]]:
 
 @pytest.fixture
 def state_path(template: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copy(template, tmp_path / "backdocket.sqlite"))
+    return working_copy(template, tmp_path)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -24,6 +23,7 @@ from migration_assets.errors import AuthError, MigrationError, RemoteRejected
 from migration_assets.sandbox.interactive import SANDBOX_TOKEN, create_app, generate, mutate, seed
 from migration_assets.sandbox.interactive.meta import chunks
 from migration_assets.sandbox.interactive.store import open_state
+from migration_assets_tests.emulators import seeded_template, working_copy
 
 HOST = "http://interactive.sandbox"
 SINCE = "2026-06-01T00:00:00Z"
@@ -32,17 +32,12 @@ Factory = Callable[..., InteractiveSource]
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("interactive") / "interactive.sqlite"
-    generate(path, scale=60, seed=9)
-    return path
+    return seeded_template(tmp_path_factory, generate, "interactive.sqlite", scale=60, seed=9)
 
 
 @pytest.fixture
 def state_path(template: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "interactive.sqlite"
-    shutil.copy(template, path)
-    open_state(path).set_options({"ten_secondly_limit": 100_000, "search_per_second": 100_000})
-    return path
+    return working_copy(template, tmp_path, open_state, {"ten_secondly_limit": 100_000, "search_per_second": 100_000})
 
 
 @pytest.fixture

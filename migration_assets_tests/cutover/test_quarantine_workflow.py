@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from migration_assets import cli
+from migration_assets.defs.naming import approval_op_name
 from migration_assets.errors import SpecError
 from migration_assets.sandbox.dataverse import seed as dataverse_seed
 from migration_assets.spec import corrections
@@ -48,7 +49,7 @@ def _override(workbench) -> bool:
     job = workbench.defs.resolve_job_def(f"{PAIR}__approve")
     config = {"approver": "lead@firm.example", "override": "held-back rows are handled by corrections"}
     result = job.execute_in_process(
-        instance=workbench.instance, run_config={"ops": {f"{PAIR}__cutover__approval": {"config": config}}}
+        instance=workbench.instance, run_config={"ops": {approval_op_name(PAIR): {"config": config}}}
     )
     return result.success
 

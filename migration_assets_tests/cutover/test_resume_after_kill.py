@@ -121,4 +121,13 @@ def test_full_run_killed_at_several_points_resumes_to_a_clean_runs_result(tmp_pa
         ).fetchall()
     # a record confirmed in the ledger is never written again; only batches in flight at a kill may be
     assert len(rewritten) <= kills * 5, rewritten[:10]
+    figures = {
+        "kills": kills,
+        "writes": _writes(state),
+        "records": {t: len(got[t]) for t in TABLES},
+        "rewritten_after_confirmation": len(rewritten),
+        "duplicates": sum(len(got[t]) - len(set(got[t])) for t in TABLES),
+        "missing": sum(len(set(expected[t]) - set(got[t])) for t in TABLES),
+    }
+    print("kill-resume run:", json.dumps(figures))
     shutil.rmtree(tmp_path / "clean", ignore_errors=True)

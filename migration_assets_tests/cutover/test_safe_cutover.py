@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from migration_assets.connectors import resolve_connection
-from migration_assets.defs.naming import asset_key, migrate_job_name, phases_name
+from migration_assets.defs.naming import approval_op_name, asset_key, migrate_job_name, op_name, phases_name
 from migration_assets.errors import MigrationError
 from migration_assets.sandbox.dataverse import seed as dataverse_seed
 from migration_assets.systems import system
@@ -75,7 +75,7 @@ def test_a_full_run_without_approval_stops_before_extracting_or_creating_schema(
     before = dataverse_seed.snapshot(state)
     refused = workbench.run(PAIR, "full")
     assert not refused.success
-    assert refused.failures[0].startswith(f"{PAIR}__plan__approval_gate"), refused.failures
+    assert refused.failures[0].startswith(op_name(asset_key(PAIR, "plan", "approval_gate"))), refused.failures
     assert workbench.instance.get_latest_materialization_event(asset_key(PAIR, "extract", "clients")) is None
     assert dataverse_seed.snapshot(state) == before
 
@@ -111,7 +111,7 @@ def test_approve_refuses_a_sample_whose_diff_failed_unless_overridden(workbench,
     assert any("did not verify" in m and "mismatch" in m for m in messages), messages
 
     config = {"approver": "lead@firm.example", "override": "cosmetic last name, fixed in source"}
-    op = f"{PAIR}__cutover__approval"
+    op = approval_op_name(PAIR)
     overridden = workbench.defs.resolve_job_def(f"{PAIR}__approve").execute_in_process(
         instance=workbench.instance, run_config={"ops": {op: {"config": config}}}, raise_on_error=False
     )

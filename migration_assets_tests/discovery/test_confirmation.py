@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from migration_assets.defs.naming import asset_key
+from migration_assets.defs.naming import asset_key, op_name
 from migration_assets.discovery.confirmation import confirm_text, confirmation_problem, unconfirmed
 from migration_assets.settings import SPEC_DIR
 from migration_assets.spec.loader import load_spec
@@ -66,7 +66,7 @@ def test_unconfirmed_mapping_blocks_the_load_with_a_clear_message(workbench, tmp
     workbench.seed(scale=100)
     outcome = workbench.run(PAIR, "sample")
     assert not outcome.success
-    refusal = [f for f in outcome.failures if "load__incident" in f]
+    refusal = [f for f in outcome.failures if f.startswith(op_name(asset_key(PAIR, "load", "incident")))]
     assert refusal, outcome.failures
     assert "unconfirmed columns: prioritycode, title" in refusal[0]
     assert f"migrate confirm {PAIR} --object incident" in refusal[0]

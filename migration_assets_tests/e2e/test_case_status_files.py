@@ -85,8 +85,23 @@ def test_files_stream_into_case_folders_oversize_skipped_and_reported(workbench,
     assert meta["files_uploaded"].value == counts["loaded"]
     assert meta["files_skipped"].value == len(oversize)
 
-    # rollback deletes the document locations the load created (from the ledger entries it wrote)
+    # rollback of the full phase deletes the files it uploaded and their document locations, and
+    # leaves the sample phase's (the full phase logged them as updated, with a before-image)
+    store = system("dynamics365").state_path(workbench.paths.sandbox)
+    sample_paths = {
+        f"{folder}/{name}"
+        for folder, name in workbench.sql(
+            PAIR,
+            f"select s.{files.FOLDER}, s.{files.NAME} from stage__document s join ledger l "
+            "on l.object = 'document' and l.source_id = s._source_id and l.phase = 'sample' and l.outcome = 'ok' "
+            "where s._phase = 'sample'",
+        )
+    }
+    assert sample_paths
+    assert workbench.rollback(PAIR, phase="full").success
+    assert {d["path"] for d in document_listing(store)} == sample_paths
     assert workbench.rollback(PAIR).success
+    assert document_listing(store) == []
     dest = workbench.destination("dynamics365")
     assert asyncio.run(_count_locations(dest)) == 0
 

@@ -4,7 +4,6 @@ records by id, deletions, document content, and the error shape of every refusal
 from __future__ import annotations
 
 import hashlib
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 from migration_assets.sandbox.backdocket import RESOURCES, build, create_app, generate, mutate
 from migration_assets.sandbox.backdocket.params import encode_cursor
 from migration_assets.sandbox.backdocket.store import CLIENT_ID, CLIENT_SECRET, open_state, utc_z
+from migration_assets_tests.emulators import asgi_client, seeded_template, working_copy
 
 HOST = "http://backdocket.sandbox"
 SCALE, SEED = 60, 17
@@ -22,8 +22,7 @@ GOOD = {"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secr
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("bd-api") / "backdocket.sqlite"
-    generate(path, scale=SCALE, seed=SEED)
+    path = seeded_template(tmp_path_factory, generate, "backdocket.sqlite", scale=SCALE, seed=SEED)
     open_state(path).set_options({"rate_limit": 100000})
     return path
 
@@ -35,13 +34,12 @@ def dataset() -> dict[str, list[dict]]:
 
 @pytest.fixture
 def state_path(template: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copy(template, tmp_path / "backdocket.sqlite"))
+    return working_copy(template, tmp_path)
 
 
 @pytest.fixture
 async def api(state_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(state_path))
-    async with httpx.AsyncClient(transport=transport, base_url=HOST) as client:
+    async with asgi_client(create_app(state_path), HOST) as client:
         token = (await client.post("/oauth/token", data=GOOD)).json()["access_token"]
         client.headers["Authorization"] = f"Bearer {token}"
         yield client

@@ -4,7 +4,6 @@ refuses, with RFC 6749 bodies at the token endpoint and the API's error shape el
 from __future__ import annotations
 
 import base64
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 
 from migration_assets.sandbox.backdocket import create_app, expire_tokens, generate, seed
 from migration_assets.sandbox.backdocket.store import CLIENT_ID, CLIENT_SECRET
+from migration_assets_tests.emulators import asgi_client, seeded_template, working_copy
 
 HOST = "http://backdocket.sandbox"
 GOOD = {"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
@@ -20,19 +20,17 @@ GOOD = {"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secr
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("bd-auth") / "backdocket.sqlite"
-    generate(path, scale=12, seed=5)
-    return path
+    return seeded_template(tmp_path_factory, generate, "backdocket.sqlite", scale=12, seed=5)
 
 
 @pytest.fixture
 def state_path(template: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copy(template, tmp_path / "backdocket.sqlite"))
+    return working_copy(template, tmp_path)
 
 
 @pytest.fixture
 async def api(state_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(state_path)), base_url=HOST) as client:
+    async with asgi_client(create_app(state_path), HOST) as client:
         yield client
 
 

@@ -4,7 +4,6 @@ enumeration options, deal pipelines, owners, custom object schemas, associations
 from __future__ import annotations
 
 import hashlib
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from migration_assets.sandbox.interactive import SANDBOX_TOKEN, create_app, gene
 from migration_assets.sandbox.interactive.meta import chunks
 from migration_assets.sandbox.interactive.objects import CUSTOM_FQN, CUSTOM_TYPE_ID, LEAD_STATUSES, LIFECYCLE_STAGES
 from migration_assets.sandbox.interactive.store import open_state
+from migration_assets_tests.emulators import seeded_template, working_copy
 
 HOST = "http://interactive.sandbox"
 AUTH = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
@@ -23,17 +23,12 @@ MIB = 1024 * 1024
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("interactive") / "interactive.sqlite"
-    generate(path, scale=100, seed=7)
-    return path
+    return seeded_template(tmp_path_factory, generate, "interactive.sqlite", scale=100, seed=7)
 
 
 @pytest.fixture
 def state_path(template: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "interactive.sqlite"
-    shutil.copy(template, path)
-    open_state(path).set_options({"ten_secondly_limit": 100_000})
-    return path
+    return working_copy(template, tmp_path, open_state, {"ten_secondly_limit": 100_000})
 
 
 @pytest.fixture

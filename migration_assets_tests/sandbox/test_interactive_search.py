@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from migration_assets.sandbox.interactive import SANDBOX_TOKEN, create_app, generate
 from migration_assets.sandbox.interactive.store import open_state
+from migration_assets_tests.emulators import asgi_client, seeded_template, working_copy
 
 HOST = "http://interactive.sandbox"
 AUTH = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
@@ -22,23 +22,17 @@ SINCE_MS = str(int(datetime.fromisoformat("2026-06-01T00:00:00+00:00").timestamp
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("interactive") / "interactive.sqlite"
-    generate(path, scale=60, seed=7)
-    return path
+    return seeded_template(tmp_path_factory, generate, "interactive.sqlite", scale=60, seed=7)
 
 
 @pytest.fixture
 def state_path(template: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "interactive.sqlite"
-    shutil.copy(template, path)
-    open_state(path).set_options({"ten_secondly_limit": 100_000, "search_per_second": 100_000})
-    return path
+    return working_copy(template, tmp_path, open_state, {"ten_secondly_limit": 100_000, "search_per_second": 100_000})
 
 
 @pytest.fixture
 async def api(state_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(state_path))
-    async with httpx.AsyncClient(transport=transport, base_url=HOST, headers=AUTH) as client:
+    async with asgi_client(create_app(state_path), HOST, AUTH) as client:
         yield client
 
 

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from migration_assets.connectors.base import (
+    COLUMN_TYPES,
     ColumnInfo,
     ColumnRequirement,
     DestinationSchema,
@@ -345,21 +346,7 @@ def _diff_existing_column(table: str, col: ColumnRequirement, existing: ColumnIn
         )
 
 
-CREATABLE_TYPES = frozenset(
-    {
-        "string",
-        "memo",
-        "integer",
-        "decimal",
-        "money",
-        "boolean",
-        "date",
-        "datetime",
-        "picklist",
-        "multipicklist",
-        "lookup",
-    }
-)
+CREATABLE_TYPES = frozenset(COLUMN_TYPES)  # every column type the spec can declare
 
 
 def attribute_body(item: SchemaItem, first_option_value: int) -> dict[str, Any]:

@@ -10,55 +10,15 @@ twice. Files above the per-file limit are refused before any byte is sent.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from migration_assets.connectors.base import FileUpload, WriteResult
 from migration_assets.connectors.freshsales.client import FreshsalesClient, error_messages
 from migration_assets.connectors.freshsales.settings import TABLES
+from migration_assets.connectors.multipart import multipart_body, safe_file_name
 from migration_assets.errors import AuthError, BudgetExhausted, ConnectorError, RemoteRejected
-
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
-MAX_NAME = 255
-
-
-def safe_file_name(name: str) -> str:
-    """A file name without folders, control or reserved characters, at most 255 characters.
-
-    Args:
-        name: the original name (may contain a path).
-
-    Returns:
-        The cleaned name ("file" when nothing is left).
-    """
-    base = re.split(r"[\\/]", unicodedata.normalize("NFC", name))[-1]
-    base = _UNSAFE.sub("_", base).strip(" .") or "file"
-    if len(base) > MAX_NAME:
-        stem, dot, ext = base.rpartition(".")
-        keep = ext if dot and len(ext) <= 16 else ""
-        base = (stem if keep else base)[: MAX_NAME - len(keep) - 1] + ("." + keep if keep else "")
-    return base
-
-
-async def multipart_body(
-    boundary: str, fields: Mapping[str, str], file_name: str, content_type: str, chunks: AsyncIterator[bytes]
-) -> AsyncIterator[bytes]:
-    """Yield a multipart/form-data body: the text parts, then the `file` part streamed through."""
-    head = "".join(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
-        for name, value in fields.items()
-    )
-    head += (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{file_name}"\r\n'
-        f"Content-Type: {content_type}\r\n\r\n"
-    )
-    yield head.encode("utf-8")
-    async for chunk in chunks:
-        yield chunk
-    yield f"\r\n--{boundary}--\r\n".encode()
 
 
 async def find_document(client: FreshsalesClient, entity: str, parent_id: str, name: str, size: int) -> str | None:
@@ -104,7 +64,8 @@ async def upload(client: FreshsalesClient, upload: FileUpload, *, max_bytes: int
         "targetable_id": upload.parent_id,
     }
     boundary = "fsboundary" + uuid.uuid4().hex
-    body = multipart_body(boundary, fields, name, upload.content_type, upload.content)
+    parts = [(key, value, None) for key, value in fields.items()]
+    body = multipart_body(boundary, parts, "file", name, upload.content_type, upload.content)
     headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
     try:
         answer = await client.json("POST", "documents", content=body, headers=headers, create=True)

@@ -48,6 +48,8 @@ from migration_assets.connectors.salesforce.budget import ApiBudget, parse_limit
 from migration_assets.connectors.salesforce.client import SalesforceClient
 from migration_assets.errors import LostResponse, MigrationError
 
+SCHEMA_ATTEMPTS = 5  # schema passes after lost answers (each re-describes and creates what is missing)
+
 
 def daily_usage_hint(headers: httpx.Headers) -> RateHint | None:
     """The daily API budget of `Sforce-Limit-Info` as a RateHint: a 24 h window, so the limiter only
@@ -229,12 +231,28 @@ class SalesforceDestination(DestinationConnector):
     async def apply_schema(self, required: Sequence[TableRequirement]) -> list[str]:
         """Create missing custom objects, fields, external ids and picklist values (idempotent).
 
+        A Tooling API write whose answer is lost (LostResponse) may have been applied: the org is
+        described again and only what is still missing is created, a few times at most.
+
         Returns:
             One line per change made (empty when the org already matches).
 
         Raises:
             MigrationError: the requirements conflict with the org (nothing is created then).
         """
+        done: list[str] = []
+        for attempt in range(SCHEMA_ATTEMPTS):
+            try:
+                await self._apply_missing(required, done)
+                return done
+            except LostResponse:
+                if attempt == SCHEMA_ATTEMPTS - 1:
+                    raise
+            finally:
+                self._describes.clear()  # describe afresh: a lost write may have happened
+        return done
+
+    async def _apply_missing(self, required: Sequence[TableRequirement], done: list[str]) -> None:
         current = await self.describe([t.name for t in required])
         diff = schema.schema_diff(current, required)
         if diff.conflicting:
@@ -242,12 +260,11 @@ class SalesforceDestination(DestinationConnector):
             raise MigrationError(f"salesforce: schema conflicts need a decision before loading: {problems}")
         changes = schema.creation_order(diff.to_create)
         if not changes:
-            return []
+            return
         await self.client.ensure_budget(2 * len(changes), f"{len(changes)} schema changes")
         writer = schema.SchemaWriter(self.client, self._describes, required)
-        done = [await writer.apply(change) for change in changes]  # in order: objects before fields
-        self._describes.clear()
-        return done
+        for change in changes:  # in order: objects before fields
+            done.append(await writer.apply(change))
 
     async def plan_schema(self, required: Sequence[TableRequirement]) -> SchemaPlan:
         """The schema diff (describe only, nothing created) in the generic SchemaPlan shape."""

@@ -10,37 +10,13 @@ the seed's rule) are refused before any byte is sent.
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 import uuid
-from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from migration_assets.connectors.base import FileUpload, WriteResult
+from migration_assets.connectors.multipart import multipart_body, safe_file_name
 from migration_assets.connectors.salesforce.client import SalesforceClient, format_errors
 from migration_assets.errors import RemoteRejected
-
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
-MAX_NAME = 255
-
-
-def safe_file_name(name: str) -> str:
-    """A file name safe for `PathOnClient`: no folders, control or reserved characters, ≤ 255 chars,
-    extension kept.
-
-    Args:
-        name: the original file name (may contain a path).
-
-    Returns:
-        The cleaned name ("file" when nothing is left).
-    """
-    base = re.split(r"[\\/]", unicodedata.normalize("NFC", name))[-1]
-    base = _UNSAFE.sub("_", base).strip(" .") or "file"
-    if len(base) > MAX_NAME:
-        stem, dot, ext = base.rpartition(".")
-        keep = ext if dot and len(ext) <= 16 else ""
-        base = (stem if keep else base)[: MAX_NAME - len(keep) - 1] + ("." + keep if keep else "")
-    return base
 
 
 def entity_content(upload: FileUpload, folder_field: str | None) -> dict[str, Any]:
@@ -62,36 +38,6 @@ def entity_content(upload: FileUpload, folder_field: str | None) -> dict[str, An
     if folder_field and upload.folder:
         content[folder_field] = f"Original folder: {upload.folder}"[:255]
     return content
-
-
-async def multipart_body(
-    boundary: str, entity: Mapping[str, Any], file_name: str, content_type: str, chunks: AsyncIterator[bytes]
-) -> AsyncIterator[bytes]:
-    """Yield a multipart/form-data body part by part, streaming the file bytes through.
-
-    Args:
-        boundary: the multipart boundary.
-        entity: the `entity_content` JSON object.
-        file_name: the safe file name for the VersionData part.
-        content_type: MIME type of the file.
-        chunks: the file bytes.
-
-    Yields:
-        Pieces of the body.
-    """
-    head = (
-        f"--{boundary}\r\n"
-        'Content-Disposition: form-data; name="entity_content"\r\n'
-        "Content-Type: application/json\r\n\r\n"
-        f"{json.dumps(entity)}\r\n"
-        f"--{boundary}\r\n"
-        f'Content-Disposition: form-data; name="VersionData"; filename="{file_name}"\r\n'
-        f"Content-Type: {content_type}\r\n\r\n"
-    )
-    yield head.encode("utf-8")
-    async for chunk in chunks:
-        yield chunk
-    yield f"\r\n--{boundary}--\r\n".encode()
 
 
 async def upload_content_version(
@@ -119,7 +65,8 @@ async def upload_content_version(
         )
     boundary = "sfboundary" + uuid.uuid4().hex
     entity = entity_content(upload, folder_field)
-    body = multipart_body(boundary, entity, entity["PathOnClient"], upload.content_type, upload.content)
+    parts = [("entity_content", json.dumps(entity), "application/json")]
+    body = multipart_body(boundary, parts, "VersionData", entity["PathOnClient"], upload.content_type, upload.content)
     headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
     try:
         answer = await client.json("POST", "/sobjects/ContentVersion", content=body, headers=headers)

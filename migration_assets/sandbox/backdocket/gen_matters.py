@@ -23,12 +23,12 @@ from typing import Any
 from migration_assets.sandbox.backdocket import gen_config
 from migration_assets.sandbox.backdocket.gen_common import (
     Context,
+    ascii_slug,
     delete,
     every,
     ident,
     money,
     phone,
-    slug,
 )
 
 MATTER_TYPES: tuple[str, ...] = (
@@ -220,7 +220,7 @@ def intakes(ctx: Context, n: int) -> list[dict[str, Any]]:
         doc = {
             "id": ident("intake-submissions", i),
             "prospect_name": name,
-            "email": f"{slug(first)}.{slug(last) or 'x'}@{ctx.fake.free_email_domain()}",
+            "email": f"{ascii_slug(first)}.{ascii_slug(last) or 'x'}@{ctx.fake.free_email_domain()}",
             "phone": phone(ctx.rng, i),
             "referral_source": ctx.rng.choice(REFERRAL_SOURCES),
             "case_type_interest": ctx.rng.choice(CLAIM_TYPES),

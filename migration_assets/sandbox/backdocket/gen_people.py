@@ -22,11 +22,11 @@ from migration_assets.sandbox.backdocket.gen_common import (
     FIRM_DOMAIN,
     SUFFIXES,
     Context,
+    ascii_slug,
     delete,
     every,
     ident,
     phone,
-    slug,
 )
 
 ROLES: tuple[str, ...] = (
@@ -66,7 +66,7 @@ def users(ctx: Context, n: int) -> list[dict[str, Any]]:
     out, seen = [], set()
     for i in range(n):
         first, last = ctx.fake.first_name(), ctx.fake.last_name()
-        email = f"{slug(first)}.{slug(last)}@{FIRM_DOMAIN}"
+        email = f"{ascii_slug(first)}.{ascii_slug(last)}@{FIRM_DOMAIN}"
         if email in seen:
             email = email.replace("@", f"{i}@")
         seen.add(email)
@@ -154,7 +154,7 @@ def _organization_contact(ctx: Context, i: int) -> dict[str, Any]:
     org = ctx.rng.choice(ctx.live("organizations"))
     return {
         "full_name": org["name"],
-        "email": f"info@{slug(org['name'])[:20]}.example",
+        "email": f"info@{ascii_slug(org['name'])[:20]}.example",
         "phones": [{"label": "main", "number": phone(ctx.rng, i)}],
         "organization_id": org["id"],
         "organization_name": org["name"],
@@ -178,7 +178,9 @@ def _person_contact(ctx: Context, i: int, out: list[dict[str, Any]]) -> dict[str
     org_id, org_name = _organization(ctx, i)
     return {
         "full_name": _person_name(ctx, i, first, last),
-        "email": None if ctx.rng.random() < 0.08 else f"{slug(first)}.{slug(last)}@{ctx.fake.free_email_domain()}",
+        "email": None
+        if ctx.rng.random() < 0.08
+        else f"{ascii_slug(first)}.{ascii_slug(last)}@{ctx.fake.free_email_domain()}",
         "phones": _phones(ctx, i),
         "organization_id": org_id,
         "organization_name": org_name,

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from migration_assets.sandbox._generation import delete_document, update_document
 from migration_assets.sandbox.backdocket import store
 from migration_assets.sandbox.backdocket.resources import RESOURCES, make_id
 from migration_assets.sandbox.backdocket.store import utc_z
@@ -58,14 +59,7 @@ def update(
         KeyError: when the record does not exist or is deleted.
         ValueError: for an unknown resource or a malformed `now`.
     """
-    stamp = _check(resource, now)
-    with store.open_state(Path(state_path)).connect() as conn:
-        doc = store.get(conn, resource, record_id)
-        if doc is None:
-            raise KeyError(f"{resource} {record_id} not found")
-        new = {**doc, **changes, "id": doc["id"], "updated_at": stamp}
-        store.put(conn, resource, [new])
-    return store.public(new)
+    return update_document(store, state_path, resource, record_id, changes, _check(resource, now))
 
 
 def delete(state_path: Path, resource: str, record_id: str, *, now: str = DEFAULT_NOW) -> None:
@@ -76,9 +70,4 @@ def delete(state_path: Path, resource: str, record_id: str, *, now: str = DEFAUL
         KeyError: when the record does not exist or is already deleted.
         ValueError: for an unknown resource or a malformed `now`.
     """
-    stamp = _check(resource, now)
-    with store.open_state(Path(state_path)).connect() as conn:
-        doc = store.get(conn, resource, record_id)
-        if doc is None:
-            raise KeyError(f"{resource} {record_id} not found")
-        store.put(conn, resource, [{**doc, "updated_at": stamp, "deleted_at": stamp}])
+    delete_document(store, state_path, resource, record_id, _check(resource, now))

@@ -26,7 +26,6 @@ Invented (nothing public):
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -45,7 +44,6 @@ from migration_assets.sandbox.case_status.resources import (
     CASE_SCOPED,
     LIST_RESOURCES,
     SINGLETON,
-    reporting_row,
 )
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -153,48 +151,9 @@ class CaseStatusApi:
 
         return JSONResponse(await run_in_threadpool(read))
 
-    async def reporting_cases(self, request: Request) -> Response:
-        query = parse(request)
-        return JSONResponse({"results": await run_in_threadpool(self._reporting, query.number, query.size)})
-
-    def _reporting(self, number: int, size: int) -> list[dict]:
-        with self.state.connect() as conn:
-            cases = store.page(conn, "cases", number=number, size=size)
-            ids = [case["id"] for case in cases]
-            documents = store.count_by_case(conn, "files", ids)
-            messages = store.count_by_case(conn, "messages", ids)
-            users = self._by_id(conn, "users", {u for c in cases for u in _people(c)})
-            clients = self._by_id(conn, "clients", {i for c in cases for i in c.get("client_ids") or []})
-            areas = self._by_id(conn, "practice-areas", {c.get("practice_area_id") for c in cases} - {None})
-        return [
-            reporting_row(
-                case,
-                users=users,
-                clients=clients,
-                practice_areas=areas,
-                documents=documents.get(case["id"], 0),
-                messages=messages.get(case["id"], 0),
-            )
-            for case in cases
-        ]
-
-    @staticmethod
-    def _by_id(conn: sqlite3.Connection, resource: str, ids: set) -> dict[int, dict]:
-        found = (store.get(conn, resource, int(i)) for i in ids if isinstance(i, int))
-        return {doc["id"]: doc for doc in found if doc}
-
     def _get(self, resource: str, record_id: int) -> dict | None:
         with self.state.read() as conn:
             return store.get(conn, resource, record_id)
-
-
-def _people(case: dict) -> list[int]:
-    ids = [
-        case.get("primary_attorney_id"),
-        *(case.get("attorney_ids") or []),
-        *(case.get("case_manager_ids") or []),
-    ]
-    return [i for i in ids if isinstance(i, int)]
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

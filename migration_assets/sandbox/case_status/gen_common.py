@@ -1,22 +1,17 @@
-"""Shared pieces of the seeded Case Status generator: the seeded context, the fixed clock and the
-pools of dirty values.
-
-Every timestamp is relative to BASE (2026-11-01T00:00:00Z), never to the wall clock, so two runs
-with the same seed write byte-identical documents.
-"""
+"""Shared pieces of the seeded Case Status generator: its context and the pools of dirty values (the
+clock, the seeded randomness and the "1 in n" rule are every generator's: `sandbox/_generation.py`)."""
 
 from __future__ import annotations
 
 import json
 import random
-import unicodedata
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
-from faker import Faker
+from migration_assets.sandbox._generation import BASE, SeededContext, ascii_slug, every, iso
 
-BASE = datetime(2026, 11, 1, tzinfo=UTC)
+__all__ = ["BASE", "Context", "ascii_slug", "every", "iso"]
+
 STANDARD_STATUSES: tuple[str, ...] = (
     "Intake",
     "Active",
@@ -52,52 +47,19 @@ UNICODE_MESSAGES: tuple[str, ...] = (
 )
 
 
-@dataclass
-class Context:
+class Context(SeededContext):
     """The seeded randomness and the ids already generated, passed to every builder."""
-
-    seed: int
-    rng: random.Random = field(init=False)
-    fake: Faker = field(init=False)
-    data: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.rng = random.Random(self.seed)
-        self.fake = Faker("en_US")
-        self.fake.seed_instance(self.seed)
 
     def stamps(self, *, naive: bool = False, max_days: int = 1500) -> dict[str, str]:
         """`created_at` and a later `updated_at`, both before BASE; `naive` drops the 'Z' of
         created_at (timezone-less dates of older imports)."""
-        created = BASE - timedelta(seconds=self.rng.randint(3600, max_days * 86400))
-        updated = created + (BASE - created) * self.rng.random()
+        created, updated = self.moments(max_days=max_days)
         return {"created_at": iso(created, naive=naive), "updated_at": iso(updated)}
-
-    def day(self, *, back: int = 1500, ahead: int = 0) -> date:
-        return (BASE - timedelta(days=self.rng.randint(-ahead, back))).date()
-
-    def live(self, resource: str) -> list[dict[str, Any]]:
-        return [doc for doc in self.data.get(resource, []) if not doc.get("deleted_at")]
-
-
-def iso(moment: datetime, *, naive: bool = False) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S" if naive else "%Y-%m-%dT%H:%M:%SZ")
-
-
-def every(i: int, n: int, offset: int) -> bool:
-    """Whether item `i` is one of the 1-in-`n` items carrying a dirty kind (a known proportion)."""
-    return i % n == offset
 
 
 def date_in_format(day: date, style: int) -> str:
     """`day` in one of three formats: ISO, US (MM/DD/YYYY) and long English."""
     return (day.isoformat(), day.strftime("%m/%d/%Y"), f"{day:%B} {day.day}, {day.year}")[style % 3]
-
-
-def ascii_slug(text: str) -> str:
-    """A lower-case ASCII form of a name, for email local parts."""
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return "".join(c for c in plain.lower() if c.isalnum())
 
 
 def spell(keys: tuple[str, ...], style: int) -> list[str]:

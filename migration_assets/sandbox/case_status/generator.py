@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from migration_assets.sandbox._generation import build_documents, write_documents
 from migration_assets.sandbox.case_status import gen_activity, gen_core, store
 from migration_assets.sandbox.case_status.gen_common import Context
 
@@ -78,12 +79,7 @@ def build(*, scale: int, seed: int) -> dict[str, list[dict[str, Any]]]:
     Raises:
         ValueError: when `scale` is below 1.
     """
-    if scale < 1:
-        raise ValueError(f"scale must be at least 1, got {scale}")
-    ctx = Context(seed)
-    for resource, builder in _builders(_sizes(scale)):
-        ctx.data[resource] = builder(ctx)
-    return ctx.data
+    return build_documents(Context(seed), _builders(_sizes(scale)), scale)
 
 
 def generate(state_path: Path, *, scale: int, seed: int) -> dict[str, int]:
@@ -100,12 +96,7 @@ def generate(state_path: Path, *, scale: int, seed: int) -> dict[str, int]:
     Raises:
         ValueError: when `scale` is below 1.
     """
-    data = build(scale=scale, seed=seed)
-    with store.open_state(state_path).connect() as conn:
-        store.clear(conn)
-        for resource, docs in data.items():
-            store.put(conn, resource, docs)
-    return {resource: sum(1 for d in docs if not d.get("deleted_at")) for resource, docs in data.items()}
+    return write_documents(store, state_path, build(scale=scale, seed=seed))
 
 
 def source_users(state_path: Path) -> list[dict[str, Any]]:

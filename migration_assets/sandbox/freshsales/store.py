@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -140,19 +139,6 @@ def add_counter(conn: sqlite3.Connection, name: str, delta: int) -> int:
 def counter(conn: sqlite3.Connection, name: str) -> int:
     row = conn.execute("select value from counters where name = ?", (name,)).fetchone()
     return int(row[0]) if row else 0
-
-
-@contextmanager
-def savepoint(conn: sqlite3.Connection, name: str = "sp") -> Iterator[None]:
-    """Run a block in a savepoint: rolled back (and the error re-raised) when it raises."""
-    conn.execute(f"savepoint {name}")
-    try:
-        yield
-    except BaseException:
-        conn.execute(f"rollback to {name}")
-        conn.execute(f"release {name}")
-        raise
-    conn.execute(f"release {name}")
 
 
 # -- records ----------------------------------------------------------------------------------

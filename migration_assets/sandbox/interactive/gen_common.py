@@ -8,15 +8,14 @@ contact id used as a company id is caught by a test instead of matching by chanc
 
 from __future__ import annotations
 
-import random
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from faker import Faker
+from migration_assets.sandbox._generation import BASE, SeededContext, ascii_slug, every
 
-BASE = datetime(2026, 11, 1, tzinfo=UTC)
+__all__ = ["BASE", "Context", "ascii_slug", "every", "iso"]
+
 ID_BASE: dict[str, int] = {
     "contacts": 1_000_000,
     "companies": 2_000_000,
@@ -51,26 +50,17 @@ UNICODE_COMPANIES: tuple[str, ...] = (
 
 
 @dataclass
-class Context:
+class Context(SeededContext):
     """The seeded randomness and everything generated so far, passed to every builder."""
 
-    seed: int
-    rng: random.Random = field(init=False)
-    fake: Faker = field(init=False)
     objects: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     links: list[tuple[str, int, int, tuple[int, ...]]] = field(default_factory=list)
     resources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     primary_company: dict[int, int] = field(default_factory=dict)  # contact id -> company id
 
-    def __post_init__(self) -> None:
-        self.rng = random.Random(self.seed)
-        self.fake = Faker("en_US")
-        self.fake.seed_instance(self.seed)
-
     def stamps(self, *, max_days: int = 1500) -> tuple[str, str]:
         """A creation time and a later last-modified time, both before BASE."""
-        created = BASE - timedelta(seconds=self.rng.randint(3600, max_days * 86400))
-        updated = created + (BASE - created) * self.rng.random()
+        created, updated = self.moments(max_days=max_days)
         return iso(created), iso(updated)
 
     def record(self, otype: str, i: int, props: dict[str, Any], *, archived: bool = False) -> dict[str, Any]:
@@ -97,14 +87,6 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def every(i: int, n: int, offset: int) -> bool:
-    """Whether item `i` is one of the 1-in-`n` items carrying a dirty kind (a known proportion)."""
-    return i % n == offset
-
-
-def ascii_slug(text: str) -> str:
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return "".join(c for c in plain.lower() if c.isalnum())
 
 
 def mixed_date(moment: datetime, i: int) -> str:

@@ -28,8 +28,6 @@ being empty, v4 `after` being the next `toObjectId`, and associations of archive
 
 from __future__ import annotations
 
-import random
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -38,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from migration_assets.sandbox._common import SqliteState
+from migration_assets.sandbox._content import SyntheticContent
 from migration_assets.sandbox.interactive import store
 from migration_assets.sandbox.interactive.crm import json_body
 from migration_assets.sandbox.interactive.guard import ApiError
@@ -51,7 +50,6 @@ from migration_assets.sandbox.interactive.objects import (
 from migration_assets.sandbox.interactive.params import archived_flag, integer, object_type
 from migration_assets.sandbox.interactive.render import next_page
 
-BLOCK = 64 * 1024
 V4_BATCH_MAX = 1000
 
 
@@ -265,21 +263,5 @@ def custom_schema() -> dict[str, Any]:
     }
 
 
-def chunks(file_id: int, size: int) -> Iterator[bytes]:
-    """The content of a file: a 64 KiB block seeded by its id, repeated up to `size` bytes."""
-    block, left = random.Random(f"interactive-file-{file_id}").randbytes(BLOCK), size
-    while left > 0:
-        piece = block[: min(left, BLOCK)]
-        left -= len(piece)
-        yield piece
-
-
-async def stream(file_id: int, size: int) -> AsyncIterator[bytes]:
-    for piece in chunks(file_id, size):
-        yield piece
-
-
-def disposition(name: str) -> str:
-    """Content-Disposition with an ASCII fallback and the RFC 5987 UTF-8 name."""
-    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
-    return f"attachment; filename=\"{fallback or 'file'}\"; filename*=UTF-8''{quote(name, safe='')}"
+_FILES = SyntheticContent("interactive-file", fallback_name="file")
+chunks, stream, disposition = _FILES.chunks, _FILES.stream, _FILES.disposition

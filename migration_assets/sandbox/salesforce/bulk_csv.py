@@ -17,11 +17,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from migration_assets.sandbox._common import savepoint
 from migration_assets.sandbox.salesforce import records
 from migration_assets.sandbox.salesforce.faults import SfError
 from migration_assets.sandbox.salesforce.records import Ctx
 from migration_assets.sandbox.salesforce.schema import ObjectDef
-from migration_assets.sandbox.salesforce.store import savepoint
 from migration_assets.sandbox.salesforce.validate import resolve_foreign_key
 
 DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^", "BACKQUOTE": "`"}

@@ -19,6 +19,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from migration_assets.sandbox._common import savepoint
 from migration_assets.sandbox.salesforce import records
 from migration_assets.sandbox.salesforce.api import ALL_METHODS, Call, endpoint, ok
 from migration_assets.sandbox.salesforce.describe import find_object, object_for_prefix
@@ -26,7 +27,7 @@ from migration_assets.sandbox.salesforce.faults import SfError, json_parser_erro
 from migration_assets.sandbox.salesforce.ids import to18
 from migration_assets.sandbox.salesforce.records import Ctx
 from migration_assets.sandbox.salesforce.render import render_record
-from migration_assets.sandbox.salesforce.store import get_record, savepoint
+from migration_assets.sandbox.salesforce.store import get_record
 
 MAX_RECORDS = 200
 MAX_CHUNKS = 10  # contiguous runs of one type in a mixed create

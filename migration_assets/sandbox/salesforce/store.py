@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -85,19 +84,6 @@ def option(conn: sqlite3.Connection, name: str) -> Any:
 def now_iso() -> str:
     """Current time in the format the API returns: `2024-06-18T22:51:36.000+0000`."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{datetime.now(UTC).microsecond // 1000:03d}+0000"
-
-
-@contextmanager
-def savepoint(conn: sqlite3.Connection, name: str = "sp") -> Iterator[None]:
-    """Run a block in a savepoint: rolled back (and the error re-raised) when it raises."""
-    conn.execute(f"savepoint {name}")
-    try:
-        yield
-    except BaseException:
-        conn.execute(f"rollback to {name}")
-        conn.execute(f"release {name}")
-        raise
-    conn.execute(f"release {name}")
 
 
 def get_record(conn: sqlite3.Connection, record_id: str) -> tuple[str, dict[str, Any], bool] | None:

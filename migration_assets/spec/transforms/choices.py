@@ -17,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,6 +35,7 @@ from migration_assets.spec.expressions import (
     normalize_label,
     transform,
 )
+from migration_assets.spec.json_values import loads_list
 
 UNKNOWN = ("quarantine", "drop")
 
@@ -49,9 +49,7 @@ def labels_of(value: Any) -> list[str] | None:
         if not text:
             return []
         try:
-            value = json.loads(text)
-            if isinstance(value, str) and value.strip()[:1] == "[":
-                value = json.loads(value)
+            value = loads_list(text)
         except ValueError:
             return None
     if not isinstance(value, list):

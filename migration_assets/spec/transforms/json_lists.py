@@ -26,6 +26,7 @@ from migration_assets.spec.expressions import (
     _of,
     transform,
 )
+from migration_assets.spec.json_values import loads_list
 
 MAX_INDEX = 1_000_000
 
@@ -35,12 +36,9 @@ def _items(text: str | None) -> list[Any] | None:
     if text is None:
         return None
     try:
-        value = json.loads(text)
-        if isinstance(value, str):
-            value = json.loads(value)
+        return loads_list(text)
     except ValueError:
         return None
-    return value if isinstance(value, list) else None
 
 
 def _valid(text: str | None) -> bool:

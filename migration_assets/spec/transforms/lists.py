@@ -30,6 +30,7 @@ from migration_assets.spec.expressions import (
     _text_arg,
     transform,
 )
+from migration_assets.spec.json_values import loads_list
 
 _NOT_A_LIST = object()
 
@@ -38,12 +39,10 @@ def _items(text: str | None) -> list[Any] | object:
     if text is None or not text.strip():
         return []
     try:
-        value = json.loads(text)
-        if isinstance(value, str) and value.strip()[:1] == "[":
-            value = json.loads(value)
+        value = loads_list(text)
     except ValueError:
         return _NOT_A_LIST
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+    if not all(isinstance(v, dict) for v in value):
         return _NOT_A_LIST
     return value
 

@@ -94,5 +94,6 @@ def _not_before(args, ctx):
     problem = Problem(
         bad=(end_t.is_not_null() & start_t.is_not_null() & (end_t < start_t)).fill_null(False),
         reason=pl.format("{} {} is before its start {}", pl.lit(name), end_t.cast(pl.String), start_t.cast(pl.String)),
+        hold=True,  # an end before the start is a wrong record, not one wrong field
     )
     return _merge(end.expr, end, start, problems=(problem,), dtype=end.dtype)

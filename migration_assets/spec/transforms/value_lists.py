@@ -14,7 +14,6 @@ from typing import Any
 
 import polars as pl
 
-from migration_assets.errors import known_values
 from migration_assets.spec.expressions import (
     Compiled,
     Problem,
@@ -24,15 +23,8 @@ from migration_assets.spec.expressions import (
     _text_arg,
     normalize_label,
     transform,
+    value_map_lookup,
 )
-
-
-def _table(vmap: Any, output_index: int) -> dict[str, Any]:
-    table = {}
-    for label, value in vmap.values.items():
-        key = normalize_label(label) if vmap.normalize else label
-        table[key] = value[output_index] if isinstance(value, list) else value
-    return table
 
 
 def split_labels(text: str | None, sep: str) -> list[str]:
@@ -44,19 +36,10 @@ def split_labels(text: str | None, sep: str) -> list[str]:
 
 @transform("multi_value_map", ("map", "of"), ("sep", "output"), doc="several labels, each through a value map")
 def _multi_value_map(args, ctx) -> Compiled:
-    name = _text_arg(args, ctx, "map")
-    vmap = ctx.value_maps.get(name)
-    if vmap is None:
-        raise ctx.at("map").fail(f"unknown value map {name!r} {known_values(ctx.value_maps)}")
-    output = _text_arg(args, ctx, "output", default=vmap.outputs[0])
-    if output not in vmap.outputs:
-        raise ctx.at("output").fail(f"value map {name!r} has no output {output!r} {known_values(vmap.outputs)}")
+    name, vmap, table, default = value_map_lookup(args, ctx)
     sep = _text_arg(args, ctx, "sep", default=";")
     if not sep:
         raise ctx.at("sep").fail("sep must not be empty")
-    index = vmap.outputs.index(output)
-    table = _table(vmap, index)
-    default = vmap.default[index] if isinstance(vmap.default, list) else vmap.default
 
     def lookup(label: str) -> Any:
         return table.get(normalize_label(label) if vmap.normalize else label, default)

@@ -1,0 +1,129 @@
+"""What every seeded source generator shares: the fixed clock, the seeded context, the "1 in n" rule
+that plants each dirty class in a known proportion, the build/write loop over resource builders, and
+the changes between runs that delta tests make to a document-store emulator (update, soft delete).
+
+Every timestamp is relative to BASE (2026-11-01T00:00:00Z), never to the wall clock, so two runs
+with the same (scale, seed) write byte-identical documents.
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from faker import Faker
+
+BASE = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+@dataclass
+class SeededContext:
+    """The seeded randomness and the records already generated, passed to every builder."""
+
+    seed: int
+    rng: random.Random = field(init=False)
+    fake: Faker = field(init=False)
+    data: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        self.fake = Faker("en_US")
+        self.fake.seed_instance(self.seed)
+
+    def moments(self, *, max_days: int = 1500) -> tuple[datetime, datetime]:
+        """A creation time and a later last-modification time, both before BASE."""
+        created = BASE - timedelta(seconds=self.rng.randint(3600, max_days * 86400))
+        return created, created + (BASE - created) * self.rng.random()
+
+    def day(self, *, back: int = 1500, ahead: int = 0) -> date:
+        return (BASE - timedelta(days=self.rng.randint(-ahead, back))).date()
+
+    def live(self, resource: str) -> list[dict[str, Any]]:
+        return [doc for doc in self.data.get(resource, []) if not doc.get("deleted_at")]
+
+
+def iso(moment: datetime, *, naive: bool = False) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S" if naive else "%Y-%m-%dT%H:%M:%SZ")
+
+
+def every(i: int, n: int, offset: int) -> bool:
+    """Whether item `i` is one of the 1-in-`n` items carrying a dirty class (a known proportion)."""
+    return i % n == offset
+
+
+def ascii_slug(text: str) -> str:
+    """A lower-case ASCII form of a name, for email local parts."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(c for c in plain.lower() if c.isalnum())
+
+
+Builder = Callable[[Any], list[dict[str, Any]]]
+
+
+class DocumentStore(Protocol):
+    """The part of a document-store emulator (Case Status, BackDocket) that seeding writes through."""
+
+    def open_state(self, path: Path) -> Any: ...
+    def clear(self, conn: Any) -> None: ...
+    def put(self, conn: Any, resource: str, docs: Iterable[dict[str, Any]]) -> Any: ...
+
+
+def build_documents(
+    ctx: SeededContext, builders: Iterable[tuple[str, Builder]], scale: int
+) -> dict[str, list[dict[str, Any]]]:
+    """Run each resource's builder in order (later builders read earlier records).
+
+    Raises:
+        ValueError: when `scale` is below 1.
+    """
+    if scale < 1:
+        raise ValueError(f"scale must be at least 1, got {scale}")
+    for resource, builder in builders:
+        ctx.data[resource] = builder(ctx)
+    return ctx.data
+
+
+def write_documents(store: DocumentStore, state_path: Path, data: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+    """Replace the emulator's records with `data`; the records the API lists per resource (soft-deleted
+    ones are not counted)."""
+    with store.open_state(Path(state_path)).connect() as conn:
+        store.clear(conn)
+        for resource, docs in data.items():
+            store.put(conn, resource, docs)
+    return {resource: sum(1 for d in docs if not d.get("deleted_at")) for resource, docs in data.items()}
+
+
+def update_document(
+    store: Any, state_path: Path, resource: str, record_id: object, changes: Mapping[str, Any], stamp: str
+) -> dict[str, Any]:
+    """Merge `changes` into a live record of a document-store emulator, updated_at = `stamp`; the
+    document as the API shows it.
+
+    Raises:
+        KeyError: when the record does not exist or is deleted.
+    """
+    with store.open_state(Path(state_path)).connect() as conn:
+        doc = store.get(conn, resource, record_id)
+        if doc is None:
+            raise KeyError(f"{resource} {record_id} not found")
+        new = {**doc, **changes, "id": doc["id"], "updated_at": stamp}
+        store.put(conn, resource, [new])
+    return store.public(new)
+
+
+def delete_document(store: Any, state_path: Path, resource: str, record_id: object, stamp: str) -> None:
+    """Soft-delete a live record of a document-store emulator: deleted_at = updated_at = `stamp`.
+
+    Raises:
+        KeyError: when the record does not exist or is already deleted.
+    """
+    with store.open_state(Path(state_path)).connect() as conn:
+        doc = store.get(conn, resource, record_id)
+        if doc is None:
+            raise KeyError(f"{resource} {record_id} not found")
+        store.put(conn, resource, [{**doc, "updated_at": stamp, "deleted_at": stamp}])
