@@ -135,7 +135,7 @@ class CaseStatusSource(SourceConnector):
         number = 1
         try:
             while True:
-                while len(ahead) < (1 if number == 1 else self._pages_ahead()):
+                while len(ahead) < (1 if number <= 2 else self._pages_ahead()):
                     ahead.append(asyncio.ensure_future(self._get(path, {**params, "page[number]": number})))
                     number += 1
                 page = await ahead.popleft()
