@@ -111,7 +111,10 @@ class BenchPair:
         keys = [
             k
             for k in defs.resolve_asset_graph().get_all_asset_keys()
-            if k.path[0] == self.pair and len(k.path) > 2 and k.path[1] in layers and k.path[2] not in PLAN_ONLY
+            if k.path[0] == self.pair
+            and len(k.path) > 2
+            and k.path[1] in layers
+            and k.path[2].removeprefix(f"{k.path[1]}_") not in PLAN_ONLY
         ]
         ensure_phases(self.instance, self.pair, (phase,))
         return job.execute_in_process(instance=self.instance, partition_key=phase, asset_selection=keys)
