@@ -62,7 +62,7 @@ def scaling(scales: Sequence[int], work: Path) -> dict[str, Any]:
     done = {s: r["figures"] for s, r in runs.items() if "figures" in r}
     out: dict[str, Any] = {"pair": PAIR, "runs": runs}
     if len(done) >= 2:
-        small, large = min(done, key=int), max(done, key=int)
+        small, large = sorted(done, key=int)[-2:]  # the two largest scales
         out["ratio_of"] = f"t({large})/t({small})"
         out["step_ratios"] = step_ratios(done[small]["steps"], done[large]["steps"])
         out["full_ratio"] = round(done[large]["full_seconds"] / max(done[small]["full_seconds"], 1e-9), 2)
