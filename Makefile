@@ -7,7 +7,7 @@ SCALE ?= 500
 UI_PORT ?= 3000
 export DAGSTER_HOME ?= $(CURDIR)
 
-.PHONY: demo test bench ui screenshots lint validate clean setup
+.PHONY: demo test bench bench-1m ui screenshots lint validate clean setup
 
 $(BIN)/migrate: pyproject.toml
 	@echo "installing the workbench and its test tools into $(VENV) (first run only) ..."
@@ -37,10 +37,16 @@ test: setup  ## lint, validate the definitions, run the test suite
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15
 
-bench: setup  ## scale benchmarks (prints records/s, requests, 429s, rate-limit use) and slow tests
-	$(BIN)/python -m migration_assets.bench
-	$(BIN)/python -m migration_assets.bench.salesforce
+$(VENV)/.bench: $(BIN)/migrate
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(VENV)/.bench
+
+bench: setup $(VENV)/.bench  ## every bench (table + var/bench/latest.json), then the slow tests; ~30 min on 2 cores
+	$(BIN)/python -m migration_assets.bench.report
 	$(BIN)/python -m pytest -q -m slow
+
+bench-1m: setup  ## one pair's phases at ~100k and ~1M source records (scale 12,900 and 129,000; hours)
+	$(BIN)/python -m migration_assets.bench.report --sections scaling --scales 12900,129000 --json var/bench/scale.json
 
 ui: setup  ## the Dagster UI on 127.0.0.1:$(UI_PORT) with every pair's assets
 	@$(BIN)/python -m migration_assets.defs.phases_init

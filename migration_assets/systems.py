@@ -48,6 +48,8 @@ class EnvNames:
     client_id: str | None = None
     client_secret: str | None = None
     api_key: str | None = None
+    # further application users as `client_id:secret` pairs separated by commas (list it in `optional`)
+    extra_credentials: str | None = None
     optional: tuple[str, ...] = ()  # fields the connector can derive (e.g. a token URL from the login URL)
 
     def names(self) -> dict[str, str]:
@@ -76,6 +78,8 @@ class SandboxDeclaration:
         api_prefix: path of the data API under the host ("" or "/api/data/v9.2").
         token_path: OAuth token endpoint path, or None for API-key systems.
         credentials: the sandbox's client id/secret or API key.
+        extra_credentials: further application users the sandbox can accept ({client_id,
+            client_secret} each; a destination uses them when its options ask for several identities).
         admin_schema_hook: for a destination whose custom schema a person creates by hand (its API
             cannot), "module:function" applying a schema plan as that admin would:
             function(state_path: Path, plan: Mapping) -> list[str] (one line per change), where
@@ -89,6 +93,7 @@ class SandboxDeclaration:
     api_prefix: str = ""
     token_path: str | None = None
     credentials: Mapping[str, str] = field(default_factory=dict)
+    extra_credentials: tuple[Mapping[str, str], ...] = ()
     admin_schema_hook: str | None = None
 
 

@@ -27,12 +27,12 @@ console = Console(width=140)  # full step names also when piped
 DEFAULT_RATE = {"dynamics365": 6000 / 300, "salesforce": None}  # requests/s the destination allows
 
 
-def _step_rows(instance: dg.DagsterInstance, run_id: str, rate: float | None) -> list[dict]:
+def step_rows(instance: dg.DagsterInstance, run_id: str, rate: float | None) -> list[dict]:
+    """Per materialized asset of the run: records, seconds of its step, records/s, requests, 429s and
+    the share of `rate` (requests/s the destination allows) its requests used."""
     stats = {s.step_key: s for s in instance.get_run_step_stats(run_id)}
     rows = []
-    for record in instance.get_records_for_run(
-        run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
-    ).records:
+    for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records:
         mat = record.event_log_entry.dagster_event.event_specific_data.materialization
         meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
         step = stats.get(record.event_log_entry.step_key)
@@ -42,7 +42,7 @@ def _step_rows(instance: dg.DagsterInstance, run_id: str, rate: float | None) ->
         n_req = int(requests.get("requests", 0)) if isinstance(requests, dict) else 0
         rows.append(
             {
-                "step": "/".join(mat.asset_key.path[1:]),
+                "step": _step_label(mat.asset_key),
                 "records": records,
                 "seconds": round(seconds, 2),
                 "records_per_s": round(records / seconds, 1) if seconds else 0.0,
@@ -61,7 +61,7 @@ def bench(scale: int, seed: int, pairs: list[str], var: Path) -> dict:
     started = time.monotonic()
     seeding.seed(paths.sandbox, scale=scale, seed=seed)
     console.print(f"seeded scale {scale} in {time.monotonic() - started:.1f}s")
-    defs = build_definitions(paths)
+    defs = build_definitions(paths, SPEC_DIR)
     results: dict = {}
     with dg.instance_for_test(temp_dir=str(var / "dagster")) as instance:
         for pair in pairs:
@@ -70,7 +70,7 @@ def bench(scale: int, seed: int, pairs: list[str], var: Path) -> dict:
                 t0 = time.monotonic()
                 outcome = run_phase(defs, instance, pair, phase)
                 wall = time.monotonic() - t0
-                rows = _step_rows(instance, outcome.run_id, DEFAULT_RATE.get(destination))
+                rows = step_rows(instance, outcome.run_id, DEFAULT_RATE.get(destination))
                 results[f"{pair}/{phase}"] = {
                     "success": outcome.success,
                     "seconds": round(wall, 1),
@@ -81,6 +81,12 @@ def bench(scale: int, seed: int, pairs: list[str], var: Path) -> dict:
                     _approve(defs, instance, pair)
         results["discovery"] = _discovery(defs, instance, paths, pairs)
     return results
+
+
+def _step_label(key: dg.AssetKey) -> str:
+    """`layer/name` of a `<pair>/<layer>/<layer>_<name>` key (e.g. `load/contact`)."""
+    layer, name = key.path[1], key.path[-1]
+    return f"{layer}/{name.removeprefix(layer + '_')}"
 
 
 def _discovery(defs: dg.Definitions, instance: dg.DagsterInstance, paths: Paths, pairs: list[str]) -> dict:
@@ -103,10 +109,7 @@ def _print(pair: str, phase: str, wall: float, success: bool, rows: list[dict]) 
         table.add_column(column, justify="left" if column == "step" else "right")
     for row in rows:
         table.add_row(
-            *(
-                str(row[c])
-                for c in ("step", "records", "seconds", "records_per_s", "requests", "429s", "rate_share")
-            )
+            *(str(row[c]) for c in ("step", "records", "seconds", "records_per_s", "requests", "429s", "rate_share"))
         )
     console.print(table)
 

@@ -180,6 +180,9 @@ class UpsertRow:
     external_id: str
     fields: Mapping[str, Any]  # destination column -> JSON-able value
     lookups: Mapping[str, LookupRef] = field(default_factory=dict)  # lookup column -> target
+    # whether the record exists in the destination, when the loader knows (None: unknown, the
+    # connector finds out itself if it must)
+    exists: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -246,6 +249,8 @@ class DestinationConnector(abc.ABC):
 
     system: ClassVar[str]
     user_table: ClassVar[str] = "user"  # the table owner/assignee lookups point at
+    # the most rows one `upsert` call sends efficiently (None: the spec's batch size is the size)
+    max_batch_rows: int | None = None
 
     def __init__(self, session: HttpSession) -> None:
         self.session = session
@@ -279,6 +284,13 @@ class DestinationConnector(abc.ABC):
     ) -> dict[str, dict[str, Any]]:
         """Records whose `key` is in `external_ids`: {external_id: {"id": ..., column: value}}.
         Lookup columns read back as the target's destination id."""
+
+    async def existing(self, table: str, key: str, external_ids: Sequence[str]) -> set[str] | None:
+        """Which of `external_ids` have a record (matched on column `key`) now, read in bulk (e.g. one
+        paged listing of the key column), or None when the connector cannot tell more cheaply than
+        by reading the records back. The loader reads before-images only for these.
+        """
+        return None
 
     @abc.abstractmethod
     async def read_by_ids(self, table: str, ids: Sequence[str], columns: Sequence[str]) -> dict[str, dict]:

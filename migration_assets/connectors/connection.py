@@ -25,6 +25,8 @@ class Connection:
     transport: httpx.AsyncBaseTransport | None = None
     sandbox: bool = False
     options: Mapping[str, Any] | None = None
+    # further identities of the same tenant (application users): (client id, secret) each
+    extra_credentials: tuple[tuple[str, SecretStr], ...] = ()
 
     def http_client(self, *, timeout: float | httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.AsyncClient:
         # No cookie jar on purpose: Dataverse recommends dropping the affinity cookie.

@@ -6,15 +6,25 @@ registry, so every session of that identity in this process shares it. No rate i
 - a 429 pauses the whole identity for its `Retry-After` (a 503 too) and estimates the server's
   rate: its window is full, so what it served this identity over the last `max(Retry-After, 1 s)`
   (a server never announces a wait longer than its window) bounds its sustained rate. Requests are
-  then paced at 95% of the estimate. A later 429 lowers the estimate to what was served, by at most
-  10% at a time, and never below half the first estimate (a fault or a neighbour on the same
-  identity is not a new limit); 30 s without a 429 while the pacing holds requests back raise it by
-  5%, 10%, 20%... (the limit may have moved). A 429 that says "retry at once" (Retry-After: 0) only
-  pauses: no rate limit announces itself that way;
+  then paced at 98% of the estimate. A later 429 after an upward probe returns to the estimate
+  before it; one while the identity was served at its own pace (the edge of a window) keeps it;
+  any other lowers the estimate to what was served since the last change or pause, by at most 10%
+  at a time, and never below half the first estimate (a fault or a neighbour on the same identity
+  is not a new limit). 200 paced answers (at least 10 s, at most 300 s) without a 429 while the
+  pacing holds requests back raise it by 2%, 4%, 8%... (the limit may have moved; a probe too high
+  costs a few 429s, so it comes at most once per 200 answers). A 429 that says "retry at once"
+  (Retry-After: 0) only pauses: no rate limit announces itself that way;
+- paced starts are also kept under the window the rate is counted over (the rate header's window,
+  else the period of the first 429's estimate), lengthened by the recent longest wait from a start
+  to its answer (the server counts a request somewhere in between): the client counts its own
+  starts as the server's sliding window does, so requests sent before the pacing began, or a burst
+  before a pause, are not followed by a full window's worth; requests that waited through a pause
+  take new starts;
 - concurrency is AIMD: +1/limit per good answer while the limit is reached, halved on 429/503;
 - per-connector rate-header hooks (`RateHeaders` or any `RateHintReader`): a concurrency hint caps
   the limit (Dataverse `x-ms-dop-hint`); a remaining allowance with the window length in the
-  answer paces at the window's sustained rate when the allowance runs low (HubSpot); a remaining
+  answer paces at 98% of the window's sustained rate from the first answer (HubSpot, BackDocket's
+  IETF fields): a burst would stay in a sliding window a whole window long; a remaining
   allowance without a window stops the upward probe while it is low (Dataverse, Freshsales); a
   window longer than an hour is a budget, reported in `snapshot()` and left to the connector
   (Salesforce's daily API requests).
@@ -30,7 +40,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -70,6 +80,8 @@ class RateHeaders:
                                limit="X-HubSpot-RateLimit-Max",
                                window_ms="X-HubSpot-RateLimit-Interval-Milliseconds")
         Freshsales: RateHeaders(remaining="X-RateLimit-Remaining", limit="X-RateLimit-Limit")
+        IETF draft: RateHeaders(remaining="RateLimit-Remaining", limit="RateLimit-Limit",
+                                policy="RateLimit-Policy")   # `120;w=60`: the window's seconds
     """
 
     remaining: str | None = None
@@ -77,12 +89,14 @@ class RateHeaders:
     window_seconds: str | None = None
     window_ms: str | None = None
     concurrency: str | None = None
+    policy: str | None = None
 
     def __call__(self, headers: httpx.Headers) -> RateHint | None:
         hint = RateHint(
             remaining=_int_header(headers, self.remaining),
             limit=_int_header(headers, self.limit),
-            window_seconds=_window(headers, self.window_seconds, self.window_ms),
+            window_seconds=_window(headers, self.window_seconds, self.window_ms)
+            or _policy_window(headers, self.policy),
             concurrency=_int_header(headers, self.concurrency),
         )
         return None if hint == RateHint() else hint
@@ -94,6 +108,19 @@ def _int_header(headers: httpx.Headers, name: str | None) -> int | None:
         return int(float(raw)) if raw is not None else None
     except ValueError:
         return None
+
+
+def _policy_window(headers: httpx.Headers, name: str | None) -> float | None:
+    """The `w=` parameter of an IETF RateLimit-Policy item (`120;w=60`), the first one given."""
+    raw = headers.get(name) if name else None
+    for part in (raw or "").split(",")[0].split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key == "w":
+            try:
+                return float(value) if float(value) > 0 else None
+            except ValueError:
+                return None
+    return None
 
 
 def _window(headers: httpx.Headers, seconds: str | None, millis: str | None) -> float | None:
@@ -112,6 +139,7 @@ class Ticket:
     epoch: int
     rate: float | None
     saturated: bool
+    start: float = 0.0  # when it was scheduled to go out (monotonic seconds)
 
 
 class AdaptiveLimiter:
@@ -128,13 +156,16 @@ class AdaptiveLimiter:
     """
 
     DECREASE = 0.5  # concurrency after a 429/503, as a share of what it was
-    MARGIN = 0.05  # pace this far under the estimated limit
+    MARGIN = 0.02  # pace this far under the estimated limit
     STEP_DOWN = 0.9  # one 429 lowers the estimate by at most this much (a fault is not a new limit)
-    QUIET_SECONDS = 30.0  # without throttling this long, the estimate is raised (the limit may have moved)
+    QUIET_SECONDS = 10.0  # without throttling this long, the estimate is raised (the limit may have moved)
+    QUIET_ANSWERS = 200.0  # ... and for this many answers at the paced rate (a probe too high costs a
+    MAX_QUIET_SECONDS = 300.0  # few 429s: at most one per 100 answers), waiting at most this long
     MEASURE_SECONDS = 600.0
     BUCKET_SECONDS = 0.1
     MIN_RATE = 0.01
     MAX_PACED_WINDOW = 3600.0  # longer windows are budgets (daily API requests), not rates
+    MAX_STARTS = 200_000  # starts remembered for the client-side window
 
     def __init__(
         self, identity: str, *, concurrency: int = 4, max_concurrency: int = 64, max_rate: float | None = None
@@ -144,6 +175,7 @@ class AdaptiveLimiter:
         self.limit = float(min(max(1, concurrency), self.max_concurrency))
         self.max_rate = max_rate
         self.estimate: float | None = None  # the server's sustained rate as last measured at a 429
+        self._confirmed = 0.0  # the estimate before any upward probe since the last 429
         self.in_flight = 0
         self.peak_in_flight = 0
         self.epoch = 0
@@ -158,6 +190,9 @@ class AdaptiveLimiter:
         self._held_until = 0.0
         self._resume_at = 0.0
         self._next_slot = 0.0
+        self._window: float | None = None  # the length of the window the pacing rate is counted over
+        self._starts: deque[float] = deque(maxlen=self.MAX_STARTS)  # scheduled starts, in order
+        self._lags: deque[float] = deque(maxlen=32)  # recent seconds from a scheduled start to its answer
         self._streak = 0
         self._served: deque[list[float]] = deque()  # [bucket start, answers] over MEASURE_SECONDS
         self._lock = threading.Lock()
@@ -188,36 +223,80 @@ class AdaptiveLimiter:
                 pause = self._resume_at - now
                 admitted = pause <= 0 and self.in_flight < self.slots()
                 if admitted:
-                    delay = self._reserve(now)
+                    start = self._reserve(now)
                     self.in_flight += 1
                     self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
-                    ticket = Ticket(self.epoch, self.pacing(), self.in_flight >= self.slots())
+                    ticket = Ticket(self.epoch, self.pacing(), self.in_flight >= self.slots(), start)
                 elif pause <= 0:
                     waiter = (asyncio.get_running_loop(), asyncio.get_running_loop().create_future())
                     self._waiters.append(waiter)
             if admitted:
                 try:
-                    await asyncio.sleep(delay)
-                    while (wait := self.paused_for()) > 0:  # a throttle arrived while this one waited
-                        await asyncio.sleep(wait)
+                    return await self._until_start(ticket)
                 except BaseException:
+                    self._unreserve(ticket)
                     self.release(ticket)
                     raise
-                return ticket
             if waiter is None:
                 await asyncio.sleep(pause)
             else:
                 await self._wait(waiter)
 
+    async def _until_start(self, ticket: Ticket) -> Ticket:
+        """Sleep until the ticket's start; a throttle that arrives meanwhile pauses the identity, and
+        the start is then taken anew after the pause, so the requests that waited do not all go out
+        together when it ends (a burst that would fill the server's window again)."""
+        await asyncio.sleep(max(0.0, ticket.start - time.monotonic()))
+        while (wait := self.paused_for()) > 0:
+            await asyncio.sleep(wait)
+            with self._lock:
+                self._forget_start(ticket.start)
+                ticket = replace(ticket, rate=self.pacing(), start=self._reserve(time.monotonic()))
+            await asyncio.sleep(max(0.0, ticket.start - time.monotonic()))
+        return ticket
+
     def _reserve(self, now: float) -> float:
+        """The start of the next request: the paced slot, and no earlier than the client's own count
+        of its starts allows in the pacing window (the server's sliding window, seen from here: it
+        also holds requests sent before the pacing began, or in a burst before a pause)."""
         rate = self.pacing()
-        if rate is None:
-            return 0.0
-        slot = max(self._next_slot, now)
-        self._next_slot = slot + 1.0 / rate
-        if slot > now:
-            self._demand = True  # the pacing, not the caller, is what holds requests back
-        return slot - now
+        start = now
+        if rate is not None:
+            start = max(self._next_slot, now)
+            window, cap = self._client_window(rate)
+            if len(self._starts) >= cap:
+                start = max(start, self._starts[-cap] + window)
+            self._next_slot = start + 1.0 / rate
+            while self._starts and self._starts[0] <= now - window:
+                self._starts.popleft()
+            if start > now:
+                self._demand = True  # the pacing, not the caller, is what holds requests back
+        self._starts.append(start)
+        return start
+
+    def _client_window(self, rate: float) -> tuple[float, int]:
+        """(seconds, starts) of the client-side window: the pacing window lengthened by the recent
+        longest wait from a scheduled start to its answer (the server counts a request somewhere in
+        between, so starts that far apart may land in one of its windows), at most by half."""
+        window = self._window or 1.0
+        lag = min(max(self._lags, default=0.0), window / 2)
+        return window + lag, max(1, int(rate * window))
+
+    def _forget_start(self, start: float) -> None:
+        """Drop a start that did not happen (searched from the newest end, where it sits)."""
+        for i in range(len(self._starts) - 1, -1, -1):
+            if self._starts[i] <= start:
+                if self._starts[i] == start:
+                    del self._starts[i]
+                return
+
+    def _unreserve(self, ticket: Ticket) -> None:
+        """Give back the paced start of a request cancelled before it was sent (a page asked ahead
+        that turned out to lie past the end), so that it does not delay the next one."""
+        with self._lock:
+            self._forget_start(ticket.start)
+            if ticket.rate:
+                self._next_slot = max(time.monotonic(), self._next_slot - 1.0 / ticket.rate)
 
     async def _wait(self, waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]) -> None:
         try:
@@ -254,6 +333,8 @@ class AdaptiveLimiter:
                 self._on_throttle(ticket, status, retry_after, now)
             elif status is not None and status < 500:
                 self._on_answer(ticket, now)
+            if status is not None and ticket.start:
+                self._lags.append(now - ticket.start)
             free = self.slots() - self.in_flight
             woken = [self._waiters.popleft() for _ in range(min(max(free, 0), len(self._waiters)))]
         for loop, future in woken:
@@ -266,12 +347,17 @@ class AdaptiveLimiter:
         if ticket.saturated and self.limit < self.max_concurrency:
             self.limit += 1.0 / self.limit
         quiet = now - self._changed_at
-        if self.estimate is None or not self._demand or quiet < self.QUIET_SECONDS or now < self._held_until:
+        if self.estimate is None or not self._demand or quiet < self._quiet() or now < self._held_until:
             return
         # paced and held back for a while without a throttle: the limit may be higher; the step
         # doubles with each quiet period in a row (5%, 10%, 20%...), as far as twice the estimate
         self._quiet_steps += 1
         self._raise(self.estimate * min(1 + self.MARGIN * 2 ** (self._quiet_steps - 1), 2.0), now)
+
+    def _quiet(self) -> float:
+        """How long the pacing must hold requests back without a 429 before the estimate is raised."""
+        rate = self.estimate or self.MIN_RATE
+        return min(self.MAX_QUIET_SECONDS, max(self.QUIET_SECONDS, self.QUIET_ANSWERS / rate))
 
     def _count_served(self, now: float) -> None:
         start = now - now % self.BUCKET_SECONDS
@@ -283,8 +369,15 @@ class AdaptiveLimiter:
             self._served.popleft()
 
     def _served_rate(self, now: float, seconds: float) -> tuple[float, float]:
-        """(answers served in the last `seconds`, that count per second)."""
-        count = sum(n for start, n in self._served if start >= now - seconds)
+        """(answers served in the last `seconds`, that count per second); the bucket the boundary
+        cuts counts for the part of it inside."""
+        since, count = now - seconds, 0.0
+        for start, n in reversed(self._served):
+            if start >= since:
+                count += n
+            else:
+                count += n * max(0.0, start + self.BUCKET_SECONDS - since) / self.BUCKET_SECONDS
+                break
         return count, count / seconds
 
     def _on_throttle(self, ticket: Ticket, status: int | None, retry_after: float | None, now: float) -> None:
@@ -293,6 +386,7 @@ class AdaptiveLimiter:
         if pause is None:
             base = min(0.2 * 2 ** (self._streak - 1), 30.0)
             pause = base + random.uniform(0, base / 2)
+        resumed = self._resume_at  # the end of the previous pause
         self._resume_at = max(self._resume_at, now + pause)
         self._next_slot = max(self._next_slot, self._resume_at)
         if ticket.epoch != self.epoch:
@@ -300,20 +394,44 @@ class AdaptiveLimiter:
         self.epoch += 1
         self.limit = max(1.0, self.limit * self.DECREASE)
         if status == 429 and retry_after != 0:  # "retry at once" is no rate limit (an injected fault)
-            self._lower_estimate(now, max(pause, 1.0))
+            self._lower_estimate(now, max(pause, 1.0), since=resumed)
 
-    def _lower_estimate(self, now: float, seconds: float) -> None:
+    def _lower_estimate(self, now: float, seconds: float, *, since: float = 0.0) -> None:
         """A 429: the server's window is full, so what it served over the last `seconds` (the pause
-        it announces is no longer than its window) bounds its rate."""
-        count, measured = self._served_rate(now, seconds)
+        it announces is no longer than its window) bounds its rate. Later 429s: one after an upward
+        probe goes back to the estimate before the probe; one while this identity was served at its
+        own pace is the edge of a window (or a neighbour's burst), not a lower limit; otherwise what
+        was served since the estimate last changed or the last pause ended (the pause at least,
+        30 s at most) bounds it."""
         self._quiet_steps = 0
         if self.estimate is None:
+            count, measured = self._served_rate(now, seconds)
             if count < 2:
                 return  # nothing served yet (another process spent the window, or a fault): pause only
             self._floor = measured / 2  # no fault or neighbour pushes the pacing below half of it
+            self._window = self._window or seconds
+            self._confirmed = measured
             self._raise(measured, now)
             return
-        self._raise(max(min(self.estimate, measured), self.estimate * self.STEP_DOWN), now)
+        if self.estimate > self._confirmed:  # a probe too high
+            self._raise(self._confirmed, now)
+            return
+        period = min(max(seconds, now - max(self._changed_at, since)), self.QUIET_SECONDS * 3)
+        _count, measured = self._served_rate(now, period)
+        paced = self._paced_rate()
+        if paced and measured >= 0.97 * paced:
+            self._changed_at, self._demand = now, False  # at its own pace: keep the estimate
+            return
+        self._confirmed = max(min(self.estimate, measured / (1 - self.MARGIN)), self.estimate * self.STEP_DOWN)
+        self._raise(self._confirmed, now)
+
+    def _paced_rate(self) -> float | None:
+        """The rate the pacing lets requests start at, with the client-side window's count."""
+        rate = self.pacing()
+        if rate is None:
+            return None
+        window, cap = self._client_window(rate)
+        return min(rate, cap / window)
 
     def _raise(self, estimate: float, now: float) -> None:
         self.estimate = max(estimate, self._floor, self.MIN_RATE)
@@ -331,7 +449,10 @@ class AdaptiveLimiter:
         allowance = hint.limit or self._max_remaining + 1
         low = hint.remaining <= max(2 * self.slots(), 0.02 * allowance)
         if hint.window_seconds:
-            self._hint_rate = allowance / hint.window_seconds if low else None
+            # the window's sustained rate, from the first answer: a burst that spends the allowance
+            # first stays in a sliding window for a whole window and makes the pace after it too fast
+            self._hint_rate = (1 - self.MARGIN) * allowance / hint.window_seconds
+            self._window = hint.window_seconds
         elif low:
             self._held_until = now + self.QUIET_SECONDS  # no upward probe while the allowance is low
 

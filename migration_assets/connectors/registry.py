@@ -52,7 +52,25 @@ def resolve_connection(system_name: str, *, state_dir: Path, environ: Mapping[st
         client_id=present.get("client_id"),
         client_secret=SecretStr(present["client_secret"]) if "client_secret" in present else None,
         api_key=SecretStr(present["api_key"]) if "api_key" in present else None,
+        extra_credentials=_pairs(present.get("extra_credentials"), names.get("extra_credentials", "")),
     )
+
+
+def _pairs(text: str | None, variable: str) -> tuple[tuple[str, SecretStr], ...]:
+    """`id:secret,id:secret` as pairs.
+
+    Raises:
+        MigrationError: an item without both parts (the message names the variable, never a secret).
+    """
+    out = []
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        client_id, sep, secret = item.strip().partition(":")
+        if not (sep and client_id and secret):
+            raise MigrationError(f"{variable}: each item must be client_id:secret, separated by commas")
+        out.append((client_id, SecretStr(secret)))
+    return tuple(out)
 
 
 def _sandbox_connection(declared: SystemDeclaration, state_dir: Path) -> Connection:
@@ -67,6 +85,7 @@ def _sandbox_connection(declared: SystemDeclaration, state_dir: Path) -> Connect
         api_key=SecretStr(creds["api_key"]) if "api_key" in creds else None,
         transport=httpx.ASGITransport(app=declared.create_app(state_dir)),
         sandbox=True,
+        extra_credentials=tuple((c["client_id"], SecretStr(c["client_secret"])) for c in box.extra_credentials),
     )
 
 

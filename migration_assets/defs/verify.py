@@ -13,6 +13,7 @@ from migration_assets.defs.resources import ConnectionsResource, StagingResource
 from migration_assets.engine import planning
 from migration_assets.engine.diffing import ObjectDiff, diff_object
 from migration_assets.engine.patching import deferred_columns
+from migration_assets.engine.readback import ReadTimer
 from migration_assets.engine.reconciling import reconcile_object, scope_phases
 from migration_assets.reports import reconciliation_report
 from migration_assets.reports.index import write_index
@@ -54,7 +55,8 @@ def build_diff_asset(ctx: PairDefs) -> dg.AssetsDefinition:
             ledger.ensure(conn)
             conn.execute(DIFF_DDL)
             spec = planning.effective_spec(conn, loaded, phase)
-            diffs = asyncio.run(_diff_all(connections, spec, phase, conn))
+            timer = ReadTimer()
+            diffs = asyncio.run(_diff_all(connections, spec, phase, conn, timer))
             _store(conn, phase, diffs, context.run.run_id, loaded.content_hash)
         report = _write_report(paths, loaded, phase, diffs)
         mismatches = [m for d in diffs for m in d.mismatches]
@@ -68,6 +70,8 @@ def build_diff_asset(ctx: PairDefs) -> dg.AssetsDefinition:
             metadata={
                 "phase": phase,
                 **totals,
+                "readback_seconds": round(timer.seconds, 2),  # reading the destination, of the step's time
+                "readback_records": timer.records,
                 "report": dg.MetadataValue.path(str(report)),
                 "per_object": dg.MetadataValue.md(
                     md.md_table(
@@ -94,10 +98,12 @@ def build_diff_asset(ctx: PairDefs) -> dg.AssetsDefinition:
     return _diff
 
 
-async def _diff_all(connections: ConnectionsResource, loaded: LoadedSpec, phase: str, conn) -> list[ObjectDiff]:
+async def _diff_all(
+    connections: ConnectionsResource, loaded: LoadedSpec, phase: str, conn, timer: ReadTimer
+) -> list[ObjectDiff]:
     dest = connections.destination(loaded.spec.destination, loaded.spec.destination_options)
     try:
-        return [await diff_object(loaded, name, phase, conn, dest) for name in loaded.load_order]
+        return [await diff_object(loaded, name, phase, conn, dest, timer) for name in loaded.load_order]
     finally:
         await dest.aclose()
 
@@ -179,11 +185,13 @@ def build_reconciliation_asset(ctx: PairDefs) -> dg.AssetsDefinition:
     def _reconciliation(context, staging: StagingResource, connections: ConnectionsResource):
         phase = context.partition_key
 
+        timer = ReadTimer()
+
         async def run(conn, scope):
             dest = connections.destination(loaded.spec.destination, loaded.spec.destination_options)
             try:
                 spec = planning.effective_spec(conn, loaded, phase)
-                return [await reconcile_object(spec, name, scope, conn, dest) for name in loaded.load_order]
+                return [await reconcile_object(spec, name, scope, conn, dest, timer) for name in loaded.load_order]
             finally:
                 await dest.aclose()
 
@@ -204,6 +212,9 @@ def build_reconciliation_asset(ctx: PairDefs) -> dg.AssetsDefinition:
             metadata={
                 "phase": phase,
                 "scope": ", ".join(scope),
+                "readback_seconds": round(timer.seconds, 2),  # reading the destination, of the step's time
+                "readback_records": timer.records,
+                "readback_reused": timer.reused,  # taken from the diff's read (engine/readback.py)
                 "report_html": dg.MetadataValue.path(str(html_path)),
                 "report_json": dg.MetadataValue.path(str(json_path)),
                 "reports_index": dg.MetadataValue.path(str(index)),

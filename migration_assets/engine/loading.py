@@ -1,10 +1,25 @@
 """Load one destination object's staged rows for one phase: idempotent, resumable, audited.
 
-For each batch: resolve lookups through the ledger's crosswalk, read the current destination
-records (before-images), write `pending` ledger rows, upsert by external id, then write the
-outcomes. Rows already confirmed in this phase with the same content hash are skipped, so a run
-killed at any point and started again redoes nothing and duplicates nothing. Rejected rows and rows
-whose lookup target is not in the destination are quarantined with the reason.
+The staged rows stream through in windows (`WINDOW_ROWS`), never as one whole-table list. Before
+the first write, the destination says once which of the rows' records exist already
+(`DestinationConnector.existing`, e.g. one paged listing of the key column); before-images are
+then read in bulk per window, and only for those records: a record that did not exist has no
+before-image to read. Each row carries what is known of its existence to the connector, which
+then needs no existence read of its own.
+
+For each batch: resolve lookups through the ledger's crosswalk, write `pending` ledger rows with
+the before-images, upsert by external id, then write the outcomes. Rows already confirmed in this
+phase with the same content hash are skipped, so a run killed at any point and started again redoes
+nothing and duplicates nothing. Rejected rows and rows whose lookup target is not in the destination
+are quarantined with the reason.
+
+Batches in flight follow the destination identity's admission control (`BatchTuner`): as many as
+its limiter admits (AIMD, the server's concurrency hint), at least the spec's `concurrency`; the
+batch size grows from the spec's `batch_size` towards the connector's `max_batch_rows` while the
+server answers a batch well within `TARGET_BATCH_SECONDS`, and shrinks when an answer is slow.
+A record created by someone else between the existence read and the write is updated and, as it
+had no before-image, would be deleted by a rollback: the window for that is the load's duration
+instead of one batch's (rollback's report lists every record it deletes).
 """
 
 from __future__ import annotations
@@ -12,8 +27,8 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -152,8 +167,70 @@ def pending_rows(conn: duckdb.DuckDBPyConnection, obj_name: str, phase: str) -> 
     if staged.height == 0:
         return staged, staged
     done = ledger.confirmed(conn, obj_name, phase)
-    is_done = pl.struct(EXT, HASH).map_elements(lambda r: done.get(r[EXT]) == r[HASH], return_dtype=pl.Boolean)
-    return staged, staged.filter(~is_done)
+    if not done:
+        return staged, staged
+    confirmed = pl.DataFrame(
+        {"_key": list(done), "_hash": list(done.values())}, schema={"_key": pl.String, "_hash": pl.String}
+    )
+    todo = staged.with_columns(_key=pl.col(EXT).cast(pl.String), _hash=pl.col(HASH).cast(pl.String)).join(
+        confirmed, on=["_key", "_hash"], how="anti"
+    )
+    return staged, todo.drop("_key", "_hash")
+
+
+WINDOW_ROWS = 5000  # staged rows built, looked up and read back together
+TARGET_BATCH_SECONDS = 10.0  # a batch answered well within this may grow (Dataverse times out at 120 s)
+FLUSH_SECONDS = 1.0  # outcomes are written to the ledger at least this often (and at the end)
+
+
+@dataclass
+class BatchTuner:
+    """Batch size and batches in flight, from the destination's answers.
+
+    In flight: one more than the destination identity's limiter admits now (`slots`: AIMD on
+    throttling, capped by a concurrency hint such as Dataverse's `x-ms-dop-hint`), so that it can
+    probe upwards, and never fewer than `concurrency`. Size: starts at `size`; doubles (up to
+    `max_rows`) while full batches are answered in under a quarter of TARGET_BATCH_SECONDS, halves
+    when one takes longer than TARGET_BATCH_SECONDS (never under the starting size).
+    A spec that sets `batch_size` or `concurrency` fixes it (`tuned` below says which are free).
+
+    Args:
+        size: the first batch size.
+        max_rows: the largest batch the connector takes in one call.
+        concurrency: batches in flight at least.
+        slots: the limiter's admission now (None: exactly `concurrency`).
+    """
+
+    size: int
+    max_rows: int
+    concurrency: int
+    slots: Callable[[], int] | None = None
+    floor: int = 0
+
+    def __post_init__(self) -> None:
+        self.max_rows = max(self.size, self.max_rows)
+        self.floor = self.size
+
+    @classmethod
+    def for_load(cls, options: Any, dest: DestinationConnector) -> BatchTuner:
+        """The tuner of a spec's `options.load` against `dest` (fixed where the spec says)."""
+        given = options.model_fields_set
+        max_rows = options.batch_size if "batch_size" in given else (dest.max_batch_rows or options.batch_size)
+        limiter = getattr(dest.session, "limiter", None)
+        slots = None if "concurrency" in given or limiter is None else limiter.slots
+        return cls(options.batch_size, max_rows, options.concurrency, slots)
+
+    def in_flight(self) -> int:
+        return max(self.concurrency, self.slots() + 1) if self.slots else self.concurrency
+
+    def answered(self, rows: int, seconds: float) -> None:
+        """Account for one batch of `rows` answered in `seconds`."""
+        if rows < self.size:
+            return  # a short tail batch says nothing about the size
+        if seconds > TARGET_BATCH_SECONDS:
+            self.size = max(self.floor, self.size // 2)
+        elif seconds < TARGET_BATCH_SECONDS / 4:
+            self.size = min(self.max_rows, self.size * 2)
 
 
 async def load_object(
@@ -173,33 +250,22 @@ async def load_object(
     staged, todo = pending_rows(conn, obj_name, phase)
     summary = LoadSummary(obj_name, staged=staged.height)
     summary.skipped = staged.height - todo.height
-    crosswalks = lookup_targets.crosswalks(conn, loaded, obj_name)
-    ready, missing = _build_rows(loaded, obj_name, todo, crosswalks, dest.user_table)
-    summary.unresolved = sum(1 for m in missing if m.hold)
-    quarantine_missing(conn, phase, obj_name, run_id, missing)
-    columns = written_columns(obj, staged.columns)
+    if todo.height == 0:
+        summary.seconds = asyncio.get_running_loop().time() - started
+        return summary
+    tuner = BatchTuner.for_load(spec.options.load, dest)
     size = spec.options.load.batch_size
-    batches = [ready[i : i + size] for i in range(0, len(ready), size)]
-    semaphore = asyncio.Semaphore(spec.options.load.concurrency)
-    summary.estimate = await estimate_load(dest, obj.table, [len(b) for b in batches])
+    summary.estimate = await estimate_load(
+        dest, obj.table, [min(size, todo.height - i) for i in range(0, todo.height, size)]
+    )
     if summary.estimate:
         log(f"{obj_name}: estimate {summary.estimate}")
-
-    async def run_batch(batch: list[tuple[dict, UpsertRow]]) -> None:
-        async with semaphore:
-            if summary.stopped:
-                return  # out of daily budget: later batches wait for the next run
-            try:
-                await _load_batch(loaded, obj_name, phase, conn, dest, run_id, batch, columns, summary)
-            except BudgetExhausted as exc:
-                # batches in flight finish; the rows of this one stay pending and are redone next run
-                summary.stopped = summary.stopped or exc
-                return
-            summary.batches += 1
-            if summary.batches % 10 == 0 or summary.batches == len(batches):
-                log(f"{obj_name}: {summary.batches}/{len(batches)} batches, {summary.written} written")
-
-    await asyncio.gather(*(run_batch(b) for b in batches))
+    load = _Load(loaded, obj_name, phase, conn, dest, run_id, written_columns(obj, staged.columns), summary)
+    existing = await dest.existing(obj.table, obj.external_id.column, todo[EXT].cast(pl.String).to_list())
+    try:
+        await _run_batches(load, todo, existing, tuner, log)
+    finally:
+        load.flush()
     summary.seconds = asyncio.get_running_loop().time() - started
     return summary
 
@@ -210,54 +276,150 @@ async def estimate_load(dest: DestinationConnector, table: str, batch_rows: list
     return dict(await dest.estimate_load(table, batch_rows)) if batch_rows else {}
 
 
-async def _load_batch(
-    loaded: LoadedSpec,
-    obj_name: str,
-    phase: str,
-    conn,
-    dest: DestinationConnector,
-    run_id: str,
-    batch: list[tuple[dict, UpsertRow]],
-    columns: list[str],
-    summary: LoadSummary,
+Batch = list[tuple[dict, UpsertRow]]
+_END: Any = object()
+
+
+async def _run_batches(
+    load: _Load, todo: pl.DataFrame, existing: set[str] | None, tuner: BatchTuner, log: Callable[[str], None]
 ) -> None:
-    obj = loaded.spec.objects[obj_name]
-    key = obj.external_id.column
-    ext_ids = [r.external_id for _row, r in batch]
-    before = await dest.read_back(obj.table, key, ext_ids, columns)
-    ledger.record(
-        conn,
-        [
-            ledger.Entry(
-                run_id,
-                phase,
-                obj_name,
-                obj.table,
-                str(row[SRC]),
-                up.external_id,
-                (before.get(up.external_id) or {}).get("id"),
-                None,
-                "pending",
-                row_hash=row[HASH],
-                before_image=before.get(up.external_id),
-            )
-            for row, up in batch
-        ],
-    )
-    results = await dest.upsert(obj.table, key, [up for _row, up in batch])
-    entries, failures = [], []
-    for (row, up), result in zip(batch, results, strict=True):
-        entries.append(outcome_entry(run_id, phase, obj_name, obj.table, row, result))
-        if result.ok:
-            summary.created += result.operation == "created"
-            summary.updated += result.operation == "updated"
-        else:
-            summary.failed += 1
-            failures.append((row, f"rejected by {dest.system}: {result.error}"))
-            if len(summary.errors) < 20:
-                summary.errors.append({"external_id": up.external_id, "error": str(result.error)})
-    ledger.record(conn, entries)
-    quarantine_rows(conn, phase, obj_name, run_id, failures)
+    """Send batches while the next ones are built (a bounded queue between the two), as many in
+    flight as the tuner says."""
+    summary, loop = load.summary, asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue(maxsize=8)
+
+    async def produce() -> None:
+        try:
+            async for item in load.batches(todo, existing, tuner):
+                await queue.put(item)
+        except BudgetExhausted as exc:  # the reads ran out of budget: what is built is sent, the rest waits
+            summary.stopped = summary.stopped or exc
+        finally:
+            await queue.put(_END)
+
+    async def one(batch: Batch) -> None:
+        if summary.stopped:
+            return  # out of daily budget: later batches wait for the next run
+        sent = loop.time()
+        try:
+            await load.write(batch)
+        except BudgetExhausted as exc:
+            # batches in flight finish; the rows of this one stay pending and are redone next run
+            summary.stopped = summary.stopped or exc
+            return
+        tuner.answered(len(batch), loop.time() - sent)
+        summary.batches += 1
+        if summary.batches % 10 == 0:
+            log(f"{load.obj_name}: {summary.batches} batches, {summary.written} of {todo.height} rows written")
+
+    producer = asyncio.ensure_future(produce())
+    running: set[asyncio.Future] = set()
+    try:
+        while (batch := await queue.get()) is not _END:
+            while len(running) >= tuner.in_flight():
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()
+            if summary.stopped:
+                break
+            running.add(asyncio.ensure_future(one(batch)))
+        await asyncio.gather(*running)
+        await producer
+    finally:
+        for task in (*running, producer):
+            task.cancel()
+    log(f"{load.obj_name}: {summary.batches} batches, {summary.written} written")
+
+
+@dataclass
+class _Load:
+    """One object's load: builds its batches window by window and writes them.
+
+    Ledger writes are grouped (each DuckDB commit costs milliseconds): a window's `pending` rows go
+    in at once before any of its batches is sent, outcomes at least every FLUSH_SECONDS and at the
+    end. A kill before an outcome is written leaves its rows pending: the next run writes them again
+    (an upsert by external id), and their earliest pending row keeps the true before-image.
+    """
+
+    loaded: LoadedSpec
+    obj_name: str
+    phase: str
+    conn: duckdb.DuckDBPyConnection
+    dest: DestinationConnector
+    run_id: str
+    columns: list[str]
+    summary: LoadSummary
+    outcomes: list[ledger.Entry] = field(default_factory=list)
+    known_ids: dict[str, str] = field(default_factory=dict)  # destination ids of the before-images
+    failures: list[tuple[dict, str]] = field(default_factory=list)
+    flushed: float = 0.0
+
+    async def batches(self, todo: pl.DataFrame, existing: set[str] | None, tuner: BatchTuner) -> AsyncIterator[Batch]:
+        """Every row to write in batches, window by window: lookups resolved, missing parents
+        quarantined, before-images read in bulk for the records that exist and written as pending."""
+        obj = self.loaded.spec.objects[self.obj_name]
+        crosswalks = lookup_targets.crosswalks(self.conn, self.loaded, self.obj_name)
+        for window in todo.iter_slices(WINDOW_ROWS):
+            ready, missing = _build_rows(self.loaded, self.obj_name, window, crosswalks, self.dest.user_table)
+            self.summary.unresolved += sum(1 for m in missing if m.hold)
+            quarantine_missing(self.conn, self.phase, self.obj_name, self.run_id, missing)
+            if existing is not None:
+                ready = [(row, replace(up, exists=up.external_id in existing)) for row, up in ready]
+            wanted = [up.external_id for _row, up in ready if up.exists is not False]
+            key = obj.external_id.column
+            images = await self.dest.read_back(obj.table, key, wanted, self.columns) if wanted else {}
+            ledger.record(self.conn, [self._pending(row, up, images.get(up.external_id)) for row, up in ready])
+            self.known_ids.update({e: str(i["id"]) for e, i in images.items() if i.get("id")})
+            start = 0
+            while start < len(ready):
+                batch = ready[start : start + tuner.size]
+                start += len(batch)
+                yield batch
+
+    def _pending(self, row: dict, up: UpsertRow, image: dict | None) -> ledger.Entry:
+        obj = self.loaded.spec.objects[self.obj_name]
+        return ledger.Entry(
+            self.run_id,
+            self.phase,
+            self.obj_name,
+            obj.table,
+            str(row[SRC]),
+            up.external_id,
+            (image or {}).get("id"),
+            None,
+            "pending",
+            row_hash=row[HASH],
+            before_image=image,
+        )
+
+    async def write(self, batch: Batch) -> None:
+        """Upsert one batch and keep its outcomes for the next flush."""
+        obj = self.loaded.spec.objects[self.obj_name]
+        summary, dest = self.summary, self.dest
+        results = await dest.upsert(obj.table, obj.external_id.column, [up for _row, up in batch])
+        for (row, up), result in zip(batch, results, strict=True):
+            known = self.known_ids.pop(up.external_id, None)
+            if result.ok and result.destination_id is None and known:  # e.g. a bulk update's answer
+                result = replace(result, destination_id=known)
+            self.outcomes.append(outcome_entry(self.run_id, self.phase, self.obj_name, obj.table, row, result))
+            if result.ok:
+                summary.created += result.operation == "created"
+                summary.updated += result.operation == "updated"
+            else:
+                summary.failed += 1
+                self.failures.append((row, f"rejected by {dest.system}: {result.error}"))
+                if len(summary.errors) < 20:
+                    summary.errors.append({"external_id": up.external_id, "error": str(result.error)})
+        now = asyncio.get_running_loop().time()
+        if now - self.flushed >= FLUSH_SECONDS:
+            self.flush(now)
+
+    def flush(self, now: float | None = None) -> None:
+        """Write the outcomes (and the rejected rows' quarantine) kept so far."""
+        outcomes, failures, self.outcomes, self.failures = self.outcomes, self.failures, [], []
+        self.flushed = now if now is not None else self.flushed
+        ledger.record(self.conn, outcomes)
+        quarantine_rows(self.conn, self.phase, self.obj_name, self.run_id, failures)
 
 
 def outcome_entry(run_id: str, phase: str, obj_name: str, table: str, row: dict, result: WriteResult) -> ledger.Entry:

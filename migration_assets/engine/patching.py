@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from migration_assets.connectors.base import DestinationConnector, LookupRef, UpsertRow
-from migration_assets.engine.diffing import loaded_rows
+from migration_assets.engine.comparison import loaded_rows
 from migration_assets.engine.transform import EXT, HASH, SRC
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.staging import ledger

@@ -17,14 +17,12 @@ import duckdb
 import polars as pl
 
 from migration_assets.connectors.base import DestinationConnector
-from migration_assets.engine import lookup_targets, routing
-from migration_assets.engine.diffing import CreateOnly, normalize
+from migration_assets.engine import lookup_targets, readback, routing
+from migration_assets.engine.comparison import CreateOnly, normalize
 from migration_assets.engine.transform import EXT
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.staging import db, ledger
 from migration_assets.staging.tables import stage_table
-
-READ_CHUNK = 500
 
 
 @dataclass
@@ -78,8 +76,15 @@ def value_mapped_columns(loaded: LoadedSpec, obj: str) -> list[str]:
 
 
 async def reconcile_object(
-    loaded: LoadedSpec, obj: str, phases: list[str], conn, dest: DestinationConnector
+    loaded: LoadedSpec,
+    obj: str,
+    phases: list[str],
+    conn,
+    dest: DestinationConnector,
+    timer: readback.ReadTimer | None = None,
 ) -> ObjectReconciliation:
+    """Counts, distributions, population and linkage of `obj` over `phases`; the loaded records are
+    taken from the diff's read where it is still current (engine/readback.py), the rest read."""
     spec_obj = loaded.spec.objects[obj]
     result = ObjectReconciliation(obj)
     rows, fate = _latest_state(conn, loaded, obj, phases)
@@ -91,13 +96,11 @@ async def reconcile_object(
     if spec_obj.kind == "file":  # a document store is read through the ledger's ids, not by key
         from migration_assets.engine.file_verify import remote_files
 
-        remote = await remote_files(loaded, obj, conn, dest, ids)
+        remote = await remote_files(loaded, obj, conn, dest, ids, timer, reuse=True)
         destination_count = len(remote)
     else:
-        for i in range(0, len(ids), READ_CHUNK):
-            remote |= await dest.read_back(
-                spec_obj.table, spec_obj.external_id.column, ids[i : i + READ_CHUNK], columns
-            )
+        key = spec_obj.external_id.column
+        remote = await readback.read_or_reuse(conn, dest, obj, spec_obj.table, key, ids, columns, timer)
         destination_count = await dest.count(spec_obj.table, spec_obj.external_id.column)
         destination_count -= routing.shared_table_records(loaded, obj, conn)  # other objects' records of it
     if len(fate) != sum(tally.values()):

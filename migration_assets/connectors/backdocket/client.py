@@ -98,7 +98,9 @@ class BackDocketSource(SourceConnector):
             client_secret=SecretStr(connection.client_secret.get_secret_value()),
         )
         http = settings.HTTP.with_options(opts)
-        session = HttpSession(cls.system, connection.http_client(), auth=auth, **http.session_kwargs())
+        session = HttpSession(
+            cls.system, connection.http_client(), auth=auth, rate_hints=settings.RATE_HEADERS, **http.session_kwargs()
+        )
         prefix = "" if parts.path.rstrip("/").endswith(settings.API_PREFIX) else settings.API_PREFIX
         return cls(session, prefix=prefix, page_size=int(opts.pop("page_size", settings.PAGE_SIZE)))
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from migration_assets.connectors.base import SourceField, SourceObject
-from migration_assets.connectors.http import SessionSettings
+from migration_assets.connectors.http import RateHeaders, SessionSettings
 from migration_assets.systems import EnvNames
 
 SYSTEM = "backdocket"
@@ -252,3 +252,6 @@ CATALOG: dict[str, SourceObject] = {
         _f("body_html"),
     ),
 }
+
+# The IETF draft RateLimit header fields the API (the emulator: ours) sends on every answer.
+RATE_HEADERS = RateHeaders(remaining="RateLimit-Remaining", limit="RateLimit-Limit", policy="RateLimit-Policy")

@@ -12,6 +12,8 @@ from the API's 429s by the shared HttpSession limiter (settings.HTTP; Connection
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
@@ -30,6 +32,7 @@ from migration_assets.errors import (
 )
 
 Record = dict[str, Any]
+MAX_PAGES_AHEAD = 16  # page requests in flight per listing at most
 
 
 def parse_time(value: str) -> datetime:
@@ -93,7 +96,7 @@ class CaseStatusSource(SourceConnector):
     async def extract(self, obj: str, *, since: str | None = None) -> AsyncIterator[list[Record]]:
         """Yield pages of raw records of `obj`, only those updated at or after `since` if given.
 
-        Pages by `page[number]` (from 1) and `size`, stopping on a short page.
+        Pages by `page[number]` (from 1) and `size`, several in flight, stopping on a short page.
 
         Raises:
             MigrationError: for an unknown object.
@@ -116,19 +119,43 @@ class CaseStatusSource(SourceConnector):
         params: dict[str, Any] = {"size": self.size}
         if cutoff is not None and self.use_updated_since:
             params["updated_since"] = cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")
-        number = 1
-        while True:
-            page = await self._get(path, {**params, "page[number]": number})
-            if not isinstance(page, list):
-                raise ConnectorError(
-                    f"GET {path} returned {type(page).__name__}, expected a list", system=self.system
-                )
+        async for page in self._numbered_pages(path, params):
             kept = page if cutoff is None else [r for r in page if _changed(r, cutoff)]
             if kept:
                 yield kept
-            if len(page) < self.size:
-                return
-            number += 1
+
+    async def _numbered_pages(self, path: str, params: Mapping[str, Any]) -> AsyncIterator[list[Record]]:
+        """Every page of a listing, in order, stopping after the first short page. Pages are asked
+        ahead, as many as the identity's limiter admits (plus one, so that it can grow), at most
+        MAX_PAGES_AHEAD, or two while a learnt rate paces the requests: page numbers need no answer
+        to know the next one, and what is asked past the end is one short or empty page per page
+        ahead (those not sent yet are cancelled and give their paced start back). The first page is
+        asked alone: most short listings (deltas, small objects) end there."""
+        ahead: deque[asyncio.Task] = deque()
+        number = 1
+        try:
+            while True:
+                while len(ahead) < (1 if number <= 2 else self._pages_ahead()):
+                    ahead.append(asyncio.ensure_future(self._get(path, {**params, "page[number]": number})))
+                    number += 1
+                page = await ahead.popleft()
+                if not isinstance(page, list):
+                    raise ConnectorError(
+                        f"GET {path} returned {type(page).__name__}, expected a list", system=self.system
+                    )
+                yield page
+                if len(page) < self.size:
+                    return
+        finally:
+            for task in ahead:
+                task.cancel()
+            await asyncio.gather(*ahead, return_exceptions=True)
+
+    def _pages_ahead(self) -> int:
+        limiter = self.session.limiter
+        if limiter.pacing() is not None:  # a rate holds requests back: more ahead only wastes requests
+            return 2
+        return max(1, min(MAX_PAGES_AHEAD, limiter.slots() + 1))
 
     async def _all_pages(self, obj: str) -> AsyncIterator[list[Record]]:
         async for page in self.extract(obj):

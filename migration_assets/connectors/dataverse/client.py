@@ -10,8 +10,9 @@ Invented (sandbox only): the token path comes from the Connection; `sandbox/envi
 read when present (see metadata.py); the document store is Graph-shaped (see documents.py).
 
 Connection.options (a spec's `destination_options`): `publisher_prefix`, `publisher`, `solution`
-(who owns the schema we create: settings.Publisher), `concurrency` (4), `batch_size` (100 rows per
-`$batch`, at most 1000), `records_per_changeset` (10), `page_size` (5000), `key_wait_seconds` (120),
+(who owns the schema we create: settings.Publisher), `concurrency` (4), `batch_size` (rows per
+`$batch`, at most 1000; unset: each upsert call is one `$batch`, so the loader's tuned batch size is
+the `$batch` size), `records_per_changeset` (10), `page_size` (5000), `key_wait_seconds` (120),
 `drive_path` (the Graph drive of the document store), `id_namespace` (UUID of the deterministic
 primary ids), and the HttpSession settings of settings.HTTP (`rate_per_second` is then a hard
 ceiling: by default the rate is learnt from the service protection answers and headers,
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Self, TypeVar
 
 import httpx
@@ -58,8 +60,8 @@ from migration_assets.connectors.dataverse.batch import (
     group_error,
     parse_batch,
 )
-from migration_assets.connectors.dataverse.loading import Upserter, read_column
-from migration_assets.connectors.dataverse.odata import literal
+from migration_assets.connectors.dataverse.loading import Upserter, read_column, read_many
+from migration_assets.connectors.dataverse.odata import key_problem, literal
 from migration_assets.connectors.dataverse.settings import (
     API_PREFIX,
     BASE_HEADERS,
@@ -102,6 +104,7 @@ class DataverseApi:
         self.session = session
         self.prefix = prefix
         self.dop_hint: int | None = None
+        self.assigned = 0  # batches given to this identity and not answered yet (DataverseDestination.writer)
 
     def url(self, path: str) -> str:
         """Absolute URLs and host paths (`/graph/...`) unchanged; others under the API prefix."""
@@ -158,6 +161,7 @@ class DataverseApi:
         return parse_batch(response.headers.get("content-type", ""), response.content)
 
 
+BULK_READ_MIN = 1000  # read_back of more records than this may page through the whole table
 SCHEMA_ATTEMPTS = 5  # schema passes after lost answers (each re-describes and creates what is missing)
 CREATE_ONLY = frozenset({"overriddencreatedon"})  # Dataverse sets createdon from it on create only
 
@@ -167,7 +171,8 @@ class DataverseDestination(DestinationConnector):
 
     Args:
         session: the HttpSession (auth, rate limit, retries).
-        batch_size: records per `$batch` (≤ 1000).
+        batch_size: records per `$batch` (≤ 1000); None: each `upsert` call is one `$batch` of up to
+            1,000 rows, so the caller's (tuned) batch size is the `$batch` size.
         concurrency: batches in flight (further capped by `x-ms-dop-hint`).
         page_size: `odata.maxpagesize` for reads (≤ 5000).
         key_wait_seconds: how long apply_schema waits for new alternate keys to become Active.
@@ -175,6 +180,8 @@ class DataverseDestination(DestinationConnector):
         publisher: who owns the schema we create (None: nothing can be created).
         records_per_changeset: rows sharing one atomic change set.
         id_namespace: UUID namespace of the deterministic primary ids.
+        extra_sessions: sessions of further application users of the same environment; batches whose
+            rows' existence is known are spread over them (`writer`), each with its own limiter.
     """
 
     system = SYSTEM
@@ -184,7 +191,7 @@ class DataverseDestination(DestinationConnector):
         self,
         session: HttpSession,
         *,
-        batch_size: int = DEFAULT_BATCH_SIZE,
+        batch_size: int | None = DEFAULT_BATCH_SIZE,
         concurrency: int = DEFAULT_CONCURRENCY,
         page_size: int = MAX_PAGE_SIZE,
         key_wait_seconds: float = 120.0,
@@ -192,12 +199,18 @@ class DataverseDestination(DestinationConnector):
         publisher: Publisher | None = None,
         records_per_changeset: int = DEFAULT_RECORDS_PER_CHANGESET,
         id_namespace: str = ID_NAMESPACE,
+        extra_sessions: Sequence[HttpSession] = (),
     ) -> None:
         super().__init__(session)
         self.api = DataverseApi(session)
         self.publisher = publisher
         self.meta = metadata.MetadataCache(self.api, publisher)
-        self.batch_size = max(1, min(batch_size, MAX_BATCH_SIZE))
+        self.batch_size = max(1, min(batch_size, MAX_BATCH_SIZE)) if batch_size else None
+        self.max_batch_rows = self.batch_size or MAX_BATCH_SIZE
+        self.no_bulk_tables: set[str] = set()  # tables that refused CreateMultiple/UpdateMultiple (bulk.py)
+        # every identity that writes batches (the primary one first), see `writer`
+        self.writers: list[DataverseApi] = [self.api, *(DataverseApi(x) for x in extra_sessions)]
+        self._owner: str | None = None
         self.records_per_changeset = max(1, records_per_changeset)
         self.concurrency = max(1, concurrency)
         self.page_size = max(1, min(page_size, MAX_PAGE_SIZE))
@@ -229,9 +242,19 @@ class DataverseDestination(DestinationConnector):
         session = HttpSession(
             SYSTEM, connection.http_client(), auth=auth, rate_hints=RATE_HEADERS, **http.session_kwargs()
         )
+        extra = [
+            HttpSession(
+                SYSTEM,
+                connection.http_client(),
+                auth=replace(auth, client_id=client_id, client_secret=secret),
+                rate_hints=RATE_HEADERS,
+                **http.session_kwargs(),
+            )
+            for client_id, secret in connection.extra_credentials[: max(0, int(opts.get("identities", 1)) - 1)]
+        ]
         return cls(
             session,
-            batch_size=int(opts.get("batch_size", DEFAULT_BATCH_SIZE)),
+            batch_size=int(opts["batch_size"]) if opts.get("batch_size") else None,
             concurrency=concurrency,
             page_size=int(opts.get("page_size", MAX_PAGE_SIZE)),
             key_wait_seconds=float(opts.get("key_wait_seconds", 120.0)),
@@ -239,6 +262,7 @@ class DataverseDestination(DestinationConnector):
             publisher=Publisher.from_options(opts),
             records_per_changeset=int(opts.get("records_per_changeset", DEFAULT_RECORDS_PER_CHANGESET)),
             id_namespace=str(opts.get("id_namespace", ID_NAMESPACE)),
+            extra_sessions=extra,
         )
 
     # -- schema ---------------------------------------------------------------------------
@@ -298,14 +322,37 @@ class DataverseDestination(DestinationConnector):
     def _chunks(self, items: Sequence[T], size: int) -> list[Sequence[T]]:
         return [items[i : i + size] for i in range(0, len(items), size)]
 
-    async def batch_groups(self, groups: list) -> list[list[PartResponse]] | str:
-        """`$batch` responses per group, or the error text when the whole batch was refused."""
+    async def batch_groups(self, groups: list, api: DataverseApi | None = None) -> list[list[PartResponse]] | str:
+        """`$batch` responses per group (sent by `api`, the primary identity by default), or the error
+        text when the whole batch was refused."""
         try:
-            return await self.api.batch(groups) if groups else []
+            return await (api or self.api).batch(groups) if groups else []
         except (AuthError, RateLimited):
             raise
         except ConnectorError as exc:
             return error_text(exc.status or 0, exc.body) if exc.body is not None else str(exc)
+
+    # -- identities -----------------------------------------------------------------------
+    def writer(self, rows: Sequence[UpsertRow]) -> DataverseApi:
+        """The identity to send a batch of `rows` with: the least busy one (batches given to it and not
+        answered yet, against what its limiter admits), or the primary one when some row's existence
+        is unknown (an upsert that may create must not leave a record owned by another application
+        user)."""
+        if len(self.writers) == 1 or any(r.exists is None for r in rows):
+            return self.api
+        return min(self.writers, key=lambda a: a.assigned / a.session.limiter.slots())
+
+    async def owner(self) -> str:
+        """The primary application user's systemuserid (`WhoAmI`): records another identity creates
+        are given this owner, as the primary identity's creates get it by default."""
+        if self._owner is None:
+            self._owner = str((await self.api.get_json("WhoAmI"))["UserId"])
+        return self._owner
+
+    async def aclose(self) -> None:
+        for api in self.writers[1:]:
+            await api.session.aclose()
+        await super().aclose()
 
     # -- records --------------------------------------------------------------------------
     async def upsert(self, table: str, key: str, rows: Sequence[UpsertRow]) -> list[WriteResult]:
@@ -320,10 +367,27 @@ class DataverseDestination(DestinationConnector):
             return await self.associations.upsert(relationship, key, rows)
         meta = await self.meta.table(table)
         sets = await self._sets(records.lookup_tables(rows))
-        upserter = Upserter(self, meta, key, sets)
-        chunks = self._chunks(list(rows), self.batch_size)
-        results = await self._gather([lambda c=c: upserter.run(c) for c in chunks])
+        chunks = self._chunks(list(rows), self.max_batch_rows)
+        # an Upserter per chunk: each picks its own identity (`writer`)
+        results = await self._gather([lambda c=c: Upserter(self, meta, key, sets).run(c) for c in chunks])
         return [r for chunk in results for r in chunk]
+
+    async def existing(self, table: str, key: str, external_ids: Sequence[str]) -> set[str] | None:
+        """The external ids whose record exists, from one paged listing of the key column (or of the
+        primary ids, for a table upserted by deterministic GUID); `In` reads when that is cheaper."""
+        relationship = await self.meta.relationship(table)
+        if relationship is not None or not external_ids:
+            return None if relationship is not None else set()
+        meta = await self.meta.table(table)
+        pid = meta.entity.primary_id
+        if key == pid:
+            address = {
+                records.deterministic_id(self.id_namespace, table, str(e)).casefold(): str(e) for e in external_ids
+            }
+        else:
+            address = {str(e).casefold(): str(e) for e in external_ids if not key_problem(str(e))}
+        found = await read_many(self, meta, key, list(address))
+        return {address[k] for k in found if k in address}
 
     async def read_back(
         self, table: str, key: str, external_ids: Sequence[str], columns: Sequence[str]
@@ -342,13 +406,17 @@ class DataverseDestination(DestinationConnector):
         }
         select = records.select_list(_stored(meta, columns), meta.lookup_columns(), pid, key)
         expand = _expand(meta, columns)
-        chunks = self._chunks(list(dict.fromkeys(wanted)), IN_FILTER_CHUNK)
+        if len(wanted) > BULK_READ_MIN:  # many records: in bulk (read_many pages through the table)
+            found = await read_many(self, meta, key, list(wanted), select, expand)
+        else:
+            chunks = self._chunks(list(dict.fromkeys(wanted)), IN_FILTER_CHUNK)
+            reads = await self._gather([lambda c=c: read_column(self, meta, key, c, select, expand) for c in chunks])
+            found = {k: r for part in reads for k, r in part.items()}
         out: dict[str, dict[str, Any]] = {}
-        for found in await self._gather([lambda c=c: read_column(self, meta, key, c, select, expand) for c in chunks]):
-            for rec in found.values():
-                ext = wanted.get(str(rec.get(key)).casefold())
-                if ext is not None:
-                    out[ext] = {"id": rec.get(pid), **_values(meta, rec, columns)}
+        for rec in found.values():
+            ext = wanted.get(str(rec.get(key)).casefold())
+            if ext is not None:
+                out[ext] = {"id": rec.get(pid), **_values(meta, rec, columns)}
         return out
 
     async def read_by_ids(self, table: str, ids: Sequence[str], columns: Sequence[str]) -> dict[str, dict]:
@@ -391,7 +459,7 @@ class DataverseDestination(DestinationConnector):
     async def delete_records(self, table: str, ids: Sequence[str]) -> list[WriteResult]:
         """Delete records by id (nothing else), 404 counting as deleted."""
         meta = await self.meta.table(table)
-        chunks = self._chunks(list(ids), self.batch_size)
+        chunks = self._chunks(list(ids), self.batch_size or DEFAULT_BATCH_SIZE)
         results = await self._gather([lambda c=c: self._delete_chunk(meta, c) for c in chunks])
         return [r for chunk in results for r in chunk]
 
@@ -412,7 +480,7 @@ class DataverseDestination(DestinationConnector):
         meta = await self.meta.table(table)
         targets = {str(v["table"]) for img in before_images for v in img.values() if isinstance(v, Mapping)}
         sets = await self._sets(targets | {t for c in meta.lookup_columns() for t in meta.info.columns[c].targets})
-        chunks = self._chunks(list(before_images), self.batch_size)
+        chunks = self._chunks(list(before_images), self.batch_size or DEFAULT_BATCH_SIZE)
         results = await self._gather([lambda c=c: self._restore_chunk(meta, c, sets) for c in chunks])
         return [r for chunk in results for r in chunk]
 

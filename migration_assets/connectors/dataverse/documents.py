@@ -113,6 +113,9 @@ def metadata(upload: FileUpload) -> dict[str, Any]:
     return out
 
 
+DELTA_PAGE = 1000  # driveItems per page of the drive listing
+
+
 class DocumentStore:
     """Uploads files through the Graph drive API and records their document locations.
 
@@ -289,28 +292,54 @@ class DocumentStore:
         """The stored files behind document locations: `{location id: {name, folder, size, parent_id}}`.
 
         The folder is the location's `absoluteurl` relative to the drive root's `webUrl` (`GET
-        <drive>/root`); name and size come from the driveItem at that folder (`GET root:/<path>`).
-        A location whose file is gone reads back with size None.
+        <drive>/root`); name and size come from the driveItem at that folder: from one paged listing
+        of the whole drive (`GET <drive>/root/delta`, 1,000 items a page) while that takes fewer
+        requests than one `GET root:/<path>` per file, else file by file. A location whose file is
+        gone reads back with size None.
         """
         rows = await self.connector.read_by_ids(table, ids, ["name", "absoluteurl", "regardingobjectid"])
         if not rows:
             return {}
         root_url = await self._root_url()
+        paths = {location_id: self._path(root_url, row) for location_id, row in rows.items()}
+        listed = await self._listing(len(rows)) if len(rows) > 1 else None
 
         async def one(location_id: str, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-            path = self._path(root_url, row)
+            path = paths[location_id]
             name = str(row.get("name") or "")
             folder = unquote(path).rpartition("/")[0]
-            try:
-                item = (await self.connector.api.send("GET", f"{self.drive}/root:/{path}", expect=(200,))).json()
-            except RemoteRejected as exc:
-                if exc.status != 404:
-                    raise
-                item = {}
+            if listed is not None:
+                item = listed.get(unquote(path), {})
+            else:
+                try:
+                    item = (await self.connector.api.send("GET", f"{self.drive}/root:/{path}", expect=(200,))).json()
+                except RemoteRejected as exc:
+                    if exc.status != 404:
+                        raise
+                    item = {}
             info = {"name": item.get("name", name), "folder": folder, "size": item.get("size")}
             return location_id, {**info, "parent_id": row.get("regardingobjectid")}
 
         return dict(await asyncio.gather(*(one(i, r) for i, r in rows.items())))
+
+    async def _listing(self, files: int) -> dict[str, dict[str, Any]] | None:
+        """Every file of the drive by its path under the root, or None when the drive holds so many
+        more files than `files` that listing it would take more requests than reading each file."""
+        items: dict[str, dict[str, Any]] = {}
+        url: str | None = f"{self.drive}/root/delta"
+        params: dict[str, str] | None = {"$top": str(DELTA_PAGE)}
+        pages = 0
+        while url:
+            body = (await self.connector.api.send("GET", url, params=params, expect=(200,))).json()
+            pages += 1
+            for item in body.get("value", []):
+                if "file" in item:
+                    parent = str((item.get("parentReference") or {}).get("path", "")).partition("root:")[2].strip("/")
+                    items[f"{parent}/{item['name']}" if parent else item["name"]] = item
+            url, params = body.get("@odata.nextLink"), None
+            if url and pages >= files:
+                return None
+        return items
 
     async def _ensure_location_key(self, key: str) -> None:
         """Create the external-id column and key on sharepointdocumentlocation once per session."""

@@ -15,11 +15,11 @@ for tables that cannot take a custom alternate key (workflow, processstage, anno
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from migration_assets.connectors.base import UpsertRow, WriteResult
-from migration_assets.connectors.dataverse import records
+from migration_assets.connectors.base import LookupRef, UpsertRow, WriteResult
+from migration_assets.connectors.dataverse import bulk, records
 from migration_assets.connectors.dataverse.batch import BatchRequest, PartResponse
 from migration_assets.connectors.dataverse.metadata import TableMeta
 from migration_assets.connectors.dataverse.odata import in_filter, key_problem
@@ -51,6 +51,7 @@ class Upserter:
     def __init__(self, connector: DataverseDestination, meta: TableMeta, key: str, sets: Mapping[str, str]) -> None:
         self.connector, self.meta, self.key, self.sets = connector, meta, key, sets
         self.by_id = key == meta.entity.primary_id
+        self.api = connector.api
 
     def record_id(self, external_id: str) -> str | None:
         if not self.by_id:
@@ -58,9 +59,21 @@ class Upserter:
         return records.deterministic_id(self.connector.id_namespace, self.meta.entity.logical, external_id)
 
     async def run(self, rows: Sequence[UpsertRow]) -> list[WriteResult]:
-        """One WriteResult per row, in order."""
+        """One WriteResult per row, in order (sent by the identity `connector.writer` picks)."""
+        self.api = self.connector.writer(rows)
+        self.api.assigned += 1
+        try:
+            return await self._run(rows)
+        finally:
+            self.api.assigned -= 1
+
+    async def _run(self, rows: Sequence[UpsertRow]) -> list[WriteResult]:
+        if self.api is not self.connector.api and "ownerid" in self.meta.info.columns:
+            rows = await self._owned(rows)
         out: dict[int, WriteResult] = {}
-        existing = await self._existing(rows) if records.needs_existence(rows) else None
+        existing = self._known(rows)
+        if existing is None and records.needs_existence(rows):
+            existing = await self._existing(rows)
         extras = await self.connector.parties.bodies(self.meta, rows) if self.meta.party_columns else [{}] * len(rows)
         prepared = []
         for i, row in enumerate(rows):
@@ -69,6 +82,8 @@ class Upserter:
                 out[i] = WriteResult(row.external_id, ok=False, error=item)
             else:
                 prepared.append(item)
+        if bulk.eligible(self.meta, rows):
+            prepared = await bulk.send(self, rows, prepared, out)
         size = self.connector.records_per_changeset
         failed = await self._send([prepared[n : n + size] for n in range(0, len(prepared), size)], rows, out)
         if failed:  # isolate: one row per change set, so only the failing row keeps an error
@@ -98,7 +113,9 @@ class Upserter:
         """Send change sets; record the rows' results; return the rows of failed multi-row sets."""
         if not sets:
             return []
-        answers = await self.connector.batch_groups([[part for p in group for part in p.parts] for group in sets])
+        answers = await self.connector.batch_groups(
+            [[part for p in group for part in p.parts] for group in sets], self.api
+        )
         retry: list[Prepared] = []
         for n, group in enumerate(sets):
             responses = _responses(answers, n)
@@ -119,6 +136,24 @@ class Upserter:
                 out[prepared.index] = result
         return retry
 
+    async def _owned(self, rows: Sequence[UpsertRow]) -> list[UpsertRow]:
+        """New records without an owner get the primary identity's user, as its own creates would."""
+        owner = LookupRef(self.connector.user_table, await self.connector.owner())
+        if owner.table not in self.sets:
+            self.sets = {**self.sets, **await self.connector._sets({owner.table})}
+        return [
+            replace(r, lookups={**r.lookups, "ownerid": owner})
+            if r.exists is False and "ownerid" not in r.lookups
+            else r
+            for r in rows
+        ]
+
+    def _known(self, rows: Sequence[UpsertRow]) -> set[str] | None:
+        """The existing records' keys as `_existing` gives them, when the caller said for every row."""
+        if any(r.exists is None for r in rows):
+            return None
+        return {(self.record_id(r.external_id) or r.external_id).casefold() for r in rows if r.exists}
+
     async def _existing(self, rows: Sequence[UpsertRow]) -> set[str]:
         """Casefolded key values (or primary ids) of the rows' records that exist already."""
         if self.by_id:
@@ -128,6 +163,41 @@ class Upserter:
             }
         values = [r.external_id for r in rows if not key_problem(r.external_id)]
         return {k.casefold() for k in await read_column(self.connector, self.meta, self.key, values)}
+
+
+async def read_many(
+    connector: DataverseDestination,
+    meta: TableMeta,
+    column: str,
+    values: Sequence[str],
+    select: str | None = None,
+    expand: str | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Records whose `column` is in `values`, by the casefolded value: the whole table paged through
+    (`column ne null`, 5,000 a page) while that takes fewer requests than `In` filters of 100 would,
+    else (a table much larger than `values`) by `In` filters."""
+    wanted = {v.casefold() for v in values}
+    budget = -(-len(wanted) // IN_FILTER_CHUNK)  # requests the In filters would take
+    params = {
+        "$select": select or records.select_list([column], set(), meta.entity.primary_id),
+        "$filter": f"{column} ne null",
+    }
+    if expand:
+        params["$expand"] = expand
+    found: dict[str, dict[str, Any]] = {}
+    pages = 0
+    async for page in connector.api.pages(meta.entity.entity_set, params, connector.page_size):
+        pages += 1
+        for record in page:
+            value = record.get(column)
+            if value is not None and str(value).casefold() in wanted:
+                found[str(value).casefold()] = record
+        if pages >= budget and len(page) == connector.page_size:
+            unique = list(dict.fromkeys(values))
+            chunks = [unique[i : i + IN_FILTER_CHUNK] for i in range(0, len(unique), IN_FILTER_CHUNK)]
+            jobs = [lambda c=c: read_column(connector, meta, column, c, select, expand) for c in chunks]
+            return {k.casefold(): r for part in await connector._gather(jobs) for k, r in part.items()}
+    return found
 
 
 async def read_column(

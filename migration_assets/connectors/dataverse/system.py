@@ -14,6 +14,10 @@ SYSTEM = SystemDeclaration(
         token_url="DATAVERSE_TOKEN_URL",
         client_id="DATAVERSE_CLIENT_ID",
         client_secret="DATAVERSE_CLIENT_SECRET",
+        # further application users (Microsoft: more throughput = more application users), used when
+        # the spec's destination_options set `identities`
+        extra_credentials="DATAVERSE_EXTRA_CREDENTIALS",
+        optional=("extra_credentials",),
     ),
     catalog="catalog.yaml",
     sandbox=SandboxDeclaration(
@@ -23,5 +27,9 @@ SYSTEM = SystemDeclaration(
         api_prefix="/api/data/v9.2",
         token_path="/sandbox-tenant/oauth2/v2.0/token",
         credentials={"client_id": "dv-sandbox-client", "client_secret": "dv-sandbox-secret"},
+        # application users 2..8, accepted when the sandbox's option `app_users` enables them
+        extra_credentials=tuple(
+            {"client_id": f"dv-sandbox-client-{n}", "client_secret": f"dv-sandbox-secret-{n}"} for n in range(2, 9)
+        ),
     ),
 )

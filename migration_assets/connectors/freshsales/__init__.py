@@ -35,7 +35,8 @@ Connection options: `plan` (sprout, blossom, garden (default), estate, forest), 
 `minute_limit`, `hourly_window_seconds` (3600), `hourly_budget_reserve` (0), `bulk_threshold` (rows
 from which bulk_upsert is used; 4), `bulk_poll_interval` (1 s, doubling), `bulk_poll_max_interval`,
 `bulk_timeout`, `bulk_poll_estimate` (polls per job assumed by estimates; 2), `throttle_wait_seconds`
-(90), `concurrency` (4), `rate_per_second` (6), `max_file_bytes` (20 MB).
+(90), `concurrency` (4), `rate_per_second` (unset: learnt from the answers; a hard ceiling when
+set), `max_file_bytes` (20 MB).
 """
 
 from migration_assets.connectors.freshsales.connector import FreshsalesDestination

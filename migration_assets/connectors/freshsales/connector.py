@@ -108,12 +108,20 @@ class FreshsalesDestination(DestinationConnector):
         auth = HeaderAuth("Authorization", SecretStr("Token token=" + connection.api_key.get_secret_value()))
         wait = float(options.get("throttle_wait_seconds", s.DEFAULT_THROTTLE_WAIT))
         concurrency = int(options.get("concurrency", s.DEFAULT_CONCURRENCY))
-        rate = float(options.get("rate_per_second", s.DEFAULT_RATE))
+        # no fixed rate: the per-minute cap is learnt from the 429s, the hourly budget is budget.py's;
+        # `rate_per_second` stays available as a hard ceiling
+        rate = float(options["rate_per_second"]) if options.get("rate_per_second") else None
         client = connection.http_client()
         # creates are not idempotent: a lost answer raises LostResponse and writes.py looks the
         # record up before sending it again (one session: the same limiter identity)
         session = HttpSession(
-            s.SYSTEM, client, auth=auth, rate=rate, concurrency=concurrency, retry=RetryPolicy(throttled_seconds=wait)
+            s.SYSTEM,
+            client,
+            auth=auth,
+            rate=rate,
+            concurrency=concurrency,
+            retry=RetryPolicy(throttled_seconds=wait),
+            rate_hints=s.RATE_HEADERS,
         )
         return cls(session, session, base_url=connection.base_url, options=options)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from migration_assets.connectors.http import RateHeaders
 from migration_assets.systems import EnvNames
 
 SYSTEM = "freshsales"
@@ -36,7 +37,9 @@ DEFAULT_BULK_TIMEOUT = 1800.0
 DEFAULT_POLL_ESTIMATE = 2  # polls per bulk job assumed by estimates and budget checks
 DEFAULT_THROTTLE_WAIT = 90.0  # seconds a 429 is waited out (a minute window) before the run stops
 DEFAULT_CONCURRENCY = 4
-DEFAULT_RATE = 6.0  # requests per second: the per-minute cap of 400 is 6.7/s
+DEFAULT_RATE = 6.0  # requests per second the estimate assumes: the per-minute cap of 400 is 6.7/s
+# the requests left in the hour (no window in the answer: a low allowance stops the limiter's probing)
+RATE_HEADERS = RateHeaders(remaining="X-RateLimit-Remaining")
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
 DEFAULT_WINDOW_SECONDS = 3600.0
 

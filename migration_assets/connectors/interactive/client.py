@@ -16,8 +16,10 @@
 - Owners (active and archived), deal pipelines and stages, files (`/files/v3/files/search`) and
   flows (`/automation/v4/flows` and each definition); `since` keeps those updated at or after it.
 - Downloads: the file's metadata `url`, streamed in chunks.
-Limits: 100 requests per 10 s (a client-side bucket below it) and a second bucket for the search
-endpoints' ~4 per second; a 429 is retried with backoff (HubSpot sends no Retry-After).
+Limits: 100 requests per 10 s, paced by HubSpot's X-HubSpot-RateLimit-* headers when the allowance
+runs low (no fixed client-side rate), and the search endpoints' ~4 per second under their own limiter
+identity with a ceiling of 3/s (search answers carry no rate headers); a 429 is retried with backoff
+(HubSpot sends no Retry-After).
 """
 
 from __future__ import annotations
@@ -133,9 +135,9 @@ class InteractiveSource(SourceConnector):
             cls.system,
             connection.http_client(),
             auth=auth,
-            rate=settings.RATE_PER_SECOND,
             concurrency=settings.CONCURRENCY,
             retry=settings.RETRY,
+            rate_hints=settings.RATE_HEADERS,
         )
         return cls(session, **options)
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from migration_assets.connectors.base import SourceField, SourceObject
-from migration_assets.connectors.http import RetryPolicy
+from migration_assets.connectors.http import RateHeaders, RetryPolicy
 from migration_assets.systems import EnvNames
 
 ENV = EnvNames(base_url="INTERACTIVE_BASE_URL", api_key="INTERACTIVE_TOKEN")  # api_key: a private-app token
@@ -22,8 +22,14 @@ ENV = EnvNames(base_url="INTERACTIVE_BASE_URL", api_key="INTERACTIVE_TOKEN")  # 
 PAGE_SIZE = 100  # the largest page of GET /crm/v3/objects
 SEARCH_PAGE_SIZE = 200  # the largest page of POST .../search
 ASSOCIATION_BATCH = 100  # inputs per POST /crm/v4/associations/{from}/{to}/batch/read (1,000 allowed)
-# 100 requests per rolling 10 s per token: a ceiling of 9/s stays under it; the limiter learns the rest.
-RATE_PER_SECOND = 9.0
+# 100 requests per rolling 10 s per token (190 on Professional/Enterprise): no client-side ceiling, the
+# limiter paces by HubSpot's rate headers when the allowance runs low (RATE_HEADERS) and learns from 429s
+RATE_PER_SECOND = 10.0  # what the estimate assumes
+RATE_HEADERS = RateHeaders(
+    remaining="X-HubSpot-RateLimit-Remaining",
+    limit="X-HubSpot-RateLimit-Max",
+    window_ms="X-HubSpot-RateLimit-Interval-Milliseconds",
+)
 # The search endpoints' own ~4 requests/s: their own limiter identity with a ceiling of 3/s.
 SEARCH_RATE_PER_SECOND = 3.0
 CONCURRENCY = 4

@@ -18,7 +18,8 @@ silent, marked *):
 - unknown or repeated query parameters, a `limit` above 200, a malformed timestamp, a foreign or
   edited cursor -> 400; unknown paths 404, wrong methods 405*; every error as
   `{"error": {"code", "message", "details": []}}`;
-- 120 requests per minute per client identity -> 429 + `Retry-After` (`guard`);
+- 120 requests per minute per client identity -> 429 + `Retry-After` (`guard`), and the IETF draft
+  `RateLimit-*` header fields on every answer (ours);
 - fault injection (`FaultInjection`, option `faults`) answering with the same error shape.
 """
 
@@ -57,10 +58,12 @@ class BackDocketApi:
 
         async def endpoint(request: Request) -> Response:
             try:
-                await run_in_threadpool(self.guard.admit, request)
-                return await handler(request)
+                _identity, limits = await run_in_threadpool(self.guard.admit, request)
+                response = await handler(request)
             except ApiError as exc:
                 return render.response(exc)
+            response.headers.update(limits)
+            return response
 
         return endpoint
 

@@ -6,6 +6,10 @@ client share the window; options `rate_limit` and `rate_window_seconds` are read
 the limit: 429, the error shape with code `rate_limited`, and an integer `Retry-After` (seconds
 until the oldest counted request leaves the window, at least 1). Refused requests (401) are not
 counted: they have no identity.
+Ours too (BackDocket documents no headers; we follow the IETF RateLimit header fields draft, as
+many APIs do): every admitted answer and every 429 carry `RateLimit-Policy: <limit>;w=<seconds>`,
+`RateLimit-Limit`, `RateLimit-Remaining` (requests left in the window now) and `RateLimit-Reset`
+(seconds until the oldest counted request leaves it).
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ class Guard:
         self.state = state
         self.window = SharedWindow(state, "requests_per_minute")
 
-    def admit(self, request: Request) -> str:
-        """The client id of an authenticated request that fits in the window.
+    def admit(self, request: Request) -> tuple[str, dict[str, str]]:
+        """The client id of an authenticated request that fits in the window, and the rate-limit
+        headers its answer carries.
 
         Raises:
             ApiError: 401 (token missing, unknown or expired) or 429 (over the limit).
@@ -45,6 +50,17 @@ class Guard:
                 "rate_limited",
                 f"Rate limit of {limit} requests per {window:g} seconds exceeded; retry in {seconds} s.",
                 [{"limit": limit, "window_seconds": window, "retry_after": seconds}],
-                {"Retry-After": str(seconds)},
+                {"Retry-After": str(seconds), **rate_headers(limit, window, 0, seconds)},
             )
-        return identity
+        used = self.window.used(identity, window)
+        return identity, rate_headers(limit, window, max(0, limit - used), math.ceil(window))
+
+
+def rate_headers(limit: int, window: float, remaining: int, reset: int) -> dict[str, str]:
+    """The RateLimit header fields of one answer (see the module docstring)."""
+    return {
+        "RateLimit-Policy": f"{limit};w={window:g}",
+        "RateLimit-Limit": str(limit),
+        "RateLimit-Remaining": str(remaining),
+        "RateLimit-Reset": str(reset),
+    }

@@ -97,9 +97,9 @@ class CaseStatusApi:
         filters = {"updated_since", "case_id"} if resource in CASE_SCOPED else {"updated_since"}
         query = parse(request, filters=filters)
 
-        def read() -> list[dict]:
-            with self.state.connect() as conn:
-                return store.page(
+        def read() -> bytes:
+            with self.state.read() as conn:
+                docs = store.page_text(
                     conn,
                     resource,
                     number=query.number,
@@ -107,8 +107,9 @@ class CaseStatusApi:
                     updated_since=query.updated_since,
                     case_id=query.case_id,
                 )
+            return store.public_array(docs)
 
-        return JSONResponse([store.public(doc) for doc in await run_in_threadpool(read)])
+        return Response(await run_in_threadpool(read), media_type="application/json")
 
     async def portal_config(self, request: Request) -> Response:
         parse(request, paging=False)
@@ -151,7 +152,7 @@ class CaseStatusApi:
         return JSONResponse(await run_in_threadpool(read))
 
     def _get(self, resource: str, record_id: int) -> dict | None:
-        with self.state.connect() as conn:
+        with self.state.read() as conn:
             return store.get(conn, resource, record_id)
 
 

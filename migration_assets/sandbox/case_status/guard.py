@@ -51,7 +51,7 @@ def key_identity(key: str) -> str:
 def window_of(state: SqliteState) -> tuple[int, float]:
     """(requests, seconds) of the sliding window that emulates the options' token bucket."""
     names = ("rate_per_second", "burst")
-    with state.connect() as conn:
+    with state.read() as conn:
         rows = conn.execute("select name, value from sandbox_options where name in (?, ?)", names).fetchall()
     values = {**state.defaults, **{row["name"]: json.loads(row["value"]) for row in rows}}
     rate, burst = float(values["rate_per_second"]), int(values["burst"])

@@ -34,8 +34,6 @@ create index if not exists records_by_deletion on records (deleted_at);
 DEFAULT_OPTIONS: dict[str, Any] = {"rate_per_second": 5.0, "burst": 10}
 
 
-
-
 def open_state(path: Path) -> SqliteState:
     """Open (creating when missing) the emulator's SQLite file.
 
@@ -88,15 +86,51 @@ def put(conn: sqlite3.Connection, resource: str, docs: Iterable[Mapping[str, Any
     )
 
 
-def get(
-    conn: sqlite3.Connection, resource: str, record_id: int, *, with_deleted: bool = False
-) -> dict | None:
+def get(conn: sqlite3.Connection, resource: str, record_id: int, *, with_deleted: bool = False) -> dict | None:
     """One document by id, or None when unknown (or deleted, unless `with_deleted`)."""
     sql = "select doc from records where resource = ? and id = ?"
     if not with_deleted:
         sql += " and deleted_at is null"
     row = conn.execute(sql, (resource, record_id)).fetchone()
     return json.loads(row["doc"]) if row else None
+
+
+def page_text(
+    conn: sqlite3.Connection,
+    resource: str,
+    *,
+    number: int,
+    size: int,
+    updated_since: str | None = None,
+    case_id: str | None = None,
+) -> list[str]:
+    """Like `page`, the stored JSON text of each document (not decoded)."""
+    sql, args = _page_query(resource, number, size, updated_since, case_id)
+    return [row["doc"] for row in conn.execute(sql, args)]
+
+
+def public_array(docs: list[str]) -> bytes:
+    """The JSON array of `docs` (stored JSON texts) as the API shows them: a document that may hold
+    private "_" keys is decoded and stripped, the others are passed through as stored."""
+    parts = [json.dumps(public(json.loads(d)), ensure_ascii=False) if '"_' in d else d for d in docs]
+    return ("[" + ",".join(parts) + "]").encode()
+
+
+def _page_query(
+    resource: str, number: int, size: int, updated_since: str | None, case_id: str | None
+) -> tuple[str, list[Any]]:
+    sql = "select doc from records where resource = ? and deleted_at is null"
+    args: list[Any] = [resource]
+    if updated_since is not None:
+        sql += " and updated_at >= ?"
+        args.append(updated_since)
+    if case_id is not None:
+        # Compared as text: the real files API returns case_id as a string, the others as a number.
+        sql += " and cast(json_extract(doc, '$.case_id') as text) = ?"
+        args.append(case_id)
+    sql += " order by updated_at, id limit ? offset ?"
+    args += [size, (number - 1) * size]
+    return sql, args
 
 
 def page(
@@ -109,25 +143,16 @@ def page(
     case_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """One page of live documents ordered by (updated_at, id); `number` counts from 1."""
-    sql = "select doc from records where resource = ? and deleted_at is null"
-    args: list[Any] = [resource]
-    if updated_since is not None:
-        sql += " and updated_at >= ?"
-        args.append(updated_since)
-    if case_id is not None:
-        # Compared as text: the real files API returns case_id as a string, the others as a number.
-        sql += " and cast(json_extract(doc, '$.case_id') as text) = ?"
-        args.append(case_id)
-    sql += " order by updated_at, id limit ? offset ?"
-    args += [size, (number - 1) * size]
-    return [json.loads(row["doc"]) for row in conn.execute(sql, args)]
+    return [
+        json.loads(d)
+        for d in page_text(conn, resource, number=number, size=size, updated_since=updated_since, case_id=case_id)
+    ]
 
 
 def deletions(conn: sqlite3.Connection, since: str) -> list[dict[str, Any]]:
     """Every record deleted at or after `since` (normalised), oldest first."""
     rows = conn.execute(
-        "select resource, id, deleted_at from records where deleted_at >= ? "
-        "order by deleted_at, resource, id",
+        "select resource, id, deleted_at from records where deleted_at >= ? order by deleted_at, resource, id",
         (since,),
     )
     return [{"object": r["resource"], "id": r["id"], "deleted_at": r["deleted_at"]} for r in rows]
@@ -149,9 +174,7 @@ def count_by_case(conn: sqlite3.Connection, resource: str, case_ids: list[int]) 
 
 def next_id(conn: sqlite3.Connection, resource: str) -> int:
     """The id a new record of `resource` gets: one more than the highest ever used."""
-    row = conn.execute(
-        "select coalesce(max(id), 0) as top from records where resource = ?", (resource,)
-    ).fetchone()
+    row = conn.execute("select coalesce(max(id), 0) as top from records where resource = ?", (resource,)).fetchone()
     return int(row["top"]) + 1
 
 

@@ -1,14 +1,18 @@
 """Routing of one data-API call (`/api/data/v9.2/...`) to the module that answers it.
 
-Used both for HTTP requests and for the parts of a `$batch`. Invented routes (no real
-equivalent; real environments need the Power Platform admin center): `GET sandbox/environment`
-(tier facts, custom table count, 24 h entitlement usage) and `GET sandbox/silentfailures`.
+Used both for HTTP requests and for the parts of a `$batch`. `GET WhoAmI` answers the caller
+(real). Invented routes (no real equivalent; real environments need the Power Platform admin
+center): `GET sandbox/environment` (tier facts, custom table count, 24 h entitlement usage) and
+`GET sandbox/silentfailures`.
 """
 
 from __future__ import annotations
 
+import uuid
+
 from migration_assets.sandbox.dataverse import (
     actions,
+    bootstrap,
     bulk,
     customize,
     metadata,
@@ -54,6 +58,8 @@ def dispatch(ctx: Ctx, call: Call) -> Result:
         return relationship_definitions(ctx, rest, call)
     if name == "sandbox" and args is None:
         return sandbox_info(ctx, rest, call)
+    if name == "WhoAmI" and args is None and not rest:
+        return who_am_i(ctx, call)
     return data(ctx, records.entity_for_set(ctx, name), args, rest, call)
 
 
@@ -125,6 +131,22 @@ def data(ctx: Ctx, entity: Entity, args: str | None, rest: list[str], call: Call
     if call.method not in handlers:
         raise method_not_allowed(call)
     return handlers[call.method](ctx, entity, args, call)
+
+
+def who_am_i(ctx: Ctx, call: Call) -> Result:
+    """`GET WhoAmI` (real function): the calling user, its business unit and the organization."""
+    if call.method != "GET":
+        raise method_not_allowed(call)
+    ids = {k: str(uuid.uuid5(bootstrap.NS, k)) for k in ("business-unit", "organization")}
+    return Result(
+        200,
+        {
+            "@odata.context": f"{ctx.base_url}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse",
+            "BusinessUnitId": ids["business-unit"],
+            "UserId": ctx.user_id,
+            "OrganizationId": ids["organization"],
+        },
+    )
 
 
 def sandbox_info(ctx: Ctx, rest: list[str], call: Call) -> Result:

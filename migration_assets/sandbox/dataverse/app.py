@@ -4,7 +4,9 @@ Routes: `POST /sandbox-tenant/oauth2/v2.0/token` (invented tenant path, real Ent
 `/api/data/v9.2/...` (the Web API: records, metadata, `$batch`, actions; see `api.py`), and the
 SharePoint-like document store under `/graph/...` (see `documents.py`). Each request runs its
 SQLite work in a worker thread inside one transaction, after authentication and the service
-protection check (`limits.py`, counted per application user in the shared state).
+protection check (`limits.py`, counted per application user in the shared state). With the option
+`server_model: realistic` each answer takes the modelled time of the real service and counts its
+modelled server time (`server_model.py`).
 The whole app is wrapped in the shared FaultInjection middleware (option `faults`, e.g.
 `429:0.1,503:0.05,timeout:0.02,lost:0.05`): injected answers carry the Web API error body
 `{"error":{"code","message"}}` (429: the real request-limit code and text with Retry-After;
@@ -14,6 +16,7 @@ our choice: the real front end's bodies for those are not documented).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from pathlib import Path
@@ -30,6 +33,7 @@ from migration_assets.sandbox.dataverse import api, auth, batch, bootstrap, docu
 from migration_assets.sandbox.dataverse.core import API_PREFIX, Call, Ctx, ODataError, Result
 from migration_assets.sandbox.dataverse.limits import DOP_HINT, ServiceProtection
 from migration_assets.sandbox.dataverse.model import Catalog, load_catalog
+from migration_assets.sandbox.dataverse.server_model import ServerModel, records_read
 
 ALL_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 log = logging.getLogger("migration_assets.sandbox.dataverse")
@@ -51,13 +55,13 @@ class Emulator:
         self._catalog = load_catalog(conn, self._catalog)
         return self._catalog
 
-    def context(self, conn: Any, request_base: str, headers: dict[str, str]) -> Ctx:
+    def context(self, conn: Any, request_base: str, headers: dict[str, str], client: str = store.CLIENT_ID) -> Ctx:
         return Ctx(
             conn=conn,
             catalog=self.catalog(conn),
             options=store.read_options(conn),
             base_url=request_base + API_PREFIX,
-            user_id=bootstrap.APP_USER_ID,
+            user_id=bootstrap.app_user_id(client),
             solution=headers.get("mscrm.solutionuniquename"),
         )
 
@@ -68,7 +72,7 @@ class Emulator:
             client = auth.caller(conn, authorization)
             return client, store.read_options(conn)
 
-    def execute(self, call: Call, request_base: str) -> Result:
+    def execute(self, call: Call, request_base: str, client: str = store.CLIENT_ID) -> Result:
         """Answer one data call: GETs in a read transaction (never queued behind the writer), any
         other method (and `$batch`) in one write transaction."""
         if call.path.startswith("sandbox/"):
@@ -77,10 +81,10 @@ class Emulator:
             if call.method == "GET":
                 with self.connections.read() as conn:
                     if bootstrap.is_installed(conn):
-                        return api.dispatch(self.context(conn, request_base, call.headers), call)
+                        return api.dispatch(self.context(conn, request_base, call.headers, client), call)
             with self.connections.write() as conn:
                 bootstrap.install(conn)  # a reset from another process may have wiped the tables
-                ctx = self.context(conn, request_base, call.headers)
+                ctx = self.context(conn, request_base, call.headers, client)
                 return batch.run(ctx, call) if call.path == "$batch" else api.dispatch(ctx, call)
         except ODataError as error:
             return error.result()
@@ -155,19 +159,25 @@ def create_app(state_path: Path) -> FaultInjection:
             remaining = await run_in_threadpool(emulator.limits.admit, client, options)
         except ODataError as error:
             return to_response(error.result())
+        model = ServerModel.from_options(options)
+        path = request.path_params["path"]
         started = time.monotonic()
+        result: Result | None = None
         try:
             call = Call(
                 method=request.method,
-                path=request.path_params["path"],
+                path=path,
                 query=dict(request.query_params),
                 headers={k.lower(): v for k, v in request.headers.items()},
                 body=body,
             )
-            result = await run_in_threadpool(emulator.execute, call, base_of(request))
+            result = await run_in_threadpool(emulator.execute, call, base_of(request), client)
         finally:
             elapsed = (time.monotonic() - started) * 1000
-            operations = 0 if request.path_params["path"] == "$batch" else 1
+            if model is not None:  # the modelled server time is what counts, and what the caller waits
+                elapsed = model.server_ms(request.method, path, body, records_read(result.body if result else None))
+                await asyncio.sleep(max(0.0, (model.latency_ms + elapsed) / 1000 - (time.monotonic() - started)))
+            operations = 0 if path == "$batch" else 1
             await run_in_threadpool(emulator.limits.release, client, elapsed, None, operations)
         extra = {"x-ms-dop-hint": str(DOP_HINT), "x-ms-ratelimit-burst-remaining-xrm-requests": str(remaining)}
         return to_response(result, extra)

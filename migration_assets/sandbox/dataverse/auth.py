@@ -2,8 +2,9 @@
 
 Real (reference section 2): form fields, `{"token_type":"Bearer","expires_in":3599,
 "ext_expires_in":3599,"access_token":…}`, `invalid_client` error shape. Invented: the tenant path
-`/sandbox-tenant/oauth2/v2.0/token`, opaque random tokens stored in SQLite, the AADSTS texts, the
-401 body `{"error":{"code":"0x80072560",…}}` for data calls, and option `token_expires_in`.
+`/sandbox-tenant/oauth2/v2.0/token`, opaque random tokens stored in SQLite, several application
+users (option `app_users`, store.app_user), the AADSTS texts, the 401 body
+`{"error":{"code":"0x80072560",…}}` for data calls, and option `token_expires_in`.
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ def issue_token(conn: sqlite3.Connection, form: dict[str, str], expires_in: int)
                 ),
             },
         )
-    if form.get("client_id") != store.CLIENT_ID:
+    users = store.app_users(store.read_options(conn))
+    client_id = str(form.get("client_id") or "")
+    if client_id not in users:
         return Result(
             400,
             {
@@ -54,13 +57,13 @@ def issue_token(conn: sqlite3.Connection, form: dict[str, str], expires_in: int)
                 "error_description": "AADSTS700016: Application with identifier was not found in the directory.",
             },
         )
-    if not secrets.compare_digest(form.get("client_secret", ""), store.CLIENT_SECRET):
+    if not secrets.compare_digest(form.get("client_secret", ""), users[client_id]):
         return Result(
             401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}
         )
     token = secrets.token_urlsafe(32)
     conn.execute("delete from tokens where expires_at < ?", (time.time() - 86400,))
-    conn.execute("insert into tokens values (?, ?, ?)", (token, store.CLIENT_ID, time.time() + expires_in))
+    conn.execute("insert into tokens values (?, ?, ?)", (token, client_id, time.time() + expires_in))
     return Result(
         200, {"token_type": "Bearer", "expires_in": expires_in, "ext_expires_in": expires_in, "access_token": token}
     )

@@ -88,6 +88,21 @@ def install(conn: sqlite3.Connection) -> None:
     add_default_site(conn)
 
 
+def app_user_id(client_id: str) -> str:
+    """The systemuserid of the application user behind `client_id`."""
+    return APP_USER_ID if client_id == store.CLIENT_ID else str(uuid.uuid5(NS, f"application-user:{client_id}"))
+
+
+def add_app_users(conn: sqlite3.Connection, count: int) -> None:
+    """The systemusers of application users 2..`count` (each an app user of its own client id)."""
+    for n in range(2, min(count, store.MAX_APP_USERS) + 1):
+        client_id, _secret = store.app_user(n)
+        email = f"{client_id}@sandbox.onmicrosoft.com"
+        row = {"firstname": "#", "lastname": client_id, "fullname": f"# {client_id}", "internalemailaddress": email}
+        row |= {"isdisabled": False, "applicationid": str(uuid.uuid5(NS, client_id)), "domainname": email}
+        write_raw(conn, "systemuser", app_user_id(client_id), row)
+
+
 def add_default_site(conn: sqlite3.Connection) -> None:
     """The environment's default SharePoint site (document management is set up)."""
     write_raw(

@@ -6,9 +6,11 @@ resumable `…:/createUploadSession` + `PUT /graph/upload/<session>` with `Conte
 (≤ 60 MiB, multiples of 320 KiB except the last; 202 `nextExpectedRanges`, last 201 driveItem),
 `GET …/root`, `GET …/root:/{path}` and `…:/children`, `GET …/root:/{path}:/content` (real
 Graph: 302 to a pre-authenticated download URL, here `/graph/download/<item-id>`, which answers
-the bytes), `GET`/`DELETE …/drive/items/{item-id}` (also under `/drives/sandbox/items/{item-id}`)
-and `DELETE …/drive/root:/{path}` (real Graph: 204 No Content, 404 `itemNotFound` when absent; a
-folder goes with everything in it). Names with
+the bytes), `GET …/drive/root/delta` (every item of the drive, pages of `$top` (default 200, at most
+1,000: our choice) joined by `@odata.nextLink`, the last page with `@odata.deltaLink`; the page token
+is opaque, here an offset in path order), `GET` and `DELETE …/drive/items/{item-id}` (also under
+`/drives/sandbox/items/{item-id}`) and `DELETE …/drive/root:/{path}` (real Graph: 204 No Content,
+404 `itemNotFound` when absent; a folder goes with everything in it). Names with
 characters SharePoint forbids are refused (400 `invalidRequest`), files over option
 `document_max_bytes` get 413 `maxFileSizeExceeded`. With option `sharepoint_site: false` (no site
 provisioned) every drive call answers 404 `itemNotFound` "Requested site could not be found".
@@ -127,6 +129,13 @@ class DocumentStore:
                 )
         return [folder_item(p, None) for p in sorted(folders)] + files
 
+    def delta(self, offset: int, top: int) -> tuple[list[dict[str, Any]], bool]:
+        """One page of every file of the drive in path order from `offset`; whether more follow."""
+        with self.connections.read() as conn:
+            rows = conn.execute("select * from documents order by path limit ? offset ?", (top + 1, offset)).fetchall()
+        items = [drive_item(r["path"], r["id"], r["size"], r["mime"], r["created"], r["modified"]) for r in rows[:top]]
+        return items, len(rows) > top
+
     def path_of(self, item_id: str) -> str:
         """The path of a file by its driveItem id."""
         with self.connections.read() as conn:
@@ -229,11 +238,29 @@ def folder_item(path: str, children: list[dict[str, Any]] | None) -> dict[str, A
     return item
 
 
+DELTA_TOP = 200
+DELTA_MAX_TOP = 1000
+
+
+async def delta(docs: DocumentStore, request: Request) -> Response:
+    """`GET …/drive/root/delta`: every file of the drive, page by page (see the module docstring)."""
+    token, top = request.query_params.get("token", "0"), request.query_params.get("$top", str(DELTA_TOP))
+    if not (token.isdigit() and top.isdigit() and int(top) > 0):
+        raise GraphError(400, "invalidRequest", "Invalid token or $top.")
+    offset, size = int(token), min(int(top), DELTA_MAX_TOP)
+    items, more = await run_in_threadpool(docs.delta, offset, size)
+    base = f"{request.url.scheme}://{request.url.netloc}{request.url.path}"
+    body: dict[str, Any] = {"value": items}
+    link = "@odata.nextLink" if more else "@odata.deltaLink"
+    body[link] = f"{base}?token={offset + len(items) if more else 'latest'}" + (f"&$top={size}" if more else "")
+    return JSONResponse(body)
+
+
 def split_drive_path(rest: str) -> tuple[str, str | None]:
     """`root:/a/b.pdf:/content` → ("a/b.pdf", "content"); `root:/a` → ("a", None)."""
     rest = rest.removeprefix(DRIVE_PREFIX)
-    if rest in ("", "/children"):
-        return "", "children" if rest else None
+    if rest in ("", "/children", "/delta"):
+        return "", rest.lstrip("/") or None
     if not rest.startswith(":/"):
         raise GraphError(400, "invalidRequest", "Expected a path of the form root:/{path}.")
     path, sep, action = rest[2:].rpartition(":/")
@@ -351,6 +378,8 @@ async def drive_request(docs: DocumentStore, request: Request, path: str, action
         return Response(status_code=302, headers={"Location": url})
     if request.method == "GET" and action == "children":
         return JSONResponse({"value": await run_in_threadpool(docs.children, path)})
+    if request.method == "GET" and action == "delta" and not path:
+        return await delta(docs, request)
     if request.method == "GET" and action is None and path:
         return JSONResponse(await run_in_threadpool(docs.item, path))
     if request.method == "GET" and action is None and not path:  # GET …/drive/root (real Graph)

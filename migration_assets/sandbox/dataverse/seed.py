@@ -34,7 +34,9 @@ def reset(state_path: Path, **options: Any) -> None:
     Args:
         state_path: the emulator's SQLite file.
         **options: sandbox options to set afterwards (tier, customer_service, limits, faults,
-            `sharepoint_site` (False: no SharePoint site, documents go to notes or wait)...).
+            `sharepoint_site` (False: no SharePoint site, documents go to notes or wait), `app_users`
+            (application users 2..n accepted, each counted on its own: store.app_user), the realistic
+            server model (`server_model`, server_model.py)...).
     """
     state = store.open_state(Path(state_path))
     with state.connect() as conn:
@@ -45,6 +47,7 @@ def reset(state_path: Path, **options: Any) -> None:
         bootstrap.install(conn)
         if options.get("sharepoint_site") is False:
             store.delete_record(conn, "sharepointsite", bootstrap.DEFAULT_SITE_ID)
+        bootstrap.add_app_users(conn, int(options.get("app_users") or 1))
     shutil.rmtree(Path(state_path).parent / f"{Path(state_path).stem}_documents", ignore_errors=True)
     if options:
         state.set_options(options)

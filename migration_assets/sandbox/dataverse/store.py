@@ -76,6 +76,19 @@ DEFAULTS: dict[str, Any] = {
 
 CLIENT_ID = "dv-sandbox-client"
 CLIENT_SECRET = "dv-sandbox-secret"
+MAX_APP_USERS = 8  # application users the sandbox can have (option `app_users`, 1 by default)
+
+
+def app_user(n: int) -> tuple[str, str]:
+    """(client id, secret) of the sandbox's n-th application user (1: the primary one). Sandbox
+    credentials, listed in the system's declaration: they grant nothing outside this machine."""
+    return (CLIENT_ID, CLIENT_SECRET) if n == 1 else (f"{CLIENT_ID}-{n}", f"{CLIENT_SECRET}-{n}")
+
+
+def app_users(options: Options) -> dict[str, str]:
+    """{client id: secret} of the application users the options enable (`app_users`, at most 8)."""
+    count = max(1, min(int(options.get("app_users") or 1), MAX_APP_USERS))
+    return dict(app_user(n) for n in range(1, count + 1))
 
 
 @dataclass(frozen=True)

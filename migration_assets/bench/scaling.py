@@ -1,0 +1,78 @@
+"""One pair's phases at one scale on its bench workbench (sandbox limits lifted, no file objects):
+per step records, seconds, records/s, requests and 429s of the full phase, read-back (verify) time
+as a share of it, and the estimator's prediction of the full phase against the measured run.
+
+`bench.report` runs it at several scales, each in a process of its own (peak RSS per scale), and
+derives t(larger)/t(smaller) per step. Figures only: nothing here asserts on time.
+
+    python -m migration_assets.bench.scaling [--pair case_status__dynamics365] [--scale 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from migration_assets.bench.__main__ import step_rows
+from migration_assets.bench.discovery_figures import estimate_error
+from migration_assets.bench.workbench import BenchPair
+from migration_assets.settings import PROJECT_ROOT
+
+PAIR = "case_status__dynamics365"
+READ_BACK_LAYERS = ("verify",)
+
+
+def bench(pair: str, scale: int, var: Path) -> dict[str, Any]:
+    """Seed, run the sample phase, approve it, run the full phase, and estimate it afterwards."""
+    work = BenchPair(pair, var)
+    try:
+        started = time.monotonic()
+        counts = work.setup(scale=scale)
+        seeded = time.monotonic() - started
+        sample = work.run("sample")
+        work.approve()
+        started = time.monotonic()
+        full = work.run("full")
+        wall = time.monotonic() - started
+        assert work.instance is not None
+        steps = step_rows(work.instance, full.run_id, None)
+        read_back = sum(s["seconds"] for s in steps if s["step"].split("/")[0] in READ_BACK_LAYERS)
+        estimator = estimate_error(work.defs(), work.instance, work.spec(), work.paths)
+    finally:
+        work.close()
+    return {
+        "pair": pair,
+        "scale": scale,
+        "source_records": sum(v for v in counts.values() if isinstance(v, int)),
+        "seed_seconds": round(seeded, 1),
+        "sample_success": sample.success,
+        "success": full.success,
+        "full_seconds": round(wall, 1),
+        "steps": steps,
+        "read_back_seconds": round(read_back, 1),
+        "read_back_share": round(read_back / wall, 3) if wall else 0.0,
+        "estimator": estimator,
+        "peak_rss_mb_self": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pair", default=PAIR)
+    parser.add_argument("--scale", type=int, default=1000)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    out = bench(args.pair, args.scale, PROJECT_ROOT / "var" / "bench" / "scaling" / f"{args.pair}-{args.scale}")
+    print(f"scaling {args.pair} at {args.scale}: {json.dumps({k: v for k, v in out.items() if k != 'steps'})}")
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2))
+    return out
+
+
+if __name__ == "__main__":
+    main()
