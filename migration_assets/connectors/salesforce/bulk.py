@@ -45,7 +45,8 @@ TERMINAL_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
 LOST_ANSWER_TRIES = 5  # tries of one step of a job when its answers keep getting lost
 CLOCK_SKEW = timedelta(minutes=5)  # tolerance between our clock and the org's createdDate
 # Jobs this process created or took over: never taken as "the job a lost request made".
-_CLAIMED_JOBS: set[str] = set()
+# A job is known by its id and creation time: ids alone repeat across orgs (and sandboxes) in one process.
+_CLAIMED_JOBS: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)
@@ -207,18 +208,24 @@ async def _create(client: SalesforceClient, spec: dict[str, Any]) -> str:
     for _ in range(LOST_ANSWER_TRIES):
         asked = datetime.now(UTC)
         try:
-            job_id = str((await client.json("POST", "/jobs/ingest", json=spec))["id"])
+            job = await client.json("POST", "/jobs/ingest", json=spec)
         except LostResponse:
             found = await _job_made_by_lost_request(client, spec, asked)
             if found is None:
                 continue
-            job_id = found
-        _CLAIMED_JOBS.add(job_id)
-        return f"/jobs/ingest/{job_id}"
+            job = found
+        _CLAIMED_JOBS.add(_claim(job))
+        return f"/jobs/ingest/{job['id']}"
     raise ConnectorError(f"Bulk job creation answer lost {LOST_ANSWER_TRIES} times", system="salesforce")
 
 
-async def _job_made_by_lost_request(client: SalesforceClient, spec: dict[str, Any], asked: datetime) -> str | None:
+def _claim(job: dict[str, Any]) -> tuple[str, str]:
+    return str(job["id"]), str(job.get("createdDate"))
+
+
+async def _job_made_by_lost_request(
+    client: SalesforceClient, spec: dict[str, Any], asked: datetime
+) -> dict[str, Any] | None:
     """The newest unclaimed Open job matching `spec`, created by this user since `asked`, or None."""
     token = await client.session.token()
     user = str((token.extra if token else {}).get("id", "")).rsplit("/", 1)[-1]
@@ -230,10 +237,10 @@ async def _job_made_by_lost_request(client: SalesforceClient, spec: dict[str, An
         for job in page.get("records", []):
             same = all(job.get(f) == spec.get(f) for f in fields) and job.get("state") == "Open"
             mine = not user or job.get("createdById") == user
-            if same and mine and job["id"] not in _CLAIMED_JOBS and _created(job) >= asked - CLOCK_SKEW:
+            if same and mine and _claim(job) not in _CLAIMED_JOBS and _created(job) >= asked - CLOCK_SKEW:
                 candidates.append(job)
         url = None if page.get("done", True) else page.get("nextRecordsUrl")
-    return max(candidates, key=_created)["id"] if candidates else None
+    return max(candidates, key=_created) if candidates else None
 
 
 def _created(job: dict[str, Any]) -> datetime:
