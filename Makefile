@@ -35,7 +35,9 @@ demo: setup  ## seed, schema plan, plan + profiles, sample, approve, full, a sim
 test: setup  ## lint, validate the definitions, run the test suite
 	$(BIN)/ruff check migration_assets migration_assets_tests
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15
+	@# three workers on two cores: the end-to-end tests wait on sockets and polls about a third of the time;
+	@# by file, so that a module's heavy fixture runs once
+	$(BIN)/python -m pytest -q -n 3 --dist loadfile --durations=15
 
 $(VENV)/.bench: $(BIN)/migrate
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
