@@ -243,7 +243,7 @@ def _refuse(conn, phase: str, obj_name: str, run_id: str, row: dict[str, Any], w
     """Quarantine one file that was not stored, with the reason."""
     ext = str(row[EXT])
     summary.failed += 1
-    reason = f"{row.get(files.NAME)}: {why}"
+    reason = f"{why} (file {str(row.get(files.NAME))!r})"  # the name last: like reasons group together
     quarantine_rows(conn, phase, obj_name, run_id, [(row, reason)])
     summary.failures.append(_failure(row, reason))
     if len(summary.errors) < 20:
@@ -252,7 +252,7 @@ def _refuse(conn, phase: str, obj_name: str, run_id: str, row: dict[str, Any], w
 
 def _hold(conn, phase: str, obj_name: str, run_id: str, row: dict[str, Any], why: str, summary) -> None:
     """Quarantine a file the destination cannot take yet, with HELD_REASON and the destination's why."""
-    reason = f"{row.get(files.NAME)}: {HELD_REASON} (the destination is not ready: {why})"
+    reason = f"{HELD_REASON} (the destination is not ready: {why}) (file {str(row.get(files.NAME))!r})"
     quarantine_rows(conn, phase, obj_name, run_id, [(row, reason)])
     summary.held += 1
     summary.failures.append(_failure(row, reason))
