@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from migration_assets.sandbox._common import SqliteState
+from migration_assets.sandbox._documents import deletions, get, parse_timestamp, public, put, utc_z
 from migration_assets.sandbox.backdocket.resources import ID_PREFIX
+
+__all__ = ["deletions", "get", "parse_timestamp", "public", "put", "utc_z"]  # the shared document table
 
 SCHEMA = """
 create table if not exists records (
@@ -64,55 +65,6 @@ def options(conn: sqlite3.Connection) -> dict[str, Any]:
     return {**DEFAULT_OPTIONS, **stored}
 
 
-def parse_timestamp(value: str) -> datetime:
-    """Parse an ISO 8601 timestamp; a value without offset is taken as UTC.
-
-    Raises:
-        ValueError: when `value` is not ISO 8601.
-    """
-    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def utc_z(value: str) -> str:
-    """Normalise an ISO 8601 timestamp to `YYYY-MM-DDTHH:MM:SSZ` (UTC), the sortable column form."""
-    return parse_timestamp(value).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def public(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The document as the API shows it: without the emulator's private "_" keys."""
-    return {k: v for k, v in doc.items() if not k.startswith("_")}
-
-
-def _row(resource: str, doc: Mapping[str, Any]) -> tuple[Any, ...]:
-    deleted = doc.get("deleted_at")
-    return (
-        resource,
-        str(doc["id"]),
-        utc_z(doc["updated_at"]),
-        utc_z(deleted) if deleted else None,
-        json.dumps(doc, ensure_ascii=False),
-    )
-
-
-def put(conn: sqlite3.Connection, resource: str, docs: Iterable[Mapping[str, Any]]) -> None:
-    """Insert or replace documents of one resource inside the caller's transaction."""
-    conn.executemany(
-        "insert into records values (?, ?, ?, ?, ?) on conflict(resource, id) do update set "
-        "updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, doc = excluded.doc",
-        [_row(resource, doc) for doc in docs],
-    )
-
-
-def get(conn: sqlite3.Connection, resource: str, record_id: str, *, with_deleted: bool = False) -> dict | None:
-    """One document by id (primary key lookup), or None when unknown (or deleted, unless asked)."""
-    sql = "select doc from records where resource = ? and id = ?"
-    if not with_deleted:
-        sql += " and deleted_at is null"
-    row = conn.execute(sql, (resource, record_id)).fetchone()
-    return json.loads(row["doc"]) if row else None
-
-
 def page(
     conn: sqlite3.Connection,
     resource: str,
@@ -134,15 +86,6 @@ def page(
     sql += " order by updated_at, id limit ?"
     args.append(limit)
     return [json.loads(row["doc"]) for row in conn.execute(sql, args)]
-
-
-def deletions(conn: sqlite3.Connection, since: str) -> list[dict[str, Any]]:
-    """Every record deleted at or after `since` (normalised), oldest first."""
-    rows = conn.execute(
-        "select resource, id, deleted_at from records where deleted_at >= ? order by deleted_at, resource, id",
-        (since,),
-    )
-    return [{"object": r["resource"], "id": r["id"], "deleted_at": r["deleted_at"]} for r in rows]
 
 
 def next_number(conn: sqlite3.Connection, resource: str) -> int:

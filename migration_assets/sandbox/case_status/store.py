@@ -1,21 +1,19 @@
-"""SQLite storage of the Case Status emulator: one table of JSON documents plus the options.
-
-Every record of every resource is one row `(resource, id, updated_at, deleted_at, doc)`; `doc` is
-the JSON the API returns. Keys starting with "_" inside `doc` are private to the emulator (for
-example `_blob: "missing"` on a file whose bytes are gone) and are stripped before any response.
-`updated_at` is kept normalised to UTC `YYYY-MM-DDTHH:MM:SSZ` so that text order is time order.
+"""SQLite storage of the Case Status emulator: the shared document table (`sandbox/_documents.py`,
+integer ids) plus the options. A private key such as `_blob: "missing"` marks a file whose bytes
+are gone; it is stripped before any response.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from migration_assets.sandbox._common import SqliteState
+from migration_assets.sandbox._documents import deletions, get, parse_timestamp, public, put, utc_z
+
+__all__ = ["deletions", "get", "parse_timestamp", "public", "put", "utc_z"]  # the shared document table
 
 SCHEMA = """
 create table if not exists records (
@@ -44,55 +42,6 @@ def open_state(path: Path) -> SqliteState:
         The SqliteState with the records table and default options.
     """
     return SqliteState(Path(path), SCHEMA, DEFAULT_OPTIONS)
-
-
-def parse_timestamp(value: str) -> datetime:
-    """Parse an ISO 8601 timestamp; a value without offset is taken as UTC.
-
-    Raises:
-        ValueError: when `value` is not ISO 8601.
-    """
-    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def utc_z(value: str) -> str:
-    """Normalise an ISO 8601 timestamp to `YYYY-MM-DDTHH:MM:SSZ` (UTC), the sortable column form."""
-    return parse_timestamp(value).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def public(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The document as the API shows it: without the emulator's private "_" keys."""
-    return {k: v for k, v in doc.items() if not k.startswith("_")}
-
-
-def _row(resource: str, doc: Mapping[str, Any]) -> tuple[Any, ...]:
-    deleted = doc.get("deleted_at")
-    return (
-        resource,
-        int(doc["id"]),
-        utc_z(doc["updated_at"]),
-        utc_z(deleted) if deleted else None,
-        json.dumps(doc, ensure_ascii=False),
-    )
-
-
-def put(conn: sqlite3.Connection, resource: str, docs: Iterable[Mapping[str, Any]]) -> None:
-    """Insert or replace documents of one resource inside the caller's transaction."""
-    conn.executemany(
-        "insert into records values (?, ?, ?, ?, ?) on conflict(resource, id) do update set "
-        "updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, doc = excluded.doc",
-        [_row(resource, doc) for doc in docs],
-    )
-
-
-def get(conn: sqlite3.Connection, resource: str, record_id: int, *, with_deleted: bool = False) -> dict | None:
-    """One document by id, or None when unknown (or deleted, unless `with_deleted`)."""
-    sql = "select doc from records where resource = ? and id = ?"
-    if not with_deleted:
-        sql += " and deleted_at is null"
-    row = conn.execute(sql, (resource, record_id)).fetchone()
-    return json.loads(row["doc"]) if row else None
 
 
 def page_text(
@@ -147,15 +96,6 @@ def page(
         json.loads(d)
         for d in page_text(conn, resource, number=number, size=size, updated_since=updated_since, case_id=case_id)
     ]
-
-
-def deletions(conn: sqlite3.Connection, since: str) -> list[dict[str, Any]]:
-    """Every record deleted at or after `since` (normalised), oldest first."""
-    rows = conn.execute(
-        "select resource, id, deleted_at from records where deleted_at >= ? order by deleted_at, resource, id",
-        (since,),
-    )
-    return [{"object": r["resource"], "id": r["id"], "deleted_at": r["deleted_at"]} for r in rows]
 
 
 def count_by_case(conn: sqlite3.Connection, resource: str, case_ids: list[int]) -> dict[int, int]:
