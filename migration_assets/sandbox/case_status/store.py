@@ -98,20 +98,6 @@ def page(
     ]
 
 
-def count_by_case(conn: sqlite3.Connection, resource: str, case_ids: list[int]) -> dict[int, int]:
-    """Live records of `resource` per case id, for the reporting counts."""
-    if not case_ids:
-        return {}
-    marks = ",".join("?" * len(case_ids))
-    rows = conn.execute(
-        f"select cast(json_extract(doc, '$.case_id') as integer) as cid, count(*) as n from records "
-        f"where resource = ? and deleted_at is null "
-        f"and cast(json_extract(doc, '$.case_id') as integer) in ({marks}) group by cid",
-        [resource, *case_ids],
-    )
-    return {r["cid"]: r["n"] for r in rows}
-
-
 def next_id(conn: sqlite3.Connection, resource: str) -> int:
     """The id a new record of `resource` gets: one more than the highest ever used."""
     row = conn.execute("select coalesce(max(id), 0) as top from records where resource = ?", (resource,)).fetchone()
