@@ -8,15 +8,64 @@ configures every process at once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+
+class ThreadConnections:
+    """One reused SQLite connection per thread for one state file, in read or write transactions.
+
+    Reusing a connection spares the open, the pragmas and the WAL checkpoint that closing the last
+    connection of a file costs on every request; it is opened again when the file was replaced (a
+    reset that deleted it).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+
+    def _connection(self) -> sqlite3.Connection:
+        local = self._local
+        inode = self.path.stat().st_ino
+        conn = getattr(local, "conn", None)
+        if conn is None or local.inode != inode:
+            if conn is not None:
+                conn.close()
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("pragma synchronous=normal")
+            local.conn, local.inode = conn, inode
+        return conn
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction on one WAL snapshot: it never waits for a writer."""
+        conn = self._connection()
+        conn.execute("begin")
+        try:
+            yield conn
+        finally:
+            conn.execute("rollback")
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: committed on success, rolled back on error."""
+        conn = self._connection()
+        conn.execute("begin immediate")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("rollback")
+            raise
+        conn.execute("commit")
 
 
 class SqliteState:
@@ -43,45 +92,17 @@ class SqliteState:
         finally:
             conn.close()
 
-    def _cached(self) -> sqlite3.Connection:
-        """This thread's connection to the file, opened again when the file was replaced (a reset
-        that deleted it): reusing it spares the open, the pragmas and the WAL checkpoint that closing
-        the last connection of a file costs on every request."""
-        local = self.__dict__.setdefault("_local", threading.local())
-        inode = self.path.stat().st_ino
-        conn = getattr(local, "conn", None)
-        if conn is None or local.inode != inode:
-            if conn is not None:
-                conn.close()
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute("pragma synchronous=normal")
-            local.conn, local.inode = conn, inode
-        return conn
+    @property
+    def _threads(self) -> ThreadConnections:
+        return self.__dict__.setdefault("_thread_connections", ThreadConnections(self.path))
 
-    @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        """A read transaction on one WAL snapshot (it never waits for a writer), on this thread's
-        reused connection."""
-        conn = self._cached()
-        conn.execute("begin")
-        try:
-            yield conn
-        finally:
-            conn.execute("rollback")
+    def read(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """A read transaction on one WAL snapshot (see `ThreadConnections.read`)."""
+        return self._threads.read()
 
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (committed on success, rolled back on error) on this thread's reused
-        connection."""
-        conn = self._cached()
-        conn.execute("begin immediate")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("rollback")
-            raise
-        conn.execute("commit")
+    def write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """A write transaction on this thread's reused connection (see `ThreadConnections.write`)."""
+        return self._threads.write()
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
@@ -111,6 +132,29 @@ class SqliteState:
                 "insert into sandbox_options values (?, ?) on conflict(name) do update set value = excluded.value",
                 [(k, json.dumps(v)) for k, v in values.items()],
             )
+
+
+def state_opener(schema: str, defaults: Mapping[str, Any] | None = None) -> Callable[[Path], SqliteState]:
+    """An emulator's `open_state(path)`: its SQLite file, created with `schema` and the
+    `sandbox_options` table on first use, with `defaults` for options never set."""
+
+    def open_state(path: Path) -> SqliteState:
+        return SqliteState(Path(path), schema, defaults)
+
+    return open_state
+
+
+def bump_counter(
+    conn: sqlite3.Connection, name: str, *, by: int = 1, start: int | None = None, table: str = "counters"
+) -> int:
+    """Add `by` to the named counter of `table` (name, value), created at `start` (default `by`),
+    and return its new value: ids and sequence numbers without scanning the records."""
+    row = conn.execute(
+        f"insert into {table}(name, value) values (?, ?) "
+        "on conflict(name) do update set value = value + ? returning value",
+        (name, by if start is None else start, by),
+    ).fetchone()
+    return int(row[0])
 
 
 @contextmanager

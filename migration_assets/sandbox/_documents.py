@@ -9,9 +9,42 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+
+def records_schema(id_type: str) -> str:
+    """The document table's DDL, ids of SQLite type `id_type` ("integer" or "text"); lists page by
+    keyset on `(resource, updated_at, id)`."""
+    return f"""
+create table if not exists records (
+    resource text not null,
+    id {id_type} not null,
+    updated_at text not null,
+    deleted_at text,
+    doc text not null,
+    primary key (resource, id)
+);
+create index if not exists records_by_update on records (resource, updated_at, id);
+create index if not exists records_by_deletion on records (deleted_at);
+"""
+
+
+def live_query(
+    resource: str, updated_since: str | None, conditions: Iterable[tuple[str, Sequence[Any]]] = ()
+) -> tuple[str, list[Any]]:
+    """(SQL, arguments) selecting the `doc` of `resource`'s live documents updated at or after
+    `updated_since` (normalised UTC Z text) and meeting every further (condition, arguments); the
+    caller appends its order and limit."""
+    sql = "select doc from records where resource = ? and deleted_at is null"
+    args: list[Any] = [resource]
+    if updated_since is not None:
+        conditions = [("updated_at >= ?", [updated_since]), *conditions]
+    for condition, values in conditions:
+        sql += f" and {condition}"
+        args += values
+    return sql, args
 
 
 def parse_timestamp(value: str) -> datetime:

@@ -1,6 +1,7 @@
 """What every seeded source generator shares: the fixed clock, the seeded context, the "1 in n" rule
 that plants each dirty class in a known proportion, the build/write loop over resource builders, and
-the changes between runs that delta tests make to a document-store emulator (update, soft delete).
+the changes between runs that delta tests make to a document-store emulator (create, update, soft
+delete).
 
 Every timestamp is relative to BASE (2026-11-01T00:00:00Z), never to the wall clock, so two runs
 with the same (scale, seed) write byte-identical documents.
@@ -107,32 +108,84 @@ def write_documents(store: DocumentStore, state_path: Path, data: dict[str, list
     return {resource: sum(1 for d in docs if not d.get("deleted_at")) for resource, docs in data.items()}
 
 
-def update_document(
-    store: Any, state_path: Path, resource: str, record_id: object, changes: Mapping[str, Any], stamp: str
-) -> dict[str, Any]:
-    """Merge `changes` into a live record of a document-store emulator, updated_at = `stamp`; the
-    document as the API shows it.
+DEFAULT_NOW = "2026-11-02T00:00:00Z"  # the stamp of a change made without `now`
 
-    Raises:
-        KeyError: when the record does not exist or is deleted.
+
+@dataclass(frozen=True)
+class DocumentEdits:
+    """Create, update and soft-delete records of a document-store emulator straight in its state file,
+    as a user of the real app would through its UI, stamped with the `now` they are given so that
+    delta tests stay deterministic.
+
+    Attributes:
+        store: the emulator's store module (open_state, get, put, public).
+        system: the system's title, for errors.
+        resources: its resource (URL) names.
+        new_id: (connection, resource, fields) -> the id a new record gets.
+        key: a caller's record id in its stored type.
+        new_fields: fields every new record starts with (before the caller's).
     """
-    with store.open_state(Path(state_path)).connect() as conn:
-        doc = store.get(conn, resource, record_id)
+
+    store: Any
+    system: str
+    resources: Iterable[str]
+    new_id: Callable[[Any, str, Mapping[str, Any]], Any]
+    key: Callable[[Any], Any] = str
+    new_fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def _stamp(self, resource: str, now: str) -> str:
+        if resource not in self.resources:
+            raise ValueError(f"unknown {self.system} resource {resource!r} (known: {', '.join(self.resources)})")
+        return self.store.utc_z(now)
+
+    def create(self, state_path: Path, resource: str, doc: Mapping[str, Any], *, now: str = DEFAULT_NOW) -> dict:
+        """Add a record with a new id (or the one `doc` brings); created_at = updated_at = `now`; the
+        document as the API shows it.
+
+        Raises:
+            ValueError: for an unknown resource, a malformed `now` or an id already used.
+        """
+        stamp = self._stamp(resource, now)
+        with self.store.open_state(Path(state_path)).connect() as conn:
+            record_id = self.key(self.new_id(conn, resource, doc))
+            if self.store.get(conn, resource, record_id, with_deleted=True) is not None:
+                raise ValueError(f"{resource} {record_id} already exists")
+            fields = {k: v for k, v in doc.items() if k != "id"}
+            new = {"id": record_id, **self.new_fields, **fields, "created_at": stamp, "updated_at": stamp}
+            self.store.put(conn, resource, [new])
+        return self.store.public(new)
+
+    def update(
+        self, state_path: Path, resource: str, record_id: Any, changes: Mapping[str, Any], *, now: str = DEFAULT_NOW
+    ) -> dict:
+        """Merge `changes` into a live record, updated_at = `now`; the document as the API shows it.
+
+        Raises:
+            KeyError: when the record does not exist or is deleted.
+            ValueError: for an unknown resource or a malformed `now`.
+        """
+        stamp = self._stamp(resource, now)
+        with self.store.open_state(Path(state_path)).connect() as conn:
+            doc = self._live(conn, resource, record_id)
+            new = {**doc, **changes, "id": doc["id"], "updated_at": stamp}
+            self.store.put(conn, resource, [new])
+        return self.store.public(new)
+
+    def delete(self, state_path: Path, resource: str, record_id: Any, *, now: str = DEFAULT_NOW) -> None:
+        """Soft-delete a live record: deleted_at = updated_at = `now`; it leaves every listing and
+        shows in the API's deletions.
+
+        Raises:
+            KeyError: when the record does not exist or is already deleted.
+            ValueError: for an unknown resource or a malformed `now`.
+        """
+        stamp = self._stamp(resource, now)
+        with self.store.open_state(Path(state_path)).connect() as conn:
+            doc = self._live(conn, resource, record_id)
+            self.store.put(conn, resource, [{**doc, "updated_at": stamp, "deleted_at": stamp}])
+
+    def _live(self, conn: Any, resource: str, record_id: Any) -> dict[str, Any]:
+        doc = self.store.get(conn, resource, self.key(record_id))
         if doc is None:
             raise KeyError(f"{resource} {record_id} not found")
-        new = {**doc, **changes, "id": doc["id"], "updated_at": stamp}
-        store.put(conn, resource, [new])
-    return store.public(new)
-
-
-def delete_document(store: Any, state_path: Path, resource: str, record_id: object, stamp: str) -> None:
-    """Soft-delete a live record of a document-store emulator: deleted_at = updated_at = `stamp`.
-
-    Raises:
-        KeyError: when the record does not exist or is already deleted.
-    """
-    with store.open_state(Path(state_path)).connect() as conn:
-        doc = store.get(conn, resource, record_id)
-        if doc is None:
-            raise KeyError(f"{resource} {record_id} not found")
-        store.put(conn, resource, [{**doc, "updated_at": stamp, "deleted_at": stamp}])
+        return doc

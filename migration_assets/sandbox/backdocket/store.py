@@ -11,28 +11,27 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from pathlib import Path
 from typing import Any
 
-from migration_assets.sandbox._common import SqliteState
-from migration_assets.sandbox._documents import deletions, get, parse_timestamp, public, put, utc_z
+from migration_assets.sandbox._common import state_opener
+from migration_assets.sandbox._documents import (
+    deletions,
+    get,
+    live_query,
+    parse_timestamp,
+    public,
+    put,
+    records_schema,
+    utc_z,
+)
 from migration_assets.sandbox.backdocket.resources import ID_PREFIX
 
 __all__ = ["deletions", "get", "parse_timestamp", "public", "put", "utc_z"]  # the shared document table
 
-SCHEMA = """
-create table if not exists records (
-    resource text not null,
-    id text not null,
-    updated_at text not null,
-    deleted_at text,
-    doc text not null,
-    primary key (resource, id)
-);
-create index if not exists records_by_update on records (resource, updated_at, id);
-create index if not exists records_by_deletion on records (deleted_at);
-create table if not exists tokens (token text primary key, client_id text not null, expires_at real not null);
-"""
+SCHEMA = (
+    records_schema("text")
+    + "create table if not exists tokens (token text primary key, client_id text not null, expires_at real not null);"
+)
 
 CLIENT_ID = "bd-sandbox-client"
 CLIENT_SECRET = "bd-sandbox-secret"
@@ -47,16 +46,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
 }
 
 
-def open_state(path: Path) -> SqliteState:
-    """Open (creating when missing) the emulator's SQLite file.
-
-    Args:
-        path: the state file shared by every process of this sandbox.
-
-    Returns:
-        The SqliteState with the records and tokens tables and the default options.
-    """
-    return SqliteState(Path(path), SCHEMA, DEFAULT_OPTIONS)
+open_state = state_opener(SCHEMA, DEFAULT_OPTIONS)
 
 
 def options(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -75,14 +65,7 @@ def page(
 ) -> list[dict[str, Any]]:
     """Up to `limit` live documents ordered by (updated_at, id), strictly after the keyset `after`
     and with updated_at at or after `updated_since` (both normalised UTC Z text)."""
-    sql = "select doc from records where resource = ? and deleted_at is null"
-    args: list[Any] = [resource]
-    if updated_since is not None:
-        sql += " and updated_at >= ?"
-        args.append(updated_since)
-    if after is not None:
-        sql += " and (updated_at, id) > (?, ?)"
-        args += list(after)
+    sql, args = live_query(resource, updated_since, [("(updated_at, id) > (?, ?)", after)] if after else [])
     sql += " order by updated_at, id limit ?"
     args.append(limit)
     return [json.loads(row["doc"]) for row in conn.execute(sql, args)]

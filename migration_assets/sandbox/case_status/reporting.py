@@ -29,6 +29,7 @@ portal was activated at its creation when it has portal access.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -73,7 +74,7 @@ class Reports:
 
     def _cases(self, number: int, size: int) -> list[dict[str, Any]]:
         with self.state.connect() as conn:
-            cases = store.page(conn, "cases", number=number, size=size)
+            cases = [json.loads(d) for d in store.page_text(conn, "cases", number=number, size=size)]
             ids = [c["id"] for c in cases]
             users = _by_id(conn, "users", {u for c in cases for u in _people(c)})
             clients = _by_id(conn, "clients", {i for c in cases for i in c.get("client_ids") or []})

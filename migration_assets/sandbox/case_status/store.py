@@ -7,41 +7,28 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from pathlib import Path
 from typing import Any
 
-from migration_assets.sandbox._common import SqliteState
-from migration_assets.sandbox._documents import deletions, get, parse_timestamp, public, put, utc_z
+from migration_assets.sandbox._common import state_opener
+from migration_assets.sandbox._documents import (
+    deletions,
+    get,
+    live_query,
+    parse_timestamp,
+    public,
+    put,
+    records_schema,
+    utc_z,
+)
 
 __all__ = ["deletions", "get", "parse_timestamp", "public", "put", "utc_z"]  # the shared document table
 
-SCHEMA = """
-create table if not exists records (
-    resource text not null,
-    id integer not null,
-    updated_at text not null,
-    deleted_at text,
-    doc text not null,
-    primary key (resource, id)
-);
-create index if not exists records_by_update on records (resource, updated_at, id);
-create index if not exists records_by_deletion on records (deleted_at);
-"""
+SCHEMA = records_schema("integer")
 
 # Option names are part of the contract: the lead's tests set them with `set_options`.
 DEFAULT_OPTIONS: dict[str, Any] = {"rate_per_second": 5.0, "burst": 10}
 
-
-def open_state(path: Path) -> SqliteState:
-    """Open (creating when missing) the emulator's SQLite file.
-
-    Args:
-        path: the state file shared by every process of this sandbox.
-
-    Returns:
-        The SqliteState with the records table and default options.
-    """
-    return SqliteState(Path(path), SCHEMA, DEFAULT_OPTIONS)
+open_state = state_opener(SCHEMA, DEFAULT_OPTIONS)
 
 
 def page_text(
@@ -53,7 +40,8 @@ def page_text(
     updated_since: str | None = None,
     case_id: str | None = None,
 ) -> list[str]:
-    """Like `page`, the stored JSON text of each document (not decoded)."""
+    """One page of live documents ordered by (updated_at, id), `number` counting from 1: the stored
+    JSON text of each (not decoded)."""
     sql, args = _page_query(resource, number, size, updated_since, case_id)
     return [row["doc"] for row in conn.execute(sql, args)]
 
@@ -68,34 +56,12 @@ def public_array(docs: list[str]) -> bytes:
 def _page_query(
     resource: str, number: int, size: int, updated_since: str | None, case_id: str | None
 ) -> tuple[str, list[Any]]:
-    sql = "select doc from records where resource = ? and deleted_at is null"
-    args: list[Any] = [resource]
-    if updated_since is not None:
-        sql += " and updated_at >= ?"
-        args.append(updated_since)
-    if case_id is not None:
-        # Compared as text: the real files API returns case_id as a string, the others as a number.
-        sql += " and cast(json_extract(doc, '$.case_id') as text) = ?"
-        args.append(case_id)
+    # case_id compared as text: the real files API returns it as a string, the others as a number
+    by_case = [("cast(json_extract(doc, '$.case_id') as text) = ?", [case_id])] if case_id is not None else []
+    sql, args = live_query(resource, updated_since, by_case)
     sql += " order by updated_at, id limit ? offset ?"
     args += [size, (number - 1) * size]
     return sql, args
-
-
-def page(
-    conn: sqlite3.Connection,
-    resource: str,
-    *,
-    number: int,
-    size: int,
-    updated_since: str | None = None,
-    case_id: str | None = None,
-) -> list[dict[str, Any]]:
-    """One page of live documents ordered by (updated_at, id); `number` counts from 1."""
-    return [
-        json.loads(d)
-        for d in page_text(conn, resource, number=number, size=size, updated_since=updated_since, case_id=case_id)
-    ]
 
 
 def next_id(conn: sqlite3.Connection, resource: str) -> int:

@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from migration_assets.sandbox._common import FaultInjection
+from migration_assets.sandbox._common import FaultInjection, ThreadConnections
 from migration_assets.sandbox.dataverse import api, auth, batch, bootstrap, documents, store
 from migration_assets.sandbox.dataverse.core import API_PREFIX, Call, Ctx, ODataError, Result
 from migration_assets.sandbox.dataverse.limits import DOP_HINT, ServiceProtection
@@ -45,7 +45,7 @@ class Emulator:
     def __init__(self, state_path: Path) -> None:
         self.state = store.open_state(state_path)
         self.state_path = Path(state_path)
-        self.connections = store.Connections(self.state_path)
+        self.connections = ThreadConnections(self.state_path)
         self.limits = ServiceProtection(self.state, self.connections)
         self._catalog: Catalog | None = None
         with self.state.connect() as conn:

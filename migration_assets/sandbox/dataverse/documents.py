@@ -36,6 +36,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from migration_assets.sandbox._common import ThreadConnections
 from migration_assets.sandbox.dataverse import auth, store
 from migration_assets.sandbox.dataverse.core import ODataError
 
@@ -80,7 +81,7 @@ def check_path(path: str) -> str:
 class DocumentStore:
     """Files on disk next to the SQLite state, described by rows of table `documents`."""
 
-    def __init__(self, connections: store.Connections, state_path: Path) -> None:
+    def __init__(self, connections: ThreadConnections, state_path: Path) -> None:
         self.connections, self.state_path = connections, state_path
         self.root = state_path.parent / f"{state_path.stem}_documents"
         self.uploads = self.root / ".uploads"

@@ -20,7 +20,7 @@ import math
 import threading
 import time
 
-from migration_assets.sandbox._common import SharedWindow, SqliteState
+from migration_assets.sandbox._common import SharedWindow, SqliteState, ThreadConnections
 from migration_assets.sandbox.dataverse import store
 from migration_assets.sandbox.dataverse.core import ODataError
 from migration_assets.sandbox.dataverse.store import Options
@@ -39,9 +39,9 @@ class ServiceProtection:
         connections: the app's connections to it (a new set when None).
     """
 
-    def __init__(self, state: SqliteState, connections: store.Connections | None = None) -> None:
+    def __init__(self, state: SqliteState, connections: ThreadConnections | None = None) -> None:
         self.state = state
-        self.connections = connections or store.Connections(state.path)
+        self.connections = connections or ThreadConnections(state.path)
         self.window = SharedWindow(state, WINDOW_NAME)
         self._lock = threading.Lock()
         self._active: dict[str, int] = {}

@@ -4,7 +4,7 @@ Records are JSON documents per (table, id) with a row version taken from one glo
 Dataverse's `versionnumber`); `record_keys` indexes alternate-key values so uniqueness and
 key-addressed upserts are single lookups.
 
-Connections: each app keeps one SQLite connection per worker thread (`Connections`): reads run in
+Connections: each app keeps one SQLite connection per worker thread (`_common.ThreadConnections`): reads run in
 a deferred transaction on a WAL snapshot, so they never wait for the writer; writes take the write
 lock (`begin immediate`). Reusing connections spares the schema parse and the checkpoint that
 opening and closing the last connection of a WAL file costs on every request.
@@ -15,15 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from migration_assets.sandbox._common import SqliteState
+from migration_assets.sandbox._common import bump_counter, state_opener
 
 SCHEMA = """
 create table if not exists sandbox_counters (name text primary key, value integer not null);
@@ -117,52 +114,7 @@ class Options:
         return None if self.tier == "enterprise" else 15
 
 
-def open_state(path: Path) -> SqliteState:
-    """The emulator's SQLite state (created on first use)."""
-    return SqliteState(Path(path), SCHEMA, DEFAULTS)
-
-
-class Connections:
-    """One SQLite connection per thread for one state file, in read or write transactions.
-
-    Args:
-        path: the state file (created by `open_state` first).
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._local = threading.local()
-
-    def _connection(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("pragma synchronous=normal")
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (committed on success, rolled back on error)."""
-        conn = self._connection()
-        conn.execute("begin immediate")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("rollback")
-            raise
-        conn.execute("commit")
-
-    @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        """A read transaction on one snapshot; it never waits for a writer (WAL)."""
-        conn = self._connection()
-        conn.execute("begin")
-        try:
-            yield conn
-        finally:
-            conn.execute("rollback")
+open_state = state_opener(SCHEMA, DEFAULTS)
 
 
 def read_options(conn: sqlite3.Connection) -> Options:
@@ -172,11 +124,7 @@ def read_options(conn: sqlite3.Connection) -> Options:
 
 def next_counter(conn: sqlite3.Connection, name: str) -> int:
     """Increment and return a named counter (row versions, record order)."""
-    row = conn.execute(
-        "insert into sandbox_counters values (?, 1) on conflict(name) do update set value = value + 1 returning value",
-        (name,),
-    ).fetchone()
-    return int(row["value"])
+    return bump_counter(conn, name, table="sandbox_counters")
 
 
 def utc_now() -> str:

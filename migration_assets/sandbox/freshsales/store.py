@@ -14,10 +14,9 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
-from migration_assets.sandbox._common import SqliteState
+from migration_assets.sandbox._common import bump_counter, state_opener
 
 SCHEMA = """
 create table if not exists records (id integer primary key, entity text not null, seq integer not null,
@@ -66,16 +65,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
 ID_BASE = 70_000_100_000  # record and user ids; fixed selector ids sit below this
 
 
-def open_state(path: Path) -> SqliteState:
-    """Open (creating when missing) the emulator's SQLite file.
-
-    Args:
-        path: the state file shared by every process serving this sandbox.
-
-    Returns:
-        The SqliteState with every table and the default options.
-    """
-    return SqliteState(Path(path), SCHEMA, DEFAULT_OPTIONS)
+open_state = state_opener(SCHEMA, DEFAULT_OPTIONS)
 
 
 def options(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -110,30 +100,16 @@ def now_iso(conn: sqlite3.Connection) -> str:
 
 def next_id(conn: sqlite3.Connection) -> int:
     """A new large integer id (records, users, fields, pipelines, jobs share one counter)."""
-    row = conn.execute(
-        "insert into counters(name, value) values ('id', ?) "
-        "on conflict(name) do update set value = value + 1 returning value",
-        (ID_BASE,),
-    ).fetchone()
-    return int(row[0])
+    return bump_counter(conn, "id", start=ID_BASE)
 
 
 def next_seq(conn: sqlite3.Connection) -> int:
-    row = conn.execute(
-        "insert into counters(name, value) values ('seq', 1) "
-        "on conflict(name) do update set value = value + 1 returning value"
-    ).fetchone()
-    return int(row[0])
+    return bump_counter(conn, "seq")
 
 
 def add_counter(conn: sqlite3.Connection, name: str, delta: int) -> int:
     """Add `delta` to a named counter (e.g. storage bytes) and return the new value."""
-    row = conn.execute(
-        "insert into counters(name, value) values (?, ?) "
-        "on conflict(name) do update set value = value + excluded.value returning value",
-        (name, delta),
-    ).fetchone()
-    return int(row[0])
+    return bump_counter(conn, name, by=delta)
 
 
 def counter(conn: sqlite3.Connection, name: str) -> int:

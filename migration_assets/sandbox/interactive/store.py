@@ -21,10 +21,9 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from migration_assets.sandbox._common import SqliteState
+from migration_assets.sandbox._common import SqliteState, state_opener
 from migration_assets.sandbox.interactive.objects import ASSOCIATION_TYPES, TYPES
 
 SCHEMA = """
@@ -76,9 +75,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
 Record = dict[str, Any]
 
 
-def open_state(path: Path) -> SqliteState:
-    """Open (creating when missing) the emulator's SQLite file with its default options."""
-    return SqliteState(Path(path), SCHEMA, DEFAULT_OPTIONS)
+open_state = state_opener(SCHEMA, DEFAULT_OPTIONS)
 
 
 def options(state: SqliteState) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlite3
 import string
 
+from migration_assets.sandbox._common import bump_counter
+
 _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 _CHECKSUM = string.ascii_uppercase + "012345"
 
@@ -72,9 +74,4 @@ def next_id(conn: sqlite3.Connection, prefix: str) -> str:
 
 def next_counter(conn: sqlite3.Connection, name: str, start: int = 1) -> int:
     """Increment and return a named counter, starting at `start`."""
-    row = conn.execute(
-        "insert into counters(name, value) values (?, ?) "
-        "on conflict(name) do update set value = value + 1 returning value",
-        (name, start),
-    ).fetchone()
-    return int(row[0])
+    return bump_counter(conn, name, start=start)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from migration_assets.sandbox._common import SqliteState
+from migration_assets.sandbox._common import bump_counter, state_opener
 
 SCHEMA = """
 create table if not exists records (
@@ -58,16 +58,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
 }
 
 
-def open_state(path: Path) -> SqliteState:
-    """Open (creating when missing) the emulator's SQLite file.
-
-    Args:
-        path: the state file shared by every process of this sandbox.
-
-    Returns:
-        The SqliteState with every table and the default options.
-    """
-    return SqliteState(Path(path), SCHEMA, DEFAULT_OPTIONS)
+open_state = state_opener(SCHEMA, DEFAULT_OPTIONS)
 
 
 def blob_dir(state_path: Path) -> Path:
@@ -123,11 +114,7 @@ def put_record(conn: sqlite3.Connection, sobject: str, values: dict[str, Any], k
 
 def next_seq(conn: sqlite3.Connection) -> int:
     """The creation-order number of a new record (a counter, so inserts never scan the table)."""
-    row = conn.execute(
-        "insert into counters(name, value) values ('record_seq', 1) "
-        "on conflict(name) do update set value = value + 1 returning value"
-    ).fetchone()
-    return int(row[0])
+    return bump_counter(conn, "record_seq")
 
 
 def key_value(value: Any) -> str:
