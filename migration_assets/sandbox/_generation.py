@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 from faker import Faker
 
+from migration_assets.sandbox import _documents as documents
+
 BASE = datetime(2026, 11, 1, tzinfo=UTC)
 # (first, last): accents, Arabic and Hebrew (RTL), CJK, emoji.
 UNICODE_NAMES: tuple[tuple[str, str], ...] = (
@@ -76,11 +78,11 @@ Builder = Callable[[Any], list[dict[str, Any]]]
 
 
 class DocumentStore(Protocol):
-    """The part of a document-store emulator (Case Status, BackDocket) that seeding writes through."""
+    """The part of a document-store emulator (Case Status, BackDocket) that seeding needs besides
+    the shared document table (`_documents`)."""
 
     def open_state(self, path: Path) -> Any: ...
     def clear(self, conn: Any) -> None: ...
-    def put(self, conn: Any, resource: str, docs: Iterable[dict[str, Any]]) -> Any: ...
 
 
 def build_documents(
@@ -104,7 +106,7 @@ def write_documents(store: DocumentStore, state_path: Path, data: dict[str, list
     with store.open_state(Path(state_path)).connect() as conn:
         store.clear(conn)
         for resource, docs in data.items():
-            store.put(conn, resource, docs)
+            documents.put(conn, resource, docs)
     return {resource: sum(1 for d in docs if not d.get("deleted_at")) for resource, docs in data.items()}
 
 
@@ -118,7 +120,7 @@ class DocumentEdits:
     delta tests stay deterministic.
 
     Attributes:
-        store: the emulator's store module (open_state, get, put, public).
+        store: the emulator's store module (its `open_state`; the records are `_documents`' table).
         system: the system's title, for errors.
         resources: its resource (URL) names.
         new_id: (connection, resource, fields) -> the id a new record gets.
@@ -136,7 +138,7 @@ class DocumentEdits:
     def _stamp(self, resource: str, now: str) -> str:
         if resource not in self.resources:
             raise ValueError(f"unknown {self.system} resource {resource!r} (known: {', '.join(self.resources)})")
-        return self.store.utc_z(now)
+        return documents.utc_z(now)
 
     def create(self, state_path: Path, resource: str, doc: Mapping[str, Any], *, now: str = DEFAULT_NOW) -> dict:
         """Add a record with a new id (or the one `doc` brings); created_at = updated_at = `now`; the
@@ -148,12 +150,12 @@ class DocumentEdits:
         stamp = self._stamp(resource, now)
         with self.store.open_state(Path(state_path)).connect() as conn:
             record_id = self.key(self.new_id(conn, resource, doc))
-            if self.store.get(conn, resource, record_id, with_deleted=True) is not None:
+            if documents.get(conn, resource, record_id, with_deleted=True) is not None:
                 raise ValueError(f"{resource} {record_id} already exists")
             fields = {k: v for k, v in doc.items() if k != "id"}
             new = {"id": record_id, **self.new_fields, **fields, "created_at": stamp, "updated_at": stamp}
-            self.store.put(conn, resource, [new])
-        return self.store.public(new)
+            documents.put(conn, resource, [new])
+        return documents.public(new)
 
     def update(
         self, state_path: Path, resource: str, record_id: Any, changes: Mapping[str, Any], *, now: str = DEFAULT_NOW
@@ -168,8 +170,8 @@ class DocumentEdits:
         with self.store.open_state(Path(state_path)).connect() as conn:
             doc = self._live(conn, resource, record_id)
             new = {**doc, **changes, "id": doc["id"], "updated_at": stamp}
-            self.store.put(conn, resource, [new])
-        return self.store.public(new)
+            documents.put(conn, resource, [new])
+        return documents.public(new)
 
     def delete(self, state_path: Path, resource: str, record_id: Any, *, now: str = DEFAULT_NOW) -> None:
         """Soft-delete a live record: deleted_at = updated_at = `now`; it leaves every listing and
@@ -182,10 +184,10 @@ class DocumentEdits:
         stamp = self._stamp(resource, now)
         with self.store.open_state(Path(state_path)).connect() as conn:
             doc = self._live(conn, resource, record_id)
-            self.store.put(conn, resource, [{**doc, "updated_at": stamp, "deleted_at": stamp}])
+            documents.put(conn, resource, [{**doc, "updated_at": stamp, "deleted_at": stamp}])
 
     def _live(self, conn: Any, resource: str, record_id: Any) -> dict[str, Any]:
-        doc = self.store.get(conn, resource, self.key(record_id))
+        doc = documents.get(conn, resource, self.key(record_id))
         if doc is None:
             raise KeyError(f"{resource} {record_id} not found")
         return doc

@@ -10,9 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from migration_assets.sandbox._documents import utc_z
 from migration_assets.sandbox.backdocket import RESOURCES, build, create_app, generate, mutate
 from migration_assets.sandbox.backdocket.params import encode_cursor
-from migration_assets.sandbox.backdocket.store import CLIENT_ID, CLIENT_SECRET, open_state, utc_z
+from migration_assets.sandbox.backdocket.store import CLIENT_ID, CLIENT_SECRET, open_state
 from migration_assets_tests.emulators import asgi_client, dataset_fixture, state_fixtures
 
 HOST = "http://backdocket.sandbox"

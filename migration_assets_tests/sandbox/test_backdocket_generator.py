@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 
+from migration_assets.sandbox._documents import parse_timestamp
 from migration_assets.sandbox.backdocket import build, generate, people, seed
 from migration_assets.sandbox.backdocket.content import sha256
 from migration_assets.sandbox.backdocket.gen_matters import CLAIM_STATUSES, MATTER_STATUSES
 from migration_assets.sandbox.backdocket.generator import sizes
 from migration_assets.sandbox.backdocket.resources import RESOURCES
-from migration_assets.sandbox.backdocket.store import open_state, parse_timestamp
+from migration_assets.sandbox.backdocket.store import open_state
 from migration_assets.systems import Person
 from migration_assets_tests.emulators import generate_with_seeds, record_rows
 

@@ -36,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from migration_assets.sandbox import _documents as documents
 from migration_assets.sandbox._common import FaultInjection, SqliteState
 from migration_assets.sandbox.backdocket import auth, content, params, render, store
 from migration_assets.sandbox.backdocket.guard import Guard
@@ -97,22 +98,22 @@ class BackDocketApi:
             docs = docs[: query.limit]
             last = docs[-1]
             next_cursor = params.encode_cursor(
-                resource, query.updated_since, (store.utc_z(last["updated_at"]), str(last["id"]))
+                resource, query.updated_since, (documents.utc_z(last["updated_at"]), str(last["id"]))
             )
-        return JSONResponse({"data": [store.public(d) for d in docs], "next_cursor": next_cursor})
+        return JSONResponse({"data": [documents.public(d) for d in docs], "next_cursor": next_cursor})
 
     async def get_record(self, request: Request) -> Response:
         resource = _resource(request)
         params.parse_none(request)
         doc = await run_in_threadpool(self._get, resource, request.path_params["id"])
-        return JSONResponse(store.public(doc))
+        return JSONResponse(documents.public(doc))
 
     async def deleted(self, request: Request) -> Response:
         since = params.parse_since(request)
 
         def read() -> list[dict[str, Any]]:
             with self.state.connect() as conn:
-                return store.deletions(conn, since)
+                return documents.deletions(conn, since)
 
         return JSONResponse(await run_in_threadpool(read))
 
@@ -138,7 +139,7 @@ class BackDocketApi:
 
     def _get(self, resource: str, record_id: str) -> dict[str, Any]:
         with self.state.connect() as conn:
-            doc = store.get(conn, resource, record_id)
+            doc = documents.get(conn, resource, record_id)
         if doc is None:
             raise ApiError(404, "not_found", f"No {resource} record with id '{record_id}'.")
         return doc

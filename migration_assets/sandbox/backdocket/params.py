@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from migration_assets.sandbox._documents import utc_z
 from migration_assets.sandbox.backdocket.render import ApiError
-from migration_assets.sandbox.backdocket.store import utc_z
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 200

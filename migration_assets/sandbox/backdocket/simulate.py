@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from migration_assets.sandbox import _documents as documents
 from migration_assets.sandbox.backdocket import mutate, store
 from migration_assets.sandbox.backdocket.gen_common import iso
 
@@ -230,7 +231,7 @@ def simulate_delta(state_path: Path, *, now: str | None = None) -> dict[str, Any
         [first stamp, now].
     """
     state_path = Path(state_path)
-    moment = store.parse_timestamp(now) if now else datetime.now(UTC).replace(microsecond=0)
+    moment = documents.parse_timestamp(now) if now else datetime.now(UTC).replace(microsecond=0)
     clock = _Clock(moment)
     user = _first(
         state_path, "users", 1, "json_extract(doc, '$.role') = 'attorney' and json_extract(doc, '$.active') = 1"

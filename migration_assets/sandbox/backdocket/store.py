@@ -14,19 +14,8 @@ import sqlite3
 from typing import Any
 
 from migration_assets.sandbox._common import state_opener
-from migration_assets.sandbox._documents import (
-    deletions,
-    get,
-    live_query,
-    parse_timestamp,
-    public,
-    put,
-    records_schema,
-    utc_z,
-)
+from migration_assets.sandbox._documents import live_query, records_schema
 from migration_assets.sandbox.backdocket.resources import ID_PREFIX
-
-__all__ = ["deletions", "get", "parse_timestamp", "public", "put", "utc_z"]  # the shared document table
 
 SCHEMA = (
     records_schema("text")

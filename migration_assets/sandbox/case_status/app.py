@@ -36,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from migration_assets.sandbox import _documents as documents
 from migration_assets.sandbox._common import FaultInjection, SharedWindow, SqliteState
 from migration_assets.sandbox.case_status import content, reporting, store
 from migration_assets.sandbox.case_status.guard import WINDOW_NAME, check
@@ -114,7 +115,7 @@ class CaseStatusApi:
     async def portal_config(self, request: Request) -> Response:
         parse(request, paging=False)
         doc = await run_in_threadpool(self._get, SINGLETON, 1)
-        return JSONResponse(store.public(doc)) if doc else _detail(404, "Portal configuration not found")
+        return JSONResponse(documents.public(doc)) if doc else _detail(404, "Portal configuration not found")
 
     async def get_record(self, request: Request) -> Response:
         resource, raw_id = request.path_params["resource"], request.path_params["id"]
@@ -122,7 +123,7 @@ class CaseStatusApi:
             return _detail(404, f"Unknown resource: {resource}")
         parse(request, paging=False)
         doc = await run_in_threadpool(self._get, resource, int(raw_id)) if raw_id.isdigit() else None
-        return JSONResponse(store.public(doc)) if doc else _detail(404, f"{resource} {raw_id} not found")
+        return JSONResponse(documents.public(doc)) if doc else _detail(404, f"{resource} {raw_id} not found")
 
     async def file_content(self, request: Request) -> Response:
         raw_id = request.path_params["id"]
@@ -147,13 +148,13 @@ class CaseStatusApi:
 
         def read() -> list[dict]:
             with self.state.connect() as conn:
-                return store.deletions(conn, query.since or "")
+                return documents.deletions(conn, query.since or "")
 
         return JSONResponse(await run_in_threadpool(read))
 
     def _get(self, resource: str, record_id: int) -> dict | None:
         with self.state.read() as conn:
-            return store.get(conn, resource, record_id)
+            return documents.get(conn, resource, record_id)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from migration_assets.sandbox import _documents as documents
 from migration_assets.sandbox._generation import build_documents, write_documents
 from migration_assets.sandbox.case_status import gen_activity, gen_core, store
 from migration_assets.sandbox.case_status.gen_common import Context
@@ -99,5 +100,5 @@ def source_users(state_path: Path) -> list[dict[str, Any]]:
         rows = conn.execute(
             "select doc from records where resource = 'users' and deleted_at is null order by id"
         ).fetchall()
-    docs = [store.public(json.loads(r["doc"])) for r in rows]
+    docs = [documents.public(json.loads(r["doc"])) for r in rows]
     return [{k: d.get(k) for k in USER_FIELDS} for d in docs]

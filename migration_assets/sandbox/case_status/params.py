@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from migration_assets.sandbox.case_status.store import utc_z
+from migration_assets.sandbox._documents import utc_z
 
 DEFAULT_SIZE = 10
 MAX_SIZE = 100

@@ -39,6 +39,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from migration_assets.sandbox import _documents as documents
 from migration_assets.sandbox._common import SqliteState
 from migration_assets.sandbox.case_status import store
 from migration_assets.sandbox.case_status.params import parse
@@ -186,7 +187,7 @@ def firm_row(conn: sqlite3.Connection) -> dict[str, Any]:
         "and json_extract(doc, '$.active') = 1",
     )
     clients = _count(conn, "select count(*) from records where resource = 'clients' and deleted_at is null")
-    portal = store.get(conn, "portal-config", 1) or {}
+    portal = documents.get(conn, "portal-config", 1) or {}
     hours = _average_response_hours(conn)
     return {
         "Firm Name": (portal.get("branding") or {}).get("firm_name"),
@@ -268,7 +269,7 @@ def _nps_cases(conn: sqlite3.Connection, case_ids: list[int]) -> set[int]:
 
 
 def _by_id(conn: sqlite3.Connection, resource: str, ids: set) -> dict[int, dict]:
-    found = (store.get(conn, resource, int(i)) for i in ids if isinstance(i, int))
+    found = (documents.get(conn, resource, int(i)) for i in ids if isinstance(i, int))
     return {doc["id"]: doc for doc in found if doc}
 
 

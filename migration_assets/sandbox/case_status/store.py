@@ -10,18 +10,7 @@ import sqlite3
 from typing import Any
 
 from migration_assets.sandbox._common import state_opener
-from migration_assets.sandbox._documents import (
-    deletions,
-    get,
-    live_query,
-    parse_timestamp,
-    public,
-    put,
-    records_schema,
-    utc_z,
-)
-
-__all__ = ["deletions", "get", "parse_timestamp", "public", "put", "utc_z"]  # the shared document table
+from migration_assets.sandbox._documents import live_query, public, records_schema
 
 SCHEMA = records_schema("integer")
 
