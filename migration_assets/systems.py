@@ -26,7 +26,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -52,6 +52,18 @@ class EnvNames:
     extra_credentials: str | None = None
     optional: tuple[str, ...] = ()  # fields the connector can derive (e.g. a token URL from the login URL)
 
+    @classmethod
+    def oauth(cls, prefix: str, *, base_url: str = "BASE_URL", **more: Any) -> EnvNames:
+        """An OAuth client-credentials system's names: `<prefix>_<base_url>`, `<prefix>_TOKEN_URL`,
+        `<prefix>_CLIENT_ID` and `<prefix>_CLIENT_SECRET` (the README lists every system's)."""
+        return cls(
+            base_url=f"{prefix}_{base_url}",
+            token_url=f"{prefix}_TOKEN_URL",
+            client_id=f"{prefix}_CLIENT_ID",
+            client_secret=f"{prefix}_CLIENT_SECRET",
+            **more,
+        )
+
     def names(self) -> dict[str, str]:
         """{field: variable name} of the variables this system uses."""
         return {k: v for k, v in self.__dict__.items() if v is not None and k != "optional"}
@@ -72,8 +84,6 @@ class SandboxDeclaration:
     """How to build, reach and seed the strict emulator of one system.
 
     Attributes:
-        app: "module:function"; function(state_path: Path) returns the ASGI app.
-        seeding: module with the seeding hooks of the system's role (see this module's docstring).
         host: base URL used in process (any host works with the ASGI transport).
         api_prefix: path of the data API under the host ("" or "/api/data/v9.2").
         token_path: OAuth token endpoint path, or None for API-key systems.
@@ -85,16 +95,21 @@ class SandboxDeclaration:
             function(state_path: Path, plan: Mapping) -> list[str] (one line per change), where
             `plan` is the plan/schema_diff report (its `to_create` items). None: the destination's
             connector creates its schema itself in plan/schema_apply.
+        app: "module:function"; function(state_path: Path) returns the ASGI app. By convention
+            `create_app` of `migration_assets.sandbox.<package>.app`, <package> the declaring
+            connector package's folder name.
+        seeding: module with the seeding hooks of the system's role (see this module's docstring);
+            by convention `migration_assets.sandbox.<package>.seed`.
     """
 
-    app: str
-    seeding: str
     host: str
     api_prefix: str = ""
     token_path: str | None = None
     credentials: Mapping[str, str] = field(default_factory=dict)
     extra_credentials: tuple[Mapping[str, str], ...] = ()
     admin_schema_hook: str | None = None
+    app: str = ""
+    seeding: str = ""
 
 
 @dataclass(frozen=True)
@@ -105,11 +120,13 @@ class SystemDeclaration:
         name: the name specs use (`source:` / `destination:`) and the sandbox state file's stem.
         title: the name people read ("Dynamics 365 Sales (Dataverse)").
         role: "source" or "destination".
-        connector: "module:Class" of its SourceConnector / DestinationConnector.
+        connector: "module:Class" of its SourceConnector / DestinationConnector; a module starting
+            with "." is relative to the declaring package (".client:CaseStatusSource").
         env: environment variables of a real tenant.
-        catalog: a source's "module:ATTR" (Mapping[str, SourceObject]); a destination's YAML file of
-            standard tables, relative to the declaring package (`catalog.yaml`).
         sandbox: its emulator.
+        catalog: a source's "module:ATTR" (Mapping[str, SourceObject], by convention
+            ".settings:CATALOG"); a destination's YAML file of standard tables, relative to the
+            declaring package (by convention `catalog.yaml`).
         column_prefix: a source's short prefix for the columns a destination gets for its data
             (external ids, custom fields), e.g. "cs" for Case Status.
         package: the declaring package's folder (filled in by discovery).
@@ -120,8 +137,8 @@ class SystemDeclaration:
     role: Literal["source", "destination"]
     connector: str
     env: EnvNames
-    catalog: str
     sandbox: SandboxDeclaration
+    catalog: str = ""
     column_prefix: str = ""
     package: Path | None = None
 
@@ -161,9 +178,32 @@ def declarations() -> dict[str, SystemDeclaration]:
             continue  # a helper package, not a system
         module = importlib.import_module(f"{CONNECTORS_PACKAGE}.{info.name}.system")
         declared: SystemDeclaration = module.SYSTEM
-        package = Path(module.__file__).parent  # type: ignore[arg-type]
-        found[declared.name] = SystemDeclaration(**{**declared.__dict__, "package": package})
+        found[declared.name] = _with_conventions(declared, info.name, Path(module.__file__).parent)  # type: ignore[arg-type]
     return found
+
+
+def _with_conventions(declared: SystemDeclaration, folder: str, package: Path) -> SystemDeclaration:
+    """The declaration with its relative references made absolute and its conventional defaults
+    filled in (see the attributes of SystemDeclaration and SandboxDeclaration)."""
+    here, emulator = f"{CONNECTORS_PACKAGE}.{folder}", f"migration_assets.sandbox.{folder}"
+    sandbox = replace(
+        declared.sandbox,
+        app=declared.sandbox.app or f"{emulator}.app:create_app",
+        seeding=declared.sandbox.seeding or f"{emulator}.seed",
+    )
+    catalog = declared.catalog or (".settings:CATALOG" if declared.role == "source" else "catalog.yaml")
+    return replace(
+        declared,
+        connector=_absolute(declared.connector, here),
+        catalog=_absolute(catalog, here) if declared.role == "source" else catalog,
+        sandbox=sandbox,
+        package=package,
+    )
+
+
+def _absolute(reference: str, package: str) -> str:
+    """A "module:attribute" reference whose module may be relative (".client") to `package`."""
+    return package + reference if reference.startswith(".") else reference
 
 
 def system(name: str, role: str | None = None) -> SystemDeclaration:

@@ -12,14 +12,13 @@ from typing import Any
 import pytest
 
 from migration_assets.connectors.interactive.system import SANDBOX_TOKEN as DECLARED_TOKEN
-from migration_assets.connectors.interactive.system import SYSTEM
 from migration_assets.sandbox.interactive import SANDBOX_TOKEN, seed
 from migration_assets.sandbox.interactive.gen_common import Context
 from migration_assets.sandbox.interactive.gen_config import DEFAULT_STAGES, ESTATE_STAGES
 from migration_assets.sandbox.interactive.generator import build, generate, sizes
 from migration_assets.sandbox.interactive.objects import CUSTOM_TYPE_ID, LIFECYCLE_STAGES
 from migration_assets.sandbox.interactive.store import open_state
-from migration_assets.systems import Person
+from migration_assets.systems import Person, system
 from migration_assets_tests.emulators import generate_with_seeds
 
 SCALE = 100
@@ -273,6 +272,7 @@ def test_simulate_delta_updates_creates_and_archives_within_the_last_hours(tmp_p
 
 
 def test_the_system_declaration_names_the_sandbox_and_hooks() -> None:
+    SYSTEM = system("interactive")  # as discovered: conventions filled in (sandbox package, hooks)
     assert SYSTEM.name == "interactive" and SYSTEM.role == "source"
     assert SYSTEM.env.names() == {"base_url": "INTERACTIVE_BASE_URL", "api_key": "INTERACTIVE_TOKEN"}
     assert SYSTEM.sandbox.credentials == {"api_key": SANDBOX_TOKEN} and DECLARED_TOKEN == SANDBOX_TOKEN

@@ -20,12 +20,7 @@ from migration_assets.connectors.http import RateHeaders, SessionSettings
 from migration_assets.systems import EnvNames
 
 SYSTEM = "backdocket"
-ENV = EnvNames(
-    base_url="BACKDOCKET_BASE_URL",
-    token_url="BACKDOCKET_TOKEN_URL",
-    client_id="BACKDOCKET_CLIENT_ID",
-    client_secret="BACKDOCKET_CLIENT_SECRET",
-)
+ENV = EnvNames.oauth("BACKDOCKET")
 
 API_PREFIX = "/api/v1"
 TOKEN_PATH = "/oauth/token"

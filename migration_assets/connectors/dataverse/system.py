@@ -8,21 +8,13 @@ SYSTEM = SystemDeclaration(
     name="dynamics365",
     title="Dynamics 365 Sales (Dataverse)",
     role="destination",
-    connector="migration_assets.connectors.dataverse.client:DataverseDestination",
-    env=EnvNames(
-        base_url="DATAVERSE_URL",
-        token_url="DATAVERSE_TOKEN_URL",
-        client_id="DATAVERSE_CLIENT_ID",
-        client_secret="DATAVERSE_CLIENT_SECRET",
-        # further application users (Microsoft: more throughput = more application users), used when
-        # the spec's destination_options set `identities`
-        extra_credentials="DATAVERSE_EXTRA_CREDENTIALS",
-        optional=("extra_credentials",),
+    connector=".client:DataverseDestination",
+    # DATAVERSE_EXTRA_CREDENTIALS: further application users (Microsoft: more throughput = more
+    # application users), used when the spec's destination_options set `identities`
+    env=EnvNames.oauth(
+        "DATAVERSE", base_url="URL", extra_credentials="DATAVERSE_EXTRA_CREDENTIALS", optional=("extra_credentials",)
     ),
-    catalog="catalog.yaml",
     sandbox=SandboxDeclaration(
-        app="migration_assets.sandbox.dataverse.app:create_app",
-        seeding="migration_assets.sandbox.dataverse.seed",
         host="http://dataverse.sandbox",
         api_prefix="/api/data/v9.2",
         token_path="/sandbox-tenant/oauth2/v2.0/token",

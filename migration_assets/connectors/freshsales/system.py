@@ -6,12 +6,9 @@ SYSTEM = SystemDeclaration(
     name="freshsales",
     title="Freshsales (Freshworks CRM)",
     role="destination",
-    connector="migration_assets.connectors.freshsales.connector:FreshsalesDestination",
+    connector=".connector:FreshsalesDestination",
     env=EnvNames(base_url="FRESHSALES_BASE_URL", api_key="FRESHSALES_API_KEY"),
-    catalog="catalog.yaml",
     sandbox=SandboxDeclaration(
-        app="migration_assets.sandbox.freshsales.app:create_app",
-        seeding="migration_assets.sandbox.freshsales.seed",
         host="http://freshsales.sandbox",
         api_prefix="/crm/sales/api",
         credentials={"api_key": "fs-sandbox-key"},

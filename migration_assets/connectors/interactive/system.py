@@ -15,12 +15,9 @@ SYSTEM = SystemDeclaration(
     name="interactive",
     title="Interactive (HubSpot CRM v3 shaped)",
     role="source",
-    connector="migration_assets.connectors.interactive.client:InteractiveSource",
+    connector=".client:InteractiveSource",
     env=ENV,
-    catalog="migration_assets.connectors.interactive.settings:CATALOG",
     sandbox=SandboxDeclaration(
-        app="migration_assets.sandbox.interactive.app:create_app",
-        seeding="migration_assets.sandbox.interactive.seed",
         host="http://interactive.sandbox",
         credentials={"api_key": SANDBOX_TOKEN},
     ),
