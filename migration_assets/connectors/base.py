@@ -110,6 +110,18 @@ class SourceConnector(abc.ABC):
 
 
 # -- destination side -------------------------------------------------------------------------
+# Requirement type -> existing column types that hold its values without loss (a destination whose
+# types differ adds its own to these).
+COMPATIBLE_TYPES: Mapping[str, frozenset[str]] = {
+    "string": frozenset({"string", "memo", "picklist"}),
+    "memo": frozenset({"memo"}),
+    "integer": frozenset({"integer", "decimal"}),
+    "decimal": frozenset({"decimal"}),
+    "money": frozenset({"money", "decimal"}),
+    "date": frozenset({"date", "datetime"}),
+}
+
+
 @dataclass(frozen=True)
 class ColumnInfo:
     name: str

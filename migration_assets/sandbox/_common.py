@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from starlette.responses import JSONResponse, Response
+
 
 class ThreadConnections:
     """One reused SQLite connection per thread for one state file, in read or write transactions.
@@ -132,6 +134,16 @@ class SqliteState:
                 "insert into sandbox_options values (?, ?) on conflict(name) do update set value = excluded.value",
                 [(k, json.dumps(v)) for k, v in values.items()],
             )
+
+
+def ok(body: Any, status: int = 200) -> JSONResponse:
+    """A JSON response (200 unless told)."""
+    return JSONResponse(body, status_code=status)
+
+
+def no_content() -> Response:
+    """The 204 of a successful PATCH or DELETE."""
+    return Response(status_code=204)
 
 
 def state_opener(schema: str, defaults: Mapping[str, Any] | None = None) -> Callable[[Path], SqliteState]:

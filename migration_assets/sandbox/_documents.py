@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,6 +60,17 @@ def parse_timestamp(value: str) -> datetime:
 def utc_z(value: str) -> str:
     """Normalise an ISO 8601 timestamp to `YYYY-MM-DDTHH:MM:SSZ` (UTC), the sortable column form."""
     return parse_timestamp(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def optional_utc_z(raw: str | None, invalid: Callable[[], Exception]) -> str | None:
+    """`utc_z(raw)` of a query parameter, None when it is absent; raises `invalid()` when it is not
+    ISO 8601 (each API words that error its own way)."""
+    if raw is None:
+        return None
+    try:
+        return utc_z(raw)
+    except ValueError:
+        raise invalid() from None
 
 
 def public(doc: Mapping[str, Any]) -> dict[str, Any]:

@@ -42,13 +42,8 @@ ONSITE_REASON = "held in the onsite warehouse"
 
 MATTER_STATUSES = ("Open", "Pending", "Closed")
 CLAIM_STATUSES = (
-    "Active w/Contract",
-    "Chase Call",
-    "No Decision",
-    "Referral Pending",
-    "Closed",
-    "Rejected",
-    "Referred",
+    *("Active w/Contract", "Chase Call", "No Decision", "Referral Pending"),
+    *("Closed", "Rejected", "Referred"),  # the closed ones
 )
 TASK_STATUSES = ("Open", "Completed", "Cancelled")
 PRIORITIES = ("Low", "Normal", "High", "Urgent")

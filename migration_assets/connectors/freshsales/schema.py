@@ -23,11 +23,17 @@ from typing import Any
 
 import yaml
 
-from migration_assets.connectors.base import ColumnInfo, ColumnRequirement, SchemaPlan, TableInfo, TableRequirement
+from migration_assets.connectors.base import (
+    COMPATIBLE_TYPES,
+    ColumnInfo,
+    ColumnRequirement,
+    SchemaPlan,
+    TableInfo,
+    TableRequirement,
+)
 from migration_assets.connectors.freshsales.rows import split_position
 from migration_assets.connectors.freshsales.settings import (
     ASSOCIATIONS,
-    COMPATIBLE_TYPES,
     CREATE_TYPES,
     FIELD_TYPES,
     ID_DROPDOWNS,

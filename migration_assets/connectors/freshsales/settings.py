@@ -134,15 +134,6 @@ UI_TYPE_NAMES: dict[str, str] = {
     "date": "Date picker",
     "datetime": "Date and time",
 }
-# Requirement type -> existing column types that satisfy it.
-COMPATIBLE_TYPES: dict[str, frozenset[str]] = {
-    "string": frozenset({"string", "memo", "picklist"}),
-    "memo": frozenset({"memo"}),
-    "integer": frozenset({"integer", "decimal"}),
-    "decimal": frozenset({"decimal"}),
-    "money": frozenset({"money", "decimal"}),
-    "date": frozenset({"date", "datetime"}),
-}
 TEXT_MAX = 255
 
 # Standard dropdowns whose values are selector ids: written and read as the option's name.

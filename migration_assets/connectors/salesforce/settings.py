@@ -8,6 +8,7 @@ Everything here follows the real Salesforce REST API and Bulk API 2.0 at v62.0
 
 from __future__ import annotations
 
+from migration_assets.connectors import base
 from migration_assets.connectors.http import SessionSettings
 
 SYSTEM = "salesforce"
@@ -76,15 +77,8 @@ FIELD_TYPES: dict[str, str] = {
     "id": "id",
 }
 
-# Requirement type -> existing column types that satisfy it.
-COMPATIBLE_TYPES: dict[str, frozenset[str]] = {
-    "string": frozenset({"string", "memo", "picklist"}),
-    "memo": frozenset({"memo"}),
-    "integer": frozenset({"integer", "decimal"}),
-    "decimal": frozenset({"decimal", "money"}),
-    "money": frozenset({"money", "decimal"}),
-    "date": frozenset({"date", "datetime"}),
-}
+# Requirement type -> existing column types that satisfy it: a currency field takes decimals too.
+COMPATIBLE_TYPES = {**base.COMPATIBLE_TYPES, "decimal": frozenset({"decimal", "money"})}
 
 # Standard picklists edited through StandardValueSet instead of CustomField (Metadata API names).
 STANDARD_VALUE_SETS: dict[tuple[str, str], str] = {

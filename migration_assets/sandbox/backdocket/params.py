@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from migration_assets.sandbox._documents import utc_z
+from migration_assets.sandbox._documents import optional_utc_z
 from migration_assets.sandbox.backdocket.render import ApiError
 
 DEFAULT_LIMIT = 100
@@ -57,12 +57,7 @@ def single(request: Request, allowed: Collection[str]) -> dict[str, str]:
 
 def timestamp(params: dict[str, str], name: str) -> str | None:
     raw = params.get(name)
-    if raw is None:
-        return None
-    try:
-        return utc_z(raw)
-    except ValueError:
-        raise bad(f"'{name}' must be an ISO 8601 timestamp, got '{raw}'.", param=name) from None
+    return optional_utc_z(raw, lambda: bad(f"'{name}' must be an ISO 8601 timestamp, got '{raw}'.", param=name))
 
 
 def _limit(raw: str | None) -> int:

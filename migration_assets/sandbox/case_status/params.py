@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from migration_assets.sandbox._documents import utc_z
+from migration_assets.sandbox._documents import optional_utc_z
 
 DEFAULT_SIZE = 10
 MAX_SIZE = 100
@@ -60,12 +60,7 @@ def _int(params: dict[str, str], name: str, default: int, low: int, high: int | 
 
 def _timestamp(params: dict[str, str], name: str) -> str | None:
     raw = params.get(name)
-    if raw is None:
-        return None
-    try:
-        return utc_z(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be an ISO 8601 timestamp, got {raw!r}") from None
+    return optional_utc_z(raw, lambda: BadRequest(f"{name} must be an ISO 8601 timestamp, got {raw!r}"))
 
 
 def parse(request: Request, *, filters: Collection[str] = (), paging: bool = True) -> ListQuery:

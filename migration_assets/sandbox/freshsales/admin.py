@@ -23,8 +23,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from migration_assets.sandbox._common import ok
 from migration_assets.sandbox.freshsales import schema
-from migration_assets.sandbox.freshsales.api import Call, ok
+from migration_assets.sandbox.freshsales.api import Call
 from migration_assets.sandbox.freshsales.errors import FsError, invalid
 from migration_assets.sandbox.freshsales.model import ENTITIES
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from migration_assets.sandbox._common import SqliteState
 from migration_assets.sandbox.freshsales.errors import FsError, invalid
@@ -136,12 +136,6 @@ def endpoint(handler: Handler, *, allowed: tuple[str, ...]) -> Callable[[Request
     return run
 
 
-def ok(body: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse(body, status_code=status)
-
-
-def no_content() -> Response:
-    return Response(status_code=204)
 
 
 def meta(total: int, per_page: int) -> dict[str, int]:

@@ -21,10 +21,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from migration_assets.sandbox._common import FaultInjection
+from migration_assets.sandbox._common import FaultInjection, ok
 from migration_assets.sandbox.freshsales import schema
 from migration_assets.sandbox.freshsales.admin import field_plan_route
-from migration_assets.sandbox.freshsales.api import PREFIX, Call, Service, endpoint, ok
+from migration_assets.sandbox.freshsales.api import PREFIX, Call, Service, endpoint
 from migration_assets.sandbox.freshsales.bulk import bulk_routes
 from migration_assets.sandbox.freshsales.documents import document_routes
 from migration_assets.sandbox.freshsales.errors import FsError, not_found, render_fault

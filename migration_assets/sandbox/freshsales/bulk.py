@@ -23,9 +23,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from migration_assets.sandbox._common import savepoint
+from migration_assets.sandbox._common import ok, savepoint
 from migration_assets.sandbox.freshsales import records
-from migration_assets.sandbox.freshsales.api import Call, endpoint, ok
+from migration_assets.sandbox.freshsales.api import Call, endpoint
 from migration_assets.sandbox.freshsales.errors import FsError, invalid, not_found
 from migration_assets.sandbox.freshsales.model import ENTITIES, EntityDef
 from migration_assets.sandbox.freshsales.store import next_id, now_iso, option

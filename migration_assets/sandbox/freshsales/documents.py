@@ -22,8 +22,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from migration_assets.sandbox._common import no_content, ok
 from migration_assets.sandbox.freshsales import records
-from migration_assets.sandbox.freshsales.api import Call, endpoint, meta, no_content, ok
+from migration_assets.sandbox.freshsales.api import Call, endpoint, meta
 from migration_assets.sandbox.freshsales.errors import FsError, invalid
 from migration_assets.sandbox.freshsales.model import DOCUMENTS, ENTITIES, EntityDef
 from migration_assets.sandbox.freshsales.store import (

@@ -25,9 +25,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from migration_assets.sandbox._common import savepoint
+from migration_assets.sandbox._common import no_content, ok, savepoint
 from migration_assets.sandbox.freshsales import records, schema
-from migration_assets.sandbox.freshsales.api import Call, endpoint, meta, no_content, ok
+from migration_assets.sandbox.freshsales.api import Call, endpoint, meta
 from migration_assets.sandbox.freshsales.errors import invalid, not_found
 from migration_assets.sandbox.freshsales.model import BY_SEARCH_NAME, ENTITIES, EntityDef
 from migration_assets.sandbox.freshsales.store import get_records, page_ids, page_where

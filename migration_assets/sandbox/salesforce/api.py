@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from migration_assets.sandbox._common import SharedWindow, SqliteState
 from migration_assets.sandbox.salesforce import limits
@@ -125,11 +125,3 @@ def endpoint(
     return run
 
 
-def ok(body: Any, status: int = 200) -> JSONResponse:
-    """A JSON response (200 unless told)."""
-    return JSONResponse(body, status_code=status)
-
-
-def no_content() -> Response:
-    """The 204 of a successful PATCH or DELETE."""
-    return Response(status_code=204)

@@ -25,9 +25,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from migration_assets.sandbox._common import FaultInjection
+from migration_assets.sandbox._common import FaultInjection, ok
 from migration_assets.sandbox.salesforce import bulk, collections, limits, query, sobjects, tooling
-from migration_assets.sandbox.salesforce.api import ALL_METHODS, VERSIONS, Call, Service, endpoint, ok
+from migration_assets.sandbox.salesforce.api import ALL_METHODS, VERSIONS, Call, Service, endpoint
 from migration_assets.sandbox.salesforce.auth import token_endpoint
 from migration_assets.sandbox.salesforce.faults import not_found, render_fault
 from migration_assets.sandbox.salesforce.seed import ensure_org

@@ -18,8 +18,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from migration_assets.sandbox._common import no_content, ok
 from migration_assets.sandbox.salesforce import bulk_csv
-from migration_assets.sandbox.salesforce.api import ALL_METHODS, Call, endpoint, no_content, ok
+from migration_assets.sandbox.salesforce.api import ALL_METHODS, Call, endpoint
 from migration_assets.sandbox.salesforce.describe import find_object
 from migration_assets.sandbox.salesforce.faults import SfError, json_parser_error, method_not_allowed, not_found
 from migration_assets.sandbox.salesforce.ids import next_counter, next_id

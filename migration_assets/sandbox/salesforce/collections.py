@@ -19,9 +19,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from migration_assets.sandbox._common import savepoint
+from migration_assets.sandbox._common import ok, savepoint
 from migration_assets.sandbox.salesforce import records
-from migration_assets.sandbox.salesforce.api import ALL_METHODS, Call, endpoint, ok
+from migration_assets.sandbox.salesforce.api import ALL_METHODS, Call, endpoint
 from migration_assets.sandbox.salesforce.describe import find_object, object_for_prefix
 from migration_assets.sandbox.salesforce.faults import SfError, json_parser_error, method_not_allowed
 from migration_assets.sandbox.salesforce.ids import to18

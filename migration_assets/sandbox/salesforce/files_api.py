@@ -12,8 +12,9 @@ import json
 from starlette.datastructures import UploadFile
 from starlette.responses import FileResponse, Response
 
+from migration_assets.sandbox._common import ok
 from migration_assets.sandbox.salesforce import files, records
-from migration_assets.sandbox.salesforce.api import Call, ok
+from migration_assets.sandbox.salesforce.api import Call
 from migration_assets.sandbox.salesforce.faults import SfError, json_parser_error, not_found
 from migration_assets.sandbox.salesforce.store import option
 

@@ -20,7 +20,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from migration_assets.sandbox.salesforce.api import ALL_METHODS, Call, endpoint, ok
+from migration_assets.sandbox._common import ok
+from migration_assets.sandbox.salesforce.api import ALL_METHODS, Call, endpoint
 from migration_assets.sandbox.salesforce.describe import find_object
 from migration_assets.sandbox.salesforce.faults import SfError, invalid_field
 from migration_assets.sandbox.salesforce.ids import next_id, to18

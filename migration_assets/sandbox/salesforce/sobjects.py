@@ -12,8 +12,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from migration_assets.sandbox._common import no_content, ok
 from migration_assets.sandbox.salesforce import files_api, records
-from migration_assets.sandbox.salesforce.api import ALL_METHODS, Call, endpoint, no_content, ok
+from migration_assets.sandbox.salesforce.api import ALL_METHODS, Call, endpoint
 from migration_assets.sandbox.salesforce.describe import describe_object, describe_summary, find_object
 from migration_assets.sandbox.salesforce.faults import (
     SfError,

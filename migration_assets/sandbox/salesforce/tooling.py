@@ -24,7 +24,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from migration_assets.sandbox.salesforce.api import ALL_METHODS, Call, endpoint, no_content, ok
+from migration_assets.sandbox._common import no_content, ok
+from migration_assets.sandbox.salesforce.api import ALL_METHODS, Call, endpoint
 from migration_assets.sandbox.salesforce.custom import field_from_metadata, object_from_metadata
 from migration_assets.sandbox.salesforce.describe import find_object
 from migration_assets.sandbox.salesforce.faults import SfError, json_parser_error, method_not_allowed, not_found
