@@ -11,7 +11,6 @@ A test module declares its emulator's data in one line and gets the fixtures of 
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -123,8 +122,3 @@ def generate_with_seeds(
         generated.append(Generated(counts, read_rows(path)))
     return generated
 
-
-def record_rows(path: Path) -> list[tuple]:
-    """Every row of the `records` table of an emulator state (Case Status, BackDocket), in key order."""
-    with sqlite3.connect(path) as conn:
-        return conn.execute("select resource, id, updated_at, deleted_at, doc from records order by 1, 2").fetchall()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -57,6 +57,18 @@ class SeededContext:
 
     def live(self, resource: str) -> list[dict[str, Any]]:
         return [doc for doc in self.data.get(resource, []) if not doc.get("deleted_at")]
+
+    def people(self, n: int, domain: str) -> Iterator[tuple[int, str, str, str]]:
+        """`n` people (i, first name, last name, email `first.last@domain` in ASCII), emails unique;
+        drawn one at a time, so a caller's own draws between them keep their place in the seed."""
+        seen: set[str] = set()
+        for i in range(n):
+            first, last = self.fake.first_name(), self.fake.last_name()
+            email = f"{ascii_slug(first)}.{ascii_slug(last)}@{domain}"
+            if email in seen:
+                email = email.replace("@", f"{i}@")
+            seen.add(email)
+            yield i, first, last, email
 
 
 def iso(moment: datetime, *, naive: bool = False) -> str:

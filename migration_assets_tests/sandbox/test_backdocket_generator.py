@@ -22,7 +22,6 @@ from migration_assets.sandbox.backdocket.generator import sizes
 from migration_assets.sandbox.backdocket.resources import RESOURCES
 from migration_assets.sandbox.backdocket.store import open_state
 from migration_assets.systems import Person
-from migration_assets_tests.emulators import generate_with_seeds, record_rows
 
 SCALE, SEED = 60, 23
 Data = dict[str, list[dict[str, Any]]]
@@ -259,11 +258,6 @@ def test_document_hashes_are_the_sha256_of_the_served_bytes(data: Data) -> None:
 def test_same_scale_and_seed_build_identical_data(data: Data) -> None:
     assert build(scale=SCALE, seed=SEED) == data
     assert build(scale=SCALE, seed=SEED + 1) != data
-
-
-def test_generate_writes_byte_identical_state_for_the_same_seed(tmp_path: Path) -> None:
-    first, second = generate_with_seeds(generate, record_rows, tmp_path, scale=20, seeds=(9, 9))
-    assert first == second
 
 
 def test_sizes_are_proportional_to_the_scale(tmp_path: Path) -> None:

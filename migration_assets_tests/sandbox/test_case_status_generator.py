@@ -15,7 +15,6 @@ import pytest
 from migration_assets.sandbox.case_status import generate, source_users
 from migration_assets.sandbox.case_status.gen_common import BASE, STANDARD_STATUSES
 from migration_assets.sandbox.case_status.generator import build
-from migration_assets_tests.emulators import generate_with_seeds, record_rows
 
 Data = dict[str, list[dict[str, Any]]]
 
@@ -25,14 +24,6 @@ def data() -> Data:
     return build(scale=200, seed=5)
 
 
-def test_same_seed_gives_identical_rows(tmp_path: Path) -> None:
-    first, second = generate_with_seeds(generate, record_rows, tmp_path, scale=60, seeds=(42, 42))
-    assert first == second
-
-
-def test_different_seed_gives_different_rows(tmp_path: Path) -> None:
-    first, second = generate_with_seeds(generate, record_rows, tmp_path, scale=60, seeds=(1, 2))
-    assert first.rows != second.rows
 
 
 def test_regenerating_replaces_the_previous_dataset(tmp_path: Path) -> None:

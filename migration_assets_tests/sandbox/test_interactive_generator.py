@@ -19,7 +19,6 @@ from migration_assets.sandbox.interactive.generator import build, generate, size
 from migration_assets.sandbox.interactive.objects import CUSTOM_TYPE_ID, LIFECYCLE_STAGES
 from migration_assets.sandbox.interactive.store import open_state
 from migration_assets.systems import Person, system
-from migration_assets_tests.emulators import generate_with_seeds
 
 SCALE = 100
 
@@ -27,15 +26,6 @@ SCALE = 100
 @pytest.fixture(scope="module")
 def ctx() -> Context:
     return build(scale=SCALE, seed=5)
-
-
-def _rows(path: Path) -> list[tuple]:
-    with sqlite3.connect(path) as conn:
-        return [
-            *conn.execute("select * from objects order by type, id"),
-            *conn.execute("select * from associations order by 1, 2, 3, 4, 5"),
-            *conn.execute("select * from resources order by kind, id"),
-        ]
 
 
 def _links(ctx: Context, from_type: str, type_id: int) -> dict[int, list[int]]:
@@ -51,16 +41,7 @@ def _props(ctx: Context, otype: str) -> list[dict[str, Any]]:
 
 
 # -- determinism and sizes ----------------------------------------------------------------------
-def test_the_same_seed_writes_identical_rows(tmp_path: Path) -> None:
-    first, second = generate_with_seeds(generate, _rows, tmp_path, scale=40, seeds=(42, 42))
-    assert first == second
-
-
-def test_another_seed_writes_other_rows(tmp_path: Path) -> None:
-    first, second = generate_with_seeds(generate, _rows, tmp_path, scale=40, seeds=(1, 2))
-    assert first.rows != second.rows
-
-
+# (the same seed writes identical state: test_source_generators.py)
 def test_sizes_are_proportional_to_the_number_of_deals(ctx: Context) -> None:
     expected = sizes(SCALE)
     assert expected["deals"] == SCALE and expected["contacts"] == 150 and expected["companies"] == 60

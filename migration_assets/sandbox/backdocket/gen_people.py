@@ -63,13 +63,8 @@ MISSING_ORG = "o-99999"
 
 def users(ctx: Context, n: int) -> list[dict[str, Any]]:
     """`n` staff users cycling through the roles; emails unique."""
-    out, seen = [], set()
-    for i in range(n):
-        first, last = ctx.fake.first_name(), ctx.fake.last_name()
-        email = f"{ascii_slug(first)}.{ascii_slug(last)}@{FIRM_DOMAIN}"
-        if email in seen:
-            email = email.replace("@", f"{i}@")
-        seen.add(email)
+    out = []
+    for i, first, last, email in ctx.people(n, FIRM_DOMAIN):
         shown = f"{first}.{last}@{FIRM_DOMAIN}".replace(" ", "") if every(i, 4, 1) else email
         out.append(
             {

@@ -59,13 +59,8 @@ STATUS_WEIGHTS = (10, 30, 15, 8, 12, 8, 5)
 
 def users(ctx: Context, n: int) -> list[dict[str, Any]]:
     """`n` users cycling through admin, attorney, paralegal and case manager roles; emails unique."""
-    out, seen = [], set()
-    for i in range(n):
-        first, last = ctx.fake.first_name(), ctx.fake.last_name()
-        email = f"{ascii_slug(first)}.{ascii_slug(last)}@harborlaw.example"
-        if email in seen:
-            email = email.replace("@", f"{i}@")
-        seen.add(email)
+    out = []
+    for i, first, last, email in ctx.people(n, "harborlaw.example"):
         role = ROLES[i % len(ROLES)]
         active = not (every(i, 8, 4) or every(i, 16, 7))
         out.append(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from migration_assets.sandbox.interactive.gen_common import ID_BASE, Context, ascii_slug, every
+from migration_assets.sandbox.interactive.gen_common import ID_BASE, Context, every
 
 DEFAULT_STAGES: tuple[tuple[str, str, str, bool], ...] = (
     ("appointmentscheduled", "Appointment Scheduled", "0.2", False),
@@ -40,13 +40,8 @@ PIPELINES: tuple[tuple[str, str, tuple[tuple[str, str, str, bool], ...]], ...] =
 
 def owners(ctx: Context, n: int) -> list[dict[str, Any]]:
     """`n` owners with unique emails; 1 in 6 archived."""
-    out, seen = [], set()
-    for i in range(n):
-        first, last = ctx.fake.first_name(), ctx.fake.last_name()
-        email = f"{ascii_slug(first)}.{ascii_slug(last)}@interactive-law.example"
-        if email in seen:
-            email = email.replace("@", f"{i}@")
-        seen.add(email)
+    out = []
+    for i, first, last, email in ctx.people(n, "interactive-law.example"):
         created, updated = ctx.stamps()
         out.append(
             {
