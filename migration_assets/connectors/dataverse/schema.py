@@ -291,26 +291,12 @@ def _diff_new_column(table: str, col: ColumnRequirement, diff: SchemaDiff, ctx: 
 
 def _diff_existing_column(table: str, col: ColumnRequirement, existing: ColumnInfo, diff: SchemaDiff) -> None:
     if col.type != existing.type and (col.type, existing.type) not in COMPATIBLE_TYPES:
-        diff.conflicting.append(
-            SchemaItem(
-                "column",
-                table,
-                col.name,
-                type=existing.type,
-                detail=(f"{table}.{col.name} exists as {existing.type} but the spec needs {col.type}"),
-            )
-        )
+        detail = f"{table}.{col.name} exists as {existing.type} but the spec needs {col.type}"
+        diff.conflicting.append(SchemaItem("column", table, col.name, type=existing.type, detail=detail))
         return
     if col.type == "lookup" and col.target and col.target not in existing.targets:
-        diff.conflicting.append(
-            SchemaItem(
-                "column",
-                table,
-                col.name,
-                type="lookup",
-                detail=(f"{table}.{col.name} is a lookup to {', '.join(existing.targets)}, not to {col.target}"),
-            )
-        )
+        detail = f"{table}.{col.name} is a lookup to {', '.join(existing.targets)}, not to {col.target}"
+        diff.conflicting.append(SchemaItem("column", table, col.name, type="lookup", detail=detail))
         return
     diff.existing.append(SchemaItem("column", table, col.name, type=existing.type))
     known = {str(k).casefold() for k in existing.options}

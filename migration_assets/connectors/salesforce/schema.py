@@ -138,6 +138,9 @@ class _DiffBuilder:
     def build(self) -> SchemaDiff:
         return SchemaDiff(tuple(self.existing), tuple(self.to_create), tuple(self.conflicting))
 
+    def conflict(self, table: str, col: ColumnRequirement, detail: str) -> None:
+        self.conflicting.append(SchemaChange("column", table, col.name, col.type, detail=detail))
+
 
 def schema_diff(schema: DestinationSchema, required: Sequence[TableRequirement]) -> SchemaDiff:
     """Compare the described org with the spec's requirements (pure: no I/O, inputs untouched).
@@ -208,53 +211,21 @@ def _diff_table(req: TableRequirement, table: TableInfo, out: _DiffBuilder) -> N
 
 def _diff_missing_column(table: str, col: ColumnRequirement, is_key: bool, out: _DiffBuilder) -> None:
     if not col.name.endswith("__c"):
-        out.conflicting.append(
-            SchemaChange(
-                "column",
-                table,
-                col.name,
-                col.type,
-                detail="standard field is missing; custom field names end in __c",
-            )
-        )
+        out.conflict(table, col, "standard field is missing; custom field names end in __c")
     elif col.type == "lookup" and not col.target:
-        out.conflicting.append(SchemaChange("column", table, col.name, col.type, detail="lookup without a target"))
+        out.conflict(table, col, "lookup without a target")
     else:
         out.to_create.append(SchemaChange("key" if is_key else "column", table, col.name, col.type, col.options))
 
 
 def _diff_column(table: str, col: ColumnRequirement, existing: ColumnInfo, out: _DiffBuilder) -> None:
     if existing.type != col.type and existing.type not in COMPATIBLE_TYPES.get(col.type, ()):
-        out.conflicting.append(
-            SchemaChange(
-                "column",
-                table,
-                col.name,
-                col.type,
-                detail=f"exists as {existing.type}, spec needs {col.type}",
-            )
-        )
+        out.conflict(table, col, f"exists as {existing.type}, spec needs {col.type}")
         return
     if col.type == "lookup" and col.target and col.target not in existing.targets:
-        out.conflicting.append(
-            SchemaChange(
-                "column",
-                table,
-                col.name,
-                col.type,
-                detail=f"looks up {list(existing.targets)}, spec needs {col.target}",
-            )
-        )
+        out.conflict(table, col, f"looks up {list(existing.targets)}, spec needs {col.target}")
     elif col.max_length and existing.max_length and col.max_length > existing.max_length:
-        out.conflicting.append(
-            SchemaChange(
-                "column",
-                table,
-                col.name,
-                col.type,
-                detail=f"max length {existing.max_length} < {col.max_length}",
-            )
-        )
+        out.conflict(table, col, f"max length {existing.max_length} < {col.max_length}")
     missing = tuple(o for o in col.options if o not in existing.options)
     if missing and existing.type in ("picklist", "multipicklist"):
         out.to_create.append(SchemaChange("options", table, col.name, existing.type, missing))
