@@ -222,19 +222,26 @@ def _average_response_hours(conn: sqlite3.Connection) -> float | None:
     return None if row[0] is None else round(float(row[0]), 1)
 
 
+def _per_case(
+    conn: sqlite3.Connection, resource: str, case_ids: list[int], columns: str, *, by: str = "", args: tuple = ()
+) -> list[sqlite3.Row]:
+    """`columns` of `resource`'s live records of `case_ids`, grouped by case (`cid`) and then `by`;
+    `args` bind the placeholders in `columns`."""
+    if not case_ids:
+        return []
+    marks = ",".join("?" * len(case_ids))
+    return conn.execute(
+        f"select cast(json_extract(doc, '$.case_id') as integer) as cid, {columns} from records "
+        f"where resource = ? and deleted_at is null and cid in ({marks}) group by cid{by}",
+        [*args, resource, *case_ids],
+    ).fetchall()
+
+
 def _message_stats(conn: sqlite3.Connection, case_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Per case: messages, and the latest inbound and outbound `sent_at` as the API wrote them."""
-    if not case_ids:
-        return {}
-    marks = ",".join("?" * len(case_ids))
-    rows = conn.execute(
-        "select cast(json_extract(doc, '$.case_id') as integer) as cid, json_extract(doc, '$.direction') as dir, "
-        "count(*) as n, max(json_extract(doc, '$.sent_at')) as last from records "
-        f"where resource = 'messages' and deleted_at is null and cid in ({marks}) group by cid, dir",
-        case_ids,
-    )
+    columns = "json_extract(doc, '$.direction') as dir, count(*) as n, max(json_extract(doc, '$.sent_at')) as last"
     out: dict[int, dict[str, Any]] = {}
-    for r in rows:
+    for r in _per_case(conn, "messages", case_ids, columns, by=", dir"):
         stats = out.setdefault(r["cid"], {"count": 0})
         stats["count"] += r["n"]
         if r["dir"] in ("inbound", "outbound"):
@@ -244,15 +251,8 @@ def _message_stats(conn: sqlite3.Connection, case_ids: list[int]) -> dict[int, d
 
 def _document_stats(conn: sqlite3.Connection, case_ids: list[int]) -> dict[int, tuple[int, int]]:
     """Per case: (sent, received) live files; received = in the intake folder."""
-    if not case_ids:
-        return {}
-    marks = ",".join("?" * len(case_ids))
-    rows = conn.execute(
-        "select cast(json_extract(doc, '$.case_id') as integer) as cid, "
-        "sum(json_extract(doc, '$.folder_path') = ?) as received, count(*) as n from records "
-        f"where resource = 'files' and deleted_at is null and cid in ({marks}) group by cid",
-        [RECEIVED_FOLDER, *case_ids],
-    )
+    columns = "sum(json_extract(doc, '$.folder_path') = ?) as received, count(*) as n"
+    rows = _per_case(conn, "files", case_ids, columns, args=(RECEIVED_FOLDER,))
     return {r["cid"]: (r["n"] - (r["received"] or 0), r["received"] or 0) for r in rows}
 
 
