@@ -93,10 +93,7 @@ class SqliteState:
             )
         finally:
             conn.close()
-
-    @property
-    def _threads(self) -> ThreadConnections:
-        return self.__dict__.setdefault("_thread_connections", ThreadConnections(self.path))
+        self._threads = ThreadConnections(self.path)
 
     def read(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """A read transaction on one WAL snapshot (see `ThreadConnections.read`)."""
