@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +12,13 @@ import httpx
 from pydantic import SecretStr
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every client of the process: loading the certificate store takes tens
+    of milliseconds, which each extract step (a client of its own) would pay again."""
+    return httpx.create_ssl_context()
 
 
 @dataclass(frozen=True)
@@ -33,6 +42,7 @@ class Connection:
         return httpx.AsyncClient(
             base_url=self.base_url,
             transport=self.transport,
+            verify=_tls(),
             timeout=timeout,
             cookies=None,
             follow_redirects=False,

@@ -15,8 +15,8 @@ registry, so every session of that identity in this process shares it. No rate i
   costs a few 429s, so it comes at most once per 200 answers). A 429 that says "retry at once"
   (Retry-After: 0) only pauses: no rate limit announces itself that way;
 - paced starts are also kept under the window the rate is counted over (the rate header's window,
-  else the period of the first 429's estimate), lengthened by the recent longest wait from a start
-  to its answer (the server counts a request somewhere in between): the client counts its own
+  else the period of the first 429's estimate), lengthened by the recent spread of the waits from
+  a start to its answer (the server counts a request somewhere in between): the client counts its own
   starts as the server's sliding window does, so requests sent before the pacing began, or a burst
   before a pause, are not followed by a full window's worth; requests that waited through a pause
   take new starts;
@@ -194,6 +194,7 @@ class AdaptiveLimiter:
         self._starts: deque[float] = deque(maxlen=self.MAX_STARTS)  # scheduled starts, in order
         self._lags: deque[float] = deque(maxlen=32)  # recent seconds from a scheduled start to its answer
         self._streak = 0
+        self._first: tuple[int, float] | None = None  # (epoch, seconds) of the first estimate
         self._served: deque[list[float]] = deque()  # [bucket start, answers] over MEASURE_SECONDS
         self._lock = threading.Lock()
         self._waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = deque()
@@ -275,12 +276,15 @@ class AdaptiveLimiter:
         return start
 
     def _client_window(self, rate: float) -> tuple[float, int]:
-        """(seconds, starts) of the client-side window: the pacing window lengthened by the recent
-        longest wait from a scheduled start to its answer (the server counts a request somewhere in
-        between, so starts that far apart may land in one of its windows), at most by half."""
+        """(seconds, starts) of the client-side window: as many starts as the pacing lets into the
+        pacing window, rounded (a window-counting server allows whole requests: at 98% of 10 per
+        2 s, 10 starts and not 9), in the window lengthened by the recent spread of the waits from
+        a scheduled start to its answer, at most by half. The server counts a request somewhere in
+        that wait, so two starts a window apart land in one of its windows only when one of them
+        waited longer than the other: by the spread, not by the whole wait."""
         window = self._window or 1.0
-        lag = min(max(self._lags, default=0.0), window / 2)
-        return window + lag, max(1, int(rate * window))
+        spread = max(self._lags, default=0.0) - min(self._lags, default=0.0)
+        return window + min(spread, window / 2), max(1, round(rate * window))
 
     def _forget_start(self, start: float) -> None:
         """Drop a start that did not happen (searched from the newest end, where it sits)."""
@@ -344,6 +348,8 @@ class AdaptiveLimiter:
     def _on_answer(self, ticket: Ticket, now: float) -> None:
         self._streak = 0
         self._count_served(now)
+        if self._first is not None and ticket.epoch < self._first[0]:
+            self._served_late(self._first[1])
         if ticket.saturated and self.limit < self.max_concurrency:
             self.limit += 1.0 / self.limit
         quiet = now - self._changed_at
@@ -353,6 +359,13 @@ class AdaptiveLimiter:
         # doubles with each quiet period in a row (5%, 10%, 20%...), as far as twice the estimate
         self._quiet_steps += 1
         self._raise(self.estimate * min(1 + self.MARGIN * 2 ** (self._quiet_steps - 1), 2.0), now)
+
+    def _served_late(self, seconds: float) -> None:
+        """A request sent before the first 429 and answered after it, served: the server counted it
+        in the window that 429 found full (the 429 came back first, the page took longer), so the
+        first estimate, made from the answers back by then, counts it too."""
+        self.estimate = (self.estimate or 0.0) + 1.0 / seconds
+        self._confirmed, self._floor = self.estimate, self.estimate / 2
 
     def _quiet(self) -> float:
         """How long the pacing must hold requests back without a 429 before the estimate is raised."""
@@ -403,7 +416,7 @@ class AdaptiveLimiter:
         own pace is the edge of a window (or a neighbour's burst), not a lower limit; otherwise what
         was served since the estimate last changed or the last pause ended (the pause at least,
         30 s at most) bounds it."""
-        self._quiet_steps = 0
+        self._quiet_steps, self._first = 0, None
         if self.estimate is None:
             count, measured = self._served_rate(now, seconds)
             if count < 2:
@@ -412,6 +425,7 @@ class AdaptiveLimiter:
             self._window = self._window or seconds
             self._confirmed = measured
             self._raise(measured, now)
+            self._first = (self.epoch, seconds)  # requests of this window still in flight count too
             return
         if self.estimate > self._confirmed:  # a probe too high
             self._raise(self._confirmed, now)

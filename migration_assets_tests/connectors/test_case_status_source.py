@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from migration_assets.connectors import open_source, resolve_connection
 from migration_assets.connectors.case_status import CATALOG, CaseStatusSource
-from migration_assets.connectors.case_status.client import MAX_PAGES_AHEAD
+from migration_assets.connectors.case_status.client import MAX_PAGES_AHEAD, _Flow
 from migration_assets.connectors.case_status.settings import PATHS
 from migration_assets.connectors.http import HeaderAuth, HttpSession
 from migration_assets.errors import AuthError, MigrationError, RemoteRejected
@@ -228,3 +228,17 @@ async def test_registry_opens_the_sandbox_when_no_credentials_are_set(state_path
         assert len(users) == 8
     finally:
         await source.aclose()
+
+
+def test_pages_ahead_follow_how_many_pages_the_server_answers_at_once() -> None:
+    # a server answering one page at a time: a page every 10 ms, one alone also took 10 ms
+    serial = _Flow()
+    serial.answers.extend(i * 0.01 for i in range(8))
+    serial.fastest = 0.01
+    assert serial.needed() == 2  # more in flight would only queue (and ask past the end)
+    # a server answering many at once: 7 pages in 50 ms, one alone took 200 ms
+    parallel = _Flow()
+    parallel.answers.extend([0.0, 0.01, 0.02, 0.03, 0.03, 0.04, 0.05, 0.05])
+    parallel.fastest = 0.2
+    assert parallel.needed() == 29  # capped by the limiter's slots and MAX_PAGES_AHEAD when asked
+    assert _Flow().needed() == 2  # no rate yet

@@ -125,3 +125,15 @@ async def test_a_daily_budget_is_reported_not_paced() -> None:
     assert hint is not None and hint.remaining == 10
     await answer(limiter, hint)
     assert limiter.pacing() is None and limiter.snapshot()["remaining"] == 10
+
+
+async def test_the_first_estimate_counts_the_pages_served_after_the_first_429() -> None:
+    # 10 requests per 2 s: ten sent at once, the eleventh refused while a page is still on its way
+    limiter = AdaptiveLimiter("late-test", concurrency=11)
+    tickets = [await limiter.acquire() for _ in range(11)]
+    for ticket in tickets[:9]:
+        limiter.release(ticket, status=200)
+    limiter.release(tickets[10], status=429, retry_after=2.0)
+    limiter.release(tickets[9], status=200)  # served in the window the 429 found full
+    assert limiter.estimate == pytest.approx(5.0)  # 10 per 2 s, not the 9 back before the 429
+    assert limiter.pacing() == pytest.approx(4.9)

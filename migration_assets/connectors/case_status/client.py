@@ -13,8 +13,10 @@ from the API's 429s by the shared HttpSession limiter (settings.HTTP; Connection
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from collections import deque
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 
@@ -126,17 +128,20 @@ class CaseStatusSource(SourceConnector):
 
     async def _numbered_pages(self, path: str, params: Mapping[str, Any]) -> AsyncIterator[list[Record]]:
         """Every page of a listing, in order, stopping after the first short page. Pages are asked
-        ahead, as many as the identity's limiter admits (plus one, so that it can grow), at most
-        MAX_PAGES_AHEAD, or two while a learnt rate paces the requests: page numbers need no answer
-        to know the next one, and what is asked past the end is one short or empty page per page
-        ahead (those not sent yet are cancelled and give their paced start back). The first page is
-        asked alone: most short listings (deltas, small objects) end there."""
+        ahead (page numbers need no answer to know the next one): as many as the server answers at
+        once (`_Flow`), no more than the identity's limiter admits (plus one, so that it can grow)
+        and MAX_PAGES_AHEAD, or two while a learnt rate paces the requests. What is asked past the
+        end is one short or empty page per page ahead (those not sent yet are cancelled and give
+        their paced start back). The first page is asked alone: most short listings (deltas, small
+        objects) end there."""
         ahead: deque[asyncio.Task] = deque()
+        flow = _Flow()
         number = 1
         try:
             while True:
-                while len(ahead) < (1 if number <= 2 else self._pages_ahead()):
-                    ahead.append(asyncio.ensure_future(self._get(path, {**params, "page[number]": number})))
+                while len(ahead) < (1 if number == 1 else self._pages_ahead(flow)):
+                    page_params = {**params, "page[number]": number}
+                    ahead.append(asyncio.ensure_future(flow.timed(self._get, path, page_params)))
                     number += 1
                 page = await ahead.popleft()
                 if not isinstance(page, list):
@@ -151,11 +156,11 @@ class CaseStatusSource(SourceConnector):
                 task.cancel()
             await asyncio.gather(*ahead, return_exceptions=True)
 
-    def _pages_ahead(self) -> int:
+    def _pages_ahead(self, flow: _Flow) -> int:
         limiter = self.session.limiter
         if limiter.pacing() is not None:  # a rate holds requests back: more ahead only wastes requests
             return 2
-        return max(1, min(MAX_PAGES_AHEAD, limiter.slots() + 1))
+        return max(1, min(MAX_PAGES_AHEAD, limiter.slots() + 1, flow.needed()))
 
     async def _all_pages(self, obj: str) -> AsyncIterator[list[Record]]:
         async for page in self.extract(obj):
@@ -208,6 +213,35 @@ class CaseStatusSource(SourceConnector):
         async with self.session.stream("GET", url) as response:
             async for chunk in response.aiter_bytes(settings.DOWNLOAD_CHUNK):
                 yield chunk
+
+
+class _Flow:
+    """How many pages in flight keep the server busy. By Little's law that is its answer rate times
+    the time one page takes when nothing queues (the shortest seen): past it, pages only queue at
+    the server, and those past the end of the listing are still served for nothing. One more than
+    that is asked, so that the count grows while the answers speed up with it."""
+
+    ANSWERS = 8  # recent answers the rate is measured over
+
+    def __init__(self) -> None:
+        self.answers: deque[float] = deque(maxlen=self.ANSWERS)
+        self.fastest = math.inf
+
+    async def timed(self, get: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        """`await get(*args)`, its answer counted."""
+        asked = time.monotonic()
+        page = await get(*args)
+        now = time.monotonic()
+        self.answers.append(now)
+        self.fastest = min(self.fastest, now - asked)
+        return page
+
+    def needed(self) -> int:
+        """Pages to keep in flight: 2 until two answers give a rate."""
+        if len(self.answers) < 2 or self.answers[-1] <= self.answers[0]:
+            return 2
+        rate = (len(self.answers) - 1) / (self.answers[-1] - self.answers[0])
+        return math.ceil(rate * self.fastest) + 1
 
 
 def _changed(record: Mapping[str, Any], cutoff: datetime) -> bool:
