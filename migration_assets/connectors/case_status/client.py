@@ -139,7 +139,8 @@ class CaseStatusSource(SourceConnector):
         number = 1
         try:
             while True:
-                while len(ahead) < (1 if number == 1 else self._pages_ahead(flow)):
+                wanted = 1 if number == 1 else self._pages_ahead(flow)  # the first page alone
+                while len(ahead) < wanted:
                     page_params = {**params, "page[number]": number}
                     ahead.append(asyncio.ensure_future(flow.timed(self._get, path, page_params)))
                     number += 1
