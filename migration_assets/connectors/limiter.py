@@ -280,7 +280,9 @@ class AdaptiveLimiter:
         between, so starts that far apart may land in one of its windows), at most by half."""
         window = self._window or 1.0
         lag = min(max(self._lags, default=0.0), window / 2)
-        return window + lag, max(1, int(rate * window))
+        # the window's allowance itself, floored: the pacing rate carries the margin, and flooring the
+        # margined count would cost up to one request per window (5% of 20 per second)
+        return window + lag, max(1, int(rate * window / (1 - self.MARGIN) + 1e-9))
 
     def _forget_start(self, start: float) -> None:
         """Drop a start that did not happen (searched from the newest end, where it sits)."""
