@@ -335,6 +335,12 @@ class DestinationConnector(abc.ABC):
         own value, so verification does not compare them there."""
         return frozenset()
 
+    def write_slots(self) -> int | None:
+        """Batches the destination admits in flight now (its identity's limiter), None when unlimited
+        by one; a destination that spreads batches over several identities adds theirs up."""
+        limiter = getattr(self.session, "limiter", None)
+        return limiter.slots() if limiter is not None else None
+
     def estimate_calls(self, n_rows: int) -> int | None:
         """API calls an upsert of `n_rows` rows makes; None: one per batch (the planner's default)."""
         return None

@@ -276,15 +276,15 @@ class AdaptiveLimiter:
         return start
 
     def _client_window(self, rate: float) -> tuple[float, int]:
-        """(seconds, starts) of the client-side window: as many starts as the pacing lets into the
-        pacing window, rounded (a window-counting server allows whole requests: at 98% of 10 per
-        2 s, 10 starts and not 9), in the window lengthened by the recent spread of the waits from
-        a scheduled start to its answer, at most by half. The server counts a request somewhere in
-        that wait, so two starts a window apart land in one of its windows only when one of them
-        waited longer than the other: by the spread, not by the whole wait."""
+        """(seconds, starts) of the client-side window: the window's whole allowance, floored (the
+        pacing rate carries the margin; flooring the margined count would cost up to one request per
+        window: 5% of 20 per second, 20% of 5), in the window lengthened by the recent spread of the
+        waits from a scheduled start to its answer, at most by half. The server counts a request
+        somewhere in that wait, so two starts a window apart land in one of its windows only when
+        one of them waited longer than the other: by the spread, not by the whole wait."""
         window = self._window or 1.0
         spread = max(self._lags, default=0.0) - min(self._lags, default=0.0)
-        return window + min(spread, window / 2), max(1, round(rate * window))
+        return window + min(spread, window / 2), max(1, int(rate * window / (1 - self.MARGIN) + 1e-9))
 
     def _forget_start(self, start: float) -> None:
         """Drop a start that did not happen (searched from the newest end, where it sits)."""

@@ -27,7 +27,8 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -77,6 +78,11 @@ def json_value(value: Any) -> Any:
     return value
 
 
+def _needs_conversion(dtype: pl.DataType) -> bool:
+    """Whether `json_value` can change a value of this column (temporal, float, or any object)."""
+    return dtype.is_temporal() or dtype.is_float() or dtype == pl.Object
+
+
 @dataclass(frozen=True)
 class Missing:
     """A row whose lookup target is not in the destination."""
@@ -94,6 +100,7 @@ def _build_rows(
     """UpsertRows for rows whose lookups resolve; the rows whose lookup target is missing."""
     obj = loaded.spec.objects[obj_name]
     fields = field_columns(obj, frame.columns)
+    converted = [c for c in fields if _needs_conversion(frame.schema[c])]  # others are JSON as they are
     ready: list[tuple[dict, UpsertRow]] = []
     missing: list[Missing] = []
     for row in frame.iter_rows(named=True):
@@ -122,7 +129,9 @@ def _build_rows(
         for column in obj.owners:  # already destination user ids (plan/owners, stage)
             if row.get(column) is not None:
                 lookups[column] = LookupRef(user_table, str(row[column]))
-        values = {c: json_value(row[c]) for c in fields}
+        values = {c: row[c] for c in fields}
+        for c in converted:
+            values[c] = json_value(values[c])
         ready.append((row, UpsertRow(str(row[EXT]), values, lookups)))
     return ready, missing
 
@@ -216,12 +225,11 @@ class BatchTuner:
         """The tuner of a spec's `options.load` against `dest` (fixed where the spec says)."""
         given = options.model_fields_set
         max_rows = options.batch_size if "batch_size" in given else (dest.max_batch_rows or options.batch_size)
-        limiter = getattr(dest.session, "limiter", None)
-        slots = None if "concurrency" in given or limiter is None else limiter.slots
+        slots = None if "concurrency" in given or dest.write_slots() is None else dest.write_slots
         return cls(options.batch_size, max_rows, options.concurrency, slots)
 
     def in_flight(self) -> int:
-        return max(self.concurrency, self.slots() + 1) if self.slots else self.concurrency
+        return max(self.concurrency, (self.slots() or 0) + 1) if self.slots else self.concurrency
 
     def answered(self, rows: int, seconds: float) -> None:
         """Account for one batch of `rows` answered in `seconds`."""
@@ -261,11 +269,17 @@ async def load_object(
     if summary.estimate:
         log(f"{obj_name}: estimate {summary.estimate}")
     load = _Load(loaded, obj_name, phase, conn, dest, run_id, written_columns(obj, staged.columns), summary)
-    existing = await dest.existing(obj.table, obj.external_id.column, todo[EXT].cast(pl.String).to_list())
+    # the existence read goes out now; the first window's rows are built while it is answered
+    existence = asyncio.ensure_future(
+        dest.existing(obj.table, obj.external_id.column, todo[EXT].cast(pl.String).to_list())
+    )
     try:
-        await _run_batches(load, todo, existing, tuner, log)
+        await _run_batches(load, todo, existence, tuner, log)
     finally:
-        load.flush()
+        if existence.done() and not existence.cancelled():
+            existence.exception()  # retrieved: raised through the batches already, or moot
+        existence.cancel()
+        load.close()
     summary.seconds = asyncio.get_running_loop().time() - started
     return summary
 
@@ -281,7 +295,11 @@ _END: Any = object()
 
 
 async def _run_batches(
-    load: _Load, todo: pl.DataFrame, existing: set[str] | None, tuner: BatchTuner, log: Callable[[str], None]
+    load: _Load,
+    todo: pl.DataFrame,
+    existence: asyncio.Future[set[str] | None],
+    tuner: BatchTuner,
+    log: Callable[[str], None],
 ) -> None:
     """Send batches while the next ones are built (a bounded queue between the two), as many in
     flight as the tuner says."""
@@ -290,9 +308,11 @@ async def _run_batches(
 
     async def produce() -> None:
         try:
-            async for item in load.batches(todo, existing, tuner):
+            async for item in load.batches(todo, existence, tuner):
                 await queue.put(item)
         except BudgetExhausted as exc:  # the reads ran out of budget: what is built is sent, the rest waits
+            if existence.done() and not existence.cancelled() and existence.exception() is exc:
+                raise  # the existence read itself: nothing was sent, the load fails as it began
             summary.stopped = summary.stopped or exc
         finally:
             await queue.put(_END)
@@ -331,14 +351,58 @@ async def _run_batches(
     log(f"{load.obj_name}: {summary.batches} batches, {summary.written} written")
 
 
+class LedgerWriter:
+    """A load's ledger and quarantine writes, one at a time in the order given, on their own thread
+    and DuckDB cursor: the event loop keeps sending batches while a write commits (DuckDB works
+    without the GIL). A write that fails is raised by the next `submit` or by `close`.
+
+    Args:
+        conn: the staging connection (the writes go through a cursor of it).
+    """
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self.cursor = conn.cursor()
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
+        self.queued: list[Future] = []
+
+    def submit(self, write: Callable[[duckdb.DuckDBPyConnection], Any]) -> Future:
+        """Queue `write(cursor)`; the returned future is done once it is committed (await it with
+        `asyncio.wrap_future`)."""
+        self._raise_failed()
+        future = self.pool.submit(write, self.cursor)
+        self.queued.append(future)
+        return future
+
+    def busy(self) -> bool:
+        return any(not f.done() for f in self.queued)
+
+    def close(self, last: Callable[[duckdb.DuckDBPyConnection], Any]) -> None:
+        """Wait for the queued writes, then run `last` here (synchronous, so that it happens even
+        when the load is being cancelled), and close the cursor."""
+        self.pool.shutdown(wait=True)
+        try:
+            last(self.cursor)
+        finally:
+            self.cursor.close()
+        self._raise_failed()
+
+    def _raise_failed(self) -> None:
+        done = [f for f in self.queued if f.done()]
+        self.queued = [f for f in self.queued if not f.done()]
+        for future in done:
+            if not future.cancelled() and future.exception() is not None:
+                raise future.exception()  # type: ignore[misc]
+
+
 @dataclass
 class _Load:
     """One object's load: builds its batches window by window and writes them.
 
-    Ledger writes are grouped (each DuckDB commit costs milliseconds): a window's `pending` rows go
-    in at once before any of its batches is sent, outcomes at least every FLUSH_SECONDS and at the
-    end. A kill before an outcome is written leaves its rows pending: the next run writes them again
-    (an upsert by external id), and their earliest pending row keeps the true before-image.
+    Ledger writes are grouped (each DuckDB commit costs milliseconds) and go through a LedgerWriter:
+    a window's `pending` rows are committed at once before any of its batches is sent, outcomes at
+    least every FLUSH_SECONDS while the batches go on, and at the end. A kill before an outcome is
+    written leaves its rows pending: the next run writes them again (an upsert by external id), and
+    their earliest pending row keeps the true before-image.
     """
 
     loaded: LoadedSpec
@@ -353,22 +417,35 @@ class _Load:
     known_ids: dict[str, str] = field(default_factory=dict)  # destination ids of the before-images
     failures: list[tuple[dict, str]] = field(default_factory=list)
     flushed: float = 0.0
+    writer: LedgerWriter = field(init=False)
 
-    async def batches(self, todo: pl.DataFrame, existing: set[str] | None, tuner: BatchTuner) -> AsyncIterator[Batch]:
+    def __post_init__(self) -> None:
+        self.writer = LedgerWriter(self.conn)
+
+    async def batches(
+        self, todo: pl.DataFrame, existence: Awaitable[set[str] | None], tuner: BatchTuner
+    ) -> AsyncIterator[Batch]:
         """Every row to write in batches, window by window: lookups resolved, missing parents
-        quarantined, before-images read in bulk for the records that exist and written as pending."""
+        quarantined, before-images read in bulk for the records that exist and written as pending.
+        Within a window, rows of records that exist follow those that do not, so that a batch is
+        all creates or all updates (one bulk request where the destination has them)."""
         obj = self.loaded.spec.objects[self.obj_name]
         crosswalks = lookup_targets.crosswalks(self.conn, self.loaded, self.obj_name)
         for window in todo.iter_slices(WINDOW_ROWS):
             ready, missing = _build_rows(self.loaded, self.obj_name, window, crosswalks, self.dest.user_table)
             self.summary.unresolved += sum(1 for m in missing if m.hold)
             quarantine_missing(self.conn, self.phase, self.obj_name, self.run_id, missing)
+            existing = await existence
             if existing is not None:
                 ready = [(row, replace(up, exists=up.external_id in existing)) for row, up in ready]
+                ready.sort(key=lambda item: bool(item[1].exists))
             wanted = [up.external_id for _row, up in ready if up.exists is not False]
             key = obj.external_id.column
             images = await self.dest.read_back(obj.table, key, wanted, self.columns) if wanted else {}
-            ledger.record(self.conn, [self._pending(row, up, images.get(up.external_id)) for row, up in ready])
+            pending = [self._pending(row, up, images.get(up.external_id)) for row, up in ready]
+            await asyncio.wrap_future(
+                self.writer.submit(lambda cursor, entries=pending: ledger.record(cursor, entries))
+            )
             self.known_ids.update({e: str(i["id"]) for e, i in images.items() if i.get("id")})
             start = 0
             while start < len(ready):
@@ -411,15 +488,25 @@ class _Load:
                 if len(summary.errors) < 20:
                     summary.errors.append({"external_id": up.external_id, "error": str(result.error)})
         now = asyncio.get_running_loop().time()
-        if now - self.flushed >= FLUSH_SECONDS:
-            self.flush(now)
+        if now - self.flushed >= FLUSH_SECONDS and not self.writer.busy():
+            self.flushed = now
+            self.writer.submit(self._flush_kept())
 
-    def flush(self, now: float | None = None) -> None:
-        """Write the outcomes (and the rejected rows' quarantine) kept so far."""
+    def close(self) -> None:
+        """Write the outcomes (and the rejected rows' quarantine) not written yet; wait for the
+        writes in the background."""
+        self.writer.close(self._flush_kept())
+
+    def _flush_kept(self) -> Callable[[duckdb.DuckDBPyConnection], None]:
+        """The write of the outcomes and rejected rows kept so far (taken from the load now)."""
         outcomes, failures, self.outcomes, self.failures = self.outcomes, self.failures, [], []
-        self.flushed = now if now is not None else self.flushed
-        ledger.record(self.conn, outcomes)
-        quarantine_rows(self.conn, self.phase, self.obj_name, self.run_id, failures)
+        phase, obj_name, run_id = self.phase, self.obj_name, self.run_id
+
+        def flush(cursor: duckdb.DuckDBPyConnection) -> None:
+            ledger.record(cursor, outcomes)
+            quarantine_rows(cursor, phase, obj_name, run_id, failures)
+
+        return flush
 
 
 def outcome_entry(run_id: str, phase: str, obj_name: str, table: str, row: dict, result: WriteResult) -> ledger.Entry:

@@ -7,12 +7,13 @@ nested `changesetresponse` holding one part per request, or, when it failed, a s
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 CRLF = "\r\n"
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
@@ -117,7 +118,7 @@ def _request_part(request: BatchRequest, content_id: int | None) -> list[str]:
     for name, value in request.headers.items():
         lines.append(f"{name}: {value}")
     if request.body is not None:
-        lines += ["Content-Type: application/json; type=entry", "", json.dumps(request.body)]
+        lines += ["Content-Type: application/json; type=entry", "", orjson.dumps(request.body).decode()]
     else:
         lines.append("")
     return lines
@@ -189,7 +190,7 @@ def _http_response(text: str) -> PartResponse:
     parsed: Any = None
     if payload:
         try:
-            parsed = json.loads(payload)
+            parsed = orjson.loads(payload)
         except ValueError:
             parsed = payload
     return PartResponse(status, headers, parsed)

@@ -139,8 +139,10 @@ class MetadataCache:
         return self._relationships
 
     async def relationship(self, name: str) -> Relationship | None:
-        """The many-to-many relationship called `name`, or None when `name` is not one."""
-        return (await self.relationships()).get(name.lower())
+        """The many-to-many relationship called `name`, or None when `name` is not one. The tables
+        are listed in the same round trip: a name that is no relationship is a table, read next."""
+        relationships, _tables = await asyncio.gather(self.relationships(), self.entities())
+        return relationships.get(name.lower())
 
     async def entities(self) -> dict[str, EntityMeta]:
         """Every table of the environment by logical name (one request, cached)."""
