@@ -107,7 +107,7 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
         est = fig.get("estimator") or {}
         out[f"full phase at {s}"] = {
             "seconds": fig.get("full_seconds"),
-            "peak_rss_mb": run["peak_rss_mb"],
+            "peak_rss_mb": fig.get("peak_rss_mb_self", run["peak_rss_mb"]),  # the migration's, not the seeding's
             "read_back_share": fig.get("read_back_share"),
             "estimator_error_percent": est.get("error_percent"),
         }

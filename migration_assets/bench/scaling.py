@@ -2,8 +2,10 @@
 per step records, seconds, records/s, requests and 429s of the full phase, read-back (verify) time
 as a share of it, and the estimator's prediction of the full phase against the measured run.
 
-`bench.report` runs it at several scales, each in a process of its own (peak RSS per scale), and
-derives t(larger)/t(smaller) per step. Figures only: nothing here asserts on time.
+The sandboxes are seeded in a child process of their own, so the peak RSS reported is the
+migration's (sample and full phase, sandboxes served in process), not the data generator's.
+`bench.report` runs it at several scales, each in a process of its own, and derives
+t(larger)/t(smaller) per step. Figures only: nothing here asserts on time.
 
     python -m migration_assets.bench.scaling [--pair case_status__dynamics365] [--scale 1000]
 """
@@ -12,19 +14,36 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import resource
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from migration_assets.bench.__main__ import step_rows
 from migration_assets.bench.discovery_figures import estimate_error
 from migration_assets.bench.workbench import BenchPair
+from migration_assets.defs.instance import project_instance
 from migration_assets.settings import PROJECT_ROOT
 
 PAIR = "case_status__dynamics365"
 READ_BACK_LAYERS = ("verify",)
+
+
+def _seed(pair: str, scale: int, var: Path) -> dict[str, Any]:
+    work = BenchPair(pair, var)
+    try:
+        return work.setup(scale=scale)
+    finally:
+        work.close()
+
+
+def seed_apart(pair: str, scale: int, var: Path) -> dict[str, Any]:
+    """`BenchPair.setup` in a fresh child process (the generator holds the whole dataset in memory)."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_seed, pair, scale, var).result()
 
 
 def bench(pair: str, scale: int, var: Path) -> dict[str, Any]:
@@ -32,7 +51,8 @@ def bench(pair: str, scale: int, var: Path) -> dict[str, Any]:
     work = BenchPair(pair, var)
     try:
         started = time.monotonic()
-        counts = work.setup(scale=scale)
+        counts = seed_apart(pair, scale, var)
+        work.instance = project_instance(work.paths)
         seeded = time.monotonic() - started
         sample = work.run("sample")
         work.approve()
@@ -58,6 +78,7 @@ def bench(pair: str, scale: int, var: Path) -> dict[str, Any]:
         "read_back_share": round(read_back / wall, 3) if wall else 0.0,
         "estimator": estimator,
         "peak_rss_mb_self": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb_seeding": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
     }
 
 
