@@ -19,6 +19,7 @@ import resource
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,11 @@ from migration_assets.bench.__main__ import step_rows
 from migration_assets.bench.discovery_figures import estimate_error
 from migration_assets.bench.workbench import BenchPair
 from migration_assets.defs.instance import project_instance
+from migration_assets.defs.run_history import history
+from migration_assets.discovery.estimating import RunMeasure, StepMeasure, step_records
+from migration_assets.discovery.plan_report import report_folder
+from migration_assets.discovery.source_schema import SourceSchema
+from migration_assets.reports.discovery_report import read_report
 from migration_assets.settings import PROJECT_ROOT
 
 PAIR = "case_status__dynamics365"
@@ -46,8 +52,35 @@ def seed_apart(pair: str, scale: int, var: Path) -> dict[str, Any]:
         return pool.submit(_seed, pair, scale, var).result()
 
 
-def bench(pair: str, scale: int, var: Path) -> dict[str, Any]:
-    """Seed, run the sample phase, approve it, run the full phase, and estimate it afterwards."""
+def workbench_dir(pair: str, scale: int) -> Path:
+    return PROJECT_ROOT / "var" / "bench" / "scaling" / f"{pair}-{scale}"
+
+
+def rehearsals(pair: str, scales: Sequence[int]) -> tuple[list[StepMeasure], list[RunMeasure]]:
+    """Steps and runs of the pair's benches at other scales (left in their workbenches), each step
+    with the records it handled there (from that workbench's discovery): what the estimator knows
+    of a pair rehearsed on smaller copies before its cutover."""
+    steps: list[StepMeasure] = []
+    runs: list[RunMeasure] = []
+    for scale in scales:
+        work = BenchPair(pair, workbench_dir(pair, scale))
+        discovered = report_folder(work.paths, pair, "discover") / "source_schema.json"
+        if not discovered.exists():
+            continue
+        work.instance = project_instance(work.paths)
+        try:
+            loaded, source = work.spec(), SourceSchema.from_json(read_report(discovered) or {})
+            found, done = history(work.instance, pair)
+            steps += [replace(m, records=step_records(loaded, source, m.phase, m.step)) for m in found]
+            runs += done
+        finally:
+            work.close()
+    return steps, runs
+
+
+def bench(pair: str, scale: int, var: Path, rehearsed: Sequence[int] = ()) -> dict[str, Any]:
+    """Seed, run the sample phase, approve it, run the full phase, and estimate it afterwards: from
+    the sample run alone, and with the runs of the `rehearsed` scales too."""
     work = BenchPair(pair, var)
     try:
         started = time.monotonic()
@@ -63,6 +96,11 @@ def bench(pair: str, scale: int, var: Path) -> dict[str, Any]:
         steps = step_rows(work.instance, full.run_id, None)
         read_back = sum(s["seconds"] for s in steps if s["step"].split("/")[0] in READ_BACK_LAYERS)
         estimator = estimate_error(work.defs(), work.instance, work.spec(), work.paths)
+        rehearsed_estimator = (
+            estimate_error(work.defs(), work.instance, work.spec(), work.paths, rehearsals(pair, rehearsed))
+            if rehearsed
+            else None
+        )
     finally:
         work.close()
     return {
@@ -77,6 +115,8 @@ def bench(pair: str, scale: int, var: Path) -> dict[str, Any]:
         "read_back_seconds": round(read_back, 1),
         "read_back_share": round(read_back / wall, 3) if wall else 0.0,
         "estimator": estimator,
+        "estimator_rehearsed": rehearsed_estimator,  # with the runs at the scales in `rehearsed_at`
+        "rehearsed_at": list(rehearsed),
         "peak_rss_mb_self": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "peak_rss_mb_seeding": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
     }
@@ -87,8 +127,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--pair", default=PAIR)
     parser.add_argument("--scale", type=int, default=1000)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--rehearsed", default="", help="scales benched before (their workbenches are kept)")
     args = parser.parse_args(argv)
-    out = bench(args.pair, args.scale, PROJECT_ROOT / "var" / "bench" / "scaling" / f"{args.pair}-{args.scale}")
+    rehearsed = [int(s) for s in args.rehearsed.split(",") if s]
+    out = bench(args.pair, args.scale, workbench_dir(args.pair, args.scale), rehearsed)
     print(f"scaling {args.pair} at {args.scale}: {json.dumps({k: v for k, v in out.items() if k != 'steps'})}")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))

@@ -43,12 +43,15 @@ PHASES = ("sample", "full", "delta")
 @dataclass(frozen=True)
 class StepMeasure:
     """One step of an earlier run: its key without the pair prefix ('load__contact'), the phase,
-    and the seconds it took."""
+    the seconds it took, and the records it handled when known (a run on a source of another size,
+    e.g. a rehearsal on a smaller copy); without them, the records the current discovery gives that
+    phase."""
 
     step: str
     phase: str
     seconds: float
     run_id: str = ""
+    records: int | None = None
 
 
 @dataclass(frozen=True)
@@ -327,7 +330,7 @@ def _measured(loaded, source, history, step, n) -> tuple[float | None, str]:
     points = []
     for m in history:
         if m.step == step:
-            records = step_records(loaded, source, m.phase, step)
+            records = m.records if m.records is not None else step_records(loaded, source, m.phase, step)
             points.append((records or 0, m.seconds))
     if not points:
         return None, ""
