@@ -48,6 +48,8 @@ def normalize(value: Any) -> Any:
 
 
 def same(a: Any, b: Any) -> bool:
+    if type(a) is type(b) and a == b:  # equal values normalize alike: most fields, without the parsing
+        return True
     a, b = normalize(a), normalize(b)
     if isinstance(a, float) and isinstance(b, float):
         return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6)
