@@ -49,9 +49,16 @@ def proposer_scores(paths: Paths, spec_dir: Path | None = None) -> dict[str, dic
     return out
 
 
-def estimate_error(defs: dg.Definitions, instance: dg.DagsterInstance, loaded: LoadedSpec, paths: Paths) -> dict | None:
-    """Predict the pair's latest full run from what was known before it started (discovery and the
-    earlier runs' steps), and compare with the run's measured wall time."""
+def estimate_error(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    loaded: LoadedSpec,
+    paths: Paths,
+    rehearsals: tuple[list, list] = ([], []),
+) -> dict | None:
+    """Predict the pair's latest full run from what was known before it started (discovery, the
+    earlier runs' steps and any `rehearsals`: steps and runs of the pair measured elsewhere), and
+    compare with the run's measured wall time (per step too: `steps` holds the predicted seconds)."""
     from migration_assets.defs.discover import estimate_with, run_plan
     from migration_assets.defs.layers import PairDefs
     from migration_assets.defs.naming import migrate_job_name
@@ -68,13 +75,14 @@ def estimate_error(defs: dg.Definitions, instance: dg.DagsterInstance, loaded: L
         return None
     connections = ConnectionsResource(sandbox_dir=str(paths.sandbox))
     ctx = PairDefs(loaded, phases_def(loaded.pair), paths)
-    data = estimate_with(instance, connections, ctx, before=stats.start_time)
+    data = estimate_with(instance, connections, ctx, before=stats.start_time, rehearsals=rehearsals)
     full = data["phases"]["full"]
     return {
         **estimating.compare(full["seconds"], stats.end_time - stats.start_time),
         "records": sum(full["records"].values()),
         "requests": full["requests"],
         "measured_runs": data["measured_runs"],
+        "steps": {s["step"]: s["seconds"] for s in full["steps"]},
     }
 
 

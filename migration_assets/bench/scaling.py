@@ -2,8 +2,10 @@
 per step records, seconds, records/s, requests and 429s of the full phase, read-back (verify) time
 as a share of it, and the estimator's prediction of the full phase against the measured run.
 
-`bench.report` runs it at several scales, each in a process of its own (peak RSS per scale), and
-derives t(larger)/t(smaller) per step. Figures only: nothing here asserts on time.
+The sandboxes are seeded in a child process of their own, so the peak RSS reported is the
+migration's (sample and full phase, sandboxes served in process), not the data generator's.
+`bench.report` runs it at several scales, each in a process of its own, and derives
+t(larger)/t(smaller) per step. Figures only: nothing here asserts on time.
 
     python -m migration_assets.bench.scaling [--pair case_status__dynamics365] [--scale 1000]
 """
@@ -12,27 +14,80 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import resource
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from migration_assets.bench.__main__ import step_rows
 from migration_assets.bench.discovery_figures import estimate_error
 from migration_assets.bench.workbench import BenchPair
+from migration_assets.defs.instance import project_instance
+from migration_assets.defs.run_history import history
+from migration_assets.discovery.estimating import RunMeasure, StepMeasure, step_records
+from migration_assets.discovery.plan_report import report_folder
+from migration_assets.discovery.source_schema import SourceSchema
+from migration_assets.reports.discovery_report import read_report
 from migration_assets.settings import PROJECT_ROOT
 
 PAIR = "case_status__dynamics365"
 READ_BACK_LAYERS = ("verify",)
 
 
-def bench(pair: str, scale: int, var: Path) -> dict[str, Any]:
-    """Seed, run the sample phase, approve it, run the full phase, and estimate it afterwards."""
+def _seed(pair: str, scale: int, var: Path) -> tuple[dict[str, Any], float]:
+    work = BenchPair(pair, var)
+    try:
+        return work.setup(scale=scale), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    finally:
+        work.close()
+
+
+def seed_apart(pair: str, scale: int, var: Path) -> tuple[dict[str, Any], float]:
+    """`BenchPair.setup` in a fresh child process (the generator holds the whole dataset in memory):
+    the seeding counts and the child's peak RSS in MB. (RUSAGE_CHILDREN would not tell it: every
+    process a run forks, e.g. Dagster's orphan watchers, counts with the parent's size at the fork.)"""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_seed, pair, scale, var).result()
+
+
+def workbench_dir(pair: str, scale: int) -> Path:
+    return PROJECT_ROOT / "var" / "bench" / "scaling" / f"{pair}-{scale}"
+
+
+def rehearsals(pair: str, scales: Sequence[int]) -> tuple[list[StepMeasure], list[RunMeasure]]:
+    """Steps and runs of the pair's benches at other scales (left in their workbenches), each step
+    with the records it handled there (from that workbench's discovery): what the estimator knows
+    of a pair rehearsed on smaller copies before its cutover."""
+    steps: list[StepMeasure] = []
+    runs: list[RunMeasure] = []
+    for scale in scales:
+        work = BenchPair(pair, workbench_dir(pair, scale))
+        discovered = report_folder(work.paths, pair, "discover") / "source_schema.json"
+        if not discovered.exists():
+            continue
+        work.instance = project_instance(work.paths)
+        try:
+            loaded, source = work.spec(), SourceSchema.from_json(read_report(discovered) or {})
+            found, done = history(work.instance, pair)
+            steps += [replace(m, records=step_records(loaded, source, m.phase, m.step)) for m in found]
+            runs += done
+        finally:
+            work.close()
+    return steps, runs
+
+
+def bench(pair: str, scale: int, var: Path, rehearsed: Sequence[int] = ()) -> dict[str, Any]:
+    """Seed, run the sample phase, approve it, run the full phase, and estimate it afterwards: from
+    the sample run alone, and with the runs of the `rehearsed` scales too."""
     work = BenchPair(pair, var)
     try:
         started = time.monotonic()
-        counts = work.setup(scale=scale)
+        counts, seed_rss = seed_apart(pair, scale, var)
+        work.instance = project_instance(work.paths)
         seeded = time.monotonic() - started
         sample = work.run("sample")
         work.approve()
@@ -43,6 +98,11 @@ def bench(pair: str, scale: int, var: Path) -> dict[str, Any]:
         steps = step_rows(work.instance, full.run_id, None)
         read_back = sum(s["seconds"] for s in steps if s["step"].split("/")[0] in READ_BACK_LAYERS)
         estimator = estimate_error(work.defs(), work.instance, work.spec(), work.paths)
+        rehearsed_estimator = (
+            estimate_error(work.defs(), work.instance, work.spec(), work.paths, rehearsals(pair, rehearsed))
+            if rehearsed
+            else None
+        )
     finally:
         work.close()
     return {
@@ -57,7 +117,10 @@ def bench(pair: str, scale: int, var: Path) -> dict[str, Any]:
         "read_back_seconds": round(read_back, 1),
         "read_back_share": round(read_back / wall, 3) if wall else 0.0,
         "estimator": estimator,
+        "estimator_rehearsed": rehearsed_estimator,  # with the runs at the scales in `rehearsed_at`
+        "rehearsed_at": list(rehearsed),
         "peak_rss_mb_self": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb_seeding": round(seed_rss, 1),
     }
 
 
@@ -66,8 +129,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--pair", default=PAIR)
     parser.add_argument("--scale", type=int, default=1000)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--rehearsed", default="", help="scales benched before (their workbenches are kept)")
     args = parser.parse_args(argv)
-    out = bench(args.pair, args.scale, PROJECT_ROOT / "var" / "bench" / "scaling" / f"{args.pair}-{args.scale}")
+    rehearsed = [int(s) for s in args.rehearsed.split(",") if s]
+    out = bench(args.pair, args.scale, workbench_dir(args.pair, args.scale), rehearsed)
     print(f"scaling {args.pair} at {args.scale}: {json.dumps({k: v for k, v in out.items() if k != 'steps'})}")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))

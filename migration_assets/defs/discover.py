@@ -29,7 +29,7 @@ from migration_assets.defs.run_history import history
 from migration_assets.defs.runner import execute
 from migration_assets.discovery import estimate_store
 from migration_assets.discovery.destination_schema import discover_destination
-from migration_assets.discovery.estimating import calls_per_table
+from migration_assets.discovery.estimating import RunMeasure, StepMeasure, calls_per_table
 from migration_assets.discovery.plan_report import (
     estimate_pair,
     phase_rows_table,
@@ -305,12 +305,22 @@ def _estimate(ctx: PairDefs) -> dg.AssetsDefinition:
     return _asset
 
 
-def estimate_with(instance, connections: ConnectionsResource, ctx: PairDefs, *, before: float | None = None) -> dict:
-    """The estimate of `ctx`'s pair from its reports, the instance's earlier runs and the destination."""
+def estimate_with(
+    instance,
+    connections: ConnectionsResource,
+    ctx: PairDefs,
+    *,
+    before: float | None = None,
+    rehearsals: tuple[list[StepMeasure], list[RunMeasure]] = ([], []),
+) -> dict:
+    """The estimate of `ctx`'s pair from its reports, the instance's earlier runs (plus `rehearsals`:
+    runs of the pair kept elsewhere, their steps with the records they handled) and the destination."""
     dest = connections.destination(ctx.destination, ctx.loaded.spec.destination_options)
     try:
         calls_for = calls_per_table(dest.estimate_calls)
-        return estimate_pair(ctx.paths, ctx.loaded, history(instance, ctx.pair, before=before), calls_for)
+        steps, runs = history(instance, ctx.pair, before=before)
+        measured = ([*steps, *rehearsals[0]], [*runs, *rehearsals[1]])
+        return estimate_pair(ctx.paths, ctx.loaded, measured, calls_for)
     except MigrationError as exc:
         raise dg.Failure(str(exc)) from exc
 

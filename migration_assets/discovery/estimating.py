@@ -4,13 +4,15 @@ The prediction is built per step of the pair's `__migrate` job:
 - the records a step handles come from the discovered record counts (collapsed objects count the
   distinct values of their key field; the sample phase takes the spec's sample size for the anchor
   and the same share of the other objects; a delta takes the share of records updated within the
-  delta window, assuming updates spread evenly over the discovered `updated_at` range);
+  delta window, assuming updates spread evenly over the discovered `updated_at` range); the plan
+  steps that inventory the source (custom fields, owners) handle every extracted record;
 - requests: the source is paged through completely in every phase (its API has no filter), the
   destination takes one request per batch (or what the connector's `estimate_calls` says for a
   batch of that table) and the read-back of the diff and of the reconciliation one request per 100
   ids each;
-- duration: when earlier runs of the pair measured the step (the Dagster instance's step stats),
-  a line `seconds = overhead + records x seconds_per_record` fitted on them; otherwise the
+- duration: when earlier runs of the pair measured the step (the Dagster instance's step stats,
+  or rehearsals on smaller copies, each placed at the records it handled), a line
+  `seconds = overhead + records x seconds_per_record` fitted on them; otherwise the
   request model `max(requests / rate, batches x BATCH_SECONDS / concurrency)`;
 - the destination's request budget (facts: a daily or an hourly window, see budget.py) turns into
   the number of windows a phase spans and the time waited for them; when the destination lists
@@ -38,17 +40,21 @@ STEP_OVERHEAD = 0.05  # seconds a step costs beyond its records, when nothing wa
 RUN_OVERHEAD = 1.0  # seconds a run costs beyond its steps (launch, events), when not measured
 READ_BACK_CHUNK = 100
 PHASES = ("sample", "full", "delta")
+SCANNING_PLAN_STEPS = ("plan__custom_fields", "plan__owners")  # plan steps whose work grows with the source
 
 
 @dataclass(frozen=True)
 class StepMeasure:
     """One step of an earlier run: its key without the pair prefix ('load__contact'), the phase,
-    and the seconds it took."""
+    the seconds it took, and the records it handled when known (a run on a source of another size,
+    e.g. a rehearsal on a smaller copy); without them, the records the current discovery gives that
+    phase."""
 
     step: str
     phase: str
     seconds: float
     run_id: str = ""
+    records: int | None = None
 
 
 @dataclass(frozen=True)
@@ -213,6 +219,8 @@ def step_records(loaded: LoadedSpec, source: SourceSchema, phase: str, step: str
         return rows.get(name, 0)
     if layer == "verify":
         return sum(rows.values())
+    if step in SCANNING_PLAN_STEPS:  # they read every extracted record of the spec's sources
+        return sum(counts.get(s, 0) for s in {o.source for o in loaded.spec.objects.values()})
     return None
 
 
@@ -327,7 +335,7 @@ def _measured(loaded, source, history, step, n) -> tuple[float | None, str]:
     points = []
     for m in history:
         if m.step == step:
-            records = step_records(loaded, source, m.phase, step)
+            records = m.records if m.records is not None else step_records(loaded, source, m.phase, step)
             points.append((records or 0, m.seconds))
     if not points:
         return None, ""

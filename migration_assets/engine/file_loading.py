@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import polars as pl
 
 from migration_assets.connectors.base import (
     DestinationConnector,
@@ -36,6 +35,7 @@ from migration_assets.connectors.base import (
     WriteResult,
 )
 from migration_assets.engine import files, lookup_targets
+from migration_assets.engine.comparison import loaded_rows
 from migration_assets.engine.loading import (
     LoadSummary,
     Missing,
@@ -343,8 +343,7 @@ def files_report(
         (counts, json path, markdown path).
     """
     staged = db.read_slice(conn, stage_table(obj_name), phase)
-    outcomes = ledger.phase_outcomes(conn, obj_name, phase)
-    ok = staged.filter(pl.col(EXT).is_in([e for e, o in outcomes.items() if o == "ok"])) if staged.height else staged
+    ok = loaded_rows(conn, obj_name, phase)
     skipped = conn.execute(
         "select source_id, external_id, reason from excluded where _phase = ? and object = ? order by source_id",
         [phase, obj_name],

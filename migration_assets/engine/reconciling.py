@@ -10,6 +10,7 @@ column, and linkage (every lookup resolves to the record it should; orphans are 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,28 +47,47 @@ def scope_phases(conn: duckdb.DuckDBPyConnection, phase: str) -> list[str]:
     return sorted({r[0] for r in rows}, key=lambda p: (p != "full", p))
 
 
-def _latest_state(conn, loaded: LoadedSpec, obj: str, phases: list[str]) -> tuple[pl.DataFrame, dict[str, str]]:
-    """Staged rows of the scope (latest phase wins per external id) and each id's fate."""
-    fate: dict[str, str] = {}
+FATE = "_fate"
+HELD_AT_STAGE = "select external_id from quarantine where _phase = $1 and object = $2 and step = 'stage'"
+EXCLUDED = "select external_id from excluded where _phase = $1 and object = $2"
+
+
+def _latest_state(conn, obj: str, phases: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Staged rows of the scope (latest phase wins per external id) and each id's fate (a frame of
+    EXT and FATE: loaded, quarantined or excluded); columnar, so a large object costs no Python
+    structure per record."""
+    fate = pl.DataFrame(schema={EXT: pl.String, FATE: pl.String})
     frames = []
     for phase in phases:
         staged = db.read_slice(conn, stage_table(obj), phase)
-        outcomes = ledger.phase_outcomes(conn, obj, phase)
         if staged.height:
             frames.append(staged)
-            for ext in staged[EXT].to_list():
-                fate[ext] = "loaded" if outcomes.get(ext) == "ok" else "quarantined"
-        for (ext,) in conn.execute(
-            "select external_id from quarantine where _phase = ? and object = ? and step = 'stage'", [phase, obj]
-        ).fetchall():
-            if fate.get(ext) != "loaded":  # a second copy of a loaded record is held back, not the record
-                fate[ext] = "quarantined"
-        for (ext,) in conn.execute(
-            "select external_id from excluded where _phase = ? and object = ?", [phase, obj]
-        ).fetchall():
-            fate[ext] = "excluded"
+            ok = pl.col(EXT).is_in(ledger.written_ok(conn, obj, phase).implode()).fill_null(False)
+            verdict = pl.when(ok).then(pl.lit("loaded")).otherwise(pl.lit("quarantined"))
+            fate = _settle(fate, staged.select(pl.col(EXT).cast(pl.String), verdict.alias(FATE)))
+        held = _ids(conn, HELD_AT_STAGE, phase, obj)
+        loaded = fate.filter(pl.col(FATE) == "loaded")[EXT].implode()
+        held = held.filter(~pl.col(EXT).is_in(loaded).fill_null(False))  # a second copy of a loaded record
+        fate = _settle(fate, held.with_columns(pl.lit("quarantined").alias(FATE)))
+        skipped = _ids(conn, EXCLUDED, phase, obj)
+        fate = _settle(fate, skipped.with_columns(pl.lit("excluded").alias(FATE)))
     rows = pl.concat(frames, how="diagonal_relaxed").unique(EXT, keep="last") if frames else pl.DataFrame()
     return rows, fate
+
+
+def _ids(conn, sql: str, *params: str) -> pl.DataFrame:
+    return conn.sql(sql, params=list(params)).pl().select(pl.col("external_id").cast(pl.String).alias(EXT))
+
+
+def _settle(fate: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
+    """`fate` with the ids of `new` given their fate in `new` (a later verdict replaces an earlier one)."""
+    new = new.unique(EXT, keep="last")
+    return pl.concat([fate.join(new, on=EXT, how="anti", nulls_equal=True), new])
+
+
+def tally(fate: pl.DataFrame) -> Counter[str]:
+    """Records per fate."""
+    return Counter(dict(fate.group_by(FATE).len().iter_rows()))
 
 
 def value_mapped_columns(loaded: LoadedSpec, obj: str) -> list[str]:
@@ -84,37 +104,36 @@ async def reconcile_object(
     timer: readback.ReadTimer | None = None,
 ) -> ObjectReconciliation:
     """Counts, distributions, population and linkage of `obj` over `phases`; the loaded records are
-    taken from the diff's read where it is still current (engine/readback.py), the rest read."""
+    taken from the diff's read where it is still current (engine/readback.py), the rest read, one
+    group at a time (what was read is tallied and dropped, so memory does not grow with the object)."""
     spec_obj = loaded.spec.objects[obj]
     result = ObjectReconciliation(obj)
-    rows, fate = _latest_state(conn, loaded, obj, phases)
-    tally = Counter(fate.values())
-    loaded_rows = rows.filter(pl.col(EXT).is_in([e for e, f in fate.items() if f == "loaded"])) if rows.height else rows
+    rows, fate = _latest_state(conn, obj, phases)
+    fates = tally(fate)
+    loaded_ids = fate.filter(pl.col(FATE) == "loaded")[EXT].implode()
+    loaded_rows = rows.filter(pl.col(EXT).is_in(loaded_ids)) if rows.height else rows
     columns = [*spec_obj.fields, *spec_obj.lookups]
-    remote: dict[str, dict] = {}
-    ids = loaded_rows[EXT].to_list() if loaded_rows.height else []
-    if spec_obj.kind == "file":  # a document store is read through the ledger's ids, not by key
-        from migration_assets.engine.file_verify import remote_files
-
-        remote = await remote_files(loaded, obj, conn, dest, ids, timer, reuse=True)
-        destination_count = len(remote)
+    skip = CreateOnly(dest.create_only_columns(spec_obj.table), ledger.preexisting(conn, obj))
+    seen = _Tally(loaded, obj, columns, skip, lookup_targets.crosswalks(conn, loaded, obj))
+    async for chunk, remote in _read_groups(loaded, obj, conn, dest, loaded_rows, columns, timer):
+        seen.add(chunk, remote)
+    if spec_obj.kind == "file":
+        destination_count = seen.present
     else:
-        key = spec_obj.external_id.column
-        remote = await readback.read_or_reuse(conn, dest, obj, spec_obj.table, key, ids, columns, timer)
         destination_count = await dest.count(spec_obj.table, spec_obj.external_id.column)
         destination_count -= routing.shared_table_records(loaded, obj, conn)  # other objects' records of it
-    if len(fate) != sum(tally.values()):
+    if fate.height != sum(fates.values()):
         result.problem("counts_reconcile", "source records are unaccounted for")
     result.counts = {
-        "source": len(fate),
-        "loaded": tally["loaded"],
-        "quarantined": tally["quarantined"],
-        "excluded": tally["excluded"],
-        "present": len(remote),
+        "source": fate.height,
+        "loaded": fates["loaded"],
+        "quarantined": fates["quarantined"],
+        "excluded": fates["excluded"],
+        "present": seen.present,
         "destination_count": destination_count,
     }
-    missing = len(ids) - len(remote)
-    extra = destination_count - len(remote)
+    missing = loaded_rows.height - seen.present
+    extra = destination_count - seen.present
     if missing:
         result.problem("counts_reconcile", f"{missing} loaded record(s) missing from the destination")
     if extra and phases != ["sample"]:
@@ -123,87 +142,119 @@ async def reconcile_object(
             f"{extra} destination record(s) carry a {spec_obj.external_id.column} outside this scope",
         )
     if found := routing.route_of(loaded, obj):
-        fates = {m: fate if m == obj else _latest_state(conn, loaded, m, phases)[1] for m in found[1].members}
-        result.route = routing.route_summary(loaded, obj, fates)
-    _distributions(loaded, obj, loaded_rows, remote, result)
-    skip = CreateOnly(dest.create_only_columns(spec_obj.table), ledger.preexisting(conn, obj))
-    _population(columns, _as_sent(loaded, obj, conn, loaded_rows), remote, result, skip)
-    _linkage(loaded, obj, conn, loaded_rows, remote, result)
+        members = {m: fates if m == obj else tally(_latest_state(conn, m, phases)[1]) for m in found[1].members}
+        result.route = routing.route_summary(loaded, obj, members)
+    seen.finish(result, loaded_rows.height)
     return result
 
 
-def _distributions(loaded, obj, rows: pl.DataFrame, remote: dict, result: ObjectReconciliation) -> None:
-    for column in value_mapped_columns(loaded, obj):
-        expected = Counter(str(normalize(v)) for v in rows[column].to_list()) if rows.height else Counter()
-        actual = Counter(str(normalize(r.get(column))) for r in remote.values())
-        values = sorted(set(expected) | set(actual))
-        result.distributions[column] = {v: {"staged": expected[v], "destination": actual[v]} for v in values}
-        for v in values:
-            if expected[v] != actual[v]:
-                result.problem(
-                    "distributions_match", f"{column}={v}: {expected[v]} staged, {actual[v]} in the destination"
-                )
+async def _read_groups(
+    loaded: LoadedSpec, obj: str, conn, dest: DestinationConnector, rows: pl.DataFrame, columns, timer
+) -> AsyncIterator[tuple[pl.DataFrame, dict[str, dict]]]:
+    """The loaded rows in groups of READ_GROUP, each with what the destination holds of them."""
+    spec_obj = loaded.spec.objects[obj]
+    if spec_obj.kind == "file":  # a document store is read through the ledger's ids, not by key, at once
+        from migration_assets.engine.file_verify import remote_files
+
+        ids = rows[EXT].to_list() if rows.height else []
+        stored = await remote_files(loaded, obj, conn, dest, ids, timer, reuse=True)
+        for chunk in rows.iter_slices(readback.READ_GROUP):
+            yield chunk, {e: stored[e] for e in chunk[EXT].to_list() if e in stored}
+        return
+    key = spec_obj.external_id.column
+    for chunk in rows.iter_slices(readback.READ_GROUP):
+        ids = chunk[EXT].to_list()
+        yield chunk, await readback.read_or_reuse(conn, dest, obj, spec_obj.table, key, ids, columns, timer)
 
 
-def _as_sent(loaded: LoadedSpec, obj: str, conn, rows: pl.DataFrame) -> pl.DataFrame:
-    """Lookup columns as the loader sent them: the target's destination id, or null when the target
-    was never loaded and the lookup's `on_missing` is null (so such a row is not a population gap)."""
-    walks = lookup_targets.crosswalks(conn, loaded, obj)
-    for column, lookup in loaded.spec.objects[obj].lookups.items():
-        if rows.height and column in rows.columns:
-            sent = [
-                lookup_targets.resolve(loaded, lookup, column, r, walks).destination_id
+class _Tally:
+    """What the groups of loaded records add up to: records present, value distributions on both
+    sides, filled columns on both sides, and lookups resolved or orphaned."""
+
+    def __init__(self, loaded: LoadedSpec, obj: str, columns: list[str], skip: CreateOnly, walks) -> None:
+        self.loaded, self.obj, self.columns, self.skip, self.walks = loaded, obj, columns, skip, walks
+        self.present = 0
+        self.mapped = value_mapped_columns(loaded, obj)
+        self.expected: dict[str, Counter[str]] = {c: Counter() for c in self.mapped}
+        self.actual: dict[str, Counter[str]] = {c: Counter() for c in self.mapped}
+        self.staged_filled: Counter[str] = Counter()
+        self.dest_filled: Counter[str] = Counter()
+        self.lookups = loaded.spec.objects[obj].lookups
+        self.resolved: Counter[str] = Counter()
+        self.orphans: dict[str, list[dict[str, Any]]] = {c: [] for c in self.lookups}
+        self.orphan_count: Counter[str] = Counter()
+
+    def add(self, rows: pl.DataFrame, remote: dict[str, dict]) -> None:
+        self.present += len(remote)
+        for column in self.mapped:
+            self.expected[column].update(str(normalize(v)) for v in rows[column].to_list())
+            self.actual[column].update(str(normalize(r.get(column))) for r in remote.values())
+        sent = {
+            column: [
+                lookup_targets.resolve(self.loaded, lookup, column, r, self.walks).destination_id
                 for r in rows.iter_rows(named=True)
             ]
-            rows = rows.with_columns(pl.Series(column, sent, dtype=pl.String))
-    return rows
-
-
-def _population(
-    columns: list[str], rows: pl.DataFrame, remote: dict, result: ObjectReconciliation, skip: CreateOnly
-) -> None:
-    n = max(rows.height, 1)
-    for column in columns:
-        kept = {e for e in skip.preexisting if e in remote} if column in skip.columns else set()
-        values = rows.filter(~pl.col(EXT).is_in(list(kept))) if kept and rows.height else rows
-        staged = sum(1 for v in values[column].to_list() if normalize(v) is not None) if values.height else 0
-        staged += sum(1 for e in kept if normalize(remote[e].get(column)) is not None)
-        present = sum(1 for r in remote.values() if normalize(r.get(column)) is not None)
-        result.population[column] = {
-            "staged": round(staged / n, 4),
-            "destination": round(present / max(len(remote), 1), 4),
+            for column, lookup in self.lookups.items()
         }
-        if rows.height and len(remote) == rows.height and staged != present:
-            result.problem(
-                "population_matches", f"{column}: filled in {staged} staged rows, {present} destination records"
-            )
+        self._population(_as_sent(rows, sent), remote)
+        self._linkage(rows[EXT].to_list(), sent, remote)
+
+    def _population(self, rows: pl.DataFrame, remote: dict[str, dict]) -> None:
+        for column in self.columns:
+            kept = {e for e in self.skip.preexisting if e in remote} if column in self.skip.columns else set()
+            values = rows.filter(~pl.col(EXT).is_in(list(kept))) if kept else rows
+            self.staged_filled[column] += sum(1 for v in values[column].to_list() if normalize(v) is not None)
+            self.staged_filled[column] += sum(1 for e in kept if normalize(remote[e].get(column)) is not None)
+            self.dest_filled[column] += sum(1 for r in remote.values() if normalize(r.get(column)) is not None)
+
+    def _linkage(self, ids: list[str], sent: dict[str, list], remote: dict[str, dict]) -> None:
+        for column in self.lookups:
+            for ext, want in zip(ids, sent[column], strict=True):
+                got = (remote.get(ext) or {}).get(column)
+                if want is None and got is None:
+                    continue
+                if got == want:
+                    self.resolved[column] += 1
+                    continue
+                self.orphan_count[column] += 1
+                if len(self.orphans[column]) < 50:
+                    self.orphans[column].append({"external_id": ext, "expected": want, "destination": got})
+
+    def finish(self, result: ObjectReconciliation, staged: int) -> None:
+        """The distributions, population and linkage of `result`, with their problems."""
+        for column in self.mapped:
+            expected, actual = self.expected[column], self.actual[column]
+            values = sorted(set(expected) | set(actual))
+            result.distributions[column] = {v: {"staged": expected[v], "destination": actual[v]} for v in values}
+            for v in values:
+                if expected[v] != actual[v]:
+                    result.problem(
+                        "distributions_match", f"{column}={v}: {expected[v]} staged, {actual[v]} in the destination"
+                    )
+        for column in self.columns:
+            filled, present = self.staged_filled[column], self.dest_filled[column]
+            result.population[column] = {
+                "staged": round(filled / max(staged, 1), 4),
+                "destination": round(present / max(self.present, 1), 4),
+            }
+            if staged and self.present == staged and filled != present:
+                result.problem(
+                    "population_matches", f"{column}: filled in {filled} staged rows, {present} destination records"
+                )
+        for column, lookup in self.lookups.items():
+            count = self.orphan_count[column]
+            result.linkage[column] = {
+                "target": lookup.object,
+                "resolved": self.resolved[column],
+                "orphans": self.orphans[column],
+                "orphan_count": count,
+            }
+            if count:
+                result.problem("lookups_resolved", f"{column}: {count} record(s) not linked to their {lookup.object}")
 
 
-def _linkage(loaded, obj, conn, rows: pl.DataFrame, remote: dict, result: ObjectReconciliation) -> None:
-    spec_obj = loaded.spec.objects[obj]
-    walks = lookup_targets.crosswalks(conn, loaded, obj)
-    for column, lookup in spec_obj.lookups.items():
-        expected = {
-            r[EXT]: lookup_targets.resolve(loaded, lookup, column, r, walks).destination_id
-            for r in rows.iter_rows(named=True)
-        }
-        orphans = []
-        resolved = 0
-        for ext, want in expected.items():
-            got = (remote.get(ext) or {}).get(column)
-            if want is None and got is None:
-                continue
-            if got == want:
-                resolved += 1
-            else:
-                orphans.append({"external_id": ext, "expected": want, "destination": got})
-        result.linkage[column] = {
-            "target": lookup.object,
-            "resolved": resolved,
-            "orphans": orphans[:50],
-            "orphan_count": len(orphans),
-        }
-        if orphans:
-            result.problem(
-                "lookups_resolved", f"{column}: {len(orphans)} record(s) not linked to their {lookup.object}"
-            )
+def _as_sent(rows: pl.DataFrame, sent: dict[str, list]) -> pl.DataFrame:
+    """Lookup columns as the loader sent them: the target's destination id, or null when the target
+    was never loaded and the lookup's `on_missing` is null (so such a row is not a population gap)."""
+    present = [pl.Series(c, values, dtype=pl.String) for c, values in sent.items() if c in rows.columns]
+    return rows.with_columns(present) if present else rows

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import duckdb
@@ -75,9 +76,9 @@ def shared_table_records(loaded: LoadedSpec, obj_name: str, conn: duckdb.DuckDBP
     return sum(len(ledger.crosswalk(conn, other)) for other in sharing(loaded, obj_name))
 
 
-def route_summary(loaded: LoadedSpec, obj_name: str, fates: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """How the object's route split its source over its members, from each member's fates
-    ({external id: loaded | quarantined | excluded}); {} for an object no route splits.
+def route_summary(loaded: LoadedSpec, obj_name: str, fates: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
+    """How the object's route split its source over its members, from each member's fates counted
+    ({loaded | quarantined | excluded: records}); {} for an object no route splits.
 
     Returns:
         {"route", "rules", "otherwise", "source", "members": {member: {source, loaded, quarantined, excluded}}}
@@ -89,9 +90,9 @@ def route_summary(loaded: LoadedSpec, obj_name: str, fates: dict[str, dict[str, 
     name, route = found
     members = {}
     for member in route.members:
-        fate = fates.get(member, {})
-        counts = {k: sum(1 for f in fate.values() if f == k) for k in ("loaded", "quarantined", "excluded")}
-        members[member] = {"source": len(fate), **counts}
+        tally = fates.get(member, {})
+        counts = {k: tally.get(k, 0) for k in ("loaded", "quarantined", "excluded")}
+        members[member] = {"source": sum(tally.values()), **counts}
     return {
         "route": name,
         "rules": [{"object": r.object, "when": r.when} for r in route.rules],

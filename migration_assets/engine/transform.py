@@ -336,7 +336,8 @@ def _dedupe(loaded: LoadedSpec, obj_name: str, frame: pl.DataFrame) -> pl.DataFr
 
 
 def _quarantine_rows(bad: pl.DataFrame, raw: pl.DataFrame, id_field: str) -> pl.DataFrame:
-    raw_rows = {str(r[id_field]): r for r in raw.iter_rows(named=True)}
+    held = raw.filter(pl.col(id_field).cast(pl.String).is_in(bad[SRC].implode()))  # not a dict of every row
+    raw_rows = {str(r[id_field]): r for r in held.iter_rows(named=True)}
     return bad.select(EXT, SRC, REASON, FIELD, VALUE).with_columns(
         pl.Series("_row", [json.dumps(raw_rows.get(s), default=str) for s in bad[SRC]], dtype=pl.String)
     )

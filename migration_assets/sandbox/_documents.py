@@ -27,6 +27,8 @@ create table if not exists records (
     primary key (resource, id)
 );
 create index if not exists records_by_update on records (resource, updated_at, id);
+-- live records only: a page at offset k skips k index entries without reading a row
+create index if not exists records_live on records (resource, updated_at, id) where deleted_at is null;
 create index if not exists records_by_deletion on records (deleted_at);
 """
 

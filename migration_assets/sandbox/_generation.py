@@ -41,6 +41,8 @@ class SeededContext:
     rng: random.Random = field(init=False)
     fake: Faker = field(init=False)
     data: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    _live: dict[str, tuple[list, int, list]] = field(default_factory=dict, init=False, repr=False)
+    _user_ids: dict[tuple[str, ...], list] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -56,7 +58,22 @@ class SeededContext:
         return (BASE - timedelta(days=self.rng.randint(-ahead, back))).date()
 
     def live(self, resource: str) -> list[dict[str, Any]]:
-        return [doc for doc in self.data.get(resource, []) if not doc.get("deleted_at")]
+        """The records of `resource` that are not soft-deleted (read-only). Kept between calls: a
+        builder's records do not change once it has returned, and builders draw from this list once
+        per record they make (rebuilding it each time made seeding O(N²))."""
+        docs = self.data.get(resource, [])
+        cached = self._live.get(resource)
+        if cached is None or cached[0] is not docs or cached[1] != len(docs):
+            cached = (docs, len(docs), [doc for doc in docs if not doc.get("deleted_at")])
+            self._live[resource] = cached
+        return cached[2]
+
+    def user_ids(self, roles: tuple[str, ...]) -> list[Any]:
+        """Ids of the users with one of `roles` (every user when empty), in generation order (read-only);
+        kept per roles, as users are generated first and drawn from once per record."""
+        if roles not in self._user_ids:
+            self._user_ids[roles] = [u["id"] for u in self.data["users"] if not roles or u["role"] in roles]
+        return self._user_ids[roles]
 
     def people(self, n: int, domain: str) -> Iterator[tuple[int, str, str, str]]:
         """`n` people (i, first name, last name, email `first.last@domain` in ASCII), emails unique;

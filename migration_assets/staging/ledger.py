@@ -146,6 +146,17 @@ def phase_outcomes(conn: duckdb.DuckDBPyConnection, obj: str, phase: str) -> dic
     return {ext: outcome for ext, _hash, outcome in rows}
 
 
+def phase_outcome_frame(conn: duckdb.DuckDBPyConnection, obj: str, phase: str) -> pl.DataFrame:
+    """`phase_outcomes` as a frame (external_id, outcome): columnar, for whole tables."""
+    return conn.sql(_PHASE_LATEST, params=[obj, phase]).pl().select("external_id", "outcome")
+
+
+def written_ok(conn: duckdb.DuckDBPyConnection, obj: str, phase: str) -> pl.Series:
+    """External ids of `obj` whose latest write in `phase` succeeded (not rolled back since)."""
+    frame = phase_outcome_frame(conn, obj, phase)
+    return frame.filter(pl.col("outcome") == "ok")["external_id"]
+
+
 def run_writes(conn: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, dict[str, int]]:
     """{object: {operation: count}} of the successful writes a run made (what it wrote, not what
     the ledger believes overall)."""

@@ -48,7 +48,7 @@ def _case(ctx: Context) -> dict[str, Any]:
 
 
 def _user(ctx: Context, *roles: str) -> int:
-    return ctx.rng.choice([u["id"] for u in ctx.data["users"] if not roles or u["role"] in roles])
+    return ctx.rng.choice(ctx.user_ids(roles))
 
 
 def matters(ctx: Context, n: int) -> list[dict[str, Any]]:
