@@ -35,9 +35,10 @@ demo: setup  ## seed, schema plan, plan + profiles, sample, approve, full, a sim
 test: setup  ## lint, validate the definitions, run the test suite
 	$(BIN)/ruff check migration_assets migration_assets_tests
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
-	@# three workers on two cores: the end-to-end tests wait on sockets and polls about a third of the time;
+	@# four workers on two cores: the end-to-end tests wait on sockets, polls and paced requests (a suite on
+	@# three workers kept the two cores about two-thirds busy);
 	@# by file, so that a module's heavy fixture runs once
-	$(BIN)/python -m pytest -q -n 3 --dist loadfile --durations=15
+	$(BIN)/python -m pytest -q -n 4 --dist loadfile --durations=15
 
 $(VENV)/.bench: $(BIN)/migrate
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
