@@ -152,10 +152,11 @@ def print_summary(results: dict[str, Any]) -> None:
         if not steps:
             continue
         t = Table(title=f"{PAIR} · full phase · scale {s} · peak RSS {run['peak_rss_mb']} MB")
-        for column in ("step", "records", "seconds", "records_per_s", "requests", "429s"):
+        columns = ("step", "records", "seconds", "records_per_s", "requests", "429s", "peak_rss_mb")
+        for column in columns:
             t.add_column(column, justify="left" if column == "step" else "right")
         for row in steps:
-            t.add_row(*(str(row[c]) for c in ("step", "records", "seconds", "records_per_s", "requests", "429s")))
+            t.add_row(*(str(row.get(c, "")) for c in columns))
         console.print(t)
 
 

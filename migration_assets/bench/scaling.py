@@ -16,6 +16,7 @@ import argparse
 import json
 import multiprocessing
 import resource
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -23,10 +24,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
+
 from migration_assets.bench.__main__ import step_rows
 from migration_assets.bench.discovery_figures import estimate_error
 from migration_assets.bench.workbench import BenchPair
 from migration_assets.defs.instance import project_instance
+from migration_assets.defs.naming import step_label
 from migration_assets.defs.run_history import history
 from migration_assets.discovery.estimating import RunMeasure, StepMeasure, step_records
 from migration_assets.discovery.plan_report import report_folder
@@ -54,6 +58,51 @@ def seed_apart(pair: str, scale: int, var: Path) -> tuple[dict[str, Any], float]
         return pool.submit(_seed, pair, scale, var).result()
 
 
+class RssSampler:
+    """This process's resident set size every `interval` seconds while it runs, so that each step's
+    peak can be told apart (getrusage only knows the whole process's peak)."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        self.samples: list[tuple[float, float]] = []  # (unix time, MB)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.time(), _rss_mb()))
+            self._stop.wait(self.interval)
+
+    def peak(self, start: float, end: float) -> float | None:
+        within = [mb for at, mb in self.samples if start <= at <= end]
+        return round(max(within), 1) if within else None
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def step_peaks(instance: dg.DagsterInstance, pair: str, run_id: str, sampler: RssSampler) -> dict[str, float | None]:
+    """Peak RSS (MB) sampled while each step of the run ran, by step label (`load/contact`)."""
+    return {
+        step_label(pair, s.step_key): sampler.peak(s.start_time, s.end_time)
+        for s in instance.get_run_step_stats(run_id)
+        if s.start_time is not None and s.end_time is not None
+    }
+
+
 def workbench_dir(pair: str, scale: int) -> Path:
     return PROJECT_ROOT / "var" / "bench" / "scaling" / f"{pair}-{scale}"
 
@@ -73,7 +122,10 @@ def rehearsals(pair: str, scales: Sequence[int]) -> tuple[list[StepMeasure], lis
         try:
             loaded, source = work.spec(), SourceSchema.from_json(read_report(discovered) or {})
             found, done = history(work.instance, pair)
-            steps += [replace(m, records=step_records(loaded, source, m.phase, m.step)) for m in found]
+            steps += [
+                m if m.records is not None else replace(m, records=step_records(loaded, source, m.phase, m.step))
+                for m in found
+            ]
             runs += done
         finally:
             work.close()
@@ -92,10 +144,12 @@ def bench(pair: str, scale: int, var: Path, rehearsed: Sequence[int] = ()) -> di
         sample = work.run("sample")
         work.approve()
         started = time.monotonic()
-        full = work.run("full")
+        with RssSampler() as sampler:
+            full = work.run("full")
         wall = time.monotonic() - started
         assert work.instance is not None
-        steps = step_rows(work.instance, full.run_id, None)
+        peaks = step_peaks(work.instance, pair, full.run_id, sampler)
+        steps = [{**row, "peak_rss_mb": peaks.get(row["step"])} for row in step_rows(work.instance, full.run_id, None)]
         read_back = sum(s["seconds"] for s in steps if s["step"].split("/")[0] in READ_BACK_LAYERS)
         estimator = estimate_error(work.defs(), work.instance, work.spec(), work.paths)
         rehearsed_estimator = (

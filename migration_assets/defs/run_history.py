@@ -6,7 +6,7 @@ from __future__ import annotations
 import dagster as dg
 
 from migration_assets.defs.naming import migrate_job_name, step_name
-from migration_assets.discovery.estimating import RunMeasure, StepMeasure
+from migration_assets.discovery.estimating import WRITING_LAYERS, RunMeasure, StepMeasure
 
 
 def history(
@@ -27,14 +27,32 @@ def history(
         phase = run.tags.get("dagster/partition", "")
         phase = "delta" if phase.startswith("delta-") else phase
         total = 0.0
+        handled = _written_rows(instance, pair, run.run_id)
         for s in instance.get_run_step_stats(run.run_id):
             if s.start_time is None or s.end_time is None:
                 continue
             seconds = s.end_time - s.start_time
             total += seconds
-            steps.append(StepMeasure(step_name(pair, s.step_key), phase, seconds, run.run_id))
+            name = step_name(pair, s.step_key)
+            steps.append(StepMeasure(name, phase, seconds, run.run_id, handled.get(s.step_key)))
         runs.append(RunMeasure(run.run_id, phase, stats.end_time - stats.start_time, total, stats.start_time))
     return steps, runs
+
+
+def _written_rows(instance: dg.DagsterInstance, pair: str, run_id: str) -> dict[str, int]:
+    """Rows each load or patch step of the run wrote or skipped (its `dagster/row_count`): what the
+    step really handled. A sample's rows are not the share of the source the estimator would
+    assume (its anchors bring their children along), and a point at the wrong place bends the line."""
+    out = {}
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
+    for record in records:
+        entry = record.event_log_entry
+        if not entry.step_key or step_name(pair, entry.step_key).partition("__")[0] not in WRITING_LAYERS:
+            continue
+        count = entry.dagster_event.event_specific_data.materialization.metadata.get("dagster/row_count")
+        if count is not None:
+            out[entry.step_key] = int(getattr(count, "value", count))
+    return out
 
 
 def latest_run(instance: dg.DagsterInstance, pair: str, phase: str) -> tuple[str, float, float] | None:

@@ -41,6 +41,7 @@ RUN_OVERHEAD = 1.0  # seconds a run costs beyond its steps (launch, events), whe
 READ_BACK_CHUNK = 100
 PHASES = ("sample", "full", "delta")
 SCANNING_PLAN_STEPS = ("plan__custom_fields", "plan__owners")  # plan steps whose work grows with the source
+WRITING_LAYERS = ("load", "patch")  # steps whose records are the rows they wrote (known after a run)
 
 
 @dataclass(frozen=True)
@@ -212,8 +213,10 @@ def step_records(loaded: LoadedSpec, source: SourceSchema, phase: str, step: str
         obj = loaded.spec.objects.get(obj_name)
         if obj is None:
             return None
-        if name.endswith("_schema_gate") or phase == "delta":
-            return rows.get(obj_name, 0)  # the gate checks staged rows; a delta extracts changes only
+        if name.endswith("_schema_gate"):
+            return None  # one DuckDB query over the staged table: the same at any size we measured
+        if phase == "delta":
+            return rows.get(obj_name, 0)  # a delta extracts changes only
         return counts.get(obj.source, 0)  # staging transforms every extracted record, then samples
     if layer in ("load", "patch"):
         return rows.get(name, 0)
@@ -315,7 +318,7 @@ def _step(loaded, source, limits: Limits, history, phase, step, calls_for) -> St
         requests = math.ceil((n or 0) / READ_BACK_CHUNK)
     else:
         requests = 0
-    seconds, basis = _measured(loaded, source, history, step, n)
+    seconds, basis = _measured(loaded, source, history, phase, step, n)
     if seconds is None:
         seconds, basis = _modelled(layer, requests, batches, limits), "model"
     return StepEstimate(step, n or 0, requests, batches, round(seconds, 3), basis)
@@ -331,18 +334,30 @@ def _load_requests(loaded: LoadedSpec, name: str, n: int, batch_size: int, calls
     return sum(1 if c is None else c for c in calls)
 
 
-def _measured(loaded, source, history, step, n) -> tuple[float | None, str]:
-    points = []
+def _measured(loaded, source, history, phase, step, n) -> tuple[float | None, str]:
+    """Seconds of `step` from earlier runs: a line through the runs of the same phase when they
+    measured it at two or more sizes (a sample writes to empty tables in small batches and creates
+    the schema, a full run does neither, so the phases cost differently per record); through the
+    one such run, sloped by every run's line, when there is one; else through every run."""
+    points: dict[bool, list[tuple[int, float]]] = {True: [], False: []}
     for m in history:
         if m.step == step:
             records = m.records if m.records is not None else step_records(loaded, source, m.phase, step)
-            points.append((records or 0, m.seconds))
-    if not points:
+            points[m.phase == phase].append((records or 0, m.seconds))
+    same, every = points[True], points[True] + points[False]
+    if not every:
         return None, ""
     if n is None:
-        return sum(t for _, t in points) / len(points), f"measured mean of {len(points)} run(s)"
-    a, b = _fit(points)
-    return a + b * n, f"measured, fitted on {len(points)} run(s)"
+        used = same or every
+        return sum(t for _, t in used) / len(used), f"measured mean of {len(used)} run(s)"
+    if len({r for r, _ in same}) >= 2:
+        a, b = _fit(same)
+        return a + b * n, f"measured, fitted on {len(same)} {phase} run(s)"
+    a, b = _fit(every)
+    if same:  # keep the line's slope, through the same phase's own point
+        records, seconds = max(same)
+        a = max(seconds - b * records, 0.0)
+    return a + b * n, f"measured, fitted on {len(every)} run(s)"
 
 
 def _modelled(layer: str, requests: int, batches: int, limits: Limits) -> float:

@@ -70,6 +70,45 @@ def test_measured_steps_are_fitted_and_extrapolated():
     assert estimating.compare(110, 100)["error_percent"] == 10.0
 
 
+def _full_seconds(history: list[estimating.StepMeasure], step: str) -> float:
+    source = source_schema(clients=1000, cases=2000, companies=40)
+    steps = estimating.estimate(SPEC, source, LIMITS, history, phases=["full"])[0].steps
+    return next(s.seconds for s in steps if s.step == step)
+
+
+def test_full_runs_at_two_sizes_set_the_line_and_samples_do_not_bend_it():
+    # a full run costs 0.5 s + 1 ms a row; samples cost more per row (small batches into empty tables)
+    history = [
+        estimating.StepMeasure("load__incident", "full", 0.5 + 300 * 0.001, records=300),
+        estimating.StepMeasure("load__incident", "full", 0.5 + 900 * 0.001, records=900),
+        estimating.StepMeasure("load__incident", "sample", 0.4 + 150 * 0.004, records=150),
+        estimating.StepMeasure("load__incident", "sample", 0.4 + 160 * 0.004, records=160),
+    ]
+    assert _full_seconds(history, "load__incident") == pytest.approx(0.5 + 2000 * 0.001, rel=1e-3)
+
+
+def test_one_full_run_keeps_the_line_slope_through_its_own_point():
+    history = [
+        estimating.StepMeasure("load__incident", "sample", 1.0 + 100 * 0.01, records=100),
+        estimating.StepMeasure("load__incident", "sample", 1.0 + 300 * 0.01, records=300),
+        estimating.StepMeasure("load__incident", "full", 1.5 + 500 * 0.01, records=500),
+    ]
+    # the slope of every run's line ((100, 2), (300, 4), (500, 6.5): 11.25 ms a row), through the full
+    # run's own point (500 rows, 6.5 s), not through the samples' intercept (which would give 23.4 - 0.5)
+    assert _full_seconds(history, "load__incident") == pytest.approx(6.5 + 1500 * 0.01125, rel=1e-3)
+
+
+def test_steps_of_fixed_cost_take_the_same_phase_mean():
+    history = [
+        estimating.StepMeasure("plan__schema_apply", "sample", 0.8),  # creates the schema
+        estimating.StepMeasure("plan__schema_apply", "full", 0.2),  # finds it in place
+        estimating.StepMeasure("stage__incident_schema_gate", "full", 0.1),
+        estimating.StepMeasure("stage__incident_schema_gate", "full", 0.12),
+    ]
+    assert _full_seconds(history, "plan__schema_apply") == pytest.approx(0.2)
+    assert _full_seconds(history, "stage__incident_schema_gate") == pytest.approx(0.11)
+
+
 def test_proposer_draft_is_valid_unconfirmed_and_finds_the_obvious_columns(tmp_path: Path):
     draft = propose("case_status", "dynamics365")
     path = tmp_path / "case_status__dynamics365.yaml"
