@@ -110,3 +110,18 @@ def test_dates_outside_the_plausible_range_are_problems(value: str) -> None:
     problem = compiled.problems[0]
     out = pl.DataFrame({"b": [value]}).select(problem.bad.alias("bad"), problem.reason.alias("reason"))
     assert out["bad"][0] and "1753-2100" in out["reason"][0]
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ('{"Referral Source": "web"}', "web"),
+        ('"{\\"referral_source\\": \\"web\\"}"', "web"),  # encoded twice
+        ('{"referral_source": 123456789012345678901234567890}', "123456789012345678901234567890"),  # > 64 bits
+        ('{"referral_source": NaN}', "NaN"),  # what Python's JSON writer emits for a float NaN
+    ],
+)
+def test_json_get_reads_what_any_json_reader_accepts(document: str, expected: str) -> None:
+    compiled = compile_expr({"op": "json_get", "of": "j", "key": "referral_source"}, _context())
+    out = pl.DataFrame({"j": [document]}).select(compiled.expr.alias("v"), compiled.problems[0].bad.alias("bad"))
+    assert out.row(0) == (expected, False)
