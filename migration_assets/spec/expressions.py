@@ -27,9 +27,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import nh3
-import orjson
 import polars as pl
 
+from migration_assets import json_text
 from migration_assets.errors import SpecError, known_values
 
 
@@ -387,25 +387,10 @@ def _value_map(args, ctx):
 # -- JSON ------------------------------------------------------------------------------------
 def _loads(text: str | None) -> Any:
     """Parse JSON, also when it was encoded twice; raise ValueError when it is not JSON."""
-    value = _json(text) if text is not None else None
+    value = json_text.loads(text) if text is not None else None
     if isinstance(value, str) and value.strip()[:1] in ("{", "["):
-        value = _json(value)
+        value = json_text.loads(value)
     return value
-
-
-_LONG_NUMBER = re.compile(r"\d{16}")
-
-
-def _json(text: str) -> Any:
-    """orjson (a few times faster: staging parses every record's JSON fields), except where it
-    would differ from the standard parser: a number of 16+ digits (orjson turns an integer beyond
-    64 bits into a float, losing digits) and what it refuses (NaN, Infinity)."""
-    if _LONG_NUMBER.search(text):
-        return json.loads(text)
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
 
 
 @functools.lru_cache(maxsize=4096)

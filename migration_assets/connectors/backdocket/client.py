@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from migration_assets import json_text
 from migration_assets.connectors.backdocket import settings
 from migration_assets.connectors.base import Deletion, SourceConnector, SourceObject
 from migration_assets.connectors.connection import Connection
@@ -112,7 +113,7 @@ class BackDocketSource(SourceConnector):
 
     async def _get(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
         response = await self.session.request("GET", url, params=dict(params or {}), expect=(200,))
-        return response.json()
+        return json_text.response_json(response)
 
     def _page(self, url: str, body: Any) -> tuple[list[Record], str | None]:
         if not (isinstance(body, dict) and isinstance(body.get("data"), list) and "next_cursor" in body):

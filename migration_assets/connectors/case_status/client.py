@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Self
 
 from pydantic import SecretStr
 
+from migration_assets import json_text
 from migration_assets.connectors.base import Deletion, SourceConnector, SourceObject
 from migration_assets.connectors.case_status import derived, settings
 from migration_assets.connectors.connection import Connection
@@ -93,7 +94,7 @@ class CaseStatusSource(SourceConnector):
 
     async def _get(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
         response = await self.session.request("GET", url, params=dict(params or {}), expect=(200,))
-        return response.json()
+        return json_text.response_json(response)
 
     async def extract(self, obj: str, *, since: str | None = None) -> AsyncIterator[list[Record]]:
         """Yield pages of raw records of `obj`, only those updated at or after `since` if given.

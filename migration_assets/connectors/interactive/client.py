@@ -30,6 +30,7 @@ from typing import Any, ClassVar, Self
 
 from pydantic import SecretStr
 
+from migration_assets import json_text
 from migration_assets.connectors.base import Deletion, SourceConnector, SourceObject
 from migration_assets.connectors.connection import Connection
 from migration_assets.connectors.http import HeaderAuth, HttpSession
@@ -144,11 +145,11 @@ class InteractiveSource(SourceConnector):
     # -- HTTP -------------------------------------------------------------------------------
     async def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         response = await self.session.request("GET", path, params=dict(params or {}), expect=(200,))
-        return response.json()
+        return json_text.response_json(response)
 
     async def _post(self, path: str, body: Any, *, expect: tuple[int, ...] = (200,)) -> Any:
         response = await self.session.request("POST", path, json=body, expect=expect)
-        return response.json()
+        return json_text.response_json(response)
 
     async def _pages(self, path: str, params: Mapping[str, Any]) -> AsyncIterator[list[Record]]:
         """The `results` of each page of a GET listing, following `paging.next.after`."""
@@ -228,7 +229,7 @@ class InteractiveSource(SourceConnector):
         response = await self.search_session.request(
             "POST", f"/crm/v3/objects/{api}/search", json=body, expect=(200,), idempotent=True
         )
-        return response.json()
+        return json_text.response_json(response)
 
     async def _changed(self, obj: str, api: str, since: str) -> dict[str, Record]:
         """Every record modified at or after `since`, latest version, keyed by id (module docstring)."""
