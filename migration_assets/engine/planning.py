@@ -8,6 +8,7 @@ to another between runs is planned again rather than written with the old table 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import duckdb
 import polars as pl
@@ -78,20 +79,31 @@ def destination_required(conn: duckdb.DuckDBPyConnection, phase: str, table: str
 
 
 def joined_sources(conn: duckdb.DuckDBPyConnection, loaded: LoadedSpec, obj_name: str) -> dict[str, pl.DataFrame]:
-    return {j.source: latest_records(conn, loaded, j.source) for j in loaded.spec.objects[obj_name].join.values()}
+    """The source objects `obj_name` joins, each with only the fields its joins use."""
+    return {
+        j.source: latest_records(conn, loaded, j.source, lambda f, s=j.source: loaded.joined_fields(obj_name, s, f))
+        for j in loaded.spec.objects[obj_name].join.values()
+    }
 
 
-def latest_records(conn: duckdb.DuckDBPyConnection, loaded: LoadedSpec, source_object: str) -> pl.DataFrame:
+def latest_records(
+    conn: duckdb.DuckDBPyConnection,
+    loaded: LoadedSpec,
+    source_object: str,
+    fields: Callable[[list[str]], list[str]] | None = None,
+) -> pl.DataFrame:
     """Every extracted record of a source object over all phases, the latest version per id (the
-    object's declared id and last-modified fields)."""
+    object's declared id and last-modified fields); of its fields only those `fields` keeps."""
     catalog = loaded.source_catalog[source_object]
     id_field, updated_field = catalog.id_field, catalog.updated_field
     table = extract_table(source_object)
     if not db.table_exists(conn, table):
         return pl.DataFrame()
-    frame = corrected(
-        conn, loaded, source_object, db.utc(conn.sql(f"select * exclude (_phase) from {db.ident(table)}").pl())
-    )
+    present = [c for c in db.columns(conn, table) if c != "_phase"]
+    kept = fields(present) if fields else present
+    kept = list(dict.fromkeys([*kept, *(f for f in (id_field, updated_field) if f and f in present)]))
+    selected = ", ".join(map(db.quoted, kept))
+    frame = corrected(conn, loaded, source_object, db.utc(conn.sql(f"select {selected} from {db.ident(table)}").pl()))
     if id_field not in frame.columns:
         return frame
     if updated_field and updated_field in frame.columns:  # raw text; ISO timestamps of one source sort as text

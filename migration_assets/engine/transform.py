@@ -276,10 +276,11 @@ def join_rows(
         if other is None:
             raise MigrationError(f"{obj_name}: join {alias} needs the extract of {join.source}")
         on = loaded.compile(obj_name, f"join.{alias}.by", join.by).expr.cast(pl.String)
+        named = loaded.joined_fields(obj_name, join.source, other.columns)
         right = (
             other.with_columns(pl.col(join.key).cast(pl.String).alias(f"_join_{alias}"))
             .unique(subset=[f"_join_{alias}"], keep="last", maintain_order=True)
-            .select(f"_join_{alias}", *(pl.col(c).alias(f"{alias}.{c}") for c in other.columns))
+            .select(f"_join_{alias}", *(pl.col(c).alias(f"{alias}.{c}") for c in named))
         )
         if other.height == 0:
             right = right.cast({c: pl.String for c in right.columns})

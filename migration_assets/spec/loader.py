@@ -10,7 +10,7 @@ from __future__ import annotations
 import graphlib
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -335,6 +335,17 @@ class LoadedSpec:
     @cached_property
     def source_catalog(self):
         return source_catalog(self.spec.source)
+
+    @cached_property
+    def _text(self) -> str:
+        return self.spec.model_dump_json()
+
+    def joined_fields(self, obj_name: str, source: str, fields: Iterable[str]) -> list[str]:
+        """The `fields` of `source` that the spec names through one of `obj_name`'s joins of it
+        (`<alias>.<field>`, searched in the whole spec: a superset), and the joins' keys. A join
+        repeats every joined column on each row that matches, so only these are read and joined."""
+        aliases = [(a, j.key) for a, j in self.spec.objects[obj_name].join.items() if j.source == source]
+        return [f for f in fields if any(f == key or f"{alias}.{f}" in self._text for alias, key in aliases)]
 
     def context(self, obj_name: str, suffix: str) -> CompileContext:
         obj = self.spec.objects[obj_name]

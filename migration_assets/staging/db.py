@@ -61,6 +61,16 @@ def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(rows)
 
 
+def columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The column names of `table`, in order."""
+    return [r[0] for r in conn.execute(f"describe {ident(table)}").fetchall()]
+
+
+def quoted(column: str) -> str:
+    """A column name as a SQL identifier (source field names are the API's keys, not ours)."""
+    return '"' + column.replace('"', '""') + '"'
+
+
 def write_slice(conn: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame, phase: str) -> None:
     """Replace the `phase` slice of `table` by `df` in one transaction (idempotent per phase).
 
@@ -72,7 +82,7 @@ def write_slice(conn: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame, p
     try:
         if not table_exists(conn, table):
             conn.execute(f"create table {table} as select * from frame limit 0")
-        existing = {r[0] for r in conn.execute(f"describe {table}").fetchall()}
+        existing = set(columns(conn, table))
         for name in frame.schema:
             if name not in existing:
                 sql_type = conn.sql(f'select "{name}" from frame limit 0').types[0]
@@ -108,9 +118,7 @@ def ensure_support_tables(conn: duckdb.DuckDBPyConnection) -> None:
                 conn.execute(statement)
 
 
-def replace_rows(
-    conn: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame, where: str, params: list
-) -> None:
+def replace_rows(conn: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame, where: str, params: list) -> None:
     """Delete rows matching `where` from a support table, then append `df` (one transaction)."""
     frame = df  # noqa: F841 - scanned by name below
     conn.execute("begin")
