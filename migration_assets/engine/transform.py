@@ -40,6 +40,7 @@ def pl_text(value: str | None) -> Compiled:
 
 EXT, SRC, HASH = "_external_id", "_source_id", "_row_hash"
 ITEM, INDEX = "_item", "_index"
+DUP_KEY = "_dup_key"  # the object's dedupe.by value
 
 
 @dataclass(frozen=True)
@@ -136,15 +137,20 @@ def stage_frame(
         return StageResult(staged, held, empty, 0, 0, 0)
     rules = [loaded.compile(obj_name, f"exclude[{i}].when", r.when) for i, r in enumerate(obj.exclude)]
     plan = ProblemPlan.of(loaded, obj_name, columns, ext, inputs.required)
-    frame = raw.sort(pl.col(id_field).cast(pl.String).str.zfill(20), maintain_order=True).with_columns(
+    derived = [
         ext.expr.cast(pl.String).alias(EXT),
         pl.col(id_field).cast(pl.String).alias(SRC),
         *(c.expr.alias(name) for name, c in columns.items()),
         *plan.columns(),
         _exclusion_reason(obj.exclude, rules).alias("_excluded"),
         *flags.flag_columns(loaded, obj_name),
-    )
-    frame = plan.blank_partial(frame)
+        *([_dedupe_key(loaded, obj_name).alias(DUP_KEY)] if obj.dedupe else []),
+    ]
+    frame = raw.sort(pl.col(id_field).cast(pl.String).str.zfill(20), maintain_order=True).with_columns(*derived)
+    # past here only what was derived is read: the source fields (message bodies, joined fields)
+    # would otherwise be copied by every filter below
+    kept = {e.meta.output_name() for e in derived}
+    frame = plan.blank_partial(frame).drop([c for c in raw.columns if c not in kept])
     frame = _resolve_owners(obj, _dedupe(loaded, obj_name, frame), inputs.owners)
     frame = files.stage_files(obj, frame)
     out_cols = list(columns)
@@ -237,9 +243,8 @@ def _duplicates(loaded: LoadedSpec, obj_name: str, frame: pl.DataFrame) -> pl.Da
     dedupe = loaded.spec.objects[obj_name].dedupe
     if dedupe is None:
         return pl.DataFrame()
-    key = loaded.compile(obj_name, "dedupe.by", dedupe.by).expr.cast(pl.String)
     return (
-        frame.select(key.alias("key"), pl.col(SRC).alias("source_id"))
+        frame.select(pl.col(DUP_KEY).cast(pl.String).alias("key"), pl.col(SRC).alias("source_id"))
         .filter(pl.col("key").is_not_null() & (pl.col("key").str.strip_chars() != ""))
         .group_by("key")
         .agg(pl.col("source_id").sort(), pl.len().alias("records"))
@@ -324,16 +329,19 @@ def _dedupe(loaded: LoadedSpec, obj_name: str, frame: pl.DataFrame) -> pl.DataFr
     dedupe = loaded.spec.objects[obj_name].dedupe
     if dedupe is None or dedupe.action != "exclude":
         return frame
-    key = loaded.compile(obj_name, "dedupe.by", dedupe.by).expr
-    frame = frame.with_columns(key.alias("_dup_key"))
-    first = pl.col(SRC).first().over("_dup_key")
-    is_dup = pl.col("_dup_key").is_not_null() & (pl.col(SRC) != first) & pl.col("_excluded").is_null()
+    first = pl.col(SRC).first().over(DUP_KEY)
+    is_dup = pl.col(DUP_KEY).is_not_null() & (pl.col(SRC) != first) & pl.col("_excluded").is_null()
     return frame.with_columns(
         pl.when(is_dup)
         .then(pl.format("duplicate of source record {} by {}", first, pl.lit(str(dedupe.by))))
         .otherwise(pl.col("_excluded"))
         .alias("_excluded")
-    ).drop("_dup_key")
+    )
+
+
+def _dedupe_key(loaded: LoadedSpec, obj_name: str) -> pl.Expr:
+    """The object's `dedupe.by` over the source fields (derived with the columns, see stage_frame)."""
+    return loaded.compile(obj_name, "dedupe.by", loaded.spec.objects[obj_name].dedupe.by).expr
 
 
 def _quarantine_rows(bad: pl.DataFrame, raw: pl.DataFrame, id_field: str) -> pl.DataFrame:
