@@ -48,6 +48,10 @@ class StagingResource(dg.ConfigurableResource):
     """
 
     directory: str
+    # DuckDB's buffer pool otherwise grows to 80% of the machine's memory, keeping the pages of
+    # every table a run scanned (the read-back copies of a million records: about 500 MB); beyond
+    # this it evicts and spills to `<file>.tmp`
+    memory_limit: str = "256MB"
 
     def database(self, pair: str) -> Path:
         return Path(self.directory) / f"{pair}.duckdb"
@@ -57,7 +61,7 @@ class StagingResource(dg.ConfigurableResource):
         """The pair's DuckDB connection (its folder is created on first use), always closed after."""
         path = self.database(pair)
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = duckdb.connect(str(path), read_only=read_only)
+        conn = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": self.memory_limit})
         try:
             yield conn
         finally:
