@@ -68,11 +68,16 @@ def scaling(scales: Sequence[int], work: Path) -> dict[str, Any]:
     }
     done = {s: r["figures"] for s, r in runs.items() if "figures" in r}
     out: dict[str, Any] = {"pair": PAIR, "runs": runs}
-    if len(done) >= 2:
-        small, large = sorted(done, key=int)[-2:]  # the two largest scales
-        out["ratio_of"] = f"t({large})/t({small})"
-        out["step_ratios"] = step_ratios(done[small]["steps"], done[large]["steps"])
-        out["full_ratio"] = round(done[large]["full_seconds"] / max(done[small]["full_seconds"], 1e-9), 2)
+    ordered = sorted(done, key=int)
+    out["ratios"] = {  # every pair of scales: t(3000)/t(1000) of `make bench`, t(1M)/t(100k) of bench-1m
+        f"t({large})/t({small})": {
+            "records": round(done[large]["source_records"] / max(done[small]["source_records"], 1), 2),
+            "full": round(done[large]["full_seconds"] / max(done[small]["full_seconds"], 1e-9), 2),
+            "steps": step_ratios(done[small]["steps"], done[large]["steps"]),
+        }
+        for i, small in enumerate(ordered)
+        for large in ordered[i + 1 :]
+    }
     return out
 
 
@@ -119,9 +124,9 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
             "estimator_error_percent": est.get("error_percent"),  # from the sample run alone
             "estimator_error_percent_rehearsed": (fig.get("estimator_rehearsed") or {}).get("error_percent"),
         }
-    if "step_ratios" in scale:
-        out[scale["ratio_of"] + " per step"] = scale["step_ratios"]
-        out[scale["ratio_of"] + " full phase"] = scale["full_ratio"]
+    for name, ratio in scale.get("ratios", {}).items():
+        slowest = max(ratio["steps"].items(), key=lambda item: item[1], default=("", 0.0))
+        out[name] = {"records": ratio["records"], "full phase": ratio["full"], "slowest step": slowest}
     extraction = (results.get("extraction") or {}).get("figures") or {}
     for label in ("throttled", "unthrottled"):
         fig = extraction.get(label) or {}
