@@ -33,6 +33,19 @@ def loads(text: str | bytes) -> Any:
         return json.loads(text)
 
 
+def loads_twice(text: str | bytes) -> Any:
+    """`loads(text)`, and once more when the JSON is a string holding an object or a list: sources
+    sometimes encode a JSON field twice.
+
+    Raises:
+        ValueError: when `text` (or the string it holds) is not JSON.
+    """
+    value = loads(text)
+    if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+        value = loads(value)
+    return value
+
+
 def response_json(response: httpx.Response) -> Any:
     """`response.json()` (httpx parses `response.content` with `json` too), faster."""
     return loads(response.content)

@@ -10,7 +10,6 @@ conflicts with the destination (wrong column types, a licence's custom-table lim
 import asyncio
 import dataclasses
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
@@ -32,7 +31,6 @@ from migration_assets.engine.owners import (
     unknown_people,
 )
 from migration_assets.engine.schema import apply_schema_and_check, record_created
-from migration_assets.engine.transform import join_rows
 from migration_assets.errors import MigrationError
 from migration_assets.reports.schema_checklist import checklist_markdown
 from migration_assets.reports.writing import write_markdown_and_json
@@ -78,10 +76,11 @@ def build_custom_fields_asset(ctx: PairDefs) -> dg.AssetsDefinition | None:
             known = {(f.object, f.column): f for f in planning.custom_fields(conn)}
             found, skipped = [], []
             for name, obj in loaded.spec.objects.items():
+                keep = planning.only({obj.custom_fields.source_field}) if obj.custom_fields else None
                 if obj.custom_fields and obj.custom_fields.inventory:  # typed by the source's definitions
                     found += inventory_fields(
                         planning.latest_records(conn, loaded, obj.custom_fields.inventory.source),
-                        planning.latest_records(conn, loaded, obj.source, _only({obj.custom_fields.source_field})),
+                        planning.latest_records(conn, loaded, obj.source, keep),
                         name,
                         obj.custom_fields,
                         first_choice,
@@ -89,7 +88,7 @@ def build_custom_fields_asset(ctx: PairDefs) -> dg.AssetsDefinition | None:
                         skipped=skipped,
                     )
                 elif obj.custom_fields:
-                    raw = planning.latest_records(conn, loaded, obj.source, _only({obj.custom_fields.source_field}))
+                    raw = planning.latest_records(conn, loaded, obj.source, keep)
                     found += discover(
                         raw, name, obj.custom_fields, first_choice, max_length=max_length, skipped=skipped
                     )
@@ -214,28 +213,11 @@ def _people(loaded: LoadedSpec, raw: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _only(fields: set[str]) -> Callable[[list[str]], list[str]]:
-    """A `latest_records` field filter keeping `fields` (a million records of every field would not
-    fit the memory the few fields a plan step reads take)."""
-    return lambda present: [f for f in present if f in fields]
-
-
-def _owner_rows(loaded: LoadedSpec, conn, name: str, obj) -> pl.DataFrame:
-    """The latest source rows of an object with owners, joins applied, with only the fields its
-    owners, exclusions and joins read."""
-    paths = [(f"owners.{c}.value", o.value) for c, o in obj.owners.items()]
-    paths += [(f"exclude[{i}].when", r.when) for i, r in enumerate(obj.exclude)]
-    paths += [(f"join.{a}.by", j.by) for a, j in obj.join.items()]
-    named = frozenset().union(*(loaded.compile(name, path, expr).sources for path, expr in paths))
-    raw = planning.latest_records(conn, loaded, obj.source, _only(set(named)))
-    return join_rows(loaded, name, raw, planning.joined_sources(conn, loaded, name))
-
-
 def _usage(loaded: LoadedSpec, conn, owner_objects: dict) -> pl.DataFrame:
     """How many source records each person owns or is assigned (for the report)."""
     ids = []
     for name, obj in owner_objects.items():
-        raw = _owner_rows(loaded, conn, name, obj)
+        raw = planning.owner_rows(conn, loaded, name)
         if raw.height:
             for column, owner in obj.owners.items():
                 expr = loaded.compile(name, f"owners.{column}.value", owner.value).expr
@@ -248,8 +230,8 @@ def _usage(loaded: LoadedSpec, conn, owner_objects: dict) -> pl.DataFrame:
 def _ownerless(loaded: LoadedSpec, conn, owner_objects: dict) -> dict[str, dict[str, int]]:
     """{object: {owner column: records naming no owner}} over the latest source records."""
     out = {}
-    for name, obj in owner_objects.items():
-        out[name] = ownerless(loaded, name, _owner_rows(loaded, conn, name, obj))
+    for name in owner_objects:
+        out[name] = ownerless(loaded, name, planning.owner_rows(conn, loaded, name))
     return out
 
 

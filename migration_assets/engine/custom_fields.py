@@ -22,6 +22,7 @@ from typing import Any
 
 import polars as pl
 
+from migration_assets import json_text
 from migration_assets.connectors.base import ColumnRequirement
 from migration_assets.spec.expressions import Compiled, Problem, parse_datetime, parse_decimal
 from migration_assets.spec.loader import LoadedSpec
@@ -114,9 +115,7 @@ def parse_document(text: Any) -> dict[str, Any] | None:
     if isinstance(text, dict):
         return text
     try:
-        value = json.loads(text)
-        if isinstance(value, str):
-            value = json.loads(value)
+        value = json_text.loads_twice(text)
     except (TypeError, ValueError):
         return None
     return value if isinstance(value, dict) else None

@@ -16,7 +16,7 @@ import polars as pl
 from migration_assets.connectors.base import ColumnRequirement, TableRequirement
 from migration_assets.engine.custom_fields import CustomField
 from migration_assets.engine.owners import OWNER_MAP_SCHEMA
-from migration_assets.engine.transform import StageInputs
+from migration_assets.engine.transform import StageInputs, join_rows
 from migration_assets.spec import corrections
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.spec.model import OptionSpec
@@ -84,6 +84,24 @@ def joined_sources(conn: duckdb.DuckDBPyConnection, loaded: LoadedSpec, obj_name
         j.source: latest_records(conn, loaded, j.source, lambda f, s=j.source: loaded.joined_fields(obj_name, s, f))
         for j in loaded.spec.objects[obj_name].join.values()
     }
+
+
+def only(fields: set[str]) -> Callable[[list[str]], list[str]]:
+    """A `latest_records` field filter keeping `fields` (a million records of every field would not
+    fit the memory the few fields a plan step reads take)."""
+    return lambda present: [f for f in present if f in fields]
+
+
+def owner_rows(conn: duckdb.DuckDBPyConnection, loaded: LoadedSpec, obj_name: str) -> pl.DataFrame:
+    """The latest source rows of an object with owners, joins applied, with only the fields its
+    owners, exclusions and joins read."""
+    obj = loaded.spec.objects[obj_name]
+    paths = [(f"owners.{c}.value", o.value) for c, o in obj.owners.items()]
+    paths += [(f"exclude[{i}].when", r.when) for i, r in enumerate(obj.exclude)]
+    paths += [(f"join.{a}.by", j.by) for a, j in obj.join.items()]
+    named = frozenset().union(*(loaded.compile(obj_name, path, expr).sources for path, expr in paths))
+    raw = latest_records(conn, loaded, obj.source, only(set(named)))
+    return join_rows(loaded, obj_name, raw, joined_sources(conn, loaded, obj_name))
 
 
 def latest_records(

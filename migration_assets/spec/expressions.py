@@ -387,10 +387,7 @@ def _value_map(args, ctx):
 # -- JSON ------------------------------------------------------------------------------------
 def _loads(text: str | None) -> Any:
     """Parse JSON, also when it was encoded twice; raise ValueError when it is not JSON."""
-    value = json_text.loads(text) if text is not None else None
-    if isinstance(value, str) and value.strip()[:1] in ("{", "["):
-        value = json_text.loads(value)
-    return value
+    return json_text.loads_twice(text) if text is not None else None
 
 
 @functools.lru_cache(maxsize=4096)

@@ -3,20 +3,19 @@ whose content is the list)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from migration_assets import json_text
 
 
 def loads_list(text: str) -> list[Any]:
     """The JSON list in `text`, decoded a second time when the list was encoded twice.
 
     Raises:
-        json.JSONDecodeError: `text` is not JSON.
+        ValueError: `text` is not JSON (json.JSONDecodeError is one).
         ValueError: `text` is JSON but holds no list.
     """
-    value = json.loads(text)
-    if isinstance(value, str) and value.strip()[:1] == "[":
-        value = json.loads(value)
+    value = json_text.loads_twice(text)
     if not isinstance(value, list):
         raise ValueError("not a JSON list")
     return value

@@ -85,8 +85,8 @@ def write_slice(conn: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame, p
         existing = set(columns(conn, table))
         for name in frame.schema:
             if name not in existing:
-                sql_type = conn.sql(f'select "{name}" from frame limit 0').types[0]
-                conn.execute(f'alter table {table} add column "{name}" {sql_type}')
+                sql_type = conn.sql(f"select {quoted(name)} from frame limit 0").types[0]
+                conn.execute(f"alter table {table} add column {quoted(name)} {sql_type}")
         conn.execute(f"delete from {table} where _phase = ?", [phase])
         if frame.height:
             conn.execute(f"insert into {table} by name select * from frame")

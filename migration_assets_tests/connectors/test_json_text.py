@@ -35,3 +35,11 @@ def test_a_response_body_is_read_like_httpx_reads_it() -> None:
 def test_what_is_not_json_raises_value_error(text: str) -> None:
     with pytest.raises(ValueError):
         json_text.loads(text)
+
+
+def test_a_document_encoded_twice_is_decoded_twice_and_a_plain_string_stays_one():
+    assert json_text.loads_twice('"{\\"a\\": 1}"') == {"a": 1}
+    assert json_text.loads_twice('"[1, 2]"') == [1, 2]
+    assert json_text.loads_twice('"web"') == "web"
+    with pytest.raises(ValueError):
+        json_text.loads_twice('"{not json"')
