@@ -11,10 +11,19 @@ place of the recorded one. Loader and replay alternate `reps` times from the sam
 the figure per object is the median of loader records/s ÷ replay records/s. The last rep's loader
 run is kept, so the next object loads against its lookups as in a real run.
 
-Both sides run in this process on the same in-process sandbox, so the machine's other load
-touches both alike; the alternation and the median keep one side from getting a quieter moment.
+Where the sandbox runs (`--sandbox`):
+- `in-process` (default): on an ASGI transport in this process, as the tests run it. Loader, replay
+  and emulator share one interpreter, so the figure is a CPU share: every microsecond the loader
+  spends building rows and writing its ledger is taken from the emulator's answers.
+- `served`: served over real HTTP by a child process (a fresh one for every run, on the restored
+  state), as a real service is reached: the loader's own work overlaps the server's, and the figure
+  says how well the loader keeps the server busy (what it waits for, what it sends at once).
+  `--server-model realistic` adds the modelled latency and server time (sandbox/dataverse/server_model.py).
+The machine's other load touches both sides alike; the alternation and the median keep one side
+from getting a quieter moment.
 
     python -m migration_assets.bench.loads [--pair case_status__dynamics365] [--scale 3000] [--reps 3]
+        [--sandbox in-process|served] [--server-model realistic]
 """
 
 from __future__ import annotations
@@ -26,7 +35,8 @@ import shutil
 import sqlite3
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -34,8 +44,10 @@ from typing import Any
 import duckdb
 import httpx
 
+from migration_assets.bench.serving import served
 from migration_assets.bench.workbench import BenchPair
 from migration_assets.connectors import open_destination, resolve_connection
+from migration_assets.connectors.connection import Connection
 from migration_assets.engine import planning
 from migration_assets.engine.loading import load_object
 from migration_assets.settings import PROJECT_ROOT
@@ -119,10 +131,25 @@ def _copy_sqlite(source: Path, target: Path) -> None:
         dst.close()
 
 
-async def run_loader(bench: BenchPair, spec: LoadedSpec, obj: str, run_id: str) -> tuple[int, float, Recording]:
-    """Load `obj`'s staged full phase through a recording transport: (rows written, seconds, recording)."""
+@contextmanager
+def destination_connection(bench: BenchPair, served_over_http: bool) -> Iterator[Connection]:
+    """The destination's sandbox connection: in process, or served by a fresh child process."""
     connection = resolve_connection(bench.destination, state_dir=bench.paths.sandbox, environ={})
-    recorder = RecordingTransport(connection.transport)
+    if not served_over_http:
+        yield connection
+        return
+    declared = system(bench.destination)
+    with served(bench.destination, bench.paths.sandbox) as base_url:
+        host = base_url.removesuffix(declared.sandbox.api_prefix)
+        token_url = host + declared.sandbox.token_path if declared.sandbox.token_path else None
+        yield replace(connection, base_url=host, token_url=token_url, transport=httpx.AsyncHTTPTransport())
+
+
+async def run_loader(
+    bench: BenchPair, spec: LoadedSpec, obj: str, run_id: str, connection: Connection
+) -> tuple[int, float, Recording]:
+    """Load `obj`'s staged full phase through a recording transport: (rows written, seconds, recording)."""
+    recorder = RecordingTransport(connection.transport or httpx.AsyncHTTPTransport())
     dest = open_destination(
         bench.destination, replace(connection, transport=recorder, options=spec.spec.destination_options)
     )
@@ -134,20 +161,20 @@ async def run_loader(bench: BenchPair, spec: LoadedSpec, obj: str, run_id: str) 
         finally:
             await dest.aclose()
         seconds = time.perf_counter() - started
-    return summary.written, seconds, Recording(recorder.sent, recorder.peak)
+    return summary.written, seconds, Recording(recorder.sent, recorder.peak, connection.base_url)
 
 
 @dataclass
 class Recording:
     sent: list[Sent]
     peak: int
+    host: str  # the sandbox's address when recorded (a served one gets a new port each time)
 
 
-async def replay(bench: BenchPair, recording: Recording) -> float:
-    """Send the recorded requests again on a fresh app of the restored state; seconds taken."""
+async def replay(bench: BenchPair, recording: Recording, connection: Connection) -> float:
+    """Send the recorded requests again on a fresh sandbox of the restored state; seconds taken."""
     declared = system(bench.destination)
-    app = declared.create_app(bench.paths.sandbox)
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), timeout=300)
+    client = httpx.AsyncClient(transport=connection.transport, timeout=300)
     gate = asyncio.Semaphore(max(1, recording.peak))
     tokens: dict[str, str] = {}
     token_path = declared.sandbox.token_path or "\0"
@@ -155,7 +182,8 @@ async def replay(bench: BenchPair, recording: Recording) -> float:
     async def send(item: Sent) -> None:
         async with gate:
             headers = [(k, _swap(v, tokens)) for k, v in item.headers if k.lower() != "content-length"]
-            response = await client.request(item.method, item.url, headers=headers, content=item.body)
+            url = connection.base_url + item.url.removeprefix(recording.host)
+            response = await client.request(item.method, url, headers=headers, content=item.body)
             if item.url.endswith(token_path) and response.status_code == 200:
                 tokens["new"] = response.json()["access_token"]
 
@@ -191,7 +219,7 @@ def _swap(value: str, tokens: dict[str, str]) -> str:
     return value.replace(old, new) if old and new else value
 
 
-def bench_object(bench: BenchPair, spec: LoadedSpec, obj: str, reps: int) -> list[Rep]:
+def bench_object(bench: BenchPair, spec: LoadedSpec, obj: str, reps: int, served_over_http: bool) -> list[Rep]:
     """`reps` alternations of replay and loader from the same state; the loader's last run is kept."""
     snapshot = Snapshot(bench, bench.var / "snapshot")
     snapshot.take()
@@ -200,24 +228,29 @@ def bench_object(bench: BenchPair, spec: LoadedSpec, obj: str, reps: int) -> lis
     for rep in range(reps + 1):
         if recording is not None:
             snapshot.restore()
-            replay_seconds = asyncio.run(replay(bench, recording))
+            with destination_connection(bench, served_over_http) as connection:
+                replay_seconds = asyncio.run(replay(bench, recording, connection))
         snapshot.restore()
-        rows, seconds, recording = asyncio.run(run_loader(bench, spec, obj, f"bench-{obj}-{rep}"))
+        with destination_connection(bench, served_over_http) as connection:
+            rows, seconds, recording = asyncio.run(run_loader(bench, spec, obj, f"bench-{obj}-{rep}", connection))
         if rep:  # the first loader run only records the requests
             out.append(Rep(seconds, replay_seconds, rows, len(recording.sent), recording.peak))
     return out
 
 
-def bench_pair(pair: str, scale: int, reps: int, var: Path) -> dict[str, Any]:
+def bench_pair(
+    pair: str, scale: int, reps: int, var: Path, *, served_over_http: bool = False, server_model: str | None = None
+) -> dict[str, Any]:
     """Per load object: rows, requests, loader and replay records/s and their ratio (medians)."""
     bench = BenchPair(pair, var)
     try:
-        bench.setup(scale=scale)
+        options = {bench.destination: {"server_model": server_model}} if server_model else None
+        bench.setup(scale=scale, options=options)
         bench.staged_full()
         spec = bench.spec()
         results = {}
         for obj in spec.load_order:
-            reps_done = bench_object(bench, spec, obj, reps)
+            reps_done = bench_object(bench, spec, obj, reps, served_over_http)
             rows = reps_done[-1].rows
             if not rows:
                 continue
@@ -241,10 +274,20 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--pair", action="append", help=f"pairs (default: {', '.join(PAIRS)})")
     parser.add_argument("--scale", type=int, default=3000)
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--sandbox", choices=("in-process", "served"), default="in-process")
+    parser.add_argument("--server-model", help="the destination emulator's server model (realistic)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
+    served_over_http = args.sandbox == "served"
     out = {
-        pair: bench_pair(pair, args.scale, args.reps, PROJECT_ROOT / "var" / "bench" / "loads" / pair)
+        pair: bench_pair(
+            pair,
+            args.scale,
+            args.reps,
+            PROJECT_ROOT / "var" / "bench" / "loads" / pair,
+            served_over_http=served_over_http,
+            server_model=args.server_model,
+        )
         for pair in args.pair or PAIRS
     }
     if args.json:

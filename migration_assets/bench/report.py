@@ -7,7 +7,8 @@ the finished child):
   requests, 429s; t(largest)/t(smallest) per step; read-back share of the phase; the estimator's
   error against the measured full phase at every scale;
 - extraction: ours against dlt's `rest_api` on the same served sandbox, throttled and unthrottled;
-- loads: the loader against a minimal client replaying its requests;
+- loads: the loader against a minimal client replaying its requests, on the in-process sandbox
+  (one interpreter: a CPU share) and on the sandbox served by a process of its own;
 - limits: loads under a binding per-user limit: utilization, 429 share, 1/2/4 application users;
 - freshsales, salesforce: the existing request-per-record and bulk figures.
 Figures only: nothing here asserts on time.
@@ -96,7 +97,9 @@ def report(sections: Sequence[str], scales: Sequence[int]) -> dict[str, Any]:
     if "extraction" in sections:
         results["extraction"] = section("extraction", ["--scale", "3000", "--reps", "1"], work / "extraction.json")
     if "loads" in sections:
-        results["loads"] = section("loads", ["--pair", PAIR, "--scale", "3000", "--reps", "1"], work / "loads.json")
+        loads = ["--pair", PAIR, "--scale", "3000", "--reps", "3"]
+        results["loads"] = section("loads", loads, work / "loads.json")
+        results["loads_served"] = section("loads", [*loads, "--sandbox", "served"], work / "loads-served.json")
     if "limits" in sections:
         results["limits"] = section("limits", [], work / "limits.json")
     if "freshsales" in sections:
@@ -133,8 +136,10 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
         out[f"extraction {label}"] = {
             k: fig.get(k) for k in ("ours_records_per_s", "dlt_records_per_s", "ratio_vs_dlt", "ours_share_of_limit")
         }
-    loads = ((results.get("loads") or {}).get("figures") or {}).get(PAIR) or {}
-    out["loader vs minimal client"] = {obj: fig["ratio"] for obj, fig in loads.items()}
+    for key, label in (("loads", "in process"), ("loads_served", "served")):
+        loads = ((results.get(key) or {}).get("figures") or {}).get(PAIR) or {}
+        if loads:
+            out[f"loader vs minimal client, {label}"] = {obj: fig["ratio"] for obj, fig in loads.items()}
     limits = (results.get("limits") or {}).get("figures") or {}
     if limits:
         out["binding limit"] = limits["binding_limit"]

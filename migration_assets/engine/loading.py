@@ -1,6 +1,7 @@
 """Load one destination object's staged rows for one phase: idempotent, resumable, audited.
 
-The staged rows stream through in windows (`WINDOW_ROWS`), never as one whole-table list. Before
+The staged rows stream through in windows (the first one batch, then growing to `WINDOW_ROWS`),
+never as one whole-table list. Before
 the first write, the destination says once which of the rows' records exist already
 (`DestinationConnector.existing`, e.g. one paged listing of the key column); before-images are
 then read in bulk per window, and only for those records: a record that did not exist has no
@@ -27,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -79,8 +80,24 @@ def json_value(value: Any) -> Any:
 
 
 def _needs_conversion(dtype: pl.DataType) -> bool:
-    """Whether `json_value` can change a value of this column (temporal, float, or any object)."""
-    return dtype.is_temporal() or dtype.is_float() or dtype == pl.Object
+    """Whether `json_value` can change a value of this column once `json_columns` converted it
+    (a temporal type other than datetime and date, or any object)."""
+    return dtype.is_temporal() or dtype == pl.Object
+
+
+def json_columns(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """`frame` with its datetime, date and float `columns` as `json_value` makes their values,
+    converted column-wise (per value in Python, this was a third of building a load's rows)."""
+    exprs = []
+    for c in columns:
+        dtype = frame.schema[c]
+        if isinstance(dtype, pl.Datetime):
+            exprs.append(pl.col(c).dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        elif dtype == pl.Date:
+            exprs.append(pl.col(c).dt.strftime("%Y-%m-%d"))
+        elif dtype.is_float():
+            exprs.append(pl.when(pl.col(c).is_finite()).then(pl.col(c)))
+    return frame.with_columns(exprs) if exprs else frame
 
 
 @dataclass(frozen=True)
@@ -95,21 +112,27 @@ class Missing:
 
 
 def _build_rows(
-    loaded: LoadedSpec, obj_name: str, frame: pl.DataFrame, crosswalks: dict[str, dict[str, str]], user_table: str
+    loaded: LoadedSpec,
+    obj_name: str,
+    frame: pl.DataFrame,
+    crosswalks: dict[str, dict[str, str]],
+    user_table: str,
+    existing: set[str] | None = None,
 ) -> tuple[list[tuple[dict, UpsertRow]], list[Missing]]:
-    """UpsertRows for rows whose lookups resolve; the rows whose lookup target is missing."""
+    """UpsertRows for rows whose lookups resolve, each knowing whether its record exists (`existing`:
+    the external ids that do; None: unknown); the rows whose lookup target is missing."""
     obj = loaded.spec.objects[obj_name]
     fields = field_columns(obj, frame.columns)
+    frame = json_columns(frame, fields)
     converted = [c for c in fields if _needs_conversion(frame.schema[c])]  # others are JSON as they are
+    lookups_of = [(c, lk) for c, lk in obj.lookups.items() if not lk.deferred]
     ready: list[tuple[dict, UpsertRow]] = []
     missing: list[Missing] = []
     for row in frame.iter_rows(named=True):
         lookups: dict[str, LookupRef] = {}
         problem: Missing | None = None
         notes: list[Missing] = []
-        for column, lookup in obj.lookups.items():
-            if lookup.deferred:
-                continue
+        for column, lookup in lookups_of:
             found = lookup_targets.resolve(loaded, lookup, column, row, crosswalks)
             if not found.named:
                 continue
@@ -132,7 +155,9 @@ def _build_rows(
         values = {c: row[c] for c in fields}
         for c in converted:
             values[c] = json_value(values[c])
-        ready.append((row, UpsertRow(str(row[EXT]), values, lookups)))
+        ext = str(row[EXT])
+        exists = None if existing is None else ext in existing
+        ready.append((row, UpsertRow(ext, values, lookups, exists)))
     return ready, missing
 
 
@@ -187,9 +212,20 @@ def pending_rows(conn: duckdb.DuckDBPyConnection, obj_name: str, phase: str) -> 
     return staged, todo.drop("_key", "_hash")
 
 
-WINDOW_ROWS = 5000  # staged rows built, looked up and read back together
+WINDOW_ROWS = 5000  # staged rows built, looked up and read back together, at most
 TARGET_BATCH_SECONDS = 10.0  # a batch answered well within this may grow (Dataverse times out at 120 s)
 FLUSH_SECONDS = 1.0  # outcomes are written to the ledger at least this often (and at the end)
+FLUSH_ROWS = 2000  # or once this many are kept, so that the last write after the last batch is short
+
+
+def windows(frame: pl.DataFrame, first: int) -> Iterator[pl.DataFrame]:
+    """`frame` in slices of `first` rows, then twice as many each time up to WINDOW_ROWS: the first
+    batch goes out once its own rows are built, later windows are built while batches are in flight."""
+    size, start = max(1, min(first, WINDOW_ROWS)), 0
+    while start < frame.height:
+        yield frame.slice(start, size)
+        start += size
+        size = min(WINDOW_ROWS, size * 2)
 
 
 @dataclass
@@ -269,7 +305,7 @@ async def load_object(
     if summary.estimate:
         log(f"{obj_name}: estimate {summary.estimate}")
     load = _Load(loaded, obj_name, phase, conn, dest, run_id, written_columns(obj, staged.columns), summary)
-    # the existence read goes out now; the first window's rows are built while it is answered
+    # the existence read goes out now; the lookups' crosswalks are read while it is answered
     existence = asyncio.ensure_future(
         dest.existing(obj.table, obj.external_id.column, todo[EXT].cast(pl.String).to_list())
     )
@@ -423,21 +459,29 @@ class _Load:
         self.writer = LedgerWriter(self.conn)
 
     async def batches(
-        self, todo: pl.DataFrame, existence: Awaitable[set[str] | None], tuner: BatchTuner
+        self, todo: pl.DataFrame, existence: asyncio.Future[set[str] | None], tuner: BatchTuner
     ) -> AsyncIterator[Batch]:
         """Every row to write in batches, window by window: lookups resolved, missing parents
         quarantined, before-images read in bulk for the records that exist and written as pending.
         Within a window, rows of records that exist follow those that do not, so that a batch is
-        all creates or all updates (one bulk request where the destination has them)."""
+        all creates or all updates (one bulk request where the destination has them).
+
+        The first window (one batch per slot in flight) does not wait for the existence listing
+        when it is not answered yet: its rows go with their existence unknown, so their
+        before-images are read by key and the connector finds out what it must itself."""
         obj = self.loaded.spec.objects[self.obj_name]
-        crosswalks = lookup_targets.crosswalks(self.conn, self.loaded, self.obj_name)
-        for window in todo.iter_slices(WINDOW_ROWS):
-            ready, missing = _build_rows(self.loaded, self.obj_name, window, crosswalks, self.dest.user_table)
+        crosswalks = await self._crosswalks()
+        existing: set[str] | None = None
+        for n, window in enumerate(windows(todo, tuner.size * tuner.in_flight())):
+            if n or existence.done():  # the first window goes while a long listing is still answered
+                existing = await existence
+            ready, missing = _build_rows(
+                self.loaded, self.obj_name, window, crosswalks, self.dest.user_table, existing
+            )
             self.summary.unresolved += sum(1 for m in missing if m.hold)
-            quarantine_missing(self.conn, self.phase, self.obj_name, self.run_id, missing)
-            existing = await existence
+            if missing:  # on the writer's thread: the event loop goes on sending
+                self.writer.submit(self._quarantine(missing))
             if existing is not None:
-                ready = [(row, replace(up, exists=up.external_id in existing)) for row, up in ready]
                 ready.sort(key=lambda item: bool(item[1].exists))
             wanted = [up.external_id for _row, up in ready if up.exists is not False]
             key = obj.external_id.column
@@ -452,6 +496,20 @@ class _Load:
                 batch = ready[start : start + tuner.size]
                 start += len(batch)
                 yield batch
+
+    async def _crosswalks(self) -> dict[str, dict[str, str]]:
+        """The lookups' crosswalks, read on a thread of their own: the existence listing goes on
+        meanwhile (a cold read of a large ledger takes a while)."""
+        cursor = self.conn.cursor()
+        try:
+            return await asyncio.to_thread(lookup_targets.crosswalks, cursor, self.loaded, self.obj_name)
+        finally:
+            cursor.close()
+
+    def _quarantine(self, missing: list[Missing]) -> Callable[[duckdb.DuckDBPyConnection], None]:
+        """The write holding back rows whose lookup target is missing (or noting their substitution)."""
+        phase, obj_name, run_id = self.phase, self.obj_name, self.run_id
+        return lambda cursor: quarantine_missing(cursor, phase, obj_name, run_id, missing) and None
 
     def _pending(self, row: dict, up: UpsertRow, image: dict | None) -> ledger.Entry:
         obj = self.loaded.spec.objects[self.obj_name]
@@ -488,7 +546,8 @@ class _Load:
                 if len(summary.errors) < 20:
                     summary.errors.append({"external_id": up.external_id, "error": str(result.error)})
         now = asyncio.get_running_loop().time()
-        if now - self.flushed >= FLUSH_SECONDS and not self.writer.busy():
+        due = now - self.flushed >= FLUSH_SECONDS or len(self.outcomes) >= FLUSH_ROWS
+        if due and not self.writer.busy():
             self.flushed = now
             self.writer.submit(self._flush_kept())
 

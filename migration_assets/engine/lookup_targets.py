@@ -92,7 +92,9 @@ def resolve(
         The Resolved link (destination_id None when no named target is in the destination).
     """
     named = []
-    for target, staged in candidates(lookup, column):
+    # a plain lookup (no `otherwise`, the common case) skips building the candidate list per row
+    tried = candidates(lookup, column) if lookup.otherwise else ((lookup.object, column),)
+    for target, staged in tried:
         value = row.get(staged)
         if value is None or str(value).strip() == "":
             continue

@@ -76,19 +76,18 @@ def ensure(conn: duckdb.DuckDBPyConnection) -> None:
 
 def record(conn: duckdb.DuckDBPyConnection, entries: Iterable[Entry]) -> int:
     """Append entries in one transaction; returns how many."""
-    now = datetime.now(UTC)
-    rows = [
-        {
-            **{k: getattr(e, k) for k in LEDGER_COLUMNS if k not in ("before_image", "recorded_at")},
-            "before_image": json.dumps(e.before_image, default=str) if e.before_image is not None else None,
-            "recorded_at": now,
-        }
-        for e in entries
-    ]
-    if not rows:
+    entries = list(entries)
+    if not entries:
         return 0
+    columns: dict[str, list[Any]] = {
+        k: [getattr(e, k) for e in entries] for k in LEDGER_COLUMNS if k not in ("before_image", "recorded_at")
+    }
+    columns["before_image"] = [
+        json.dumps(e.before_image, default=str) if e.before_image is not None else None for e in entries
+    ]
+    columns["recorded_at"] = [datetime.now(UTC)] * len(entries)
     frame = pl.DataFrame(  # noqa: F841 - scanned by name below
-        rows,
+        {c: columns[c] for c in LEDGER_COLUMNS},
         schema={c: (pl.Datetime("us", "UTC") if c == "recorded_at" else pl.String) for c in LEDGER_COLUMNS},
     )
     conn.execute("begin")
@@ -98,7 +97,7 @@ def record(conn: duckdb.DuckDBPyConnection, entries: Iterable[Entry]) -> int:
     except Exception:
         conn.execute("rollback")
         raise
-    return len(rows)
+    return len(entries)
 
 
 # the latest outcome of each record in one phase, unless a rollback of the record came after it
