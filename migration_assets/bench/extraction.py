@@ -11,7 +11,7 @@ records/s as a share of what the limit allows (requests/s times page size).
 dlt is an optional extra (`pip install -e '.[bench]'`): only this bench imports it; without it the
 comparison is skipped with a message and only our side is measured.
 
-    python -m migration_assets.bench.extraction [--scale 3000] [--reps 2]
+    python -m migration_assets.bench.extraction [--scale 3000] [--reps 2] [--settings throttled,unthrottled]
 """
 
 from __future__ import annotations
@@ -101,8 +101,11 @@ def theirs(base_url: str, objects: Sequence[str], workdir: Path) -> tuple[int, f
     return sum(m.items_count for m in counts.values()), seconds
 
 
-def bench(scale: int, reps: int, var: Path) -> dict[str, Any]:
-    """Both sides, throttled and unthrottled, `reps` alternations each; medians."""
+SETTINGS = {"throttled": LIMITED, "unthrottled": UNLIMITED}
+
+
+def bench(scale: int, reps: int, var: Path, settings: Sequence[str] = tuple(SETTINGS)) -> dict[str, Any]:
+    """Both sides, under each of `settings` (throttled, unthrottled), `reps` alternations each; medians."""
     sandbox = var / "sandbox"
     seed_pair(sandbox, "case_status__dynamics365", scale=scale, seed=42)
     state = system("case_status").state_path(sandbox)
@@ -111,7 +114,8 @@ def bench(scale: int, reps: int, var: Path) -> dict[str, Any]:
         print(NO_DLT, flush=True)
     out: dict[str, Any] = {"scale": scale, "objects": list(OBJECTS), "dlt": with_dlt}
     with tempfile.TemporaryDirectory() as tmp:
-        for label, options in (("throttled", LIMITED), ("unthrottled", UNLIMITED)):
+        for label in settings:
+            options = SETTINGS[label]
             runs: dict[str, list] = {"ours": [], "dlt": []}
             # a server of its own per setting: a new address is a new identity, whose limiter starts afresh
             with served("case_status", sandbox) as base_url:
@@ -146,6 +150,10 @@ def _figures(runs: dict[str, list], options: dict[str, Any]) -> dict[str, Any]:
         figures["dlt_records"] = runs["dlt"][-1][0]
         figures["dlt_records_per_s"] = round(dlt_rps, 1)
         figures["ratio_vs_dlt"] = round(ours_rps / dlt_rps, 2)
+        # each alternation's own ratio (ours then dlt, back to back): the spread of the median above
+        figures["ratios_per_rep"] = [
+            round((o[0] / o[1]) / (d[0] / d[1]), 2) for o, d in zip(runs["ours"], runs["dlt"], strict=True)
+        ]
     return figures
 
 
@@ -153,9 +161,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=3000)
     parser.add_argument("--reps", type=int, default=2)
+    parser.add_argument("--settings", default=",".join(SETTINGS), help="throttled, unthrottled or both")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    out = bench(args.scale, args.reps, PROJECT_ROOT / "var" / "bench" / "extraction")
+    settings = [s for s in args.settings.split(",") if s]
+    if unknown := sorted(set(settings) - set(SETTINGS)):
+        parser.error(f"unknown settings {unknown} (known: {', '.join(SETTINGS)})")
+    out = bench(args.scale, args.reps, PROJECT_ROOT / "var" / "bench" / "extraction", settings)
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
     return out

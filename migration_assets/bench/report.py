@@ -95,7 +95,7 @@ def report(sections: Sequence[str], scales: Sequence[int]) -> dict[str, Any]:
     if "scaling" in sections:
         results["scaling"] = scaling(scales, work)
     if "extraction" in sections:
-        results["extraction"] = section("extraction", ["--scale", "3000", "--reps", "1"], work / "extraction.json")
+        results["extraction"] = section("extraction", ["--scale", "3000", "--reps", "3"], work / "extraction.json")
     if "loads" in sections:
         loads = ["--pair", PAIR, "--scale", "3000", "--reps", "3"]
         results["loads"] = section("loads", loads, work / "loads.json")
