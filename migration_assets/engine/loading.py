@@ -1,12 +1,13 @@
 """Load one destination object's staged rows for one phase: idempotent, resumable, audited.
 
-The staged rows stream through in windows (the first one batch, then growing to `WINDOW_ROWS`),
-never as one whole-table list. Before
-the first write, the destination says once which of the rows' records exist already
-(`DestinationConnector.existing`, e.g. one paged listing of the key column); before-images are
-then read in bulk per window, and only for those records: a record that did not exist has no
-before-image to read. Each row carries what is known of its existence to the connector, which
-then needs no existence read of its own.
+The staged rows stream through in windows (the first one batch per slot in flight, then doubling
+up to `WINDOW_ROWS`), never as one whole-table list. The destination says once which of the rows'
+records exist already (`DestinationConnector.existing`, e.g. one paged listing of the key column);
+the first window does not wait for a listing still being answered (its rows go with their
+existence unknown: their before-images are read by key and the connector checks what it must).
+Before-images are read in bulk per window, and only for records that can exist: a record that did
+not exist has no before-image to read. Each row carries what is known of its existence to the
+connector, which then needs no existence read of its own.
 
 For each batch: resolve lookups through the ledger's crosswalk, write `pending` ledger rows with
 the before-images, upsert by external id, then write the outcomes. Rows already confirmed in this
@@ -509,7 +510,11 @@ class _Load:
     def _quarantine(self, missing: list[Missing]) -> Callable[[duckdb.DuckDBPyConnection], None]:
         """The write holding back rows whose lookup target is missing (or noting their substitution)."""
         phase, obj_name, run_id = self.phase, self.obj_name, self.run_id
-        return lambda cursor: quarantine_missing(cursor, phase, obj_name, run_id, missing) and None
+
+        def hold(cursor: duckdb.DuckDBPyConnection) -> None:
+            quarantine_missing(cursor, phase, obj_name, run_id, missing)
+
+        return hold
 
     def _pending(self, row: dict, up: UpsertRow, image: dict | None) -> ledger.Entry:
         obj = self.loaded.spec.objects[self.obj_name]

@@ -1,0 +1,111 @@
+"""The loader's first window may go before the existence listing is answered: its rows then go with
+their existence unknown. Records that already exist must still be updated (not duplicated) and
+keep their before-images in the ledger, exactly as when the listing came first.
+
+Case Status -> Dynamics 365 on the sandboxes: contacts are loaded once, the ledger of that load is
+forgotten (as if another tool had written them), and the contacts are loaded again, once with the
+existence listing held until the first batch is answered and once without holding it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import duckdb
+import pytest
+
+from migration_assets.bench.workbench import BenchPair
+from migration_assets.connectors import open_destination, resolve_connection
+from migration_assets.engine import planning
+from migration_assets.engine.loading import LoadSummary, load_object
+
+PAIR = "case_status__dynamics365"
+OBJ = "contact"
+
+
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory) -> BenchPair:
+    bench = BenchPair(PAIR, tmp_path_factory.mktemp("existence") / "bench")
+    bench.setup(scale=800)  # about 620 contacts: more than the first window (5 batches of 100)
+    bench.staged_full()
+    for obj in bench.spec().load_order[: bench.spec().load_order.index(OBJ)]:  # the contacts' parents
+        asyncio.run(_load(bench, "parents", obj=obj, hold_listing=False))
+    yield bench
+    bench.close()
+
+
+async def _load(
+    bench: BenchPair, run_id: str, *, obj: str = OBJ, hold_listing: bool
+) -> tuple[LoadSummary, int, list[bool | None]]:
+    """Load the staged rows of `obj` (contacts); with `hold_listing`, the existence listing is
+    answered only once a first batch is (or after 30 s: a loader that waits for the listing must
+    fail the test, not hang it). Returns the summary, the destination's record count after, and
+    the existence each row of the batches sent before that was given."""
+    spec = bench.spec()
+    connection = resolve_connection(bench.destination, state_dir=bench.paths.sandbox, environ={})
+    dest = open_destination(bench.destination, connection)
+    first_write = asyncio.Event()
+    first_window: list[bool | None] = []  # what the loader knew of the first window's records
+    listing, upsert = dest.existing, dest.upsert
+
+    async def held_listing(*args, **kwargs):
+        if hold_listing:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(first_write.wait(), 30)
+        return await listing(*args, **kwargs)
+
+    async def upsert_then_release(table, key, rows, *args, **kwargs):
+        if not first_write.is_set():
+            first_window.extend(r.exists for r in rows)
+        try:
+            return await upsert(table, key, rows, *args, **kwargs)
+        finally:
+            first_write.set()
+
+    dest.existing, dest.upsert = held_listing, upsert_then_release
+    table = spec.spec.objects[obj].table
+    key = spec.spec.objects[obj].external_id.column
+    try:
+        with duckdb.connect(str(bench.paths.staging_db(PAIR))) as conn:
+            summary = await load_object(planning.effective_spec(conn, spec, "full"), obj, "full", conn, dest, run_id)
+        return summary, await dest.count(table, key), first_window
+    finally:
+        await dest.aclose()
+
+
+def _forget_ledger(bench: BenchPair) -> None:
+    with duckdb.connect(str(bench.paths.staging_db(PAIR))) as conn:
+        conn.execute("delete from ledger where object = ?", [OBJ])
+
+
+def _before_images(bench: BenchPair, run_id: str) -> tuple[int, int]:
+    """(pending rows, pending rows with a before-image) of one load."""
+    with duckdb.connect(str(bench.paths.staging_db(PAIR))) as conn:
+        return conn.execute(
+            "select count(*), count(before_image) from ledger where run_id = ? and outcome = 'pending'", [run_id]
+        ).fetchone()
+
+
+@pytest.mark.parametrize("hold_listing", [True, False], ids=["listing-held", "listing-free"])
+def test_existing_records_are_updated_with_before_images_whether_or_not_the_listing_came_first(
+    staged: BenchPair, hold_listing: bool
+) -> None:
+    first, count_after_first, _ = asyncio.run(_load(staged, "first", hold_listing=False))
+    rows = first.created + first.updated
+    assert rows > 500, first  # more than the first window, so later windows use the listing
+    _forget_ledger(staged)
+
+    run_id = f"again-{hold_listing}"
+    again, count_after_again, first_window = asyncio.run(_load(staged, run_id, hold_listing=hold_listing))
+
+    assert first.unresolved == 0  # every parent is there
+    if hold_listing:  # the path under test: the first batch went before the listing was answered
+        assert first_window and all(exists is None for exists in first_window)
+    assert (again.created, again.updated, again.failed) == (0, rows, 0)
+    assert count_after_again == count_after_first  # nothing duplicated
+    pending, with_image = _before_images(staged, run_id)
+    assert pending == rows
+    assert with_image == rows  # every record existed, so every one has its before-image
+    _forget_ledger(staged)
+
