@@ -344,12 +344,14 @@ async def _run_batches(
     queue: asyncio.Queue = asyncio.Queue(maxsize=8)
 
     async def produce() -> None:
+        queued = 0
         try:
             async for item in load.batches(todo, existence, tuner):
+                queued += 1
                 await queue.put(item)
         except BudgetExhausted as exc:  # the reads ran out of budget: what is built is sent, the rest waits
-            if existence.done() and not existence.cancelled() and existence.exception() is exc:
-                raise  # the existence read itself: nothing was sent, the load fails as it began
+            if not queued and existence.done() and not existence.cancelled() and existence.exception() is exc:
+                raise  # the existence read itself, before any batch: the load fails as it began
             summary.stopped = summary.stopped or exc
         finally:
             await queue.put(_END)
@@ -501,11 +503,13 @@ class _Load:
     async def _crosswalks(self) -> dict[str, dict[str, str]]:
         """The lookups' crosswalks, read on a thread of their own: the existence listing goes on
         meanwhile (a cold read of a large ledger takes a while)."""
-        cursor = self.conn.cursor()
-        try:
-            return await asyncio.to_thread(lookup_targets.crosswalks, cursor, self.loaded, self.obj_name)
-        finally:
-            cursor.close()
+        loaded, obj_name = self.loaded, self.obj_name
+
+        def read(conn: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+            with conn.cursor() as cursor:  # a cursor of the thread's own, as DuckDB wants
+                return lookup_targets.crosswalks(cursor, loaded, obj_name)
+
+        return await asyncio.to_thread(read, self.conn)
 
     def _quarantine(self, missing: list[Missing]) -> Callable[[duckdb.DuckDBPyConnection], None]:
         """The write holding back rows whose lookup target is missing (or noting their substitution)."""
