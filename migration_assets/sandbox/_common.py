@@ -44,8 +44,16 @@ class ThreadConnections:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute("pragma synchronous=normal")
-            local.conn, local.inode = conn, inode
+            local.conn, local.inode, local.memo = conn, inode, {}
         return conn
+
+    def memo(self) -> dict:
+        """What this thread's connection keeps between requests (see `SqliteState.memo`); call it
+        inside `read` or `write`, once the connection is open."""
+        local = self._local
+        if getattr(local, "conn", None) is None:
+            raise RuntimeError("memo() is for a thread whose connection is open (inside read or write)")
+        return local.memo
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -102,6 +110,11 @@ class SqliteState:
     def write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """A write transaction on this thread's reused connection (see `ThreadConnections.write`)."""
         return self._threads.write()
+
+    def memo(self) -> dict:
+        """A dict that lives as long as this thread's reused connection (a replaced file starts a
+        new one): for what an emulator derives from the data and checks against `data_version`."""
+        return self._threads.memo()
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:

@@ -34,12 +34,16 @@ create index if not exists records_by_deletion on records (deleted_at);
 
 
 def live_query(
-    resource: str, updated_since: str | None, conditions: Iterable[tuple[str, Sequence[Any]]] = ()
+    resource: str,
+    updated_since: str | None,
+    conditions: Iterable[tuple[str, Sequence[Any]]] = (),
+    *,
+    column: str = "doc",
 ) -> tuple[str, list[Any]]:
     """(SQL, arguments) selecting the `doc` of `resource`'s live documents updated at or after
     `updated_since` (normalised UTC Z text) and meeting every further (condition, arguments); the
     caller appends its order and limit."""
-    sql = "select doc from records where resource = ? and deleted_at is null"
+    sql = f"select {column} from records where resource = ? and deleted_at is null"
     args: list[Any] = [resource]
     if updated_since is not None:
         conditions = [("updated_at >= ?", [updated_since]), *conditions]

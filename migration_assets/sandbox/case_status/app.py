@@ -107,6 +107,7 @@ class CaseStatusApi:
                     size=query.size,
                     updated_since=query.updated_since,
                     case_id=query.case_id,
+                    orders=self.state.memo(),
                 )
             return store.public_array(docs)
 

@@ -7,12 +7,24 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from array import array
 from typing import Any
 
 from migration_assets.sandbox._common import state_opener
 from migration_assets.sandbox._documents import live_query, public, records_schema
 
-SCHEMA = records_schema("integer")
+SCHEMA = records_schema("integer") + """;
+-- bumped by every change of a record, in the changing transaction: a reader's snapshot says whether
+-- a listing order it kept is still the order (writes to other tables, rate counts, do not count)
+create table if not exists records_version (id integer primary key check (id = 1), value integer not null);
+insert or ignore into records_version values (1, 0);
+create trigger if not exists records_version_insert after insert on records
+    begin update records_version set value = value + 1; end;
+create trigger if not exists records_version_update after update on records
+    begin update records_version set value = value + 1; end;
+create trigger if not exists records_version_delete after delete on records
+    begin update records_version set value = value + 1; end
+"""
 
 # Option names are part of the contract: the lead's tests set them with `set_options`.
 DEFAULT_OPTIONS: dict[str, Any] = {"rate_per_second": 5.0, "burst": 10}
@@ -28,11 +40,46 @@ def page_text(
     size: int,
     updated_since: str | None = None,
     case_id: str | None = None,
+    orders: dict | None = None,
 ) -> list[str]:
     """One page of live documents ordered by (updated_at, id), `number` counting from 1: the stored
-    JSON text of each (not decoded)."""
-    sql, args = _page_query(resource, number, size, updated_since, case_id)
-    return [row["doc"] for row in conn.execute(sql, args)]
+    JSON text of each (not decoded).
+
+    With `orders` (a dict kept with the connection, `SqliteState.memo`), the listing's order of row
+    ids is kept there and a page is a slice of it, so every page costs the same; an OFFSET query
+    would step over every earlier entry of the index (15 ms for page 2,580 of a 258,000-record
+    listing against 0.2 ms for the first). The order is rebuilt whenever a record changed since
+    (`records_version`, bumped by triggers in every writer's transaction and read in the same
+    snapshot as the order), so the answers are exactly the OFFSET query's.
+    """
+    if orders is None:
+        sql, args = _page_query(resource, number, size, updated_since, case_id)
+        return [row["doc"] for row in conn.execute(sql, args)]
+    ids = _order(conn, orders, resource, updated_since, case_id)[(number - 1) * size : number * size]
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    docs = dict(conn.execute(f"select rowid, doc from records where rowid in ({marks})", list(ids)).fetchall())
+    return [docs[i] for i in ids]
+
+
+ORDERS_KEPT = 8  # listings (resource and filters) whose order a connection keeps
+
+
+def _order(
+    conn: sqlite3.Connection, orders: dict, resource: str, updated_since: str | None, case_id: str | None
+) -> array:
+    """The row ids of the listing in page order, from `orders` while nothing was committed since."""
+    version = conn.execute("select value from records_version").fetchone()[0]
+    key = (resource, updated_since, case_id)
+    kept = orders.pop(key, None)
+    if kept is None or kept[0] != version:
+        sql, args = live_query(resource, updated_since, _by_case(case_id), column="rowid")
+        kept = (version, array("q", (row[0] for row in conn.execute(sql + " order by updated_at, id", args))))
+    orders[key] = kept  # the most recent last
+    while len(orders) > ORDERS_KEPT:
+        orders.pop(next(iter(orders)))
+    return kept[1]
 
 
 def public_array(docs: list[str]) -> bytes:
@@ -45,12 +92,15 @@ def public_array(docs: list[str]) -> bytes:
 def _page_query(
     resource: str, number: int, size: int, updated_since: str | None, case_id: str | None
 ) -> tuple[str, list[Any]]:
-    # case_id compared as text: the real files API returns it as a string, the others as a number
-    by_case = [("cast(json_extract(doc, '$.case_id') as text) = ?", [case_id])] if case_id is not None else []
-    sql, args = live_query(resource, updated_since, by_case)
+    sql, args = live_query(resource, updated_since, _by_case(case_id))
     sql += " order by updated_at, id limit ? offset ?"
     args += [size, (number - 1) * size]
     return sql, args
+
+
+def _by_case(case_id: str | None) -> list[tuple[str, list[Any]]]:
+    # case_id compared as text: the real files API returns it as a string, the others as a number
+    return [("cast(json_extract(doc, '$.case_id') as text) = ?", [case_id])] if case_id is not None else []
 
 
 def next_id(conn: sqlite3.Connection, resource: str) -> int:
