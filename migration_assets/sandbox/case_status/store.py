@@ -15,15 +15,18 @@ from migration_assets.sandbox._documents import live_query, public, records_sche
 
 SCHEMA = records_schema("integer") + """;
 -- bumped by every change of a record, in the changing transaction: a reader's snapshot says whether
--- a listing order it kept is still the order (writes to other tables, rate counts, do not count)
+-- a listing order it kept is still the order (writes to other tables, rate counts, do not count);
+-- no row until the first record, so that an unseeded sandbox stays empty
 create table if not exists records_version (id integer primary key check (id = 1), value integer not null);
-insert or ignore into records_version values (1, 0);
-create trigger if not exists records_version_insert after insert on records
-    begin update records_version set value = value + 1; end;
-create trigger if not exists records_version_update after update on records
-    begin update records_version set value = value + 1; end;
-create trigger if not exists records_version_delete after delete on records
-    begin update records_version set value = value + 1; end
+create trigger if not exists records_version_insert after insert on records begin
+    update records_version set value = value + 1;
+    insert into records_version select 1, 1 where not exists (select 1 from records_version); end;
+create trigger if not exists records_version_update after update on records begin
+    update records_version set value = value + 1;
+    insert into records_version select 1, 1 where not exists (select 1 from records_version); end;
+create trigger if not exists records_version_delete after delete on records begin
+    update records_version set value = value + 1;
+    insert into records_version select 1, 1 where not exists (select 1 from records_version); end
 """
 
 # Option names are part of the contract: the lead's tests set them with `set_options`.
@@ -70,7 +73,7 @@ def _order(
     conn: sqlite3.Connection, orders: dict, resource: str, updated_since: str | None, case_id: str | None
 ) -> array:
     """The row ids of the listing in page order, from `orders` while nothing was committed since."""
-    version = conn.execute("select value from records_version").fetchone()[0]
+    version = conn.execute("select coalesce((select value from records_version), 0)").fetchone()[0]
     key = (resource, updated_since, case_id)
     kept = orders.pop(key, None)
     if kept is None or kept[0] != version:
