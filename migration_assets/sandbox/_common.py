@@ -113,7 +113,7 @@ class SqliteState:
 
     def memo(self) -> dict:
         """A dict that lives as long as this thread's reused connection (a replaced file starts a
-        new one): for what an emulator derives from the data and checks against `data_version`."""
+        new one): for what an emulator derives from the data and keeps while the data is unchanged."""
         return self._threads.memo()
 
     @contextmanager

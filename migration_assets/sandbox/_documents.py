@@ -40,7 +40,7 @@ def live_query(
     *,
     column: str = "doc",
 ) -> tuple[str, list[Any]]:
-    """(SQL, arguments) selecting the `doc` of `resource`'s live documents updated at or after
+    """(SQL, arguments) selecting `column` (the `doc`) of `resource`'s live documents updated at or after
     `updated_since` (normalised UTC Z text) and meeting every further (condition, arguments); the
     caller appends its order and limit."""
     sql = f"select {column} from records where resource = ? and deleted_at is null"

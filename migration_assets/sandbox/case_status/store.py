@@ -13,21 +13,21 @@ from typing import Any
 from migration_assets.sandbox._common import state_opener
 from migration_assets.sandbox._documents import live_query, public, records_schema
 
-SCHEMA = records_schema("integer") + """;
--- bumped by every change of a record, in the changing transaction: a reader's snapshot says whether
--- a listing order it kept is still the order (writes to other tables, rate counts, do not count);
--- no row until the first record, so that an unseeded sandbox stays empty
-create table if not exists records_version (id integer primary key check (id = 1), value integer not null);
-create trigger if not exists records_version_insert after insert on records begin
-    update records_version set value = value + 1;
-    insert into records_version select 1, 1 where not exists (select 1 from records_version); end;
-create trigger if not exists records_version_update after update on records begin
-    update records_version set value = value + 1;
-    insert into records_version select 1, 1 where not exists (select 1 from records_version); end;
-create trigger if not exists records_version_delete after delete on records begin
-    update records_version set value = value + 1;
-    insert into records_version select 1, 1 where not exists (select 1 from records_version); end
-"""
+# bumped by every change of a record, in the changing transaction: a reader's snapshot says whether
+# a listing order it kept is still the order (writes to other tables, rate counts, do not count);
+# no row until the first record, so that an unseeded sandbox stays empty
+_BUMP = (
+    "update records_version set value = value + 1; "
+    "insert into records_version select 1, 1 where not exists (select 1 from records_version);"
+)
+SCHEMA = (
+    records_schema("integer").rstrip().rstrip(";")
+    + ";\ncreate table if not exists records_version (id integer primary key check (id = 1), value integer not null);\n"
+    + "".join(
+        f"create trigger if not exists records_version_{event} after {event} on records begin {_BUMP} end;\n"
+        for event in ("insert", "update", "delete")
+    )
+)
 
 # Option names are part of the contract: the lead's tests set them with `set_options`.
 DEFAULT_OPTIONS: dict[str, Any] = {"rate_per_second": 5.0, "burst": 10}
@@ -72,7 +72,7 @@ ORDERS_KEPT = 8  # listings (resource and filters) whose order a connection keep
 def _order(
     conn: sqlite3.Connection, orders: dict, resource: str, updated_since: str | None, case_id: str | None
 ) -> array:
-    """The row ids of the listing in page order, from `orders` while nothing was committed since."""
+    """The row ids of the listing in page order, from `orders` while no record changed since."""
     version = conn.execute("select coalesce((select value from records_version), 0)").fetchone()[0]
     key = (resource, updated_since, case_id)
     kept = orders.pop(key, None)
