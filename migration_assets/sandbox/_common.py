@@ -21,18 +21,35 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
+_WRITERS: dict[Path, threading.RLock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def writer_lock(path: Path) -> threading.RLock:
+    """The lock this process's writers of one state file queue on before SQLite's write lock.
+
+    SQLite lets a writer that finds the lock taken sleep and poll (1 ms, 2, 5, ... up to 100 ms),
+    so requests of one emulator process queued behind a long write woke up to 100 ms late and the
+    server idled meanwhile; on a Python lock the next writer starts as soon as the last commits.
+    Writers in other processes still meet SQLite's own lock (reentrant: a write opened inside
+    another on the same thread waits for SQLite as before)."""
+    key = Path(path).resolve()
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(key, threading.RLock())
+
 
 class ThreadConnections:
     """One reused SQLite connection per thread for one state file, in read or write transactions.
 
     Reusing a connection spares the open, the pragmas and the WAL checkpoint that closing the last
     connection of a file costs on every request; it is opened again when the file was replaced (a
-    reset that deleted it).
+    reset that deleted it). Writers of this process take turns on `writer_lock`.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._local = threading.local()
+        self._writer = writer_lock(self.path)
 
     def _connection(self) -> sqlite3.Connection:
         local = self._local
@@ -69,13 +86,25 @@ class ThreadConnections:
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction: committed on success, rolled back on error."""
         conn = self._connection()
-        conn.execute("begin immediate")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("rollback")
-            raise
+        with self._writer:
+            conn.execute("begin immediate")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("rollback")
+                raise
+            conn.execute("commit")
+
+    def interleave(self, conn: sqlite3.Connection) -> None:
+        """Inside `write`: commit what ran, let the writers waiting in this process go first, and
+        begin again (a long write done in slices)."""
         conn.execute("commit")
+        self._writer.release()
+        try:
+            time.sleep(0)  # a waiting writer takes the lock now rather than after this one's next slice
+        finally:
+            self._writer.acquire()
+            conn.execute("begin immediate")
 
 
 class SqliteState:
@@ -102,6 +131,7 @@ class SqliteState:
         finally:
             conn.close()
         self._threads = ThreadConnections(self.path)
+        self._writer = writer_lock(self.path)
 
     def read(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """A read transaction on one WAL snapshot (see `ThreadConnections.read`)."""
@@ -124,12 +154,14 @@ class SqliteState:
         try:
             conn.execute("pragma journal_mode=wal")
             conn.execute("pragma synchronous=normal")
-            conn.execute("begin immediate")
-            yield conn
-            conn.execute("commit")
-        except BaseException:
-            conn.execute("rollback")
-            raise
+            with self._writer:
+                conn.execute("begin immediate")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("rollback")
+                    raise
+                conn.execute("commit")
         finally:
             conn.close()
 

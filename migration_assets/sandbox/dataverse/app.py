@@ -85,6 +85,7 @@ class Emulator:
             with self.connections.write() as conn:
                 bootstrap.install(conn)  # a reset from another process may have wiped the tables
                 ctx = self.context(conn, request_base, call.headers, client)
+                ctx.interleave = lambda: self.connections.interleave(conn)
                 return batch.run(ctx, call) if call.path == "$batch" else api.dispatch(ctx, call)
         except ODataError as error:
             return error.result()

@@ -221,8 +221,7 @@ def run(ctx: Ctx, call: Call) -> Result:
         if time.monotonic() - held > LOCK_SLICE_SECONDS:
             # what ran stays written (as in Dataverse, each change set is its own transaction):
             # commit and let other requests and the shared counters take the write lock
-            ctx.conn.execute("commit")
-            ctx.conn.execute("begin immediate")
+            ctx.let_others_write()
             held = time.monotonic()
     body = "".join(f"--{boundary}{CRLF}{chunk}" for chunk in chunks) + f"--{boundary}--{CRLF}"
     headers = {"content-type": f"multipart/mixed; boundary={boundary}", "OData-Version": "4.0"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -95,6 +96,15 @@ class Ctx:
     base_url: str  # host + API prefix, e.g. http://dataverse.sandbox/api/data/v9.2
     user_id: str  # systemuserid of the calling application user
     solution: str | None = None  # MSCRM.SolutionUniqueName of the request
+    interleave: Callable[[], None] | None = None  # in a write: commit and let other writers go first
+
+    def let_others_write(self) -> None:
+        """Commit what ran so far and begin again after the writers waiting for the lock."""
+        if self.interleave is not None:
+            self.interleave()
+        else:
+            self.conn.execute("commit")
+            self.conn.execute("begin immediate")
 
     def entity_url(self, entity_set: str, record_id: str) -> str:
         return f"{self.base_url}/{entity_set}({record_id})"
