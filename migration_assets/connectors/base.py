@@ -297,6 +297,12 @@ class DestinationConnector(abc.ABC):
         """Records whose `key` is in `external_ids`: {external_id: {"id": ..., column: value}}.
         Lookup columns read back as the target's destination id."""
 
+    async def prepare(self, table: str) -> None:
+        """Sign in and read what a load of `table` needs before its first request (its metadata,
+        where the connector keeps any): the loader calls it while it reads the staged rows, so that
+        these round trips overlap that work."""
+        await self.session.token()
+
     async def existing(self, table: str, key: str, external_ids: Sequence[str]) -> set[str] | None:
         """Which of `external_ids` have a record (matched on column `key`) now, read in bulk (e.g. one
         paged listing of the key column), or None when the connector cannot tell more cheaply than

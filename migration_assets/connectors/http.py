@@ -56,6 +56,9 @@ RETRY_STATUSES = THROTTLE_STATUSES | SERVER_ERROR_STATUSES
 # Statuses after which a non-idempotent request may have been applied (a gateway gave up waiting).
 UNKNOWN_OUTCOME_STATUSES = frozenset({502, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
+# reads wait for a slot ahead of queued writes: a load's writes wait for its reads (existence,
+# before-images), so a read queued behind the writes in flight left the server without the next ones
+READS = frozenset({"GET", "HEAD"})
 # Transport errors raised before any byte of the request reached the server: always safe to retry.
 UNSENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # OAuth error codes that mean the client id or secret itself was refused (RFC 6749 section 5.2).
@@ -428,7 +431,7 @@ class HttpSession:
         kwargs.setdefault("timeout", self.timeout)
         while True:
             call.attempt += 1
-            ticket = await self.limiter.acquire()
+            ticket = await self.limiter.acquire(first=method in READS)
             sent = time.monotonic()
             try:
                 all_headers = {**(headers or {}), **await self._auth_headers()}
@@ -471,7 +474,7 @@ class HttpSession:
         kwargs.setdefault("timeout", self.timeout)
         while True:
             call.attempt += 1
-            ticket: Ticket | None = await self.limiter.acquire()
+            ticket: Ticket | None = await self.limiter.acquire(first=method in READS)
             sent, delay = time.monotonic(), 0.0
             try:
                 all_headers = {**(headers or {}), **await self._auth_headers()}

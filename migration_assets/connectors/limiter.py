@@ -142,6 +142,9 @@ class Ticket:
     start: float = 0.0  # when it was scheduled to go out (monotonic seconds)
 
 
+Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]"]
+
+
 class AdaptiveLimiter:
     """Admission control for one system identity: requests in flight (AIMD) and pacing rate (learnt
     from 429s and rate headers); see the module docstring for the rules. Thread- and loop-safe, so
@@ -197,7 +200,8 @@ class AdaptiveLimiter:
         self._first: tuple[int, float] | None = None  # (epoch, seconds) of the first estimate
         self._served: deque[list[float]] = deque()  # [bucket start, answers] over MEASURE_SECONDS
         self._lock = threading.Lock()
-        self._waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = deque()
+        # callers waiting for a slot, in order; those asking `first` (reads) are woken before the rest
+        self._waiters: dict[bool, deque[Waiter]] = {True: deque(), False: deque()}
 
     # -- admission ----------------------------------------------------------------------------
     def slots(self) -> int:
@@ -215,8 +219,12 @@ class AdaptiveLimiter:
         """Seconds until the identity may send again after a throttle (0 when it may)."""
         return max(0.0, self._resume_at - time.monotonic())
 
-    async def acquire(self) -> Ticket:
-        """Wait for a slot (concurrency), the end of any pause (Retry-After) and the next paced start."""
+    async def acquire(self, *, first: bool = False) -> Ticket:
+        """Wait for a slot (concurrency), the end of any pause (Retry-After) and the next paced start.
+
+        Args:
+            first: wait for a slot ahead of the requests already waiting (a read that writes wait for).
+        """
         while True:
             waiter = None
             with self._lock:
@@ -230,7 +238,7 @@ class AdaptiveLimiter:
                     ticket = Ticket(self.epoch, self.pacing(), self.in_flight >= self.slots(), start)
                 elif pause <= 0:
                     waiter = (asyncio.get_running_loop(), asyncio.get_running_loop().create_future())
-                    self._waiters.append(waiter)
+                    self._waiters[first].append(waiter)
             if admitted:
                 try:
                     return await self._until_start(ticket)
@@ -241,7 +249,7 @@ class AdaptiveLimiter:
             if waiter is None:
                 await asyncio.sleep(pause)
             else:
-                await self._wait(waiter)
+                await self._wait(waiter, self._waiters[first])
 
     async def _until_start(self, ticket: Ticket) -> Ticket:
         """Sleep until the ticket's start; a throttle that arrives meanwhile pauses the identity, and
@@ -302,15 +310,15 @@ class AdaptiveLimiter:
             if ticket.rate:
                 self._next_slot = max(time.monotonic(), self._next_slot - 1.0 / ticket.rate)
 
-    async def _wait(self, waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]) -> None:
+    async def _wait(self, waiter: Waiter, queue: deque[Waiter]) -> None:
         try:
             await asyncio.wait_for(waiter[1], timeout=0.25)  # re-check now and then: hints change the cap
         except TimeoutError:
             pass
         finally:
             with self._lock:
-                if waiter in self._waiters:
-                    self._waiters.remove(waiter)
+                if waiter in queue:
+                    queue.remove(waiter)
 
     def release(
         self,
@@ -340,7 +348,10 @@ class AdaptiveLimiter:
             if status is not None and ticket.start:
                 self._lags.append(now - ticket.start)
             free = self.slots() - self.in_flight
-            woken = [self._waiters.popleft() for _ in range(min(max(free, 0), len(self._waiters)))]
+            woken: list[Waiter] = []
+            for queue in (self._waiters[True], self._waiters[False]):
+                while queue and len(woken) < free:
+                    woken.append(queue.popleft())
         for loop, future in woken:
             loop.call_soon_threadsafe(_resolve, future)
 

@@ -6,8 +6,12 @@ records exist already (`DestinationConnector.existing`, e.g. one paged listing o
 the first window does not wait for a listing still being answered (its rows go with their
 existence unknown: their before-images are read by key and the connector checks what it must).
 Before-images are read in bulk per window, and only for records that can exist: a record that did
-not exist has no before-image to read. Each row carries what is known of its existence to the
-connector, which then needs no existence read of its own.
+not exist has no before-image to read, so a window's creates go as soon as they are written as
+pending and its updates once their before-images are in. Up to LOOKAHEAD windows are made ready
+while an earlier one's batches are sent, and reads wait for a slot of the destination identity ahead
+of queued writes (connectors.http.READS), so the destination is not left waiting for the next
+batch. Each row carries what is known of its existence to the connector, which then needs no
+existence read of its own.
 
 For each batch: resolve lookups through the ledger's crosswalk, write `pending` ledger rows with
 the before-images, upsert by external id, then write the outcomes. Rows already confirmed in this
@@ -27,8 +31,10 @@ instead of one batch's (rollback's report lists every record it deletes).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -213,9 +219,31 @@ def pending_rows(conn: duckdb.DuckDBPyConnection, obj_name: str, phase: str) -> 
     return staged, todo.drop("_key", "_hash")
 
 
+def _crosswalks_on_cursor(
+    conn: duckdb.DuckDBPyConnection, loaded: LoadedSpec, obj_name: str
+) -> dict[str, dict[str, str]]:
+    """`lookup_targets.crosswalks` on a cursor of the calling thread's own."""
+    with conn.cursor() as cursor:
+        return lookup_targets.crosswalks(cursor, loaded, obj_name)
+
+
+def _pending_rows_on_cursor(
+    conn: duckdb.DuckDBPyConnection, obj_name: str, phase: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`pending_rows` on a cursor of the calling thread's own, as DuckDB wants."""
+    with conn.cursor() as cursor:
+        return pending_rows(cursor, obj_name, phase)
+
+
 WINDOW_ROWS = 5000  # staged rows built, looked up and read back together, at most
 TARGET_BATCH_SECONDS = 10.0  # a batch answered well within this may grow (Dataverse times out at 120 s)
 FLUSH_SECONDS = 1.0  # outcomes are written to the ledger at least this often (and at the end)
+# rows built between two turns of the event loop: a window of 5,000 built at once kept it from
+# sending the next batch when one was answered for ~0.1 s, and the server ran out of work meanwhile
+TURN_ROWS = 500
+# windows made ready (rows built, before-images read and written as pending) while the batches of
+# an earlier one are sent: one was not enough, each window's read queued behind the writes in flight
+LOOKAHEAD = 2
 FLUSH_ROWS = 2000  # or once this many are kept, so that the last write after the last batch is short
 
 
@@ -289,36 +317,73 @@ async def load_object(
     log: Callable[[str], None] = lambda _m: None,
 ) -> LoadSummary:
     """Load the staged `phase` slice of `obj_name` into the destination."""
-    spec = loaded.spec
-    obj = spec.objects[obj_name]
     started = asyncio.get_running_loop().time()
-    staged, todo = pending_rows(conn, obj_name, phase)
-    summary = LoadSummary(obj_name, staged=staged.height)
-    summary.skipped = staged.height - todo.height
-    if todo.height == 0:
-        summary.seconds = asyncio.get_running_loop().time() - started
-        return summary
-    tuner = BatchTuner.for_load(spec.options.load, dest)
-    size = spec.options.load.batch_size
+    # sign-in, metadata and the lookups' crosswalks (DuckDB, on a thread) while the rows are read
+    prepared = asyncio.ensure_future(dest.prepare(loaded.spec.objects[obj_name].table))
+    crosswalks = asyncio.ensure_future(asyncio.to_thread(_crosswalks_on_cursor, conn, loaded, obj_name))
+    try:
+        staged, todo = await asyncio.to_thread(_pending_rows_on_cursor, conn, obj_name, phase)
+        summary = LoadSummary(obj_name, staged=staged.height, skipped=staged.height - todo.height)
+        if todo.height:
+            await prepared
+            load = _Load(
+                loaded,
+                obj_name,
+                phase,
+                conn,
+                dest,
+                run_id,
+                written_columns(loaded.spec.objects[obj_name], staged.columns),
+                summary,
+                crosswalks,
+            )
+            await _load_rows(load, todo, log)
+    finally:
+        _drop(prepared)
+        await asyncio.wait({crosswalks})  # its cursor is closed before the caller may close the connection
+        _drop(crosswalks)
+    summary.seconds = asyncio.get_running_loop().time() - started
+    return summary
+
+
+async def _load_rows(load: _Load, todo: pl.DataFrame, log: Callable[[str], None]) -> None:
+    """Write the rows still to write (`todo`) in batches."""
+    obj, options, dest, summary = (
+        load.loaded.spec.objects[load.obj_name],
+        load.loaded.spec.options.load,
+        load.dest,
+        load.summary,
+    )
+    tuner = BatchTuner.for_load(options, dest)
+    size = options.batch_size
     summary.estimate = await estimate_load(
         dest, obj.table, [min(size, todo.height - i) for i in range(0, todo.height, size)]
     )
     if summary.estimate:
-        log(f"{obj_name}: estimate {summary.estimate}")
-    load = _Load(loaded, obj_name, phase, conn, dest, run_id, written_columns(obj, staged.columns), summary)
-    # the existence read goes out now; the lookups' crosswalks are read while it is answered
+        log(f"{load.obj_name}: estimate {summary.estimate}")
     existence = asyncio.ensure_future(
         dest.existing(obj.table, obj.external_id.column, todo[EXT].cast(pl.String).to_list())
     )
     try:
         await _run_batches(load, todo, existence, tuner, log)
     finally:
-        if existence.done() and not existence.cancelled():
-            existence.exception()  # retrieved: raised through the batches already, or moot
-        existence.cancel()
+        _drop(existence)
         load.close()
-    summary.seconds = asyncio.get_running_loop().time() - started
-    return summary
+
+
+def _answered(existence: asyncio.Future[set[str] | None]) -> set[str] | None:
+    """The existence listing's answer if it is in (None: not yet, failed, or nothing to tell)."""
+    if not existence.done() or existence.cancelled() or existence.exception() is not None:
+        return None
+    return existence.result()
+
+
+def _drop(future: asyncio.Future) -> None:
+    """Cancel `future` if it still runs; an error it ended with is retrieved (raised through the
+    load already, or moot)."""
+    if future.done() and not future.cancelled():
+        future.exception()
+    future.cancel()
 
 
 async def estimate_load(dest: DestinationConnector, table: str, batch_rows: list[int]) -> dict[str, Any]:
@@ -346,9 +411,10 @@ async def _run_batches(
     async def produce() -> None:
         queued = 0
         try:
-            async for item in load.batches(todo, existence, tuner):
-                queued += 1
-                await queue.put(item)
+            async with contextlib.aclosing(load.batches(todo, existence, tuner)) as batches:
+                async for item in batches:  # closed at once when cancelled: no window is read after
+                    queued += 1
+                    await queue.put(item)
         except BudgetExhausted as exc:  # the reads ran out of budget: what is built is sent, the rest waits
             if not queued and existence.done() and not existence.cancelled() and existence.exception() is exc:
                 raise  # the existence read itself, before any batch: the load fails as it began
@@ -452,6 +518,7 @@ class _Load:
     run_id: str
     columns: list[str]
     summary: LoadSummary
+    crosswalks: asyncio.Future[dict[str, dict[str, str]]]  # of the lookups' targets, read on a thread
     outcomes: list[ledger.Entry] = field(default_factory=list)
     known_ids: dict[str, str] = field(default_factory=dict)  # destination ids of the before-images
     failures: list[tuple[dict, str]] = field(default_factory=list)
@@ -464,52 +531,129 @@ class _Load:
     async def batches(
         self, todo: pl.DataFrame, existence: asyncio.Future[set[str] | None], tuner: BatchTuner
     ) -> AsyncIterator[Batch]:
-        """Every row to write in batches, window by window: lookups resolved, missing parents
-        quarantined, before-images read in bulk for the records that exist and written as pending.
-        Within a window, rows of records that exist follow those that do not, so that a batch is
-        all creates or all updates (one bulk request where the destination has them).
+        """Every row to write in batches, window by window (`_window`): a window's creates once they
+        are written as pending, its updates once their before-images are read and written too (the
+        creates do not wait for those reads). Up to LOOKAHEAD windows are made ready while an earlier
+        one's batches are sent, so the destination is not left waiting for the next ones; one
+        window's rows are built at a time."""
+        crosswalks = await self.crosswalks
+        parts = windows(todo, tuner.size * tuner.in_flight())
+        ahead: deque[asyncio.Future[tuple[Batch, asyncio.Future[Batch] | None]]] = deque()
+        updates: deque[asyncio.Future[Batch]] = deque()  # of windows whose creates went already
+        built = asyncio.Event()  # the newest window's rows are built
+        built.set()
+        started, exhausted = 0, False
+        try:
+            while True:
+                while updates and updates[0].done():
+                    async for batch in self._split(updates.popleft().result(), tuner):
+                        yield batch
+                room = LOOKAHEAD if started > 1 else 1  # the first window alone, later ones while it is sent
+                can_start = not exhausted and len(ahead) < room
+                if can_start and built.is_set():
+                    window = next(parts, None)
+                    if window is not None:
+                        built, started = asyncio.Event(), started + 1
+                        task = self._window(window, crosswalks, existence, built, first=started == 1)
+                        ahead.append(asyncio.ensure_future(task))
+                        continue
+                    exhausted, can_start = True, False
+                if not ahead and not updates:
+                    return
+                if not ahead or not ahead[0].done():  # whichever comes first
+                    waits = {f for f in (ahead[0] if ahead else None, updates[0] if updates else None) if f}
+                    building = asyncio.ensure_future(built.wait()) if can_start else None
+                    await asyncio.wait(waits | ({building} if building else set()), return_when=asyncio.FIRST_COMPLETED)
+                    if building:
+                        building.cancel()
+                    continue
+                creates, later = ahead.popleft().result()
+                if later is not None:
+                    updates.append(later)
+                async for batch in self._split(creates, tuner):
+                    yield batch
+        finally:
+            for task in ahead:  # a window made ready but not sent: its updates may still be read
+                if task.done() and not task.cancelled() and task.exception() is None and task.result()[1]:
+                    updates.append(task.result()[1])
+                _drop(task)
+            for task in updates:
+                _drop(task)
+
+    @staticmethod
+    async def _split(ready: Batch, tuner: BatchTuner) -> AsyncIterator[Batch]:
+        """`ready` in batches of the tuner's size at the time each is taken."""
+        start = 0
+        while start < len(ready):
+            batch = ready[start : start + tuner.size]
+            start += len(batch)
+            yield batch
+
+    async def _window(
+        self,
+        window: pl.DataFrame,
+        crosswalks: dict[str, dict[str, str]],
+        existence: asyncio.Future[set[str] | None],
+        built: asyncio.Event,
+        first: bool = False,
+    ) -> tuple[Batch, asyncio.Future[Batch] | None]:
+        """One window's rows to write, lookups resolved and missing parents quarantined: (the rows
+        ready to go, the rows of records that exist once their before-images are in, or None).
 
         The first window (one batch per slot in flight) does not wait for the existence listing
         when it is not answered yet: its rows go with their existence unknown, so their
         before-images are read by key and the connector finds out what it must itself."""
+        existing = await existence if not first or existence.done() else None
+        ready, missing = await self._build(window, crosswalks, existing)
+        built.set()
+        self.summary.unresolved += sum(1 for m in missing if m.hold)
+        if missing:  # on the writer's thread: the event loop goes on sending
+            self.writer.submit(self._quarantine(missing))
+        if existing is None:  # before-images of every row, by key
+            return await self._pending_after_images(ready, existence), None
+        creates = [item for item in ready if not item[1].exists]
+        updates = [item for item in ready if item[1].exists]
+        later = asyncio.ensure_future(self._pending_after_images(updates, existence)) if updates else None
+        try:
+            return await self._pending_after_images(creates, existence), later
+        except BaseException:
+            if later is not None:
+                _drop(later)
+            raise
+
+    async def _pending_after_images(self, rows: Batch, existence: asyncio.Future[set[str] | None]) -> Batch:
+        """`rows` written as pending with the before-images of those whose record may exist (read in
+        bulk); rows of records that exist follow the others, so that a batch is all creates or all
+        updates (one bulk request where the destination has them)."""
         obj = self.loaded.spec.objects[self.obj_name]
-        crosswalks = await self._crosswalks()
-        existing: set[str] | None = None
-        for n, window in enumerate(windows(todo, tuner.size * tuner.in_flight())):
-            if n or existence.done():  # the first window goes while a long listing is still answered
-                existing = await existence
-            ready, missing = _build_rows(
-                self.loaded, self.obj_name, window, crosswalks, self.dest.user_table, existing
-            )
-            self.summary.unresolved += sum(1 for m in missing if m.hold)
-            if missing:  # on the writer's thread: the event loop goes on sending
-                self.writer.submit(self._quarantine(missing))
-            if existing is not None:
-                ready.sort(key=lambda item: bool(item[1].exists))
-            wanted = [up.external_id for _row, up in ready if up.exists is not False]
-            key = obj.external_id.column
-            images = await self.dest.read_back(obj.table, key, wanted, self.columns) if wanted else {}
-            pending = [self._pending(row, up, images.get(up.external_id)) for row, up in ready]
-            await asyncio.wrap_future(
-                self.writer.submit(lambda cursor, entries=pending: ledger.record(cursor, entries))
-            )
-            self.known_ids.update({e: str(i["id"]) for e, i in images.items() if i.get("id")})
-            start = 0
-            while start < len(ready):
-                batch = ready[start : start + tuner.size]
-                start += len(batch)
-                yield batch
+        wanted = [up.external_id for _row, up in rows if up.exists is not False]
+        key = obj.external_id.column
+        images = await self.dest.read_back(obj.table, key, wanted, self.columns) if wanted else {}
+        if any(up.exists is None for _row, up in rows) and (known := _answered(existence)) is not None:
+            # the listing came in while these were read: they can go as creates or updates
+            rows = [(row, replace(up, exists=up.external_id in known)) for row, up in rows]
+        rows.sort(key=lambda item: bool(item[1].exists))
+        pending = []
+        for start in range(0, len(rows), TURN_ROWS):
+            part = rows[start : start + TURN_ROWS]
+            pending += [self._pending(row, up, images.get(up.external_id)) for row, up in part]
+            await asyncio.sleep(0)
+        await asyncio.wrap_future(self.writer.submit(lambda cursor: ledger.record(cursor, pending)))
+        self.known_ids.update({e: str(i["id"]) for e, i in images.items() if i.get("id")})
+        return rows
 
-    async def _crosswalks(self) -> dict[str, dict[str, str]]:
-        """The lookups' crosswalks, read on a thread of their own: the existence listing goes on
-        meanwhile (a cold read of a large ledger takes a while)."""
-        loaded, obj_name = self.loaded, self.obj_name
-
-        def read(conn: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
-            with conn.cursor() as cursor:  # a cursor of the thread's own, as DuckDB wants
-                return lookup_targets.crosswalks(cursor, loaded, obj_name)
-
-        return await asyncio.to_thread(read, self.conn)
+    async def _build(
+        self, window: pl.DataFrame, crosswalks: dict[str, dict[str, str]], existing: set[str] | None
+    ) -> tuple[list[tuple[dict, UpsertRow]], list[Missing]]:
+        """`_build_rows` of a window, TURN_ROWS at a time with a turn of the event loop between."""
+        ready: list[tuple[dict, UpsertRow]] = []
+        missing: list[Missing] = []
+        for part in window.iter_slices(TURN_ROWS):
+            built, held = _build_rows(self.loaded, self.obj_name, part, crosswalks, self.dest.user_table, existing)
+            ready += built
+            missing += held
+            await asyncio.sleep(0)
+        return ready, missing
 
     def _quarantine(self, missing: list[Missing]) -> Callable[[duckdb.DuckDBPyConnection], None]:
         """The write holding back rows whose lookup target is missing (or noting their substitution)."""

@@ -110,6 +110,26 @@ async def test_concurrency_hint_caps_the_requests_in_flight() -> None:
     assert limiter.slots() == 3 and limiter.snapshot()["remaining"] == 90
 
 
+async def test_a_read_waiting_for_a_slot_goes_before_the_writes_waiting_longer() -> None:
+    limiter = AdaptiveLimiter("order-test", concurrency=1, max_concurrency=1)
+    held = await limiter.acquire()
+    order: list[str] = []
+
+    async def request(name: str, first: bool) -> None:
+        ticket = await limiter.acquire(first=first)
+        order.append(name)
+        limiter.release(ticket, status=200)
+
+    writes = [asyncio.ensure_future(request(f"write {n}", False)) for n in (1, 2)]
+    await asyncio.sleep(0.01)  # both writes wait for the slot
+    reads = [asyncio.ensure_future(request(f"read {n}", True)) for n in (1, 2)]
+    await asyncio.sleep(0.01)
+    limiter.release(held, status=200)
+    await asyncio.gather(*writes, *reads)
+    # reads ahead of the writes (a load's writes wait for its reads), each kind in its own order
+    assert order == ["read 1", "read 2", "write 1", "write 2"]
+
+
 async def test_an_allowance_with_its_window_paces_just_under_the_windows_rate() -> None:
     limiter = AdaptiveLimiter("window-test", concurrency=2)
     read = RateHeaders(remaining="x-left", limit="x-max", window_ms="x-interval")

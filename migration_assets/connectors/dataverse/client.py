@@ -386,6 +386,11 @@ class DataverseDestination(DestinationConnector):
         results = await self._gather(jobs, writers=writers)
         return [r for chunk in results for r in chunk]
 
+    async def prepare(self, table: str) -> None:
+        """Sign in and read `table`'s metadata (or its relationship's)."""
+        if await self.meta.relationship(table) is None:
+            await self.meta.table(table)
+
     async def existing(self, table: str, key: str, external_ids: Sequence[str]) -> set[str] | None:
         """The external ids whose record exists, from one paged listing of the key column (or of the
         primary ids, for a table upserted by deterministic GUID); `In` reads when that is cheaper."""
