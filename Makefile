@@ -44,7 +44,7 @@ $(VENV)/.bench: $(BIN)/migrate
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $(VENV)/.bench
 
-bench: setup $(VENV)/.bench  ## every bench (table + var/bench/latest.json), then the slow tests; ~35 min on 2 cores
+bench: setup $(VENV)/.bench  ## every bench (table + var/bench/latest.json), then the slow tests; ~40 min on 2 cores
 	$(BIN)/python -m migration_assets.bench.report
 	$(BIN)/python -m pytest -q -m slow
 
