@@ -38,6 +38,20 @@ def writer_lock(path: Path) -> threading.RLock:
         return _WRITERS.setdefault(key, threading.RLock())
 
 
+@contextmanager
+def _immediate(conn: sqlite3.Connection, writer: threading.RLock) -> Iterator[sqlite3.Connection]:
+    """`conn` in a write transaction begun once `writer` (the process's lock of its file) is taken:
+    committed on success, rolled back on error."""
+    with writer:
+        conn.execute("begin immediate")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("rollback")
+            raise
+        conn.execute("commit")
+
+
 class ThreadConnections:
     """One reused SQLite connection per thread for one state file, in read or write transactions.
 
@@ -85,15 +99,8 @@ class ThreadConnections:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction: committed on success, rolled back on error."""
-        conn = self._connection()
-        with self._writer:
-            conn.execute("begin immediate")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("rollback")
-                raise
-            conn.execute("commit")
+        with _immediate(self._connection(), self._writer) as conn:
+            yield conn
 
     def interleave(self, conn: sqlite3.Connection) -> None:
         """Inside `write`: commit what ran, let the writers waiting in this process go first, and
@@ -154,14 +161,8 @@ class SqliteState:
         try:
             conn.execute("pragma journal_mode=wal")
             conn.execute("pragma synchronous=normal")
-            with self._writer:
-                conn.execute("begin immediate")
-                try:
-                    yield conn
-                except BaseException:
-                    conn.execute("rollback")
-                    raise
-                conn.execute("commit")
+            with _immediate(conn, self._writer):
+                yield conn
         finally:
             conn.close()
 
