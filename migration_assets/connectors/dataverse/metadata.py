@@ -170,12 +170,16 @@ class MetadataCache:
             return self._tables[name]
 
     async def _read_table(self, entity: EntityMeta) -> TableMeta:
-        body = await self.api.get_json(
-            f"EntityDefinitions(LogicalName='{entity.logical}')",
-            {"$select": ENTITY_SELECT, "$expand": TABLE_EXPAND},
+        # the option sets are asked with the table, of every choice type (an answer for a type the
+        # table lacks is empty): one round trip less than asking for the types its columns have
+        body, options = await asyncio.gather(
+            self.api.get_json(
+                f"EntityDefinitions(LogicalName='{entity.logical}')",
+                {"$select": ENTITY_SELECT, "$expand": TABLE_EXPAND},
+            ),
+            self._options(entity.logical, set(OPTION_CASTS)),
         )
         attributes = body.get("Attributes", [])
-        options = await self._options(entity.logical, {str(a.get("AttributeType")) for a in attributes})
         columns = {a["LogicalName"]: _column(a, options.get(a["LogicalName"], {})) for a in attributes}
         guid_columns = set()
         for name, target in GUID_REFERENCES.items():
