@@ -219,20 +219,11 @@ def pending_rows(conn: duckdb.DuckDBPyConnection, obj_name: str, phase: str) -> 
     return staged, todo.drop("_key", "_hash")
 
 
-def _crosswalks_on_cursor(
-    conn: duckdb.DuckDBPyConnection, loaded: LoadedSpec, obj_name: str
-) -> dict[str, dict[str, str]]:
-    """`lookup_targets.crosswalks` on a cursor of the calling thread's own."""
+def _on_cursor(conn: duckdb.DuckDBPyConnection, read: Callable[..., Any], *args: Any) -> Any:
+    """`read(cursor, *args)` on a cursor of the calling thread's own, as DuckDB wants (for
+    `asyncio.to_thread`)."""
     with conn.cursor() as cursor:
-        return lookup_targets.crosswalks(cursor, loaded, obj_name)
-
-
-def _pending_rows_on_cursor(
-    conn: duckdb.DuckDBPyConnection, obj_name: str, phase: str
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """`pending_rows` on a cursor of the calling thread's own, as DuckDB wants."""
-    with conn.cursor() as cursor:
-        return pending_rows(cursor, obj_name, phase)
+        return read(cursor, *args)
 
 
 WINDOW_ROWS = 5000  # staged rows built, looked up and read back together, at most
@@ -320,9 +311,9 @@ async def load_object(
     started = asyncio.get_running_loop().time()
     # sign-in, metadata and the lookups' crosswalks (DuckDB, on a thread) while the rows are read
     prepared = asyncio.ensure_future(dest.prepare(loaded.spec.objects[obj_name].table))
-    crosswalks = asyncio.ensure_future(asyncio.to_thread(_crosswalks_on_cursor, conn, loaded, obj_name))
+    crosswalks = asyncio.ensure_future(asyncio.to_thread(_on_cursor, conn, lookup_targets.crosswalks, loaded, obj_name))
     try:
-        staged, todo = await asyncio.to_thread(_pending_rows_on_cursor, conn, obj_name, phase)
+        staged, todo = await asyncio.to_thread(_on_cursor, conn, pending_rows, obj_name, phase)
         summary = LoadSummary(obj_name, staged=staged.height, skipped=staged.height - todo.height)
         if todo.height:
             await prepared
@@ -348,12 +339,8 @@ async def load_object(
 
 async def _load_rows(load: _Load, todo: pl.DataFrame, log: Callable[[str], None]) -> None:
     """Write the rows still to write (`todo`) in batches."""
-    obj, options, dest, summary = (
-        load.loaded.spec.objects[load.obj_name],
-        load.loaded.spec.options.load,
-        load.dest,
-        load.summary,
-    )
+    obj, options = load.loaded.spec.objects[load.obj_name], load.loaded.spec.options.load
+    dest, summary = load.dest, load.summary
     tuner = BatchTuner.for_load(options, dest)
     size = options.batch_size
     summary.estimate = await estimate_load(
