@@ -8,14 +8,21 @@ an integer beyond 64 bits becomes a float (digits lost) and NaN/Infinity are ref
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import httpx
 import orjson
 
-_LONG_NUMBER = re.compile(r"\d{16}")
-_LONG_NUMBER_BYTES = re.compile(rb"\d{16}")
+# Every integer of up to 18 digits fits in 64 bits; orjson reads one of 19 or more as a float. A run
+# of 19 digits is found by mapping digits to "9" and the rest to NUL, then a substring search: both
+# run in C at memory speed (a regular expression tried at every position took as long as the parse).
+_DIGITS = bytes(ord("9") if chr(b).isascii() and chr(b).isdigit() else 0 for b in range(256))
+_LONG_RUN = b"9" * 19
+
+
+def _long_number(text: bytes) -> bool:
+    """Whether `text` holds 19 digits in a row (possibly an integer beyond 64 bits)."""
+    return _LONG_RUN in text.translate(_DIGITS)
 
 
 def loads(text: str | bytes) -> Any:
@@ -24,8 +31,7 @@ def loads(text: str | bytes) -> Any:
     Raises:
         ValueError: when `text` is not JSON.
     """
-    long = _LONG_NUMBER_BYTES.search(text) if isinstance(text, bytes) else _LONG_NUMBER.search(text)
-    if long:
+    if _long_number(text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")):
         return json.loads(text)
     try:
         return orjson.loads(text)

@@ -13,6 +13,9 @@ CASES = [
     '[{"id": 1, "name": "Ada", "score": 1.5, "tags": ["a"], "deleted": null}]',
     '{"external": 123456789012345678901234567890}',  # beyond 64 bits: orjson would round it
     '{"id": 9007199254740993}',  # 2**53 + 1: exact as an integer
+    '{"low": -9223372036854775809}',  # 19 digits, one below the 64-bit range: the shortest that differs
+    '{"high": 18446744073709551616, "max": 9223372036854775807}',  # 2**64, and the largest int64
+    '{"phone": "+1 2025550123", "when": "2026-12-03T12:00:00Z", "ids": [123456789012345678]}',  # 18 digits
     '{"rate": NaN, "cap": Infinity}',  # Python's JSON writer emits these; orjson refuses them
     '"\\u00e9t\\u00e9"',
 ]
