@@ -39,6 +39,15 @@ async def test_upsert_multiple_creates_and_updates_by_key(dv):
     assert [(r["accountnumber"], r["name"]) for r in rows] == [("A-1", "Updated"), ("A-2", "New")]
 
 
+async def test_a_key_in_odata_id_is_read_as_a_url_percent_encoding_and_all(dv):
+    await dv.post("accounts", json={"name": "Old", "accountnumber": "Acme & Sons 1"})
+    target = {"@odata.type": ACCOUNT, "@odata.id": "accounts(accountnumber='Acme%20%26%20Sons%201')", "name": "New"}
+    response = await dv.post("accounts/Microsoft.Dynamics.CRM.UpdateMultiple", json={"Targets": [target]})
+    assert response.status_code == 204
+    rows = (await dv.get("accounts", params={"$select": "name,accountnumber"})).json()["value"]
+    assert [(r["accountnumber"], r["name"]) for r in rows] == [("Acme & Sons 1", "New")]
+
+
 async def test_every_target_needs_odata_type(dv):
     targets = [{"@odata.type": ACCOUNT, "name": "A"}, {"name": "B"}]
     response = await dv.post("accounts/Microsoft.Dynamics.CRM.CreateMultiple", json={"Targets": targets})

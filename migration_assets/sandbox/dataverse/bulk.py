@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import unquote
 
 from migration_assets.sandbox.dataverse import records, store
 from migration_assets.sandbox.dataverse.core import API_PREFIX, Call, Ctx, ODataError, Result, not_found_segment
@@ -40,10 +41,11 @@ def targets_of(entity: Entity, call: Call) -> list[dict[str, Any]]:
 
 
 def address(ctx: Ctx, entity: Entity, target: dict[str, Any]) -> str | None:
-    """Key segment of a target from `@odata.id` or its primary id (None: create)."""
+    """Key segment of a target from `@odata.id` or its primary id (None: create). The `@odata.id` is
+    a (relative) URL: a key value in it is percent-encoded as in a request line (`'a%20b'` is `'a b'`)."""
     odata_id = target.get("@odata.id")
     if odata_id:
-        path = str(odata_id).split(API_PREFIX, 1)[-1].lstrip("/")
+        path = unquote(str(odata_id).split(API_PREFIX, 1)[-1].lstrip("/"))
         name, args = split_segment(path)
         if name != entity.entity_set or args is None:
             raise ODataError(
