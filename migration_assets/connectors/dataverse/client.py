@@ -387,9 +387,16 @@ class DataverseDestination(DestinationConnector):
         return [r for chunk in results for r in chunk]
 
     async def prepare(self, table: str) -> None:
-        """Sign in and read `table`'s metadata (or its relationship's)."""
-        if await self.meta.relationship(table) is None:
-            await self.meta.table(table)
+        """Sign in and read `table`'s metadata (or its relationship's), in one round trip after the
+        sign-in: the table is described while the lists of tables and relationships are read (for
+        a relationship, that description is refused as an unknown table and not needed)."""
+        relationship, described = await asyncio.gather(
+            self.meta.relationship(table), self.meta.table(table), return_exceptions=True
+        )
+        if isinstance(relationship, BaseException):
+            raise relationship
+        if relationship is None and isinstance(described, BaseException):
+            raise described
 
     async def existing(self, table: str, key: str, external_ids: Sequence[str]) -> set[str] | None:
         """The external ids whose record exists, from one paged listing of the key column (or of the

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from migration_assets.connectors.base import ColumnInfo, DestinationSchema, SchemaPlan, TableInfo, TableRequirement
 from migration_assets.connectors.dataverse import schema as schema_mod
+from migration_assets.connectors.dataverse.odata import literal
 from migration_assets.connectors.dataverse.settings import (
     ATTRIBUTE_TYPES,
     GUID_REFERENCES,
@@ -125,7 +126,10 @@ class MetadataCache:
         self._relationships: dict[str, Relationship] | None = None
         self._tables: dict[str, TableMeta] = {}
         self._facts: dict[str, Any] | None = None
-        self._locks: dict[str, asyncio.Lock] = {}  # one per table: concurrent callers read it once
+        self._locks: dict[str, asyncio.Lock] = {}  # one per request: concurrent callers send it once
+
+    def _lock(self, request: str) -> asyncio.Lock:
+        return self._locks.setdefault(request, asyncio.Lock())
 
     def invalidate(self) -> None:
         """Forget everything; the next call reads the metadata again (after a schema change)."""
@@ -133,10 +137,11 @@ class MetadataCache:
 
     async def relationships(self) -> dict[str, Relationship]:
         """Every many-to-many relationship by its (lower-case) SchemaName (one request, cached)."""
-        if self._relationships is None:
-            body = await self.api.get_json(MANY_TO_MANY, {"$select": MANY_TO_MANY_SELECT})
-            self._relationships = {row["SchemaName"].lower(): _relationship(row) for row in body.get("value", [])}
-        return self._relationships
+        async with self._lock(MANY_TO_MANY):
+            if self._relationships is None:
+                body = await self.api.get_json(MANY_TO_MANY, {"$select": MANY_TO_MANY_SELECT})
+                self._relationships = {row["SchemaName"].lower(): _relationship(row) for row in body.get("value", [])}
+            return self._relationships
 
     async def relationship(self, name: str) -> Relationship | None:
         """The many-to-many relationship called `name`, or None when `name` is not one. The tables
@@ -146,10 +151,11 @@ class MetadataCache:
 
     async def entities(self) -> dict[str, EntityMeta]:
         """Every table of the environment by logical name (one request, cached)."""
-        if self._entities is None:
-            body = await self.api.get_json("EntityDefinitions", {"$select": ENTITY_SELECT})
-            self._entities = {row["LogicalName"]: _entity(row) for row in body.get("value", [])}
-        return self._entities
+        async with self._lock("EntityDefinitions"):
+            if self._entities is None:
+                body = await self.api.get_json("EntityDefinitions", {"$select": ENTITY_SELECT})
+                self._entities = {row["LogicalName"]: _entity(row) for row in body.get("value", [])}
+            return self._entities
 
     async def entity(self, name: str) -> EntityMeta:
         """The entity row of `name`.
@@ -163,49 +169,32 @@ class MetadataCache:
         return entities[name]
 
     async def table(self, name: str) -> TableMeta:
-        """Columns, keys, navigation properties and option sets of `name` (cached)."""
-        async with self._locks.setdefault(name, asyncio.Lock()):
+        """Columns, keys, navigation properties and option sets of `name` (cached).
+
+        Raises:
+            MigrationError: when the table does not exist (names the known tables).
+        """
+        async with self._lock(f"EntityDefinitions({name})"):
             if name not in self._tables:
-                self._tables[name] = await self._read_table(await self.entity(name))
+                self._tables[name] = await self._read_table(name)
             return self._tables[name]
 
-    async def _read_table(self, entity: EntityMeta) -> TableMeta:
-        # the option sets are asked with the table, of every choice type (an answer for a type the
-        # table lacks is empty): one round trip less than asking for the types its columns have
-        body, options = await asyncio.gather(
+    async def _read_table(self, name: str) -> TableMeta:
+        # The definition and the option sets of every choice type (a type the table lacks answers
+        # an empty list) are asked beside the list of tables, not after it: a table is described in
+        # one round trip. The list still decides whether the table exists and names the known ones.
+        listed, described, options = await asyncio.gather(
+            self.entity(name),
             self.api.get_json(
-                f"EntityDefinitions(LogicalName='{entity.logical}')",
-                {"$select": ENTITY_SELECT, "$expand": TABLE_EXPAND},
+                f"EntityDefinitions(LogicalName={literal(name)})", {"$select": ENTITY_SELECT, "$expand": TABLE_EXPAND}
             ),
-            self._options(entity.logical, set(OPTION_CASTS)),
+            self._options(name, set(OPTION_CASTS)),
+            return_exceptions=True,
         )
-        attributes = body.get("Attributes", [])
-        columns = {a["LogicalName"]: _column(a, options.get(a["LogicalName"], {})) for a in attributes}
-        guid_columns = set()
-        for name, target in GUID_REFERENCES.items():
-            if name in columns and columns[name].type == "uniqueidentifier":
-                columns[name] = ColumnInfo(name, "lookup", targets=(target,), custom=columns[name].custom)
-                guid_columns.add(name)
-        parties = {n: PARTY_MASKS[n] for n, c in columns.items() if c.type == "partylist" and n in PARTY_MASKS}
-        keys = {k.get("SchemaName") or k["LogicalName"]: tuple(k["KeyAttributes"]) for k in body.get("Keys", [])}
-        status = {tuple(k["KeyAttributes"]): k.get("EntityKeyIndexStatus", "Active") for k in body.get("Keys", [])}
-        navs = {
-            (r["ReferencingAttribute"], r["ReferencedEntity"]): r["ReferencingEntityNavigationPropertyName"]
-            for r in body.get("ManyToOneRelationships", [])
-        }
-        state = columns.get("statecode")
-        default_state = (
-            min(state.options.values()) if state and isinstance(state.options, Mapping) and state.options else None
-        )
-        info = TableInfo(
-            name=entity.logical,
-            columns=columns,
-            keys=keys,
-            custom=entity.custom,
-            activity=entity.activity,
-            primary_id=entity.primary_id,
-        )
-        return TableMeta(entity, info, navs, status, default_state, guid_columns, parties)
+        for outcome in (listed, described, options):  # the list's error first: it names the known tables
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return _table_meta(listed, described, options)
 
     async def _options(self, table: str, types: set[str]) -> dict[str, dict[str, int]]:
         """{column: {label: value}} of every choice column, one typed-cast request per choice type
@@ -214,7 +203,7 @@ class MetadataCache:
         bodies = await asyncio.gather(
             *(
                 self.api.get_json(
-                    f"EntityDefinitions(LogicalName='{table}')/Attributes/Microsoft.Dynamics.CRM.{cast}",
+                    f"EntityDefinitions(LogicalName={literal(table)})/Attributes/Microsoft.Dynamics.CRM.{cast}",
                     {"$select": "LogicalName", "$expand": "OptionSet"},
                 )
                 for cast in casts
@@ -268,6 +257,37 @@ class MetadataCache:
         metas = await asyncio.gather(*(self.table(n) for n in names if n.lower() not in relationships))
         infos = {**{m.info.name: m.info for m in metas}, **found}
         return DestinationSchema(tables=infos, facts=await self.facts())
+
+
+def _table_meta(entity: EntityMeta, body: Mapping[str, Any], options: Mapping[str, dict[str, int]]) -> TableMeta:
+    """A table's metadata from its definition and its choice columns' options."""
+    attributes = body.get("Attributes", [])
+    columns = {a["LogicalName"]: _column(a, options.get(a["LogicalName"], {})) for a in attributes}
+    guid_columns = set()
+    for name, target in GUID_REFERENCES.items():
+        if name in columns and columns[name].type == "uniqueidentifier":
+            columns[name] = ColumnInfo(name, "lookup", targets=(target,), custom=columns[name].custom)
+            guid_columns.add(name)
+    parties = {n: PARTY_MASKS[n] for n, c in columns.items() if c.type == "partylist" and n in PARTY_MASKS}
+    keys = {k.get("SchemaName") or k["LogicalName"]: tuple(k["KeyAttributes"]) for k in body.get("Keys", [])}
+    status = {tuple(k["KeyAttributes"]): k.get("EntityKeyIndexStatus", "Active") for k in body.get("Keys", [])}
+    navs = {
+        (r["ReferencingAttribute"], r["ReferencedEntity"]): r["ReferencingEntityNavigationPropertyName"]
+        for r in body.get("ManyToOneRelationships", [])
+    }
+    state = columns.get("statecode")
+    default_state = (
+        min(state.options.values()) if state and isinstance(state.options, Mapping) and state.options else None
+    )
+    info = TableInfo(
+        name=entity.logical,
+        columns=columns,
+        keys=keys,
+        custom=entity.custom,
+        activity=entity.activity,
+        primary_id=entity.primary_id,
+    )
+    return TableMeta(entity, info, navs, status, default_state, guid_columns, parties)
 
 
 def _entity(row: Mapping[str, Any]) -> EntityMeta:
