@@ -309,13 +309,18 @@ async def load_object(
 ) -> LoadSummary:
     """Load the staged `phase` slice of `obj_name` into the destination."""
     started = asyncio.get_running_loop().time()
+    obj = loaded.spec.objects[obj_name]
     # sign-in, metadata and the lookups' crosswalks (DuckDB, on a thread) while the rows are read
-    prepared = asyncio.ensure_future(dest.prepare(loaded.spec.objects[obj_name].table))
+    prepared = asyncio.ensure_future(dest.prepare(obj.table))
     crosswalks = asyncio.ensure_future(asyncio.to_thread(_on_cursor, conn, lookup_targets.crosswalks, loaded, obj_name))
+    existence: asyncio.Future[set[str] | None] | None = None
     try:
         staged, todo = await asyncio.to_thread(_on_cursor, conn, pending_rows, obj_name, phase)
         summary = LoadSummary(obj_name, staged=staged.height, skipped=staged.height - todo.height)
         if todo.height:
+            # which records exist: asked now, beside the metadata (the connector waits for what it needs)
+            ids = todo[EXT].cast(pl.String).to_list()
+            existence = asyncio.ensure_future(dest.existing(obj.table, obj.external_id.column, ids))
             await prepared
             load = _Load(
                 loaded,
@@ -324,21 +329,25 @@ async def load_object(
                 conn,
                 dest,
                 run_id,
-                written_columns(loaded.spec.objects[obj_name], staged.columns),
+                written_columns(obj, staged.columns),
                 summary,
                 crosswalks,
             )
-            await _load_rows(load, todo, log)
+            await _load_rows(load, todo, existence, log)
     finally:
         _drop(prepared)
+        if existence is not None:
+            _drop(existence)
         await asyncio.wait({crosswalks})  # its cursor is closed before the caller may close the connection
         _drop(crosswalks)
     summary.seconds = asyncio.get_running_loop().time() - started
     return summary
 
 
-async def _load_rows(load: _Load, todo: pl.DataFrame, log: Callable[[str], None]) -> None:
-    """Write the rows still to write (`todo`) in batches."""
+async def _load_rows(
+    load: _Load, todo: pl.DataFrame, existence: asyncio.Future[set[str] | None], log: Callable[[str], None]
+) -> None:
+    """Write the rows still to write (`todo`) in batches (`existence`: which of them have a record)."""
     obj, options = load.loaded.spec.objects[load.obj_name], load.loaded.spec.options.load
     dest, summary = load.dest, load.summary
     tuner = BatchTuner.for_load(options, dest)
@@ -348,13 +357,9 @@ async def _load_rows(load: _Load, todo: pl.DataFrame, log: Callable[[str], None]
     )
     if summary.estimate:
         log(f"{load.obj_name}: estimate {summary.estimate}")
-    existence = asyncio.ensure_future(
-        dest.existing(obj.table, obj.external_id.column, todo[EXT].cast(pl.String).to_list())
-    )
     try:
         await _run_batches(load, todo, existence, tuner, log)
     finally:
-        _drop(existence)
         load.close()
 
 
@@ -588,16 +593,20 @@ class _Load:
         ready to go, the rows of records that exist once their before-images are in, or None).
 
         The first window (one batch per slot in flight) does not wait for the existence listing
-        when it is not answered yet: its rows go with their existence unknown, so their
-        before-images are read by key and the connector finds out what it must itself."""
+        when it is not answered yet: its rows' before-images are read by key, and whichever of
+        that read and the listing answers first decides (the connector finds out the rest)."""
         existing = await existence if not first or existence.done() else None
         ready, missing = await self._build(window, crosswalks, existing)
         built.set()
         self.summary.unresolved += sum(1 for m in missing if m.hold)
         if missing:  # on the writer's thread: the event loop goes on sending
             self.writer.submit(self._quarantine(missing))
-        if existing is None:  # before-images of every row, by key
-            return await self._pending_after_images(ready, existence), None
+        if existing is None:
+            images = await self._images_unless_listed(ready, existence)
+            if images is not None:
+                return await self._pending_after_images(ready, existence, images), None
+            existing = existence.result()
+            ready = [(row, replace(up, exists=up.external_id in existing)) for row, up in ready]
         creates = [item for item in ready if not item[1].exists]
         updates = [item for item in ready if item[1].exists]
         later = asyncio.ensure_future(self._pending_after_images(updates, existence)) if updates else None
@@ -608,14 +617,32 @@ class _Load:
                 _drop(later)
             raise
 
-    async def _pending_after_images(self, rows: Batch, existence: asyncio.Future[set[str] | None]) -> Batch:
-        """`rows` written as pending with the before-images of those whose record may exist (read in
-        bulk); rows of records that exist follow the others, so that a batch is all creates or all
-        updates (one bulk request where the destination has them)."""
+    async def _images_unless_listed(
+        self, rows: Batch, existence: asyncio.Future[set[str] | None]
+    ) -> dict[str, dict[str, Any]] | None:
+        """The before-images of `rows` (their existence unknown), read by key; None when the
+        existence listing answers first (the read is dropped: the listing says which rows need one)."""
+        reading = asyncio.ensure_future(self._read_images(rows))
+        await asyncio.wait({reading, existence}, return_when=asyncio.FIRST_COMPLETED)
+        if not reading.done() and _answered(existence) is not None:
+            _drop(reading)
+            return None
+        return await reading
+
+    async def _read_images(self, rows: Batch) -> dict[str, dict[str, Any]]:
+        """The before-images of the rows whose record may exist (read in bulk), by external id."""
         obj = self.loaded.spec.objects[self.obj_name]
         wanted = [up.external_id for _row, up in rows if up.exists is not False]
-        key = obj.external_id.column
-        images = await self.dest.read_back(obj.table, key, wanted, self.columns) if wanted else {}
+        return await self.dest.read_back(obj.table, obj.external_id.column, wanted, self.columns) if wanted else {}
+
+    async def _pending_after_images(
+        self, rows: Batch, existence: asyncio.Future[set[str] | None], images: dict[str, dict[str, Any]] | None = None
+    ) -> Batch:
+        """`rows` written as pending with the before-images of those whose record may exist (read in
+        bulk unless given); rows of records that exist follow the others, so that a batch is all
+        creates or all updates (one bulk request where the destination has them)."""
+        if images is None:
+            images = await self._read_images(rows)
         if any(up.exists is None for _row, up in rows) and (known := _answered(existence)) is not None:
             # the listing came in while these were read: they can go as creates or updates
             rows = [(row, replace(up, exists=up.external_id in known)) for row, up in rows]

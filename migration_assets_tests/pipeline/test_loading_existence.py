@@ -1,6 +1,8 @@
 """The loader's first window may go before the existence listing is answered: its rows then go with
 their existence unknown. Records that already exist must still be updated (not duplicated) and
-keep their before-images in the ledger, exactly as when the listing came first.
+keep their before-images in the ledger, exactly as when the listing came first. And when the
+listing answers while the first window's before-images are still being read by key, that read is
+dropped and the window goes by the listing.
 
 Case Status -> Dynamics 365 on the sandboxes: contacts are loaded once, the ledger of that load is
 forgotten (as if another tool had written them), and the contacts are loaded again, once with the
@@ -36,20 +38,37 @@ def staged(tmp_path_factory) -> BenchPair:
 
 
 async def _load(
-    bench: BenchPair, run_id: str, *, obj: str = OBJ, hold_listing: bool
-) -> tuple[LoadSummary, int, list[bool | None]]:
+    bench: BenchPair, run_id: str, *, obj: str = OBJ, hold_listing: bool, hold_first_images: bool = False
+) -> tuple[LoadSummary, int, list[bool | str | None]]:
     """Load the staged rows of `obj` (contacts); with `hold_listing`, the existence listing is
     answered only once a first batch is (or after 30 s: a loader that waits for the listing must
-    fail the test, not hang it). Returns the summary, the destination's record count after, and
-    the existence each row of the batches sent before that was given."""
+    fail the test, not hang it); with `hold_first_images`, the listing is answered once the first
+    before-image read is asked, and that read only after 30 s (a loader that waits for it rather
+    than the listing is 30 s late, and then the test fails on what the first window knew).
+    Returns the summary, the destination's record count after, and the existence each row of the
+    batches sent before that was given (after "read dropped" when the held read was cancelled)."""
     spec = bench.spec()
     connection = resolve_connection(bench.destination, state_dir=bench.paths.sandbox, environ={})
     dest = open_destination(bench.destination, connection)
     first_write = asyncio.Event()
-    first_window: list[bool | None] = []  # what the loader knew of the first window's records
-    listing, upsert = dest.existing, dest.upsert
+    first_window: list[bool | str | None] = []  # what the loader knew of the first window's records
+    listing, upsert, read_back = dest.existing, dest.upsert, dest.read_back
+    images_asked = asyncio.Event()
+
+    async def held_images(*args, **kwargs):
+        if hold_first_images and not images_asked.is_set():
+            images_asked.set()
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                first_window.append("read dropped")
+                raise
+        return await read_back(*args, **kwargs)
 
     async def held_listing(*args, **kwargs):
+        if hold_first_images:  # answered once the first window's before-images are being read
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(images_asked.wait(), 30)
         if hold_listing:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(first_write.wait(), 30)
@@ -63,7 +82,7 @@ async def _load(
         finally:
             first_write.set()
 
-    dest.existing, dest.upsert = held_listing, upsert_then_release
+    dest.existing, dest.upsert, dest.read_back = held_listing, upsert_then_release, held_images
     table = spec.spec.objects[obj].table
     key = spec.spec.objects[obj].external_id.column
     try:
@@ -109,3 +128,21 @@ def test_existing_records_are_updated_with_before_images_whether_or_not_the_list
     assert with_image == rows  # every record existed, so every one has its before-image
     _forget_ledger(staged)
 
+
+
+def test_a_listing_answered_before_the_first_windows_images_decides_that_window(staged: BenchPair) -> None:
+    first, count_after_first, _ = asyncio.run(_load(staged, "first-images", hold_listing=False))
+    rows = first.created + first.updated
+    _forget_ledger(staged)
+
+    again, count_after_again, first_window = asyncio.run(
+        _load(staged, "images-held", hold_listing=False, hold_first_images=True)
+    )
+
+    assert first_window[0] == "read dropped"  # the window did not wait for the held read
+    assert first_window[1:] and all(exists is True for exists in first_window[1:])  # went by the listing
+    assert (again.created, again.updated, again.failed) == (0, rows, 0)
+    assert count_after_again == count_after_first
+    pending, with_image = _before_images(staged, "images-held")
+    assert (pending, with_image) == (rows, rows)  # the dropped read's images were read again
+    _forget_ledger(staged)

@@ -400,19 +400,21 @@ class DataverseDestination(DestinationConnector):
 
     async def existing(self, table: str, key: str, external_ids: Sequence[str]) -> set[str] | None:
         """The external ids whose record exists, from one paged listing of the key column (or of the
-        primary ids, for a table upserted by deterministic GUID); `In` reads when that is cheaper."""
+        primary ids, for a table upserted by deterministic GUID); `In` reads when that is cheaper.
+        It needs only the list of tables, not the table's description: the loader asks it while the
+        description is read."""
         relationship = await self.meta.relationship(table)
         if relationship is not None or not external_ids:
             return None if relationship is not None else set()
-        meta = await self.meta.table(table)
-        pid = meta.entity.primary_id
+        entity = await self.meta.entity(table)
+        pid = entity.primary_id
         if key == pid:
             address = {
                 records.deterministic_id(self.id_namespace, table, str(e)).casefold(): str(e) for e in external_ids
             }
         else:
             address = {str(e).casefold(): str(e) for e in external_ids if not key_problem(str(e))}
-        found = await read_many(self, meta, key, list(address))
+        found = await read_many(self, entity, key, list(address))
         return {address[k] for k in found if k in address}
 
     async def read_back(
@@ -433,10 +435,12 @@ class DataverseDestination(DestinationConnector):
         select = records.select_list(_stored(meta, columns), meta.lookup_columns(), pid, key)
         expand = _expand(meta, columns)
         if len(wanted) > BULK_READ_MIN:  # many records: in bulk (read_many pages through the table)
-            found = await read_many(self, meta, key, list(wanted), select, expand)
+            found = await read_many(self, meta.entity, key, list(wanted), select, expand)
         else:
             chunks = self._chunks(list(dict.fromkeys(wanted)), IN_FILTER_CHUNK)
-            reads = await self._gather([lambda c=c: read_column(self, meta, key, c, select, expand) for c in chunks])
+            reads = await self._gather(
+                [lambda c=c: read_column(self, meta.entity, key, c, select, expand) for c in chunks]
+            )
             found = {k: r for part in reads for k, r in part.items()}
         out: dict[str, dict[str, Any]] = {}
         for rec in found.values():
@@ -456,7 +460,8 @@ class DataverseDestination(DestinationConnector):
         expand = _expand(meta, columns)
         chunks = self._chunks(list(dict.fromkeys(ids)), IN_FILTER_CHUNK)
         out: dict[str, dict] = {}
-        for found in await self._gather([lambda c=c: read_column(self, meta, pid, c, select, expand) for c in chunks]):
+        jobs = [lambda c=c: read_column(self, meta.entity, pid, c, select, expand) for c in chunks]
+        for found in await self._gather(jobs):
             for rec in found.values():
                 out[rec[pid]] = _values(meta, rec, columns)
         return out

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from migration_assets.connectors.base import LookupRef, UpsertRow, WriteResult
 from migration_assets.connectors.dataverse import bulk, records
 from migration_assets.connectors.dataverse.batch import BatchRequest, PartResponse
-from migration_assets.connectors.dataverse.metadata import TableMeta
+from migration_assets.connectors.dataverse.metadata import EntityMeta, TableMeta
 from migration_assets.connectors.dataverse.odata import in_filter, key_problem
 from migration_assets.connectors.dataverse.settings import IN_FILTER_CHUNK
 
@@ -158,16 +158,15 @@ class Upserter:
         """Casefolded key values (or primary ids) of the rows' records that exist already."""
         if self.by_id:
             ids = [self.record_id(r.external_id) or "" for r in rows]
-            return {
-                k.casefold() for k in await read_column(self.connector, self.meta, self.meta.entity.primary_id, ids)
-            }
+            entity = self.meta.entity
+            return {k.casefold() for k in await read_column(self.connector, entity, entity.primary_id, ids)}
         values = [r.external_id for r in rows if not key_problem(r.external_id)]
-        return {k.casefold() for k in await read_column(self.connector, self.meta, self.key, values)}
+        return {k.casefold() for k in await read_column(self.connector, self.meta.entity, self.key, values)}
 
 
 async def read_many(
     connector: DataverseDestination,
-    meta: TableMeta,
+    entity: EntityMeta,
     column: str,
     values: Sequence[str],
     select: str | None = None,
@@ -179,14 +178,14 @@ async def read_many(
     wanted = {v.casefold() for v in values}
     budget = -(-len(wanted) // IN_FILTER_CHUNK)  # requests the In filters would take
     params = {
-        "$select": select or records.select_list([column], set(), meta.entity.primary_id),
+        "$select": select or records.select_list([column], set(), entity.primary_id),
         "$filter": f"{column} ne null",
     }
     if expand:
         params["$expand"] = expand
     found: dict[str, dict[str, Any]] = {}
     pages = 0
-    async for page in connector.api.pages(meta.entity.entity_set, params, connector.page_size):
+    async for page in connector.api.pages(entity.entity_set, params, connector.page_size):
         pages += 1
         for record in page:
             value = record.get(column)
@@ -195,14 +194,14 @@ async def read_many(
         if pages >= budget and len(page) == connector.page_size:
             unique = list(dict.fromkeys(values))
             chunks = [unique[i : i + IN_FILTER_CHUNK] for i in range(0, len(unique), IN_FILTER_CHUNK)]
-            jobs = [lambda c=c: read_column(connector, meta, column, c, select, expand) for c in chunks]
+            jobs = [lambda c=c: read_column(connector, entity, column, c, select, expand) for c in chunks]
             return {k.casefold(): r for part in await connector._gather(jobs) for k, r in part.items()}
     return found
 
 
 async def read_column(
     connector: DataverseDestination,
-    meta: TableMeta,
+    entity: EntityMeta,
     column: str,
     values: Sequence[str],
     select: str | None = None,
@@ -213,12 +212,12 @@ async def read_column(
     unique = list(dict.fromkeys(values))
     for start in range(0, len(unique), IN_FILTER_CHUNK):
         params = {
-            "$select": select or records.select_list([column], set(), meta.entity.primary_id),
+            "$select": select or records.select_list([column], set(), entity.primary_id),
             "$filter": in_filter(column, unique[start : start + IN_FILTER_CHUNK]),
         }
         if expand:
             params["$expand"] = expand
-        async for page in connector.api.pages(meta.entity.entity_set, params, connector.page_size):
+        async for page in connector.api.pages(entity.entity_set, params, connector.page_size):
             found.update({str(r[column]): r for r in page if r.get(column) is not None})
     return found
 
