@@ -152,7 +152,10 @@ async def test_limiter_stays_under_the_service_protection_window_with_under_1_pe
     finally:
         await dv.aclose()
     stats = dv.session.stats
-    assert stats.throttled_by_status.get(429, 0) / stats.requests < 0.01
+    # the requests in flight when the first 429 comes back (the limit is learnt from it) are answered
+    # 429 too: at most the concurrency reached before it, which is the run's peak; beyond them, < 1%
+    learning = dv.session.limiter.peak_in_flight
+    assert (stats.throttled_by_status.get(429, 0) - learning) / stats.requests < 0.01
     assert max(samples) <= 40
     # the pace it learnt sits just under the limit (what a loaded machine then reaches is the bench's
     # business: `bench.limits` reports the utilization)
