@@ -93,6 +93,15 @@ async def test_bind_by_alternate_key(dv):
     )
 
 
+async def test_a_bind_is_a_url_its_key_percent_encoded(dv):
+    await dv.patch("accounts(accountnumber='Acme%20%26%20Sons')", json={"name": "x"})
+    bound = await dv.post(
+        "contacts",
+        json={"lastname": "Ng", "parentcustomerid_account@odata.bind": "/accounts(accountnumber='Acme%20%26%20Sons')"},
+    )
+    assert bound.status_code == 204
+
+
 async def test_composite_key_upsert(dv):
     await add_key(dv, "contact", "cs_name_key", ["firstname", "lastname"])
     first = await dv.patch("contacts(firstname='Ada',lastname='Ng')", json={"jobtitle": "a"}, headers=REPRESENT)

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import unquote
 
 from migration_assets.sandbox.dataverse import records, store
-from migration_assets.sandbox.dataverse.core import API_PREFIX, Call, Ctx, ODataError, Result, not_found_segment
+from migration_assets.sandbox.dataverse.core import Call, Ctx, ODataError, Result, not_found_segment
 from migration_assets.sandbox.dataverse.model import Entity
-from migration_assets.sandbox.dataverse.odata import split_segment
+from migration_assets.sandbox.dataverse.references import reference_segment
 
 UNSUPPORTED = {"activitypointer", "systemuser", "team", "solution", "publisher"}
 MESSAGES = ("CreateMultiple", "UpdateMultiple", "UpsertMultiple")
@@ -41,12 +40,11 @@ def targets_of(entity: Entity, call: Call) -> list[dict[str, Any]]:
 
 
 def address(ctx: Ctx, entity: Entity, target: dict[str, Any]) -> str | None:
-    """Key segment of a target from `@odata.id` or its primary id (None: create). The `@odata.id` is
-    a (relative) URL: a key value in it is percent-encoded as in a request line (`'a%20b'` is `'a b'`)."""
+    """Key segment of a target from `@odata.id` (a URL: `reference_segment`) or its primary id
+    (None: create)."""
     odata_id = target.get("@odata.id")
     if odata_id:
-        path = unquote(str(odata_id).split(API_PREFIX, 1)[-1].lstrip("/"))
-        name, args = split_segment(path)
+        name, args = reference_segment(str(odata_id))
         if name != entity.entity_set or args is None:
             raise ODataError(
                 400, "0x80040203", f"'@odata.id' {odata_id} does not address a record of {entity.entity_set}."

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import unquote
 
 from migration_assets.sandbox.dataverse import store
 from migration_assets.sandbox.dataverse.core import API_PREFIX, Ctx, ODataError
@@ -86,19 +87,25 @@ def index_keys(ctx: Ctx, entity: Entity, record_id: str, data: dict[str, Any]) -
     store.set_record_keys(ctx.conn, entity.logical_name, record_id, values)
 
 
+def reference_segment(reference: str) -> tuple[str, str | None]:
+    """(entity set, key arguments) of an entity URL in a payload (`@odata.id`, `@odata.bind`,
+    `$id`): `/accounts(<id>)`, `accounts(k='v')` or an absolute URL. It is a URL, so a key value
+    in it is percent-encoded as in a request line (`'a%20b'` is `'a b'`)."""
+    path = reference
+    if "://" in path:
+        path = "/" + path.split("://", 1)[1].partition("/")[2]
+    if path.startswith(API_PREFIX):
+        path = path[len(API_PREFIX) :]
+    return split_segment(unquote(path.lstrip("/")))
+
+
 def resolve_reference(ctx: Ctx, reference: str) -> tuple[Entity, str]:
     """`/accounts(<id>)`, `accounts(k='v')` or an absolute URL → (table, existing record id).
 
     Raises:
         ODataError: 400 for a malformed reference, 404 for a missing record, 400 for a missing key.
     """
-    path = reference
-    if "://" in path:
-        path = path.split("://", 1)[1].partition("/")[2]
-        path = "/" + path
-    if path.startswith(API_PREFIX):
-        path = path[len(API_PREFIX) :]
-    name, args = split_segment(path.lstrip("/"))
+    name, args = reference_segment(reference)
     entity = ctx.catalog.by_set.get(name)
     if entity is None or args is None:
         raise ODataError(

@@ -18,7 +18,6 @@ intersect table is not listed among EntityDefinitions.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote
 
 from migration_assets.sandbox.dataverse import store
 from migration_assets.sandbox.dataverse.core import Call, Ctx, ODataError, Result, not_found_segment
@@ -141,10 +140,8 @@ def associate(ctx: Ctx, nav: CollectionNav, record_id: str, call: Call) -> Resul
 
 
 def disassociate(ctx: Ctx, nav: CollectionNav, record_id: str, args: str | None, call: Call) -> Result:
-    if args is not None:
-        other = args.strip().lower()
-    else:
-        other = _target_id(ctx, nav, unquote(call.query.get("$id", "")) or None)
+    # `$id` is a URL (decoded by resolve_reference)
+    other = args.strip().lower() if args is not None else _target_id(ctx, nav, call.query.get("$id") or None)
     ctx.conn.execute(
         "delete from associations where relationship = ? and id1 = ? and id2 = ?", _pair(nav, record_id, other)
     )
