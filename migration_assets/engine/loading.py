@@ -370,6 +370,11 @@ def _answered(existence: asyncio.Future[set[str] | None]) -> set[str] | None:
     return existence.result()
 
 
+def _by_listing(rows: Batch, existing: set[str]) -> Batch:
+    """`rows` with their existence as the existence listing says."""
+    return [(row, replace(up, exists=up.external_id in existing)) for row, up in rows]
+
+
 def _drop(future: asyncio.Future) -> None:
     """Cancel `future` if it still runs; an error it ended with is retrieved (raised through the
     load already, or moot)."""
@@ -605,8 +610,7 @@ class _Load:
             images = await self._images_unless_listed(ready, existence)
             if images is not None:
                 return await self._pending_after_images(ready, existence, images), None
-            existing = existence.result()
-            ready = [(row, replace(up, exists=up.external_id in existing)) for row, up in ready]
+            ready = _by_listing(ready, existence.result())
         creates = [item for item in ready if not item[1].exists]
         updates = [item for item in ready if item[1].exists]
         later = asyncio.ensure_future(self._pending_after_images(updates, existence)) if updates else None
@@ -645,7 +649,7 @@ class _Load:
             images = await self._read_images(rows)
         if any(up.exists is None for _row, up in rows) and (known := _answered(existence)) is not None:
             # the listing came in while these were read: they can go as creates or updates
-            rows = [(row, replace(up, exists=up.external_id in known)) for row, up in rows]
+            rows = _by_listing(rows, known)
         rows.sort(key=lambda item: bool(item[1].exists))
         pending = []
         for start in range(0, len(rows), TURN_ROWS):
