@@ -321,7 +321,6 @@ async def load_object(
             # which records exist: asked now, beside the metadata (the connector waits for what it needs)
             ids = todo[EXT].cast(pl.String).to_list()
             existence = asyncio.ensure_future(dest.existing(obj.table, obj.external_id.column, ids))
-            await prepared
             load = _Load(
                 loaded,
                 obj_name,
@@ -333,7 +332,7 @@ async def load_object(
                 summary,
                 crosswalks,
             )
-            await _load_rows(load, todo, existence, log)
+            await _load_rows(load, todo, existence, prepared, log)
     finally:
         _drop(prepared)
         if existence is not None:
@@ -345,9 +344,14 @@ async def load_object(
 
 
 async def _load_rows(
-    load: _Load, todo: pl.DataFrame, existence: asyncio.Future[set[str] | None], log: Callable[[str], None]
+    load: _Load,
+    todo: pl.DataFrame,
+    existence: asyncio.Future[set[str] | None],
+    prepared: asyncio.Future[None],
+    log: Callable[[str], None],
 ) -> None:
-    """Write the rows still to write (`todo`) in batches (`existence`: which of them have a record)."""
+    """Write the rows still to write (`todo`) in batches (`existence`: which of them have a record;
+    `prepared`: the connector's sign-in and metadata, awaited before the first batch is sent)."""
     obj, options = load.loaded.spec.objects[load.obj_name], load.loaded.spec.options.load
     dest, summary = load.dest, load.summary
     tuner = BatchTuner.for_load(options, dest)
@@ -358,7 +362,7 @@ async def _load_rows(
     if summary.estimate:
         log(f"{load.obj_name}: estimate {summary.estimate}")
     try:
-        await _run_batches(load, todo, existence, tuner, log)
+        await _run_batches(load, todo, existence, prepared, tuner, log)
     finally:
         load.close()
 
@@ -397,11 +401,14 @@ async def _run_batches(
     load: _Load,
     todo: pl.DataFrame,
     existence: asyncio.Future[set[str] | None],
+    prepared: asyncio.Future[None],
     tuner: BatchTuner,
     log: Callable[[str], None],
 ) -> None:
     """Send batches while the next ones are built (a bounded queue between the two), as many in
-    flight as the tuner says."""
+    flight as the tuner says. The first window is built while the connector is still being
+    `prepared` (its reads wait for the metadata they need); no batch goes before that is done, so
+    a load whose table the destination does not know fails as it began."""
     summary, loop = load.summary, asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue(maxsize=8)
 
@@ -437,6 +444,7 @@ async def _run_batches(
     producer = asyncio.ensure_future(produce())
     running: set[asyncio.Future] = set()
     try:
+        await prepared
         while (batch := await queue.get()) is not _END:
             while len(running) >= tuner.in_flight():
                 done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -663,14 +671,15 @@ class _Load:
     async def _build(
         self, window: pl.DataFrame, crosswalks: dict[str, dict[str, str]], existing: set[str] | None
     ) -> tuple[list[tuple[dict, UpsertRow]], list[Missing]]:
-        """`_build_rows` of a window, TURN_ROWS at a time with a turn of the event loop between."""
+        """`_build_rows` of a window, TURN_ROWS at a time with a turn of the event loop before each
+        (batches made ready before the window began are sent first)."""
         ready: list[tuple[dict, UpsertRow]] = []
         missing: list[Missing] = []
         for part in window.iter_slices(TURN_ROWS):
+            await asyncio.sleep(0)
             built, held = _build_rows(self.loaded, self.obj_name, part, crosswalks, self.dest.user_table, existing)
             ready += built
             missing += held
-            await asyncio.sleep(0)
         return ready, missing
 
     def _quarantine(self, missing: list[Missing]) -> Callable[[duckdb.DuckDBPyConnection], None]:
