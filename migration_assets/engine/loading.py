@@ -4,7 +4,9 @@ The staged rows stream through in windows (the first one batch per slot in fligh
 up to `WINDOW_ROWS`), never as one whole-table list. The destination says once which of the rows'
 records exist already (`DestinationConnector.existing`, e.g. one paged listing of the key column);
 the first window does not wait for a listing still being answered (its rows go with their
-existence unknown: their before-images are read by key and the connector checks what it must).
+existence unknown: their before-images are read by key and the connector checks what it must),
+nor for the connector's sign-in and metadata: its rows are built meanwhile, and nothing is written
+(ledger, quarantine, destination) before those are in.
 Before-images are read in bulk per window, and only for records that can exist: a record that did
 not exist has no before-image to read, so a window's creates go as soon as they are written as
 pending and its updates once their before-images are in. Up to LOOKAHEAD windows are made ready
@@ -331,8 +333,9 @@ async def load_object(
                 written_columns(obj, staged.columns),
                 summary,
                 crosswalks,
+                prepared,
             )
-            await _load_rows(load, todo, existence, prepared, log)
+            await _load_rows(load, todo, existence, log)
     finally:
         _drop(prepared)
         if existence is not None:
@@ -344,14 +347,9 @@ async def load_object(
 
 
 async def _load_rows(
-    load: _Load,
-    todo: pl.DataFrame,
-    existence: asyncio.Future[set[str] | None],
-    prepared: asyncio.Future[None],
-    log: Callable[[str], None],
+    load: _Load, todo: pl.DataFrame, existence: asyncio.Future[set[str] | None], log: Callable[[str], None]
 ) -> None:
-    """Write the rows still to write (`todo`) in batches (`existence`: which of them have a record;
-    `prepared`: the connector's sign-in and metadata, awaited before the first batch is sent)."""
+    """Write the rows still to write (`todo`) in batches (`existence`: which of them have a record)."""
     obj, options = load.loaded.spec.objects[load.obj_name], load.loaded.spec.options.load
     dest, summary = load.dest, load.summary
     tuner = BatchTuner.for_load(options, dest)
@@ -362,7 +360,7 @@ async def _load_rows(
     if summary.estimate:
         log(f"{load.obj_name}: estimate {summary.estimate}")
     try:
-        await _run_batches(load, todo, existence, prepared, tuner, log)
+        await _run_batches(load, todo, existence, tuner, log)
     finally:
         load.close()
 
@@ -401,14 +399,11 @@ async def _run_batches(
     load: _Load,
     todo: pl.DataFrame,
     existence: asyncio.Future[set[str] | None],
-    prepared: asyncio.Future[None],
     tuner: BatchTuner,
     log: Callable[[str], None],
 ) -> None:
     """Send batches while the next ones are built (a bounded queue between the two), as many in
-    flight as the tuner says. The first window is built while the connector is still being
-    `prepared` (its reads wait for the metadata they need); no batch goes before that is done, so
-    a load whose table the destination does not know fails as it began."""
+    flight as the tuner says."""
     summary, loop = load.summary, asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue(maxsize=8)
 
@@ -444,7 +439,7 @@ async def _run_batches(
     producer = asyncio.ensure_future(produce())
     running: set[asyncio.Future] = set()
     try:
-        await prepared
+        await load.prepared  # its error, if any, before a window's (the load fails as it began)
         while (batch := await queue.get()) is not _END:
             while len(running) >= tuner.in_flight():
                 done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -524,6 +519,9 @@ class _Load:
     columns: list[str]
     summary: LoadSummary
     crosswalks: asyncio.Future[dict[str, dict[str, str]]]  # of the lookups' targets, read on a thread
+    # the connector's sign-in and metadata: the first window is built meanwhile, and nothing of it
+    # is written (ledger, quarantine) before this is done
+    prepared: asyncio.Future[None]
     outcomes: list[ledger.Entry] = field(default_factory=list)
     known_ids: dict[str, str] = field(default_factory=dict)  # destination ids of the before-images
     failures: list[tuple[dict, str]] = field(default_factory=list)
@@ -611,6 +609,7 @@ class _Load:
         existing = await existence if not first or existence.done() else None
         ready, missing = await self._build(window, crosswalks, existing)
         built.set()
+        await self.prepared
         self.summary.unresolved += sum(1 for m in missing if m.hold)
         if missing:  # on the writer's thread: the event loop goes on sending
             self.writer.submit(self._quarantine(missing))

@@ -21,6 +21,7 @@ from migration_assets.bench.workbench import BenchPair
 from migration_assets.connectors import open_destination, resolve_connection
 from migration_assets.engine import planning
 from migration_assets.engine.loading import LoadSummary, load_object
+from migration_assets.errors import MigrationError
 
 PAIR = "case_status__dynamics365"
 OBJ = "contact"
@@ -129,7 +130,6 @@ def test_existing_records_are_updated_with_before_images_whether_or_not_the_list
     _forget_ledger(staged)
 
 
-
 def test_a_listing_answered_before_the_first_windows_images_decides_that_window(staged: BenchPair) -> None:
     first, count_after_first, _ = asyncio.run(_load(staged, "first-images", hold_listing=False))
     rows = first.created + first.updated
@@ -146,3 +146,39 @@ def test_a_listing_answered_before_the_first_windows_images_decides_that_window(
     pending, with_image = _before_images(staged, "images-held")
     assert (pending, with_image) == (rows, rows)  # the dropped read's images were read again
     _forget_ledger(staged)
+
+
+def test_a_failed_sign_in_or_metadata_read_fails_the_load_before_anything_is_written(staged: BenchPair) -> None:
+    """The first window is built while the connector is prepared; when that fails (a table the
+    destination does not know, a refused sign-in), the load fails with that error and has written
+    nothing: no ledger row, no quarantine row, no batch."""
+    spec = staged.spec()
+    connection = resolve_connection(staged.destination, state_dir=staged.paths.sandbox, environ={})
+    dest = open_destination(staged.destination, connection)
+    sent: list[int] = []
+    upsert = dest.upsert
+
+    async def failing_prepare(table: str) -> None:
+        await asyncio.sleep(0.3)  # the first window's rows are built meanwhile
+        raise MigrationError(f"dynamics365: no table {table!r} in the destination")
+
+    async def counted_upsert(table, key, rows, *args, **kwargs):
+        sent.append(len(rows))
+        return await upsert(table, key, rows, *args, **kwargs)
+
+    dest.prepare, dest.upsert = failing_prepare, counted_upsert
+    _forget_ledger(staged)
+
+    async def load() -> None:
+        try:
+            with duckdb.connect(str(staged.paths.staging_db(PAIR))) as conn:
+                await load_object(planning.effective_spec(conn, spec, "full"), OBJ, "full", conn, dest, "unprepared")
+        finally:
+            await dest.aclose()
+
+    with pytest.raises(MigrationError, match="no table"):
+        asyncio.run(load())
+    assert sent == []
+    with duckdb.connect(str(staged.paths.staging_db(PAIR))) as conn:
+        assert conn.execute("select count(*) from ledger where run_id = 'unprepared'").fetchone() == (0,)
+        assert conn.execute("select count(*) from quarantine where run_id = 'unprepared'").fetchone() == (0,)
