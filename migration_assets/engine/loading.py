@@ -4,9 +4,7 @@ The staged rows stream through in windows (the first one batch per slot in fligh
 up to `WINDOW_ROWS`), never as one whole-table list. The destination says once which of the rows'
 records exist already (`DestinationConnector.existing`, e.g. one paged listing of the key column);
 the first window does not wait for a listing still being answered (its rows go with their
-existence unknown: their before-images are read by key and the connector checks what it must),
-nor for the connector's sign-in and metadata: its rows are built meanwhile, and nothing is written
-(ledger, quarantine, destination) before those are in.
+existence unknown: their before-images are read by key and the connector checks what it must).
 Before-images are read in bulk per window, and only for records that can exist: a record that did
 not exist has no before-image to read, so a window's creates go as soon as they are written as
 pending and its updates once their before-images are in. Up to LOOKAHEAD windows are made ready
@@ -323,6 +321,7 @@ async def load_object(
             # which records exist: asked now, beside the metadata (the connector waits for what it needs)
             ids = todo[EXT].cast(pl.String).to_list()
             existence = asyncio.ensure_future(dest.existing(obj.table, obj.external_id.column, ids))
+            await prepared
             load = _Load(
                 loaded,
                 obj_name,
@@ -333,7 +332,6 @@ async def load_object(
                 written_columns(obj, staged.columns),
                 summary,
                 crosswalks,
-                prepared,
             )
             await _load_rows(load, todo, existence, log)
     finally:
@@ -439,7 +437,6 @@ async def _run_batches(
     producer = asyncio.ensure_future(produce())
     running: set[asyncio.Future] = set()
     try:
-        await load.prepared  # its error, if any, before a window's (the load fails as it began)
         while (batch := await queue.get()) is not _END:
             while len(running) >= tuner.in_flight():
                 done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -519,9 +516,6 @@ class _Load:
     columns: list[str]
     summary: LoadSummary
     crosswalks: asyncio.Future[dict[str, dict[str, str]]]  # of the lookups' targets, read on a thread
-    # the connector's sign-in and metadata: the first window is built meanwhile, and nothing of it
-    # is written (ledger, quarantine) before this is done
-    prepared: asyncio.Future[None]
     outcomes: list[ledger.Entry] = field(default_factory=list)
     known_ids: dict[str, str] = field(default_factory=dict)  # destination ids of the before-images
     failures: list[tuple[dict, str]] = field(default_factory=list)
@@ -609,7 +603,6 @@ class _Load:
         existing = await existence if not first or existence.done() else None
         ready, missing = await self._build(window, crosswalks, existing)
         built.set()
-        await self.prepared
         self.summary.unresolved += sum(1 for m in missing if m.hold)
         if missing:  # on the writer's thread: the event loop goes on sending
             self.writer.submit(self._quarantine(missing))
@@ -670,15 +663,14 @@ class _Load:
     async def _build(
         self, window: pl.DataFrame, crosswalks: dict[str, dict[str, str]], existing: set[str] | None
     ) -> tuple[list[tuple[dict, UpsertRow]], list[Missing]]:
-        """`_build_rows` of a window, TURN_ROWS at a time with a turn of the event loop before each
-        (batches made ready before the window began are sent first)."""
+        """`_build_rows` of a window, TURN_ROWS at a time with a turn of the event loop between."""
         ready: list[tuple[dict, UpsertRow]] = []
         missing: list[Missing] = []
         for part in window.iter_slices(TURN_ROWS):
-            await asyncio.sleep(0)
             built, held = _build_rows(self.loaded, self.obj_name, part, crosswalks, self.dest.user_table, existing)
             ready += built
             missing += held
+            await asyncio.sleep(0)
         return ready, missing
 
     def _quarantine(self, missing: list[Missing]) -> Callable[[duckdb.DuckDBPyConnection], None]:
