@@ -75,12 +75,7 @@ def ensure(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def record(conn: duckdb.DuckDBPyConnection, entries: Iterable[Entry]) -> int:
-    """Append entries in one transaction (one statement); returns how many.
-
-    The rows go to DuckDB as an Arrow table in a single statement: the load writes its ledger on a
-    thread while the event loop builds rows, and every call into DuckDB hands the GIL back and
-    forth; a polars frame scanned between `begin` and `commit` took 35 ms for 7 rows against a busy
-    main thread (4 ms idle), the Arrow table in one statement 12."""
+    """Append entries in one transaction; returns how many."""
     entries = list(entries)
     if not entries:
         return 0
@@ -91,11 +86,17 @@ def record(conn: duckdb.DuckDBPyConnection, entries: Iterable[Entry]) -> int:
         json.dumps(e.before_image, default=str) if e.before_image is not None else None for e in entries
     ]
     columns["recorded_at"] = [datetime.now(UTC)] * len(entries)
-    rows = pl.DataFrame(  # noqa: F841 - scanned by name below
+    frame = pl.DataFrame(  # noqa: F841 - scanned by name below
         {c: columns[c] for c in LEDGER_COLUMNS},
         schema={c: (pl.Datetime("us", "UTC") if c == "recorded_at" else pl.String) for c in LEDGER_COLUMNS},
-    ).to_arrow()
-    conn.execute(f"insert into ledger ({', '.join(LEDGER_COLUMNS)}) select * from rows")
+    )
+    conn.execute("begin")
+    try:
+        conn.execute(f"insert into ledger ({', '.join(LEDGER_COLUMNS)}) select * from frame")
+        conn.execute("commit")
+    except Exception:
+        conn.execute("rollback")
+        raise
     return len(entries)
 
 
