@@ -149,9 +149,10 @@ def test_a_listing_answered_before_the_first_windows_images_decides_that_window(
 
 
 def test_a_failed_sign_in_or_metadata_read_fails_the_load_before_anything_is_written(staged: BenchPair) -> None:
-    """The first window is built while the connector is prepared; when that fails (a table the
-    destination does not know, a refused sign-in), the load fails with that error and has written
-    nothing: no ledger row, no quarantine row, no batch."""
+    """The connector is prepared (sign-in, metadata) while the staged rows are read and the
+    existence listing is asked; when that fails (a table the destination does not know, a refused
+    sign-in), the load fails with that error and has written nothing: no ledger row, no quarantine
+    row, no batch."""
     spec = staged.spec()
     connection = resolve_connection(staged.destination, state_dir=staged.paths.sandbox, environ={})
     dest = open_destination(staged.destination, connection)
@@ -159,7 +160,7 @@ def test_a_failed_sign_in_or_metadata_read_fails_the_load_before_anything_is_wri
     upsert = dest.upsert
 
     async def failing_prepare(table: str) -> None:
-        await asyncio.sleep(0.3)  # the first window's rows are built meanwhile
+        await asyncio.sleep(0.3)  # the staged rows are read meanwhile
         raise MigrationError(f"dynamics365: no table {table!r} in the destination")
 
     async def counted_upsert(table, key, rows, *args, **kwargs):
