@@ -39,13 +39,20 @@ def staged(tmp_path_factory) -> BenchPair:
 
 
 async def _load(
-    bench: BenchPair, run_id: str, *, obj: str = OBJ, hold_listing: bool, hold_first_images: bool = False
+    bench: BenchPair,
+    run_id: str,
+    *,
+    obj: str = OBJ,
+    hold_listing: bool,
+    hold_first_images: bool = False,
+    fail_prepare: bool = False,
 ) -> tuple[LoadSummary, int, list[bool | str | None]]:
     """Load the staged rows of `obj` (contacts); with `hold_listing`, the existence listing is
     answered only once a first batch is (or after 30 s: a loader that waits for the listing must
     fail the test, not hang it); with `hold_first_images`, the listing is answered once the first
     before-image read is asked, and that read only after 30 s (a loader that waits for it rather
-    than the listing is 30 s late, and then the test fails on what the first window knew).
+    than the listing is 30 s late, and then the test fails on what the first window knew); with
+    `fail_prepare`, the connector's sign-in and metadata read fail after 0.3 s.
     Returns the summary, the destination's record count after, and the existence each row of the
     batches sent before that was given (after "read dropped" when the held read was cancelled)."""
     spec = bench.spec()
@@ -83,7 +90,13 @@ async def _load(
         finally:
             first_write.set()
 
+    async def failing_prepare(table: str) -> None:
+        await asyncio.sleep(0.3)  # the staged rows are read meanwhile
+        raise MigrationError(f"dynamics365: no table {table!r} in the destination")
+
     dest.existing, dest.upsert, dest.read_back = held_listing, upsert_then_release, held_images
+    if fail_prepare:
+        dest.prepare = failing_prepare
     table = spec.spec.objects[obj].table
     key = spec.spec.objects[obj].external_id.column
     try:
@@ -151,35 +164,13 @@ def test_a_listing_answered_before_the_first_windows_images_decides_that_window(
 def test_a_failed_sign_in_or_metadata_read_fails_the_load_before_anything_is_written(staged: BenchPair) -> None:
     """The connector is prepared (sign-in, metadata) while the staged rows are read and the
     existence listing is asked; when that fails (a table the destination does not know, a refused
-    sign-in), the load fails with that error and has written nothing: no ledger row, no quarantine
-    row, no batch."""
-    spec = staged.spec()
-    connection = resolve_connection(staged.destination, state_dir=staged.paths.sandbox, environ={})
-    dest = open_destination(staged.destination, connection)
-    sent: list[int] = []
-    upsert = dest.upsert
-
-    async def failing_prepare(table: str) -> None:
-        await asyncio.sleep(0.3)  # the staged rows are read meanwhile
-        raise MigrationError(f"dynamics365: no table {table!r} in the destination")
-
-    async def counted_upsert(table, key, rows, *args, **kwargs):
-        sent.append(len(rows))
-        return await upsert(table, key, rows, *args, **kwargs)
-
-    dest.prepare, dest.upsert = failing_prepare, counted_upsert
-    _forget_ledger(staged)
-
-    async def load() -> None:
-        try:
-            with duckdb.connect(str(staged.paths.staging_db(PAIR))) as conn:
-                await load_object(planning.effective_spec(conn, spec, "full"), OBJ, "full", conn, dest, "unprepared")
-        finally:
-            await dest.aclose()
+    sign-in), the load fails with that error and has written nothing: no ledger row (so no batch:
+    a batch goes only after its rows are written as pending) and no quarantine row."""
+    _forget_ledger(staged)  # every contact is to write again, so a load that went on would write
 
     with pytest.raises(MigrationError, match="no table"):
-        asyncio.run(load())
-    assert sent == []
+        asyncio.run(_load(staged, "unprepared", hold_listing=False, fail_prepare=True))
+
     with duckdb.connect(str(staged.paths.staging_db(PAIR))) as conn:
         assert conn.execute("select count(*) from ledger where run_id = 'unprepared'").fetchone() == (0,)
         assert conn.execute("select count(*) from quarantine where run_id = 'unprepared'").fetchone() == (0,)
