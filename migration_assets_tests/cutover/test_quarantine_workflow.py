@@ -1,22 +1,28 @@
-"""Nothing held back without a way forward: root causes, partial records, corrections round trip."""
+"""Nothing held back without a way forward: root causes, partial records, corrections round trip.
+
+The tests that only read a held-back run share one (module scope); the round trip, which corrects
+and runs again, has its own."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
 from migration_assets import cli
+from migration_assets.defs.instance import project_instance
 from migration_assets.defs.naming import approval_op_name
 from migration_assets.errors import SpecError
 from migration_assets.sandbox.dataverse import seed as dataverse_seed
+from migration_assets.settings import Paths
 from migration_assets.spec import corrections
 from migration_assets.staging import quarantine
 from migration_assets.systems import system
-from migration_assets_tests.conftest import assert_counts_add_up, core_spec_dir
+from migration_assets_tests.conftest import Workbench, assert_counts_add_up, core_spec_dir
 
 PAIR = "case_status__dynamics365"
 
@@ -30,19 +36,36 @@ def _without_fallback(spec_dir: Path) -> Path:
     return spec_dir
 
 
-@pytest.fixture
-def held(workbench, tmp_path, monkeypatch):
+def _hold(workbench: Workbench, tmp: Path, env: pytest.MonkeyPatch) -> Workbench:
     """A full run on the core objects whose contacts may lack a last name; the CLI sees the same
     var and spec folders."""
-    spec_dir = _without_fallback(core_spec_dir(tmp_path / "specs"))
+    spec_dir = _without_fallback(core_spec_dir(tmp / "specs"))
     workbench.spec_dir = spec_dir
-    monkeypatch.setenv("MIGRATE_VAR_DIR", str(workbench.paths.var))
-    monkeypatch.setenv("MIGRATE_SPEC_DIR", str(spec_dir))
+    env.setenv("MIGRATE_VAR_DIR", str(workbench.paths.var))
+    env.setenv("MIGRATE_SPEC_DIR", str(spec_dir))
     workbench.seed(scale=200)
     assert workbench.run(PAIR, "sample").success
     assert workbench.approve(PAIR, by="lead@firm.example").success or _override(workbench)
     assert workbench.run(PAIR, "full").success
     return workbench
+
+
+@pytest.fixture(scope="module")
+def held(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workbench]:
+    """One held-back full run for the tests that only read it (and a refused corrections file)."""
+    tmp = tmp_path_factory.mktemp("held")
+    instance = project_instance(Paths(tmp / "var"))
+    try:
+        with pytest.MonkeyPatch.context() as env:
+            yield _hold(Workbench(Paths(tmp / "var"), instance), tmp, env)
+    finally:
+        instance.dispose()
+
+
+@pytest.fixture
+def held_to_correct(workbench: Workbench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workbench:
+    """A held-back full run of its own, for the test that corrects it and runs again."""
+    return _hold(workbench, tmp_path, monkeypatch)
 
 
 def _override(workbench) -> bool:
@@ -91,7 +114,8 @@ def test_a_broken_custom_property_json_loads_the_rest_of_the_record(held):
     assert not held.sql(PAIR, "select 1 from quarantine where object = 'contact' and external_id = ?", [ext])
 
 
-def test_corrections_round_trip_loads_the_rows_and_their_children(held, capsys, tmp_path):
+def test_corrections_round_trip_loads_the_rows_and_their_children(held_to_correct, capsys, tmp_path):
+    held = held_to_correct
     assert cli.main(["quarantine", PAIR, "--phase", "full", "--csv"]) == 0
     table = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert "root_cause" in table[0] and "fix_value" in table[0]
