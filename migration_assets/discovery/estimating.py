@@ -42,6 +42,7 @@ READ_BACK_CHUNK = 100
 PHASES = ("sample", "full", "delta")
 SCANNING_PLAN_STEPS = ("plan__custom_fields", "plan__owners")  # plan steps whose work grows with the source
 WRITING_LAYERS = ("load", "patch")  # steps whose records are the rows they wrote (known after a run)
+SAME_WORK_LAYERS = ("extract", "stage")  # the whole source in every phase (see `_same_work`)
 
 
 @dataclass(frozen=True)
@@ -283,7 +284,10 @@ def estimate(
     out = []
     for phase in phases:
         rows = phase_rows(loaded, source, phase)
-        steps = [_step(loaded, source, limits, history, phase, s, calls_for) for s in planned_steps(loaded, history)]
+        speed = speed_factor(loaded, source, history, phase)
+        steps = [
+            _step(loaded, source, limits, history, phase, s, calls_for, speed) for s in planned_steps(loaded, history)
+        ]
         requests = sum(s.requests for s in steps)
         work = sum(s.seconds for s in steps) + max(overhead, 0.0)
         windows = budget.windows(requests) if budget else 1
@@ -306,7 +310,7 @@ def estimate(
     return out
 
 
-def _step(loaded, source, limits: Limits, history, phase, step, calls_for) -> StepEstimate:
+def _step(loaded, source, limits: Limits, history, phase, step, calls_for, speed: float = 1.0) -> StepEstimate:
     layer, _, name = step.partition("__")
     n = step_records(loaded, source, phase, step)
     batches = math.ceil((n or 0) / limits.batch_size) if layer in ("load", "patch") else 0
@@ -318,9 +322,13 @@ def _step(loaded, source, limits: Limits, history, phase, step, calls_for) -> St
         requests = math.ceil((n or 0) / READ_BACK_CHUNK)
     else:
         requests = 0
-    seconds, basis = _measured(loaded, source, history, phase, step, n)
-    if seconds is None:
+    measured = _measured(loaded, source, history, phase, step, n)
+    if measured is None:
         seconds, basis = _modelled(layer, requests, batches, limits), "model"
+    elif measured.elsewhere and speed != 1.0:
+        seconds, basis = measured.seconds * speed, f"{measured.basis}, x{speed:.2f} for this machine's speed now"
+    else:
+        seconds, basis = measured.seconds, measured.basis
     return StepEstimate(step, n or 0, requests, batches, round(seconds, 3), basis)
 
 
@@ -334,30 +342,82 @@ def _load_requests(loaded: LoadedSpec, name: str, n: int, batch_size: int, calls
     return sum(1 if c is None else c for c in calls)
 
 
-def _measured(loaded, source, history, phase, step, n) -> tuple[float | None, str]:
-    """Seconds of `step` from earlier runs: a line through the runs of the same phase when they
-    measured it at two or more sizes (a sample writes to empty tables in small batches and creates
-    the schema, a full run does neither, so the phases cost differently per record); through the
-    one such run, sloped by every run's line, when there is one; else through every run."""
-    points: dict[bool, list[tuple[int, float]]] = {True: [], False: []}
+def _points(loaded, source, history, step) -> list[tuple[int, float, str]]:
+    """(records, seconds, phase) of every earlier run of `step`."""
+    out = []
     for m in history:
         if m.step == step:
             records = m.records if m.records is not None else step_records(loaded, source, m.phase, step)
-            points[m.phase == phase].append((records or 0, m.seconds))
-    same, every = points[True], points[True] + points[False]
-    if not every:
-        return None, ""
+            out.append((records or 0, m.seconds, m.phase))
+    return out
+
+
+def _same_work(step: str) -> bool:
+    """A step that does the same work in every phase at the same size: extraction pages through the
+    whole source and staging transforms every extracted record (a sample too), as do the plan steps
+    that scan it. For those a run of any phase is a measure of the step."""
+    layer, _, name = step.partition("__")
+    return (layer in SAME_WORK_LAYERS and not name.endswith("_schema_gate")) or step in SCANNING_PLAN_STEPS
+
+
+@dataclass(frozen=True)
+class _Measured:
+    seconds: float
+    basis: str
+    elsewhere: bool = False  # fitted on runs at other sizes only (none of this phase at this size)
+
+
+def _measured(loaded, source, history, phase, step, n) -> _Measured | None:
+    """Seconds of `step` from earlier runs.
+
+    A step that does the same work in every phase (`_same_work`) takes the mean of the runs at this
+    very size when there are any, whatever their phase, else a line through all its runs. Any other
+    step takes a line through the runs of the same phase when they measured it at two or more sizes
+    (a sample writes to empty tables in small batches and creates the schema, a full run does
+    neither, so the phases cost differently per record); through the one such run, sloped by every
+    run's line, when there is one; else a line through every run."""
+    points = _points(loaded, source, history, step)
+    if not points:
+        return None
+    pooled = _same_work(step)
+    same = [(r, t) for r, t, p in points if pooled or p == phase]
+    every = [(r, t) for r, t, _ in points]
     if n is None:
         used = same or every
-        return sum(t for _, t in used) / len(used), f"measured mean of {len(used)} run(s)"
+        return _Measured(sum(t for _, t in used) / len(used), f"measured mean of {len(used)} run(s)")
+    here = [t for r, t in same if r == n]
+    if pooled and here:
+        return _Measured(sum(here) / len(here), f"measured at this size ({len(here)} run(s))")
     if len({r for r, _ in same}) >= 2:
         a, b = _fit(same)
-        return a + b * n, f"measured, fitted on {len(same)} {phase} run(s)"
+        return _Measured(a + b * n, f"measured, fitted on {len(same)} {phase} run(s)", not here)
     a, b = _fit(every)
     if same:  # keep the line's slope, through the same phase's own point
         records, seconds = max(same)
         a = max(seconds - b * records, 0.0)
-    return a + b * n, f"measured, fitted on {len(every)} run(s)"
+    return _Measured(a + b * n, f"measured, fitted on {len(every)} run(s)", not here)
+
+
+def speed_factor(loaded, source, history, phase) -> float:
+    """How much slower (above 1) or faster this machine runs now than when the runs at other sizes
+    were measured: the steps that do the same work in every phase, measured at this phase's size
+    (a sample run on the real source pages through and stages all of it), against what the lines
+    through their runs at other sizes predict. 1.0 when nothing at this size was measured.
+
+    Rehearsals on smaller copies ran at another time, perhaps on another machine; a step measured
+    only there is scaled by this factor (`estimate`)."""
+    measured = predicted = 0.0
+    for step in {m.step for m in history if _same_work(m.step)}:
+        n = step_records(loaded, source, phase, step)
+        points = [(r, t) for r, t, _ in _points(loaded, source, history, step)]
+        here = [t for r, t in points if r == n]
+        others = [(r, t) for r, t in points if r != n]
+        if not n or not here or len({r for r, _ in others}) < 2:
+            continue
+        a, b = _fit(others)
+        measured += sum(here) / len(here)
+        predicted += a + b * n
+    return measured / predicted if measured and predicted else 1.0
 
 
 def _modelled(layer: str, requests: int, batches: int, limits: Limits) -> float:

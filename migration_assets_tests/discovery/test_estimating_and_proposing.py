@@ -109,6 +109,36 @@ def test_steps_of_fixed_cost_take_the_same_phase_mean():
     assert _full_seconds(history, "stage__incident_schema_gate") == pytest.approx(0.11)
 
 
+def test_a_step_that_reads_the_whole_source_takes_its_run_at_this_size_whatever_the_phase():
+    # extraction pages through all 2,000 cases in a sample too: the sample run on this source measured
+    # it, the line through the rehearsals on smaller copies (1 ms a case) would say 2.0 s
+    history = [
+        estimating.StepMeasure("extract__cases", "full", 0.3, records=300),
+        estimating.StepMeasure("extract__cases", "full", 0.9, records=900),
+        estimating.StepMeasure("extract__cases", "sample", 3.2, records=2000),
+        estimating.StepMeasure("extract__cases", "sample", 2.8, records=2000),
+    ]
+    assert _full_seconds(history, "extract__cases") == pytest.approx(3.0)
+
+
+def test_a_step_measured_at_other_sizes_only_is_scaled_by_the_machines_speed_now():
+    # the rehearsals' line puts extraction at 2.0 s for 2,000 cases; the sample run here took 3.0 s:
+    # this machine runs 1.5x slower now, so the load (4.0 s on the rehearsals' line) is put at 6.0 s
+    history = [
+        estimating.StepMeasure("extract__cases", "full", 0.3, records=300),
+        estimating.StepMeasure("extract__cases", "full", 0.9, records=900),
+        estimating.StepMeasure("extract__cases", "sample", 3.0, records=2000),
+        estimating.StepMeasure("load__incident", "full", 0.6, records=300),
+        estimating.StepMeasure("load__incident", "full", 1.8, records=900),
+        estimating.StepMeasure("load__incident", "sample", 0.5, records=100),
+    ]
+    source = source_schema(clients=1000, cases=2000, companies=40)
+    assert estimating.speed_factor(SPEC, source, history, "full") == pytest.approx(1.5)
+    assert _full_seconds(history, "load__incident") == pytest.approx(6.0)
+    # with nothing measured at this size there is nothing to scale by
+    assert _full_seconds(history[:2] + history[3:5], "load__incident") == pytest.approx(4.0)
+
+
 def test_proposer_draft_is_valid_unconfirmed_and_finds_the_obvious_columns(tmp_path: Path):
     draft = propose("case_status", "dynamics365")
     path = tmp_path / "case_status__dynamics365.yaml"
