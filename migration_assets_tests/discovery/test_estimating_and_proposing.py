@@ -109,12 +109,18 @@ def test_steps_of_fixed_cost_take_the_same_phase_mean():
     assert _full_seconds(history, "stage__incident_schema_gate") == pytest.approx(0.11)
 
 
+# extraction of 300 and 900 cases, rehearsed on smaller copies: 1 ms a case
+REHEARSED_EXTRACTION = [
+    estimating.StepMeasure("extract__cases", "full", 0.3, records=300),
+    estimating.StepMeasure("extract__cases", "full", 0.9, records=900),
+]
+
+
 def test_a_step_that_reads_the_whole_source_takes_its_run_at_this_size_whatever_the_phase():
-    # extraction pages through all 2,000 cases in a sample too: the sample run on this source measured
-    # it, the line through the rehearsals on smaller copies (1 ms a case) would say 2.0 s
+    # extraction pages through all 2,000 cases in a sample too: the sample runs on this source measured
+    # it; the rehearsals' line would say 2.0 s
     history = [
-        estimating.StepMeasure("extract__cases", "full", 0.3, records=300),
-        estimating.StepMeasure("extract__cases", "full", 0.9, records=900),
+        *REHEARSED_EXTRACTION,
         estimating.StepMeasure("extract__cases", "sample", 3.2, records=2000),
         estimating.StepMeasure("extract__cases", "sample", 2.8, records=2000),
     ]
@@ -125,8 +131,7 @@ def test_a_step_measured_at_other_sizes_only_is_scaled_by_the_machines_speed_now
     # the rehearsals' line puts extraction at 2.0 s for 2,000 cases; the sample run here took 3.0 s:
     # this machine runs 1.5x slower now, so the load (4.0 s on the rehearsals' line) is put at 6.0 s
     history = [
-        estimating.StepMeasure("extract__cases", "full", 0.3, records=300),
-        estimating.StepMeasure("extract__cases", "full", 0.9, records=900),
+        *REHEARSED_EXTRACTION,
         estimating.StepMeasure("extract__cases", "sample", 3.0, records=2000),
         estimating.StepMeasure("load__incident", "full", 0.6, records=300),
         estimating.StepMeasure("load__incident", "full", 1.8, records=900),
