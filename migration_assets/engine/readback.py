@@ -12,9 +12,9 @@ next, so memory does not grow with the object. Within a slice the destination is
 it by key (Dataverse: `In` filters of 100 through the alternate-key index) and every group costs the
 same at any table size; a larger group made Dataverse page through the whole table for each group
 (O(N²) at 1M records). A slice's copies are stored, and looked up, at once: each such statement
-scans the `readback` table (and the ledger), so they go ten times less often than the reads (at one
-per group of 1,000, each aggregating the object's whole ledger, the reconciliation's lookups were 44 s
-of its 126 s at 1M records). Their scans still add up with the square of the object, a tenth as fast.
+scans the `readback` table (and the ledger), so they go ten times less often than the reads (one per
+group of 1,000, the reconciliation's lookups were 44 s of its 126 s at 1M records). Their scans still
+add up with the square of the object, a tenth as fast.
 """
 
 from __future__ import annotations
