@@ -42,7 +42,7 @@ async def diff_object(
     result = ObjectDiff(obj_name)
     skip = CreateOnly(dest.create_only_columns(obj.table), ledger.preexisting(conn, obj_name))
     key = obj.external_id.column
-    for chunk in written.iter_slices(readback.STORE_GROUP):
+    for chunk in written.iter_slices(readback.READ_GROUP):
         ids = [str(e) for e in chunk[EXT].to_list()]
         remote = await readback.read_and_keep(conn, dest, obj_name, obj.table, key, ids, columns, timer)
         for row in chunk.iter_rows(named=True):

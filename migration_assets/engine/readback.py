@@ -6,15 +6,11 @@ the staging table `readback` (object, external id, the record as JSON, when it w
 than their latest ledger write (or has not the columns it needs), and takes the rest from staging.
 A record written again after the diff (a delta, a rollback) is therefore read again; a change made
 in the destination by someone else between the two steps is not seen by the second one.
-The steps go through an object in slices of `STORE_GROUP` ids, each compared and dropped before the
-next, so memory does not grow with the object. Within a slice the destination is read in groups of
-`READ_GROUP` ids per `read_back` call: a group is small beside a large table, so the connector reads
-it by key (Dataverse: `In` filters of 100 through the alternate-key index) and every group costs the
-same at any table size; a larger group made Dataverse page through the whole table for each group
-(O(N²) at 1M records). A slice's copies are stored, and looked up, at once: each such statement
-scans the `readback` table (and the ledger), so they go ten times less often than the reads (one per
-group of 1,000, the reconciliation's lookups were 44 s of its 126 s at 1M records). Their scans still
-add up with the square of the object, a tenth as fast.
+Reads go in groups of `READ_GROUP` ids per `read_back` call, each compared and dropped before the
+next, so memory does not grow with the object. A group is small beside a large table, so the
+connector reads it by key (Dataverse: `In` filters of 100 through the alternate-key index) and every
+group costs the same at any table size; a larger group made Dataverse page through the whole table
+for each group (O(N²) at 1M records).
 """
 
 from __future__ import annotations
@@ -31,7 +27,6 @@ import polars as pl
 from migration_assets.connectors.base import DestinationConnector
 
 READ_GROUP = 1000  # at most the Dataverse connector's BULK_READ_MIN: read by key
-STORE_GROUP = 10 * READ_GROUP  # ids stored or looked up in `readback` at once (their records held meanwhile)
 READBACK_DDL = """
 create table if not exists readback (
     object varchar, external_id varchar, record varchar, read_at timestamptz
@@ -94,7 +89,7 @@ async def read_with(
     read: Callable[[list[str]], Awaitable[dict[str, dict[str, Any]]]],
 ) -> dict[str, dict[str, Any]]:
     """Read `external_ids` with `read` (a group of ids -> the records found), in groups of
-    READ_GROUP, timed, and keep what was found in `readback` (at once, see STORE_GROUP)."""
+    READ_GROUP, timed, and keep what was found in `readback`."""
     conn.execute(READBACK_DDL)
     out: dict[str, dict[str, Any]] = {}
     for start in range(0, len(external_ids), READ_GROUP):
@@ -104,9 +99,8 @@ async def read_with(
         if timer is not None:
             timer.seconds += time.perf_counter() - began
             timer.records += len(found)
+        keep(conn, obj_name, group, found)
         out.update(found)
-    if external_ids:
-        keep(conn, obj_name, external_ids, out)
     return out
 
 

@@ -151,7 +151,7 @@ async def reconcile_object(
 async def _read_groups(
     loaded: LoadedSpec, obj: str, conn, dest: DestinationConnector, rows: pl.DataFrame, columns, timer
 ) -> AsyncIterator[tuple[pl.DataFrame, dict[str, dict]]]:
-    """The loaded rows in slices of STORE_GROUP, each with what the destination holds of them."""
+    """The loaded rows in groups of READ_GROUP, each with what the destination holds of them."""
     spec_obj = loaded.spec.objects[obj]
     if spec_obj.kind == "file":  # a document store is read through the ledger's ids, not by key, at once
         from migration_assets.engine.file_verify import remote_files
@@ -162,7 +162,7 @@ async def _read_groups(
             yield chunk, {e: stored[e] for e in chunk[EXT].to_list() if e in stored}
         return
     key = spec_obj.external_id.column
-    for chunk in rows.iter_slices(readback.STORE_GROUP):
+    for chunk in rows.iter_slices(readback.READ_GROUP):
         ids = chunk[EXT].to_list()
         yield chunk, await readback.read_or_reuse(conn, dest, obj, spec_obj.table, key, ids, columns, timer)
 
