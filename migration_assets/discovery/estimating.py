@@ -284,10 +284,7 @@ def estimate(
     out = []
     for phase in phases:
         rows = phase_rows(loaded, source, phase)
-        speed = speed_factor(loaded, source, history, phase)
-        steps = [
-            _step(loaded, source, limits, history, phase, s, calls_for, speed) for s in planned_steps(loaded, history)
-        ]
+        steps = [_step(loaded, source, limits, history, phase, s, calls_for) for s in planned_steps(loaded, history)]
         requests = sum(s.requests for s in steps)
         work = sum(s.seconds for s in steps) + max(overhead, 0.0)
         windows = budget.windows(requests) if budget else 1
@@ -310,7 +307,7 @@ def estimate(
     return out
 
 
-def _step(loaded, source, limits: Limits, history, phase, step, calls_for, speed: float = 1.0) -> StepEstimate:
+def _step(loaded, source, limits: Limits, history, phase, step, calls_for) -> StepEstimate:
     layer, _, name = step.partition("__")
     n = step_records(loaded, source, phase, step)
     batches = math.ceil((n or 0) / limits.batch_size) if layer in ("load", "patch") else 0
@@ -325,8 +322,6 @@ def _step(loaded, source, limits: Limits, history, phase, step, calls_for, speed
     measured = _measured(loaded, source, history, phase, step, n)
     if measured is None:
         seconds, basis = _modelled(layer, requests, batches, limits), "model"
-    elif measured.elsewhere and speed != 1.0:
-        seconds, basis = measured.seconds * speed, f"{measured.basis}, x{speed:.2f} for this machine's speed now"
     else:
         seconds, basis = measured.seconds, measured.basis
     return StepEstimate(step, n or 0, requests, batches, round(seconds, 3), basis)
@@ -364,7 +359,6 @@ def _same_work(step: str) -> bool:
 class _Measured:
     seconds: float
     basis: str
-    elsewhere: bool = False  # fitted on runs at other sizes only (none of this phase at this size)
 
 
 def _measured(loaded, source, history, phase, step, n) -> _Measured | None:
@@ -375,7 +369,12 @@ def _measured(loaded, source, history, phase, step, n) -> _Measured | None:
     step takes a line through the runs of the same phase when they measured it at two or more sizes
     (a sample writes to empty tables in small batches and creates the schema, a full run does
     neither, so the phases cost differently per record); through the one such run, sloped by every
-    run's line, when there is one; else a line through every run."""
+    run's line, when there is one; else a line through every run.
+
+    A step measured at other sizes only is not scaled by how much faster or slower the same-work
+    steps ran here than their lines say: their own cost per record changes with size (extraction's
+    concurrent pages: 102 us a message at 6,000, 47 us at 258,000), so at 1M records that comparison
+    read a 13% faster machine while the loads ran 18-31% slower per record than their lines."""
     points = _points(loaded, source, history, step)
     if not points:
         return None
@@ -390,34 +389,12 @@ def _measured(loaded, source, history, phase, step, n) -> _Measured | None:
         return _Measured(sum(here) / len(here), f"measured at this size ({len(here)} run(s))")
     if len({r for r, _ in same}) >= 2:
         a, b = _fit(same)
-        return _Measured(a + b * n, f"measured, fitted on {len(same)} {phase} run(s)", not here)
+        return _Measured(a + b * n, f"measured, fitted on {len(same)} {phase} run(s)")
     a, b = _fit(every)
     if same:  # keep the line's slope, through the same phase's own point
         records, seconds = max(same)
         a = max(seconds - b * records, 0.0)
-    return _Measured(a + b * n, f"measured, fitted on {len(every)} run(s)", not here)
-
-
-def speed_factor(loaded, source, history, phase) -> float:
-    """How much slower (above 1) or faster this machine runs now than when the runs at other sizes
-    were measured: the steps that do the same work in every phase, measured at this phase's size
-    (a sample run on the real source pages through and stages all of it), against what the lines
-    through their runs at other sizes predict. 1.0 when nothing at this size was measured.
-
-    Rehearsals on smaller copies ran at another time, perhaps on another machine; a step measured
-    only there is scaled by this factor (`estimate`)."""
-    measured = predicted = 0.0
-    for step in {m.step for m in history if _same_work(m.step)}:
-        n = step_records(loaded, source, phase, step)
-        points = [(r, t) for r, t, _ in _points(loaded, source, history, step)]
-        here = [t for r, t in points if r == n]
-        others = [(r, t) for r, t in points if r != n]
-        if not n or not here or len({r for r, _ in others}) < 2:
-            continue
-        a, b = _fit(others)
-        measured += sum(here) / len(here)
-        predicted += a + b * n
-    return measured / predicted if measured and predicted else 1.0
+    return _Measured(a + b * n, f"measured, fitted on {len(every)} run(s)")
 
 
 def _modelled(layer: str, requests: int, batches: int, limits: Limits) -> float:
