@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+
 import pytest
 
 from migration_assets.sandbox.dataverse.testing import record_id, sandbox_client
@@ -38,6 +41,20 @@ async def test_upsert_by_key_creates_then_updates_without_duplicates(dv):
     assert first.json()["accountid"] == second.json()["accountid"]
     assert first.json()["accountnumber"] == "A-1"
     assert (await dv.get("accounts/$count")).text == "1"
+
+
+async def test_ids_the_platform_assigns_are_sequential_guids(dv):
+    # created one after another, by a create or an upsert by key: each id sorts after the one before
+    ids = []
+    for n in range(4):
+        if n % 2:
+            response = await dv.patch(f"accounts(accountnumber='A-{n}')", json={"name": "x"}, headers=REPRESENT)
+            ids.append(response.json()["accountid"])
+        else:
+            ids.append(record_id(await dv.post("accounts", json={"name": "x"})))
+        await asyncio.sleep(0.002)  # the ids order by millisecond
+    assert ids == sorted(ids) and len(set(ids)) == 4
+    assert all(uuid.UUID(i).variant == uuid.RFC_4122 for i in ids)
 
 
 async def test_duplicate_key_on_create_is_412(dv):
