@@ -54,7 +54,7 @@ async def test_ids_the_platform_assigns_are_sequential_guids(dv):
             ids.append(record_id(await dv.post("accounts", json={"name": "x"})))
         await asyncio.sleep(0.002)  # the ids order by millisecond
     assert ids == sorted(ids) and len(set(ids)) == 4
-    assert all(uuid.UUID(i).variant == uuid.RFC_4122 for i in ids)
+    assert all(uuid.UUID(i).variant == uuid.RFC_4122 and uuid.UUID(i).version == 7 for i in ids)
 
 
 async def test_duplicate_key_on_create_is_412(dv):

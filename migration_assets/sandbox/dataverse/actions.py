@@ -9,8 +9,6 @@ the reference): refusing a plain PATCH of an incident to the Resolved state.
 
 from __future__ import annotations
 
-import uuid
-
 from migration_assets.sandbox.dataverse import store
 from migration_assets.sandbox.dataverse.core import Call, Ctx, ODataError, Result
 from migration_assets.sandbox.dataverse.writes import check_privilege, save
@@ -44,7 +42,7 @@ def close_incident(ctx: Ctx, call: Call) -> Result:
             400, "0x80040203", f"{status} is not a valid status code for state code IncidentState.Resolved on incident."
         )
     payload = {k: v for k, v in resolution.items() if k != "@odata.type"}
-    resolution_id = str(uuid.uuid4())
+    resolution_id = store.new_record_id()
     saved = save(ctx, ctx.catalog.entities["incidentresolution"], resolution_id, payload, None)
     case_id = saved[0]["incidentid"]["id"] if saved else None
     existing = store.get_record(ctx.conn, "incident", case_id) if case_id else None

@@ -91,7 +91,7 @@ def seed_users(state_path: Path, people: Sequence[Person | Mapping[str, Any]]) -
         bootstrap.install(conn)
         for person in people:
             user = user_shape(person) if isinstance(person, Person) else dict(person)
-            user_id = str(user.get("systemuserid") or uuid.uuid4())
+            user_id = str(user.get("systemuserid") or store.new_record_id())
             bootstrap.write_raw(
                 conn, "systemuser", user_id, bootstrap.user_row({k: v for k, v in user.items() if k != "systemuserid"})
             )
@@ -124,7 +124,7 @@ def seed_records(state_path: Path, table: str, rows: list[dict[str, Any]]) -> li
         options = store.Options({**store.read_options(conn).values, "customer_service": True})
         ctx = Ctx(conn, catalog, options, HOST + API_PREFIX, bootstrap.APP_USER_ID)
         for row in rows:
-            record_id = str(row.get(entity.primary_id) or uuid.uuid4()).lower()
+            record_id = str(row.get(entity.primary_id) or store.new_record_id()).lower()
             body = {k: v for k, v in row.items() if k != entity.primary_id}
             writes.save(ctx, entity, record_id, body, None)
             ids.append(record_id)
