@@ -47,8 +47,18 @@ def normalize(value: Any) -> Any:
     return value
 
 
+def filled(value: Any) -> bool:
+    """Whether `normalize(value)` is not None (a value is there), without formatting it."""
+    if value is None or value == "":
+        return False
+    return not (isinstance(value, float) and (math.isnan(value) or math.isinf(value)))
+
+
 def same(a: Any, b: Any) -> bool:
     if type(a) is type(b) and a == b:  # equal values normalize alike: most fields, without the parsing
+        return True
+    a, b = json_value(a), json_value(b)
+    if type(a) is type(b) and a == b:  # a staged timestamp read back as it was sent: no parsing either
         return True
     a, b = normalize(a), normalize(b)
     if isinstance(a, float) and isinstance(b, float):

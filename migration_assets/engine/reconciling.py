@@ -19,7 +19,7 @@ import polars as pl
 
 from migration_assets.connectors.base import DestinationConnector
 from migration_assets.engine import lookup_targets, readback, routing
-from migration_assets.engine.comparison import CreateOnly, normalize
+from migration_assets.engine.comparison import CreateOnly, filled, normalize
 from migration_assets.engine.transform import EXT
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.staging import db, ledger
@@ -203,9 +203,9 @@ class _Tally:
         for column in self.columns:
             kept = {e for e in self.skip.preexisting if e in remote} if column in self.skip.columns else set()
             values = rows.filter(~pl.col(EXT).is_in(list(kept))) if kept else rows
-            self.staged_filled[column] += sum(1 for v in values[column].to_list() if normalize(v) is not None)
-            self.staged_filled[column] += sum(1 for e in kept if normalize(remote[e].get(column)) is not None)
-            self.dest_filled[column] += sum(1 for r in remote.values() if normalize(r.get(column)) is not None)
+            self.staged_filled[column] += sum(1 for v in values[column].to_list() if filled(v))
+            self.staged_filled[column] += sum(1 for e in kept if filled(remote[e].get(column)))
+            self.dest_filled[column] += sum(1 for r in remote.values() if filled(r.get(column)))
 
     def _linkage(self, ids: list[str], sent: dict[str, list], remote: dict[str, dict]) -> None:
         for column in self.lookups:

@@ -203,3 +203,17 @@ async def test_keyset_pages_with_a_filter_cover_every_match_once_and_count_all(d
         seen += [r["name"] for r in page["value"]]
         url, params = page.get("@odata.nextLink"), None
     assert sorted(seen) == sorted(f"N{i}" for i in range(12))
+
+
+def test_an_in_filter_matches_exactly_what_comparing_value_by_value_matches():
+    """`In` looks values up in sets; every kind of value and literal (text in any case, numbers
+    given as text, booleans, null, an unhashable list) must match as `eq` against each would."""
+    from itertools import product
+
+    from migration_assets.sandbox.dataverse.odata import compare, one_of
+
+    literals = ["a", "A", "5", "5.0", "x", "nan", 5, 2.5, 1, 0, True, False, None, "true", "abc-DEF"]
+    values = [*literals, "B", 3, 5.0, "ABC-def", [1, 2], {"id": "a"}]
+    groups = [[], literals[:3], literals[3:8], literals[8:], ["1", True], [0, None, "5"], literals]
+    for group, value in product(groups, values):
+        assert one_of(group)(value) == any(compare(value, "eq", v) for v in group), (group, value)

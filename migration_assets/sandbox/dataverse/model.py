@@ -14,7 +14,7 @@ import sqlite3
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 LOOKUP_TYPES = frozenset({"Lookup", "Customer", "Owner"})
 OPTION_TYPES = frozenset({"Picklist", "State", "Status", "MultiSelectPicklist"})
@@ -57,6 +57,15 @@ class Attribute:
 
     def option_values(self) -> list[int]:
         return [o["Value"] for o in self.options or []]
+
+
+class Property(NamedTuple):
+    """An attribute as record JSON holds it: stored under `logical_name`, returned as `output_name`."""
+
+    logical_name: str
+    output_name: str
+    is_lookup: bool
+    attribute: Attribute
 
 
 @dataclass
@@ -161,6 +170,16 @@ class Entity:
             self.__dict__["_property_names"] = cached
         return cached
 
+    def properties(self) -> tuple[Property, ...]:
+        """The properties of record JSON in column order (cached as above): a page of records walks
+        them once per record, so names and kinds are worked out once."""
+        cached = self.__dict__.get("_properties")
+        if cached is None:
+            properties = (a for a in self.attributes.values() if a.is_property)
+            cached = tuple(Property(a.logical_name, a.output_name, a.is_lookup, a) for a in properties)
+            self.__dict__["_properties"] = cached
+        return cached
+
     def to_json(self) -> str:
         return json.dumps(asdict(self))
 
@@ -190,7 +209,8 @@ class Catalog:
     def editable(self, logical_name: str) -> Entity:
         """A deep copy to change and save (the cached one stays intact if the transaction fails)."""
         entity = copy.deepcopy(self.entities[logical_name])
-        entity.__dict__.pop("_property_names", None)
+        for cached in ("_property_names", "_properties"):
+            entity.__dict__.pop(cached, None)
         return entity
 
 

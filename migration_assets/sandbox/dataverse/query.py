@@ -21,7 +21,7 @@ from migration_assets.sandbox.dataverse.core import Call, Ctx, ODataError, Resul
 from migration_assets.sandbox.dataverse.model import Entity
 from migration_assets.sandbox.dataverse.odata import Predicate, compile_filter, normalize, parse_filter, parse_orderby
 from migration_assets.sandbox.dataverse.records import activity_tables
-from migration_assets.sandbox.dataverse.render import check_query, render
+from migration_assets.sandbox.dataverse.render import check_query, renderer
 
 MAX_PAGE = 5000
 SUPPORTED = {"$select", "$filter", "$orderby", "$top", "$count", "$skiptoken", "$expand"}
@@ -61,12 +61,12 @@ def resolve(entity: Entity, name: str) -> str:
 
 
 def flat(entity: Entity, data: dict[str, Any]) -> dict[str, Any]:
+    """The record's properties by record-JSON name (lookups as their target id): what `$filter`,
+    `$orderby` and skiptokens see."""
     row = {}
-    for attribute in entity.attributes.values():
-        if not attribute.is_property:
-            continue
-        value = data.get(attribute.logical_name)
-        row[attribute.output_name] = value["id"] if attribute.is_lookup and value else value
+    for name, output, is_lookup, _ in entity.properties():
+        value = data.get(name)
+        row[output] = value["id"] if is_lookup and value else value
     return row
 
 
@@ -150,7 +150,8 @@ def collection(ctx: Ctx, entity: Entity, call: Call) -> Result:
         body["@odata.count"] = min(len(rows), MAX_PAGE)
         if len(rows) > MAX_PAGE:
             body["@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"] = True
-    body["value"] = [render(ctx, entity, data, version, call) for data, version, _ in page]
+    one = renderer(ctx, entity, call)
+    body["value"] = [one(data, version) for data, version, _ in page]
     if start + limit < len(rows):
         body["@odata.nextLink"] = _next_link(ctx, entity, call, _encode(page[-1][2], order, entity.primary_id))
     return Result(200, body, {"Preference-Applied": f"odata.maxpagesize={size}"} if size else {})
@@ -180,7 +181,8 @@ def keyset_page(ctx: Ctx, entity: Entity, call: Call) -> Result:
         body["@odata.count"] = min(total, MAX_PAGE)
         if total > MAX_PAGE:
             body["@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"] = True
-    body["value"] = [render(ctx, entity, data, version, call) for data, version, _ in page]
+    one = renderer(ctx, entity, call)
+    body["value"] = [one(data, version) for data, version, _ in page]
     if more:
         body["@odata.nextLink"] = _next_link(ctx, entity, call, _encode(page[-1][2], [], entity.primary_id))
     return Result(200, body, {"Preference-Applied": f"odata.maxpagesize={size}"} if size else {})

@@ -7,6 +7,7 @@ Ours: an expanded many-to-many collection lists every related record (no nested 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from migration_assets.sandbox.dataverse import store
@@ -18,29 +19,39 @@ from migration_assets.sandbox.dataverse.parties import parties_property, render_
 
 def render(ctx: Ctx, entity: Entity, data: dict[str, Any], version: int, call: Call | None = None) -> dict[str, Any]:
     """Record JSON as the Web API returns it (`_x_value` lookups, `@odata.etag`, annotations)."""
+    return renderer(ctx, entity, call)(data, version)
+
+
+def renderer(ctx: Ctx, entity: Entity, call: Call | None = None) -> Callable[[dict[str, Any], int], dict[str, Any]]:
+    """`render` for many records of one call: its `$select`, annotations and `$expand` are read
+    once, not per record."""
     select = output_names(entity, parse_select(call.query.get("$select")) if call else None)
     annotate = call is not None and "odata.include-annotations" in call.headers.get("prefer", "")
-    out: dict[str, Any] = {"@odata.etag": f'W/"{version}"'}
-    for attribute in entity.attributes.values():
-        name = attribute.output_name
-        if name not in select or not attribute.is_property:
-            continue
-        value = data.get(attribute.logical_name)
-        if attribute.is_lookup:
-            out[name] = value["id"] if value else None
-            if annotate and value:
-                out[f"{name}@Microsoft.Dynamics.CRM.lookuplogicalname"] = value["type"]
-                out[f"{name}@Microsoft.Dynamics.CRM.associatednavigationproperty"] = _nav_for(
-                    entity, attribute, value["type"]
-                )
-        else:
-            out[name] = value
-            if annotate and attribute.options and value is not None:
-                label = next((o["Label"] for o in attribute.options if o["Value"] == value), None)
-                out[f"{name}@OData.Community.Display.V1.FormattedValue"] = label
-    if call is not None and call.query.get("$expand"):
-        expand(ctx, entity, data, call, out)
-    return out
+    columns = [p for p in entity.properties() if p.output_name in select]
+    expanding = call is not None and bool(call.query.get("$expand"))
+
+    def one(data: dict[str, Any], version: int) -> dict[str, Any]:
+        out: dict[str, Any] = {"@odata.etag": f'W/"{version}"'}
+        for logical_name, name, is_lookup, attribute in columns:
+            value = data.get(logical_name)
+            if is_lookup:
+                out[name] = value["id"] if value else None
+                if annotate and value:
+                    out[f"{name}@Microsoft.Dynamics.CRM.lookuplogicalname"] = value["type"]
+                    out[f"{name}@Microsoft.Dynamics.CRM.associatednavigationproperty"] = _nav_for(
+                        entity, attribute, value["type"]
+                    )
+            else:
+                out[name] = value
+                if annotate and attribute.options and value is not None:
+                    label = next((o["Label"] for o in attribute.options if o["Value"] == value), None)
+                    out[f"{name}@OData.Community.Display.V1.FormattedValue"] = label
+        if expanding:
+            assert call is not None
+            expand(ctx, entity, data, call, out)
+        return out
+
+    return one
 
 
 def _nav_for(entity: Entity, attribute: Attribute, target: str) -> str:
