@@ -28,7 +28,7 @@ def renderer(ctx: Ctx, entity: Entity, call: Call | None = None) -> Callable[[di
     select = output_names(entity, parse_select(call.query.get("$select")) if call else None)
     annotate = call is not None and "odata.include-annotations" in call.headers.get("prefer", "")
     columns = [p for p in entity.properties() if p.output_name in select]
-    expanding = call is not None and bool(call.query.get("$expand"))
+    expanding = call if call is not None and call.query.get("$expand") else None
 
     def one(data: dict[str, Any], version: int) -> dict[str, Any]:
         out: dict[str, Any] = {"@odata.etag": f'W/"{version}"'}
@@ -46,9 +46,8 @@ def renderer(ctx: Ctx, entity: Entity, call: Call | None = None) -> Callable[[di
                 if annotate and attribute.options and value is not None:
                     label = next((o["Label"] for o in attribute.options if o["Value"] == value), None)
                     out[f"{name}@OData.Community.Display.V1.FormattedValue"] = label
-        if expanding:
-            assert call is not None
-            expand(ctx, entity, data, call, out)
+        if expanding is not None:
+            expand(ctx, entity, data, expanding, out)
         return out
 
     return one
