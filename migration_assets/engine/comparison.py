@@ -30,9 +30,9 @@ class ObjectDiff:
 
 def normalize(value: Any) -> Any:
     """A comparable form of a staged or read-back value."""
-    value = json_value(value)
-    if value is None or value == "":
+    if not filled(value):
         return None
+    value = json_value(value)
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):
@@ -48,7 +48,7 @@ def normalize(value: Any) -> Any:
 
 
 def filled(value: Any) -> bool:
-    """Whether `normalize(value)` is not None (a value is there), without formatting it."""
+    """Whether a value is there (None, "" and NaN or infinite floats are not), without formatting it."""
     if value is None or value == "":
         return False
     return not (isinstance(value, float) and (math.isnan(value) or math.isinf(value)))

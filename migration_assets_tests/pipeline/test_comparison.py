@@ -21,7 +21,9 @@ VALUES = [
 ]
 
 
-def test_filled_is_whether_the_normalized_value_is_there():
+def test_filled_is_whether_a_value_is_there_and_normalize_agrees():
+    there = [filled(v) for v in VALUES]
+    assert there == [False, False, True, True, True, True, False, False, True, True, True, True, True]
     for value in VALUES:
         assert filled(value) == (normalize(value) is not None), value
 

@@ -324,9 +324,8 @@ def normalize(value: Any) -> Any:
 def compare(value: Any, op: str, literal: Any) -> bool:
     if op in ("eq", "ne"):
         if isinstance(literal, str) and isinstance(value, int | float) and not isinstance(value, bool):
-            try:
-                literal = float(literal)
-            except ValueError:
+            literal = _float(literal)
+            if literal is None:
                 return op == "ne"
         equal = normalize(value) == normalize(literal)
         return equal if op == "eq" else not equal
