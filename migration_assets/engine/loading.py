@@ -1,17 +1,17 @@
 """Load one destination object's staged rows for one phase: idempotent, resumable, audited.
 
-The staged rows stream through in windows (the first one batch per slot in flight, then doubling
-up to `WINDOW_ROWS`), never as one whole-table list. The destination says once which of the rows'
-records exist already (`DestinationConnector.existing`, e.g. one paged listing of the key column);
-the first window does not wait for a listing still being answered (its rows go with their
-existence unknown: their before-images are read by key and the connector checks what it must).
-Before-images are read in bulk per window, and only for records that can exist: a record that did
-not exist has no before-image to read, so a window's creates go as soon as they are written as
-pending and its updates once their before-images are in. Up to LOOKAHEAD windows are made ready
-while an earlier one's batches are sent, and reads wait for a slot of the destination identity ahead
-of queued writes (connectors.http.READS), so the destination is not left waiting for the next
-batch. Each row carries what is known of its existence to the connector, which then needs no
-existence read of its own.
+The staged rows stream through in windows (the first one batch, so that a request goes out once one
+batch is built and written as pending, then doubling up to `WINDOW_ROWS`), never as one whole-table
+list. The destination says once which of the rows' records exist already
+(`DestinationConnector.existing`, e.g. one paged listing of the key column); the first window does
+not wait for a listing still being answered (its rows go with their existence unknown: their
+before-images are read by key and the connector checks what it must). Before-images are read in bulk
+per window, and only for records that can exist: a record that did not exist has no before-image to
+read, so a window's creates go as soon as they are written as pending and its updates once their
+before-images are in. Up to LOOKAHEAD windows are made ready while an earlier one's batches are
+sent, and reads wait for a slot of the destination identity ahead of queued writes
+(connectors.http.READS), so the destination is not left waiting for the next batch. Each row carries
+what is known of its existence to the connector, which then needs no existence read of its own.
 
 For each batch: resolve lookups through the ledger's crosswalk, write `pending` ledger rows with
 the before-images, upsert by external id, then write the outcomes. Rows already confirmed in this
@@ -445,6 +445,7 @@ async def _run_batches(
             if summary.stopped:
                 break
             running.add(asyncio.ensure_future(one(batch)))
+        load.draining = True
         await asyncio.gather(*running)
         await producer
     finally:
@@ -454,46 +455,63 @@ async def _run_batches(
 
 
 class LedgerWriter:
-    """A load's ledger and quarantine writes, one at a time in the order given, on their own thread
-    and DuckDB cursor: the event loop keeps sending batches while a write commits (DuckDB works
-    without the GIL). A write that fails is raised by the next `submit` or by `close`.
+    """A load's ledger and quarantine writes on their own threads and DuckDB cursors: the event loop
+    keeps sending batches while a write commits (DuckDB works without the GIL). Two lanes, each one
+    write at a time in the order given: the ledger's (pending rows, which batches wait for, and
+    outcomes), and one aside for rows held back for a missing parent, which no batch waits for, so
+    that a slow one (it reads the parents' root causes) does not hold up the next window's pending
+    rows. DuckDB appends from two cursors do not conflict. A write that fails is raised by the next
+    `submit` or by `close`.
 
     Args:
-        conn: the staging connection (the writes go through a cursor of it).
+        conn: the staging connection (each lane writes through a cursor of it).
     """
 
     def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
-        self.cursor = conn.cursor()
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
-        self.queued: list[Future] = []
+        self.lanes = {lane: _Lane(conn.cursor(), ThreadPoolExecutor(1, f"ledger-{lane}")) for lane in LANES}
 
-    def submit(self, write: Callable[[duckdb.DuckDBPyConnection], Any]) -> Future:
-        """Queue `write(cursor)`; the returned future is done once it is committed (await it with
-        `asyncio.wrap_future`)."""
+    def submit(self, write: Callable[[duckdb.DuckDBPyConnection], Any], *, aside: bool = False) -> Future:
+        """Queue `write(cursor)` on the ledger's lane (or the one `aside`); the returned future is done
+        once it is committed (await it with `asyncio.wrap_future`)."""
         self._raise_failed()
-        future = self.pool.submit(write, self.cursor)
-        self.queued.append(future)
+        lane = self.lanes["aside" if aside else "ledger"]
+        future = lane.pool.submit(write, lane.cursor)
+        lane.queued.append(future)
         return future
 
     def busy(self) -> bool:
-        return any(not f.done() for f in self.queued)
+        """Whether the ledger's lane has a write queued or running."""
+        return any(not f.done() for f in self.lanes["ledger"].queued)
 
     def close(self, last: Callable[[duckdb.DuckDBPyConnection], Any]) -> None:
-        """Wait for the queued writes, then run `last` here (synchronous, so that it happens even
-        when the load is being cancelled), and close the cursor."""
-        self.pool.shutdown(wait=True)
+        """Wait for the queued writes, then run `last` here on the ledger's cursor (synchronous, so
+        that it happens even when the load is being cancelled), and close the cursors."""
+        for lane in self.lanes.values():
+            lane.pool.shutdown(wait=True)
         try:
-            last(self.cursor)
+            last(self.lanes["ledger"].cursor)
         finally:
-            self.cursor.close()
+            for lane in self.lanes.values():
+                lane.cursor.close()
         self._raise_failed()
 
     def _raise_failed(self) -> None:
-        done = [f for f in self.queued if f.done()]
-        self.queued = [f for f in self.queued if not f.done()]
-        for future in done:
-            if not future.cancelled() and future.exception() is not None:
-                raise future.exception()  # type: ignore[misc]
+        for lane in self.lanes.values():
+            done = [f for f in lane.queued if f.done()]
+            lane.queued = [f for f in lane.queued if not f.done()]
+            for future in done:
+                if not future.cancelled() and future.exception() is not None:
+                    raise future.exception()  # type: ignore[misc]
+
+
+LANES = ("ledger", "aside")
+
+
+@dataclass
+class _Lane:
+    cursor: duckdb.DuckDBPyConnection
+    pool: ThreadPoolExecutor
+    queued: list[Future] = field(default_factory=list)
 
 
 @dataclass
@@ -520,6 +538,7 @@ class _Load:
     known_ids: dict[str, str] = field(default_factory=dict)  # destination ids of the before-images
     failures: list[tuple[dict, str]] = field(default_factory=list)
     flushed: float = 0.0
+    draining: bool = False  # every batch is sent: outcomes are written as the answers come in
     writer: LedgerWriter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -534,7 +553,7 @@ class _Load:
         one's batches are sent, so the destination is not left waiting for the next ones; one
         window's rows are built at a time."""
         crosswalks = await self.crosswalks
-        parts = windows(todo, tuner.size * tuner.in_flight())
+        parts = windows(todo, tuner.size)
         ahead: deque[asyncio.Future[tuple[Batch, asyncio.Future[Batch] | None]]] = deque()
         updates: deque[asyncio.Future[Batch]] = deque()  # of windows whose creates went already
         built = asyncio.Event()  # the newest window's rows are built
@@ -597,15 +616,25 @@ class _Load:
         """One window's rows to write, lookups resolved and missing parents quarantined: (the rows
         ready to go, the rows of records that exist once their before-images are in, or None).
 
-        The first window (one batch per slot in flight) does not wait for the existence listing
-        when it is not answered yet: its rows' before-images are read by key, and whichever of
-        that read and the listing answers first decides (the connector finds out the rest)."""
+        The first window (one batch) does not wait for the existence listing when it is not answered
+        yet: its rows' before-images are read by key, and whichever of that read and the listing
+        answers first decides (the connector finds out the rest)."""
         existing = await existence if not first or existence.done() else None
         ready, missing = await self._build(window, crosswalks, existing)
         built.set()
         self.summary.unresolved += sum(1 for m in missing if m.hold)
-        if missing:  # on the writer's thread: the event loop goes on sending
-            self.writer.submit(self._quarantine(missing))
+        rows, later = await self._written_pending(ready, existing, existence)
+        if missing:
+            # aside, after the pending rows: the batches wait for those, not for this (a kill before
+            # it is written leaves the rows to the next run, as for any row not written yet)
+            self.writer.submit(self._quarantine(missing), aside=True)
+        return rows, later
+
+    async def _written_pending(
+        self, ready: Batch, existing: set[str] | None, existence: asyncio.Future[set[str] | None]
+    ) -> tuple[Batch, asyncio.Future[Batch] | None]:
+        """`ready` written as pending: (the creates, or every row when their existence was read by
+        key; the updates once their before-images are in, or None)."""
         if existing is None:
             images = await self._images_unless_listed(ready, existence)
             if images is not None:
@@ -717,7 +746,9 @@ class _Load:
                 if len(summary.errors) < 20:
                     summary.errors.append({"external_id": up.external_id, "error": str(result.error)})
         now = asyncio.get_running_loop().time()
-        due = now - self.flushed >= FLUSH_SECONDS or len(self.outcomes) >= FLUSH_ROWS
+        # while the last batches are answered, each answer's outcomes go at once (when the writer is
+        # free), so that the write left for the end of the load holds little more than the last batch
+        due = self.draining or now - self.flushed >= FLUSH_SECONDS or len(self.outcomes) >= FLUSH_ROWS
         if due and not self.writer.busy():
             self.flushed = now
             self.writer.submit(self._flush_kept())
