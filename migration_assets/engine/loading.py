@@ -623,12 +623,9 @@ class _Load:
         ready, missing = await self._build(window, crosswalks, existing)
         built.set()
         self.summary.unresolved += sum(1 for m in missing if m.hold)
-        rows, later = await self._written_pending(ready, existing, existence)
-        if missing:
-            # aside, after the pending rows: the batches wait for those, not for this (a kill before
-            # it is written leaves the rows to the next run, as for any row not written yet)
+        if missing:  # aside: the batches wait for the window's pending rows, not for this
             self.writer.submit(self._quarantine(missing), aside=True)
-        return rows, later
+        return await self._written_pending(ready, existing, existence)
 
     async def _written_pending(
         self, ready: Batch, existing: set[str] | None, existence: asyncio.Future[set[str] | None]
