@@ -468,50 +468,57 @@ class LedgerWriter:
     """
 
     def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
-        self.lanes = {lane: _Lane(conn.cursor(), ThreadPoolExecutor(1, f"ledger-{lane}")) for lane in LANES}
+        self.ledger, self.aside = _Lane(conn, "ledger"), _Lane(conn, "aside")
 
     def submit(self, write: Callable[[duckdb.DuckDBPyConnection], Any], *, aside: bool = False) -> Future:
         """Queue `write(cursor)` on the ledger's lane (or the one `aside`); the returned future is done
         once it is committed (await it with `asyncio.wrap_future`)."""
         self._raise_failed()
-        lane = self.lanes["aside" if aside else "ledger"]
-        future = lane.pool.submit(write, lane.cursor)
-        lane.queued.append(future)
-        return future
+        return (self.aside if aside else self.ledger).submit(write)
 
     def busy(self) -> bool:
         """Whether the ledger's lane has a write queued or running."""
-        return any(not f.done() for f in self.lanes["ledger"].queued)
+        return self.ledger.busy()
 
     def close(self, last: Callable[[duckdb.DuckDBPyConnection], Any]) -> None:
         """Wait for the queued writes, then run `last` here on the ledger's cursor (synchronous, so
         that it happens even when the load is being cancelled), and close the cursors."""
-        for lane in self.lanes.values():
+        for lane in (self.ledger, self.aside):
             lane.pool.shutdown(wait=True)
         try:
-            last(self.lanes["ledger"].cursor)
+            last(self.ledger.cursor)
         finally:
-            for lane in self.lanes.values():
+            for lane in (self.ledger, self.aside):
                 lane.cursor.close()
         self._raise_failed()
 
     def _raise_failed(self) -> None:
-        for lane in self.lanes.values():
-            done = [f for f in lane.queued if f.done()]
-            lane.queued = [f for f in lane.queued if not f.done()]
-            for future in done:
-                if not future.cancelled() and future.exception() is not None:
-                    raise future.exception()  # type: ignore[misc]
+        for lane in (self.ledger, self.aside):
+            lane.raise_failed()
 
 
-LANES = ("ledger", "aside")
-
-
-@dataclass
 class _Lane:
-    cursor: duckdb.DuckDBPyConnection
-    pool: ThreadPoolExecutor
-    queued: list[Future] = field(default_factory=list)
+    """One thread and cursor writing in the order given."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, name: str) -> None:
+        self.cursor = conn.cursor()
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ledger-{name}")
+        self.queued: list[Future] = []
+
+    def submit(self, write: Callable[[duckdb.DuckDBPyConnection], Any]) -> Future:
+        future = self.pool.submit(write, self.cursor)
+        self.queued.append(future)
+        return future
+
+    def busy(self) -> bool:
+        return any(not f.done() for f in self.queued)
+
+    def raise_failed(self) -> None:
+        done = [f for f in self.queued if f.done()]
+        self.queued = [f for f in self.queued if not f.done()]
+        for future in done:
+            if not future.cancelled() and future.exception() is not None:
+                raise future.exception()  # type: ignore[misc]
 
 
 @dataclass

@@ -30,7 +30,7 @@ OBJ = "contact"
 @pytest.fixture(scope="module")
 def staged(tmp_path_factory) -> BenchPair:
     bench = BenchPair(PAIR, tmp_path_factory.mktemp("existence") / "bench")
-    bench.setup(scale=800)  # about 620 contacts: more than the first windows (1, 2 and 4 batches of 100)
+    bench.setup(scale=800)  # about 620 contacts: more than the first window (one batch of 100)
     bench.staged_full()
     for obj in bench.spec().load_order[: bench.spec().load_order.index(OBJ)]:  # the contacts' parents
         asyncio.run(_load(bench, "parents", obj=obj, hold_listing=False))
