@@ -37,8 +37,9 @@ test: setup  ## lint, validate the definitions, run the test suite
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
 	@# four workers on two cores: the end-to-end tests wait on sockets, polls and paced requests (a suite on
 	@# three workers kept the two cores about two-thirds busy);
-	@# by file, so that a module's heavy fixture runs once
-	$(BIN)/python -m pytest -q -n 4 --dist loadfile --durations=15
+	@# by file, so that a module's heavy fixture runs once, in collection order (conftest puts the files
+	@# that run whole jobs first; xdist's own order, by number of tests, ran them last)
+	$(BIN)/python -m pytest -q -n 4 --dist loadfile --no-loadscope-reorder --durations=15
 
 $(VENV)/.bench: $(BIN)/migrate
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
@@ -30,10 +30,18 @@ class Workbench:
     paths: Paths
     instance: dg.DagsterInstance
     spec_dir: Path = SPEC_DIR
+    _built: tuple[tuple[tuple[str, bytes], ...], dg.Definitions] | None = field(default=None, init=False, repr=False)
 
     @property
     def defs(self) -> dg.Definitions:
-        return build_definitions(self.paths, self.spec_dir)
+        """The definitions of the spec folder, built again only when a file in it changed (specs,
+        corrections): a build of every pair costs over a second, and most tests run several jobs on
+        the same specs (like a code server, which keeps its definitions between runs)."""
+        files = sorted(p for p in self.spec_dir.rglob("*") if p.is_file())
+        specs = tuple((str(p.relative_to(self.spec_dir)), p.read_bytes()) for p in files)
+        if self._built is None or self._built[0] != specs:
+            self._built = (specs, build_definitions(self.paths, self.spec_dir))
+        return self._built[1]
 
     def spec(self, pair: str) -> LoadedSpec:
         return load_spec(self.spec_dir / f"{pair}.yaml")
@@ -119,3 +127,15 @@ def workbench(tmp_path: Path) -> Iterator[Workbench]:
         yield Workbench(paths, instance)
     finally:
         instance.dispose()
+
+
+# folders whose files run whole jobs (tens of seconds to minutes each): their files start first
+RUN_FIRST = ("e2e", "cutover", "ui")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files that run whole jobs first. `make test` hands whole files to its workers in collection
+    order (`--dist loadfile --no-loadscope-reorder`: xdist's own order, by number of tests, put these
+    few-test files last, and one of them alone set the suite's last two minutes)."""
+    rank = {folder: n for n, folder in enumerate(RUN_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.parent.name, len(RUN_FIRST)))

@@ -51,11 +51,18 @@ def _rebase(node, var: Path):
     return node
 
 
+_RECORDED: set[tuple[str, int]] = set()  # (run id, pid) this process has tagged
+
+
 def record_process(context) -> None:
-    """Tag the running run with this process (once per run), so a later run can tell it is dead."""
+    """Tag the running run with this process (once per run and process), so a later run can tell it
+    is dead. The run a step sees keeps the tags it started with: without the set every step wrote them again."""
     run = context.run if hasattr(context, "run") else context.dagster_run
-    if run.tags.get(PID_TAG) != str(os.getpid()):
-        context.instance.add_run_tags(run.run_id, {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()})
+    me = (run.run_id, os.getpid())
+    if me in _RECORDED or run.tags.get(PID_TAG) == str(me[1]):
+        return
+    context.instance.add_run_tags(run.run_id, {PID_TAG: str(me[1]), HOST_TAG: socket.gethostname()})
+    _RECORDED.add(me)
 
 
 def _alive(pid: int) -> bool:

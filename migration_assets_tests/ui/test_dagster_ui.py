@@ -119,6 +119,8 @@ def _lanes(*expanded: str) -> str:
 def test_the_pairs_graph_reads_in_lanes_and_a_sample_run_launched_from_the_ui_succeeds(dagster_ui: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
+    # expect's own default is 5 s; on a busy CI machine the webserver took longer than that to launch the run
+    expect.set_options(timeout=STARTUP_SECONDS * 1000)
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
