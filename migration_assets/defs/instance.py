@@ -51,18 +51,17 @@ def _rebase(node, var: Path):
     return node
 
 
-_RECORDED: set[tuple[str, int]] = set()  # (run id, pid) this process has tagged
+_TAGGED: set[tuple[str, int]] = set()  # (run id, pid) of the runs this process has tagged
 
 
 def record_process(context) -> None:
-    """Tag the running run with this process (once per run and process), so a later run can tell it
-    is dead. The run a step sees keeps the tags it started with: without the set every step wrote them again."""
+    """Tag the running run with this process, once per run and process, so a later run can tell it is
+    dead. (The run a step sees keeps the tags it started with, so they cannot tell whether it is tagged.)"""
     run = context.run if hasattr(context, "run") else context.dagster_run
-    me = (run.run_id, os.getpid())
-    if me in _RECORDED or run.tags.get(PID_TAG) == str(me[1]):
-        return
-    context.instance.add_run_tags(run.run_id, {PID_TAG: str(me[1]), HOST_TAG: socket.gethostname()})
-    _RECORDED.add(me)
+    key = (run.run_id, os.getpid())
+    if key not in _TAGGED:
+        context.instance.add_run_tags(run.run_id, {PID_TAG: str(key[1]), HOST_TAG: socket.gethostname()})
+        _TAGGED.add(key)
 
 
 def _alive(pid: int) -> bool:
