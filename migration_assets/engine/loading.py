@@ -1,7 +1,8 @@
 """Load one destination object's staged rows for one phase: idempotent, resumable, audited.
 
-The staged rows stream through in windows (the first one batch, so that a request goes out once one
-batch is built and written as pending, then doubling up to `WINDOW_ROWS`), never as one whole-table
+The staged rows stream through in windows (the first one batch for each request the destination
+takes in flight, so that they go out once those rows are built and written as pending; then
+doubling, never fewer rows than a batch per slot, up to `WINDOW_ROWS`), never as one whole-table
 list. The destination says once which of the rows' records exist already
 (`DestinationConnector.existing`, e.g. one paged listing of the key column); the first window does
 not wait for a listing still being answered (its rows go with their existence unknown: their
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import math
 from collections import deque
@@ -238,14 +240,15 @@ LOOKAHEAD = 2
 FLUSH_ROWS = 2000  # or once this many are kept, so that the last write after the last batch is short
 
 
-def windows(frame: pl.DataFrame, first: int) -> Iterator[pl.DataFrame]:
-    """`frame` in slices of `first` rows, then twice as many each time up to WINDOW_ROWS: the first
-    batch goes out once its own rows are built, later windows are built while batches are in flight."""
+def windows(frame: pl.DataFrame, first: int, least: Callable[[], int] = lambda: 0) -> Iterator[pl.DataFrame]:
+    """`frame` in slices of `first` rows, then twice as many each time, and never fewer than `least()`
+    says when the slice is taken, up to WINDOW_ROWS: the first batches go out once their own rows are
+    built, later windows are built while batches are in flight."""
     size, start = max(1, min(first, WINDOW_ROWS)), 0
     while start < frame.height:
         yield frame.slice(start, size)
         start += size
-        size = min(WINDOW_ROWS, size * 2)
+        size = min(WINDOW_ROWS, max(size * 2, least()))
 
 
 @dataclass
@@ -308,6 +311,25 @@ async def load_object(
     log: Callable[[str], None] = lambda _m: None,
 ) -> LoadSummary:
     """Load the staged `phase` slice of `obj_name` into the destination."""
+    # the process's objects so far (definitions, instance, frames of earlier steps) are left out of the
+    # collector's full passes while this load allocates: each pass walked all of them, 80-150 ms a
+    # time and up to five times a load; they are put back when the load ends
+    gc.freeze()
+    try:
+        return await _load_object(loaded, obj_name, phase, conn, dest, run_id, log)
+    finally:
+        gc.unfreeze()
+
+
+async def _load_object(
+    loaded: LoadedSpec,
+    obj_name: str,
+    phase: str,
+    conn: duckdb.DuckDBPyConnection,
+    dest: DestinationConnector,
+    run_id: str,
+    log: Callable[[str], None],
+) -> LoadSummary:
     started = asyncio.get_running_loop().time()
     obj = loaded.spec.objects[obj_name]
     # sign-in, metadata and the lookups' crosswalks (DuckDB, on a thread) while the rows are read
@@ -560,7 +582,9 @@ class _Load:
         one's batches are sent, so the destination is not left waiting for the next ones; one
         window's rows are built at a time."""
         crosswalks = await self.crosswalks
-        parts = windows(todo, tuner.size)
+        # a window holds a batch for every slot in flight: a first window of one batch kept the other
+        # slots idle until the next windows were built, and growing batches emptied later windows
+        parts = windows(todo, tuner.size * tuner.in_flight(), lambda: tuner.size * tuner.in_flight())
         ahead: deque[asyncio.Future[tuple[Batch, asyncio.Future[Batch] | None]]] = deque()
         updates: deque[asyncio.Future[Batch]] = deque()  # of windows whose creates went already
         built = asyncio.Event()  # the newest window's rows are built
@@ -623,7 +647,7 @@ class _Load:
         """One window's rows to write, lookups resolved and missing parents quarantined: (the rows
         ready to go, the rows of records that exist once their before-images are in, or None).
 
-        The first window (one batch) does not wait for the existence listing when it is not answered
+        The first window (a batch per slot in flight) does not wait for the existence listing when it is not answered
         yet: its rows' before-images are read by key, and whichever of that read and the listing
         answers first decides (the connector finds out the rest)."""
         existing = await existence if not first or existence.done() else None

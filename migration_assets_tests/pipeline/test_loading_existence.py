@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 
 import duckdb
 import pytest
@@ -30,7 +31,7 @@ OBJ = "contact"
 @pytest.fixture(scope="module")
 def staged(tmp_path_factory) -> BenchPair:
     bench = BenchPair(PAIR, tmp_path_factory.mktemp("existence") / "bench")
-    bench.setup(scale=800)  # about 620 contacts: more than the first window (one batch of 100)
+    bench.setup(scale=800)  # about 620 contacts: more than the first window (four batches of 100)
     bench.staged_full()
     for obj in bench.spec().load_order[: bench.spec().load_order.index(OBJ)]:  # the contacts' parents
         asyncio.run(_load(bench, "parents", obj=obj, hold_listing=False))
@@ -60,6 +61,7 @@ async def _load(
     dest = open_destination(bench.destination, connection)
     first_write = asyncio.Event()
     first_window: list[bool | str | None] = []  # what the loader knew of the first window's records
+    frozen_while_loading: list[int] = []
     listing, upsert, read_back = dest.existing, dest.upsert, dest.read_back
     images_asked = asyncio.Event()
 
@@ -83,6 +85,7 @@ async def _load(
         return await listing(*args, **kwargs)
 
     async def upsert_then_release(table, key, rows, *args, **kwargs):
+        frozen_while_loading.append(gc.get_freeze_count())
         if not first_write.is_set():
             first_window.extend(r.exists for r in rows)
         try:
@@ -102,9 +105,12 @@ async def _load(
     try:
         with duckdb.connect(str(bench.paths.staging_db(PAIR))) as conn:
             summary = await load_object(planning.effective_spec(conn, spec, "full"), obj, "full", conn, dest, run_id)
+        # the objects made before the load sat out the collector's full passes during it, and are back
+        assert frozen_while_loading and min(frozen_while_loading) > 0, frozen_while_loading
         return summary, await dest.count(table, key), first_window
     finally:
         await dest.aclose()
+        assert gc.get_freeze_count() == 0  # also when the load failed
 
 
 def _forget_ledger(bench: BenchPair) -> None:

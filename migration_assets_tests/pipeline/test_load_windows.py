@@ -1,0 +1,39 @@
+"""The loader's windows: the first holds a batch for every request in flight, later ones double and
+never hold fewer rows than a batch per slot at the time they are cut, up to WINDOW_ROWS."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from migration_assets.engine.loading import WINDOW_ROWS, BatchTuner, windows
+
+
+def _sizes(height: int, tuner: BatchTuner, after_first: int | None = None) -> list[int]:
+    """Window heights as the loader cuts them, the batches growing after each window (answers came
+    back fast) and, with `after_first`, the limiter admitting that many slots after the first."""
+    frame = pl.DataFrame({"n": range(height)})
+    out = []
+    for window in windows(frame, tuner.size * tuner.in_flight(), lambda: tuner.size * tuner.in_flight()):
+        out.append(window.height)
+        tuner.size = min(tuner.max_rows, tuner.size * 2)
+        if after_first is not None:
+            tuner.slots = lambda: after_first
+    return out
+
+
+def test_windows_cover_every_row_once_doubling_up_to_the_cap() -> None:
+    sizes = _sizes(20_000, BatchTuner(size=100, max_rows=1000, concurrency=4))
+    assert sizes[0] == 400  # four batches of 100: one per slot in flight
+    assert sizes == [400, 800, 1600, 3200, 5000, 5000, 4000]
+    assert sum(sizes) == 20_000 and max(sizes) == WINDOW_ROWS
+
+
+def test_a_window_holds_a_batch_for_each_slot_the_limiter_opened() -> None:
+    sizes = _sizes(20_000, BatchTuner(size=100, max_rows=1000, concurrency=2), after_first=9)
+    # 200 rows for two slots; then ten slots of 200-row batches: 2,000 rows, not the doubled 400
+    assert sizes[:2] == [200, 2000]
+    assert sum(sizes) == 20_000
+
+
+def test_a_small_load_goes_in_one_window() -> None:
+    assert _sizes(250, BatchTuner(size=100, max_rows=1000, concurrency=4)) == [250]
