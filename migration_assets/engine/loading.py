@@ -33,15 +33,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import json
 import math
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import duckdb
 import polars as pl
@@ -54,6 +55,9 @@ from migration_assets.spec.loader import LoadedSpec
 from migration_assets.spec.model import ObjectMap
 from migration_assets.staging import db, ledger, quarantine
 from migration_assets.staging.tables import stage_table
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass
@@ -300,6 +304,23 @@ class BatchTuner:
             self.size = min(self.max_rows, self.size * 2)
 
 
+def heap_frozen(load: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """`load` with the process's objects made before it left out of the collector's full passes while
+    it allocates (gc.freeze), and put back when it ends: each pass walked all of them (definitions,
+    instance, frames of earlier steps), 80-150 ms a time and up to five times a load."""
+
+    @functools.wraps(load)
+    async def frozen(*args: P.args, **kwargs: P.kwargs) -> T:
+        gc.freeze()
+        try:
+            return await load(*args, **kwargs)
+        finally:
+            gc.unfreeze()
+
+    return frozen
+
+
+@heap_frozen
 async def load_object(
     loaded: LoadedSpec,
     obj_name: str,
@@ -311,25 +332,6 @@ async def load_object(
     log: Callable[[str], None] = lambda _m: None,
 ) -> LoadSummary:
     """Load the staged `phase` slice of `obj_name` into the destination."""
-    # the process's objects so far (definitions, instance, frames of earlier steps) are left out of the
-    # collector's full passes while this load allocates: each pass walked all of them, 80-150 ms a
-    # time and up to five times a load; they are put back when the load ends
-    gc.freeze()
-    try:
-        return await _load_object(loaded, obj_name, phase, conn, dest, run_id, log)
-    finally:
-        gc.unfreeze()
-
-
-async def _load_object(
-    loaded: LoadedSpec,
-    obj_name: str,
-    phase: str,
-    conn: duckdb.DuckDBPyConnection,
-    dest: DestinationConnector,
-    run_id: str,
-    log: Callable[[str], None],
-) -> LoadSummary:
     started = asyncio.get_running_loop().time()
     obj = loaded.spec.objects[obj_name]
     # sign-in, metadata and the lookups' crosswalks (DuckDB, on a thread) while the rows are read
