@@ -244,11 +244,11 @@ LOOKAHEAD = 2
 FLUSH_ROWS = 2000  # or once this many are kept, so that the last write after the last batch is short
 
 
-def windows(frame: pl.DataFrame, first: int, least: Callable[[], int] = lambda: 0) -> Iterator[pl.DataFrame]:
-    """`frame` in slices of `first` rows, then twice as many each time, and never fewer than `least()`
-    says when the slice is taken, up to WINDOW_ROWS: the first batches go out once their own rows are
-    built, later windows are built while batches are in flight."""
-    size, start = max(1, min(first, WINDOW_ROWS)), 0
+def windows(frame: pl.DataFrame, least: Callable[[], int]) -> Iterator[pl.DataFrame]:
+    """`frame` in slices: the first of `least()` rows, then twice as many each time but never fewer
+    than `least()` says when a slice is cut, up to WINDOW_ROWS. The first batches go out once their
+    own rows are built; later windows are built while batches are in flight."""
+    size, start = max(1, min(least(), WINDOW_ROWS)), 0
     while start < frame.height:
         yield frame.slice(start, size)
         start += size
@@ -586,7 +586,7 @@ class _Load:
         crosswalks = await self.crosswalks
         # a window holds a batch for every slot in flight: a first window of one batch kept the other
         # slots idle until the next windows were built, and growing batches emptied later windows
-        parts = windows(todo, tuner.size * tuner.in_flight(), lambda: tuner.size * tuner.in_flight())
+        parts = windows(todo, lambda: tuner.size * tuner.in_flight())
         ahead: deque[asyncio.Future[tuple[Batch, asyncio.Future[Batch] | None]]] = deque()
         updates: deque[asyncio.Future[Batch]] = deque()  # of windows whose creates went already
         built = asyncio.Event()  # the newest window's rows are built
@@ -649,9 +649,9 @@ class _Load:
         """One window's rows to write, lookups resolved and missing parents quarantined: (the rows
         ready to go, the rows of records that exist once their before-images are in, or None).
 
-        The first window (a batch per slot in flight) does not wait for the existence listing when it is not answered
-        yet: its rows' before-images are read by key, and whichever of that read and the listing
-        answers first decides (the connector finds out the rest)."""
+        The first window (a batch per slot in flight) does not wait for the existence listing when it
+        is not answered yet: its rows' before-images are read by key, and whichever of that read and
+        the listing answers first decides (the connector finds out the rest)."""
         existing = await existence if not first or existence.done() else None
         ready, missing = await self._build(window, crosswalks, existing)
         built.set()

@@ -13,7 +13,7 @@ def _sizes(height: int, tuner: BatchTuner, after_first: int | None = None) -> li
     back fast) and, with `after_first`, the limiter admitting that many slots after the first."""
     frame = pl.DataFrame({"n": range(height)})
     out = []
-    for window in windows(frame, tuner.size * tuner.in_flight(), lambda: tuner.size * tuner.in_flight()):
+    for window in windows(frame, lambda: tuner.size * tuner.in_flight()):
         out.append(window.height)
         tuner.size = min(tuner.max_rows, tuner.size * 2)
         if after_first is not None:
