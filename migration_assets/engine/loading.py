@@ -307,15 +307,20 @@ class BatchTuner:
 def heap_frozen(load: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
     """`load` with the process's objects made before it left out of the collector's full passes while
     it allocates (gc.freeze), and put back when it ends: each pass walked all of them (definitions,
-    instance, frames of earlier steps), 80-150 ms a time and up to five times a load."""
+    instance, frames of earlier steps), 80-150 ms a time and up to five times a load. When objects
+    are frozen already (a load running beside this one, or the caller's own freeze) nothing is
+    frozen or put back here: `gc.unfreeze` would put theirs back too."""
 
     @functools.wraps(load)
     async def frozen(*args: P.args, **kwargs: P.kwargs) -> T:
-        gc.freeze()
+        outermost = gc.get_freeze_count() == 0
+        if outermost:
+            gc.freeze()
         try:
             return await load(*args, **kwargs)
         finally:
-            gc.unfreeze()
+            if outermost:
+                gc.unfreeze()
 
     return frozen
 

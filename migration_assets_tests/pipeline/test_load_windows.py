@@ -1,11 +1,15 @@
 """The loader's windows: the first holds a batch for every request in flight, later ones double and
-never hold fewer rows than a batch per slot at the time they are cut, up to WINDOW_ROWS."""
+never hold fewer rows than a batch per slot at the time they are cut, up to WINDOW_ROWS; and the
+collector freeze around a load."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
+
 import polars as pl
 
-from migration_assets.engine.loading import WINDOW_ROWS, BatchTuner, windows
+from migration_assets.engine.loading import WINDOW_ROWS, BatchTuner, heap_frozen, windows
 
 
 def _sizes(height: int, tuner: BatchTuner, after_first: int | None = None) -> list[int]:
@@ -37,3 +41,22 @@ def test_a_window_holds_a_batch_for_each_slot_the_limiter_opened() -> None:
 
 def test_a_small_load_goes_in_one_window() -> None:
     assert _sizes(250, BatchTuner(size=100, max_rows=1000, concurrency=4)) == [250]
+
+
+def test_a_load_leaves_a_freeze_it_did_not_make_in_place() -> None:
+    """A load running while objects are frozen already (another load beside it, or the caller's own
+    freeze) neither freezes more nor puts the caller's objects back when it ends."""
+
+    async def load() -> int:
+        return gc.get_freeze_count()
+
+    gc.freeze()  # the caller's own
+    try:
+        frozen = gc.get_freeze_count()
+        assert asyncio.run(heap_frozen(load)()) == frozen
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    assert asyncio.run(heap_frozen(load)()) > 0  # nothing frozen before: this load froze the heap
+    assert gc.get_freeze_count() == 0
