@@ -426,7 +426,7 @@ class AdaptiveLimiter:
         probe goes back to the estimate before the probe; one while this identity was served at its
         own pace is the edge of a window (or a neighbour's burst), not a lower limit; otherwise what
         was served since the estimate last changed or the last pause ended (the pause at least,
-        30 s at most) bounds it."""
+        30 s at most), or in the window the 429 found full if that is more, bounds it."""
         self._quiet_steps, self._first = 0, None
         if self.estimate is None:
             count, measured = self._served_rate(now, seconds)
@@ -442,7 +442,9 @@ class AdaptiveLimiter:
             self._raise(self._confirmed, now)
             return
         period = min(max(seconds, now - max(self._changed_at, since)), self.QUIET_SECONDS * 3)
-        _count, measured = self._served_rate(now, period)
+        # the window the 429 found full is the server's own count; the longer period alone would
+        # read a stretch the client could not keep its pace (a starved event loop) as a lower limit
+        measured = max(self._served_rate(now, period)[1], self._served_rate(now, seconds)[1])
         paced = self._paced_rate()
         if paced and measured >= 0.97 * paced:
             self._changed_at, self._demand = now, False  # at its own pace: keep the estimate

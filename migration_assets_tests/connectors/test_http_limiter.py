@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
+from migration_assets.connectors import limiter as limiter_module
 from migration_assets.connectors.case_status import CaseStatusSource
 from migration_assets.connectors.connection import Connection
 from migration_assets.connectors.http import AdaptiveLimiter, HttpSession, RateHeaders, RateHint
+from migration_assets.connectors.limiter import Ticket
 from migration_assets.connectors.salesforce.connector import daily_usage_hint
 from migration_assets.sandbox._common import SharedWindow
 from migration_assets.sandbox.case_status import create_app, seed
@@ -161,3 +164,34 @@ async def test_the_first_estimate_counts_the_pages_served_after_the_first_429() 
     limiter.release(tickets[9], status=200)  # served in the window the 429 found full
     assert limiter.estimate == pytest.approx(5.0)  # 10 per 2 s, not the 9 back before the 429
     assert limiter.pacing() == pytest.approx(4.9)
+
+
+def test_a_429_after_a_window_served_at_its_pace_keeps_the_estimate_however_slow_the_client_was_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 50 requests per 1 s, on a clock the test moves: a starved client (a busy machine) is served 40 per
+    # second for four seconds, catches up to its pace, and a request at the window's edge is refused
+    clock = [0.0]
+    monkeypatch.setattr(limiter_module, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    limiter = AdaptiveLimiter("starved-test", concurrency=64)
+
+    def served(per_second: int, seconds: int) -> None:
+        for _ in range(per_second * seconds):
+            clock[0] += 1.0 / per_second
+            limiter.release(Ticket(limiter.epoch, limiter.pacing(), False), status=200)
+
+    def refused() -> None:
+        limiter.release(Ticket(limiter.epoch, limiter.pacing(), False), status=429, retry_after=1.0)
+
+    served(50, 1)
+    refused()
+    assert limiter.estimate == pytest.approx(50.0)
+    clock[0] += 1.0  # the pause
+    served(40, 4)
+    served(50, 1)
+    refused()  # the window it found full was served at the pace: the limit did not move
+    assert limiter.estimate == pytest.approx(50.0) and limiter.pacing() == pytest.approx(49.0)
+    clock[0] += 1.0
+    served(40, 2)
+    refused()  # 40 per second was all the window held: a lower limit (or a neighbour), one step down
+    assert limiter.estimate == pytest.approx(45.0)
