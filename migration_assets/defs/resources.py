@@ -20,6 +20,7 @@ import duckdb
 
 from migration_assets.connectors import open_destination, open_source, resolve_connection
 from migration_assets.connectors.base import DestinationConnector, SourceConnector
+from migration_assets.staging.files import open_file
 
 
 class ConnectionsResource(dg.ConfigurableResource):
@@ -61,8 +62,5 @@ class StagingResource(dg.ConfigurableResource):
         """The pair's DuckDB connection (its folder is created on first use), always closed after."""
         path = self.database(pair)
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": self.memory_limit})
-        try:
+        with open_file(path, read_only=read_only, memory_limit=self.memory_limit) as conn:
             yield conn
-        finally:
-            conn.close()

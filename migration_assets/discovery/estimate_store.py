@@ -27,7 +27,8 @@ def record(conn: duckdb.DuckDBPyConnection, spec_hash: str, estimates: dict[str,
 def latest(conn: duckdb.DuckDBPyConnection, phase: str, before: datetime | None = None) -> dict[str, Any] | None:
     """The latest prediction for `phase` ('delta-…' reads the delta prediction) made before `before`."""
     exists = conn.execute(
-        "select count(*) from information_schema.tables where table_name = 'plan_estimates'"
+        "select count(*) from information_schema.tables where table_name = 'plan_estimates' "
+        "and table_catalog = current_database()"
     ).fetchone()[0]
     if not exists:
         return None

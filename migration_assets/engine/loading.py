@@ -54,6 +54,7 @@ from migration_assets.errors import BudgetExhausted
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.spec.model import ObjectMap
 from migration_assets.staging import db, ledger, quarantine
+from migration_assets.staging.files import cursor_of
 from migration_assets.staging.tables import stage_table
 
 P = ParamSpec("P")
@@ -228,7 +229,7 @@ def pending_rows(conn: duckdb.DuckDBPyConnection, obj_name: str, phase: str) -> 
 def _on_cursor(conn: duckdb.DuckDBPyConnection, read: Callable[..., Any], *args: Any) -> Any:
     """`read(cursor, *args)` on a cursor of the calling thread's own, as DuckDB wants (for
     `asyncio.to_thread`)."""
-    with conn.cursor() as cursor:
+    with cursor_of(conn) as cursor:
         return read(cursor, *args)
 
 
@@ -530,7 +531,7 @@ class _Lane:
     """One thread and cursor writing in the order given."""
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, name: str) -> None:
-        self.cursor = conn.cursor()
+        self.cursor = cursor_of(conn)
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ledger-{name}")
         self.queued: list[Future] = []
 

@@ -56,7 +56,10 @@ def latest_sample_diff(conn: duckdb.DuckDBPyConnection, spec_hash: str) -> tuple
 
 def _has(conn, table: str) -> bool:
     return bool(
-        conn.execute("select 1 from information_schema.tables where table_name = ?", [table]).fetchall()
+        conn.execute(
+            "select 1 from information_schema.tables where table_name = ? and table_catalog = current_database()",
+            [table],
+        ).fetchall()
     )
 
 

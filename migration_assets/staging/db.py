@@ -54,8 +54,9 @@ def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
     """A table or view of that name exists: what `information_schema.tables` lists, read from the
     catalog functions it is built on (five times faster: each load step asks several times)."""
     rows = conn.execute(
-        "select 1 from duckdb_tables() where table_name = $1 "
-        "union all select 1 from duckdb_views() where view_name = $1 and not internal",
+        "select 1 from duckdb_tables() where table_name = $1 and database_name in (current_database(), 'temp') "
+        "union all select 1 from duckdb_views() where view_name = $1 and not internal "
+        "and database_name in (current_database(), 'temp')",
         [ident(table)],
     ).fetchall()
     return bool(rows)
