@@ -254,8 +254,11 @@ class AdaptiveLimiter:
     async def _until_start(self, ticket: Ticket) -> Ticket:
         """Sleep until the ticket's start; a throttle that arrives meanwhile pauses the identity, and
         the start is then taken anew after the pause, so the requests that waited do not all go out
-        together when it ends (a burst that would fill the server's window again)."""
-        await asyncio.sleep(max(0.0, ticket.start - time.monotonic()))
+        together when it ends (a burst that would fill the server's window again). A start that is
+        due goes without a turn of the event loop: requests admitted together would otherwise each
+        build their bodies before the first of them is sent."""
+        if (wait := ticket.start - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
         while (wait := self.paused_for()) > 0:
             await asyncio.sleep(wait)
             with self._lock:

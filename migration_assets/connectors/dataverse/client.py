@@ -321,6 +321,8 @@ class DataverseDestination(DestinationConnector):
             async with gate:
                 return await job()
 
+        if len(jobs) == 1:  # no task: its request goes out before the event loop turns to other work
+            return [await run(jobs[0])]
         return list(await asyncio.gather(*(run(j) for j in jobs)))
 
     async def _sets(self, tables: set[str]) -> dict[str, str]:

@@ -146,8 +146,10 @@ class MetadataCache:
     async def relationship(self, name: str) -> Relationship | None:
         """The many-to-many relationship called `name`, or None when `name` is not one. The tables
         are listed in the same round trip: a name that is no relationship is a table, read next."""
-        relationships, _tables = await asyncio.gather(self.relationships(), self.entities())
-        return relationships.get(name.lower())
+        if self._relationships is None or self._entities is None:
+            await asyncio.gather(self.relationships(), self.entities())
+        # read: no turn of the event loop (a write asks it for every batch, before its body is built)
+        return (self._relationships or {}).get(name.lower())
 
     async def entities(self) -> dict[str, EntityMeta]:
         """Every table of the environment by logical name (one request, cached)."""
