@@ -25,6 +25,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventL
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
 from dagster._core.storage.sql import create_engine
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.storage.sqlite_storage import (
     DagsterSqliteStorage,
     _event_logs_directory,
@@ -33,7 +34,6 @@ from dagster._core.storage.sqlite_storage import (
 )
 from sqlalchemy.pool import NullPool
 
-SQLITE_BUSY_TIMEOUT_SECONDS = 30  # as Dagster's event log opens its shards
 KEPT_SHARDS = 16  # run shards whose engine is kept (a run's events go to its own file while it runs)
 
 
