@@ -9,6 +9,8 @@ from typing import Any
 
 import duckdb
 
+from migration_assets.staging.db import table_exists
+
 DDL = """create table if not exists plan_estimates (phase varchar, predicted_seconds double, requests bigint,
 records bigint, spec_hash varchar, made_at timestamptz, detail varchar)"""
 
@@ -26,11 +28,7 @@ def record(conn: duckdb.DuckDBPyConnection, spec_hash: str, estimates: dict[str,
 
 def latest(conn: duckdb.DuckDBPyConnection, phase: str, before: datetime | None = None) -> dict[str, Any] | None:
     """The latest prediction for `phase` ('delta-…' reads the delta prediction) made before `before`."""
-    exists = conn.execute(
-        "select count(*) from information_schema.tables where table_name = 'plan_estimates' "
-        "and table_catalog = current_database()"
-    ).fetchone()[0]
-    if not exists:
+    if not table_exists(conn, "plan_estimates"):
         return None
     kind = "delta" if phase.startswith("delta-") else phase
     query = "select predicted_seconds, requests, records, spec_hash, made_at from plan_estimates where phase = ?"

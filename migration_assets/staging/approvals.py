@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from migration_assets.errors import ApprovalRequired
+from migration_assets.staging.db import table_exists
 
 DDL = """
 create table if not exists approvals (pair varchar, spec_hash varchar, approver varchar, sample_run_id varchar,
@@ -48,19 +49,10 @@ def latest_sample_diff(conn: duckdb.DuckDBPyConnection, spec_hash: str) -> tuple
             "group by run_id, checked_at order by checked_at desc limit 1",
             [spec_hash],
         ).fetchall()
-        if _has(conn, "diff_results")
+        if table_exists(conn, "diff_results")
         else []
     )
     return (rows[0][0], int(rows[0][1])) if rows else None
-
-
-def _has(conn, table: str) -> bool:
-    return bool(
-        conn.execute(
-            "select 1 from information_schema.tables where table_name = ? and table_catalog = current_database()",
-            [table],
-        ).fetchall()
-    )
 
 
 def record_checks(
@@ -130,7 +122,7 @@ def approve(
 
 
 def current(conn: duckdb.DuckDBPyConnection, pair: str, spec_hash: str) -> Approval | None:
-    if not _has(conn, "approvals"):
+    if not table_exists(conn, "approvals"):
         return None
     rows = conn.execute(
         "select pair, spec_hash, approver, sample_run_id, sample_mismatches, note, approved_at, override_reason "
