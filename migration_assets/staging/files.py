@@ -45,7 +45,8 @@ def open_file(
     path: Path, *, read_only: bool = False, memory_limit: str = "256MB"
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection on the DuckDB file `path` (made if missing, unless `read_only`), closed after; the
-    file is detached once no connection of this process uses it.
+    file is detached once no connection of this process uses it. Asked read-only while this process
+    has it open for writing, it shares that attachment (one process's writer, as DuckDB allows).
 
     Raises:
         StagingError: asked to write a file this process holds open read-only.
