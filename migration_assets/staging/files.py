@@ -28,6 +28,7 @@ from migration_assets.errors import StagingError
 
 @dataclass
 class _Attached:
+    instance: duckdb.DuckDBPyConnection
     alias: str
     read_only: bool
     users: int = 0
@@ -53,19 +54,19 @@ def open_file(
     """
     path = path.resolve()
     with _LOCK:
-        instance = _INSTANCES.get(memory_limit)
-        if instance is None:
-            instance = _INSTANCES[memory_limit] = duckdb.connect(":memory:", config={"memory_limit": memory_limit})
         attached = _ATTACHED.get(path)
-        if attached is None:
-            attached = _Attached(f"staging_{next(_NAMES)}", read_only)
+        if attached is None:  # a file already attached stays on its instance, whatever the limit asked now
+            instance = _INSTANCES.get(memory_limit)
+            if instance is None:
+                instance = _INSTANCES[memory_limit] = duckdb.connect(":memory:", config={"memory_limit": memory_limit})
+            attached = _Attached(instance, f"staging_{next(_NAMES)}", read_only)
             mode = " (read_only)" if read_only else ""
             instance.execute(f"attach '{_quoted(path)}' as {attached.alias}{mode}")
             _ATTACHED[path] = attached
         elif attached.read_only and not read_only:
             raise StagingError(f"{path} is open read-only in this process: it cannot be written until it is closed")
         attached.users += 1
-        conn = instance.cursor()
+        conn = attached.instance.cursor()
     try:
         conn.execute(f"use {attached.alias}")
         _ALIASES[id(conn)] = attached.alias
@@ -77,7 +78,7 @@ def open_file(
             attached.users -= 1
             if not attached.users:
                 del _ATTACHED[path]
-                instance.execute(f"detach {attached.alias}")
+                attached.instance.execute(f"detach {attached.alias}")
 
 
 def cursor_of(conn: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:

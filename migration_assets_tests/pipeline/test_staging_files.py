@@ -27,6 +27,8 @@ def test_connections_cursors_and_catalog_checks_stay_on_their_own_file(tmp_path:
             assert cursor.execute("select x from only_in_first").fetchall() == [(1,)]
         with open_file(first) as again:  # the same file twice in one process: one attachment
             assert again.execute("select x from only_in_first").fetchall() == [(1,)]
+        with open_file(first, memory_limit="64MB") as again:  # ... on the instance it was attached to
+            assert again.execute("select x from only_in_first").fetchall() == [(1,)]
         assert a.execute("select x from only_in_first").fetchall() == [(1,)]
 
 
