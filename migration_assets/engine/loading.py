@@ -33,16 +33,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import gc
 import json
 import math
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -51,14 +49,12 @@ from migration_assets.connectors.base import DestinationConnector, LookupRef, Up
 from migration_assets.engine import lookup_targets
 from migration_assets.engine.transform import EXT, HASH, SRC, field_columns
 from migration_assets.errors import BudgetExhausted
+from migration_assets.heap import heap_frozen
 from migration_assets.spec.loader import LoadedSpec
 from migration_assets.spec.model import ObjectMap
 from migration_assets.staging import db, ledger, quarantine
 from migration_assets.staging.files import cursor_of
 from migration_assets.staging.tables import stage_table
-
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 @dataclass
@@ -238,7 +234,7 @@ TARGET_BATCH_SECONDS = 10.0  # a batch answered well within this may grow (Datav
 FLUSH_SECONDS = 1.0  # outcomes are written to the ledger at least this often (and at the end)
 # rows built between two turns of the event loop: a window of 5,000 built at once kept it from
 # sending the next batch when one was answered for ~0.1 s, and the server ran out of work meanwhile
-TURN_ROWS = 500
+TURN_ROWS = 100
 # windows made ready (rows built, before-images read and written as pending) while the batches of
 # an earlier one are sent: one was not enough, each window's read queued behind the writes in flight
 LOOKAHEAD = 2
@@ -303,27 +299,6 @@ class BatchTuner:
             self.size = max(self.floor, self.size // 2)
         elif seconds < TARGET_BATCH_SECONDS / 4:
             self.size = min(self.max_rows, self.size * 2)
-
-
-def heap_frozen(load: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
-    """`load` with the process's objects made before it left out of the collector's full passes while
-    it allocates (gc.freeze), and put back when it ends: each pass walked all of them (definitions,
-    instance, frames of earlier steps), 80-150 ms a time and up to five times a load. When objects
-    are frozen already (a load running beside this one, or the caller's own freeze) nothing is
-    frozen or put back here: `gc.unfreeze` would put theirs back too."""
-
-    @functools.wraps(load)
-    async def frozen(*args: P.args, **kwargs: P.kwargs) -> T:
-        outermost = gc.get_freeze_count() == 0
-        if outermost:
-            gc.freeze()
-        try:
-            return await load(*args, **kwargs)
-        finally:
-            if outermost:
-                gc.unfreeze()
-
-    return frozen
 
 
 @heap_frozen
@@ -431,9 +406,17 @@ async def _run_batches(
     log: Callable[[str], None],
 ) -> None:
     """Send batches while the next ones are built (a bounded queue between the two), as many in
-    flight as the tuner says."""
+    flight as the tuner says.
+
+    Each batch in flight is a lane: when its answer is in, the lane sends the next queued batch
+    itself, in the same turn of the event loop. A task per batch, started by a loop waiting for
+    the answers, took two more turns from an answer to the next send, and each turn could hold a
+    window's build: the served sandbox sat idle 40-60 ms per 4,500-row load."""
     summary, loop = load.summary, asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue(maxsize=8)
+    held: deque[Any] = deque()  # what the dispatcher took from the queue while waiting for one
+    lanes: set[asyncio.Future] = set()
+    ended = False
 
     async def produce() -> None:
         queued = 0
@@ -464,22 +447,51 @@ async def _run_batches(
         if summary.batches % 10 == 0:
             log(f"{load.obj_name}: {summary.batches} batches, {summary.written} of {todo.height} rows written")
 
+    def take() -> Batch | None:
+        """The next batch built, if one is and the load goes on (the end of the batches is noted)."""
+        nonlocal ended
+        if ended or summary.stopped or not (held or not queue.empty()):
+            return None
+        item = held.popleft() if held else queue.get_nowait()
+        if item is _END:
+            ended = load.draining = True
+            return None
+        return item
+
+    async def lane(batch: Batch | None) -> None:
+        while batch is not None:
+            await one(batch)
+            batch = take() if len(lanes) <= tuner.in_flight() else None
+
     producer = asyncio.ensure_future(produce())
-    running: set[asyncio.Future] = set()
+    getter: asyncio.Future | None = None
     try:
-        while (batch := await queue.get()) is not _END:
-            while len(running) >= tuner.in_flight():
-                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    task.result()
-            if summary.stopped:
+        while True:
+            while len(lanes) < tuner.in_flight() and (batch := take()) is not None:
+                lanes.add(asyncio.ensure_future(lane(batch)))
+            if ended or summary.stopped:
                 break
-            running.add(asyncio.ensure_future(one(batch)))
+            if getter is None and not held and queue.empty():
+                getter = asyncio.ensure_future(queue.get())
+            waits = lanes | ({getter} if getter else set())
+            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            if getter in done:
+                held.append(getter.result())
+                getter = None
+            for task in done & lanes:
+                lanes.discard(task)
+                task.result()
         load.draining = True
-        await asyncio.gather(*running)
-        await producer
+        await asyncio.gather(*lanes)
+        if summary.stopped and not producer.done():
+            producer.cancel()  # its windows' rows stay pending: the next run writes them
+            while not queue.empty():  # room for the end it puts as it stops
+                queue.get_nowait()
+        await asyncio.wait({producer})
+        if not producer.cancelled():
+            producer.result()
     finally:
-        for task in (*running, producer):
+        for task in (*lanes, producer, *([getter] if getter else [])):
             task.cancel()
     log(f"{load.obj_name}: {summary.batches} batches, {summary.written} written")
 
