@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 
 import dagster as dg
@@ -11,6 +10,7 @@ from migration_assets.defs.factory import build_pair_defs
 from migration_assets.defs.instance import build_instance_health_sensor
 from migration_assets.defs.naming import CONNECTIONS, STAGING
 from migration_assets.defs.resources import ConnectionsResource, StagingResource
+from migration_assets.heap import freeze_for_life
 from migration_assets.settings import Paths, default_paths, default_spec_dir
 from migration_assets.spec.loader import load_all
 
@@ -32,4 +32,4 @@ defs = build_definitions(default_paths(), default_spec_dir())
 # Everything built so far (Dagster, the specs, the definitions) lives as long as the process: the
 # cyclic collector need not walk it again in every full collection. Unfrozen, a load's step ran a
 # full collection of the ~180,000 objects (0.1 s each) every few thousand rows it built.
-gc.freeze()
+freeze_for_life()

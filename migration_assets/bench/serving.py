@@ -8,7 +8,6 @@ requests per API key in its state file).
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import subprocess
 import sys
@@ -18,13 +17,14 @@ from pathlib import Path
 
 import uvicorn
 
+from migration_assets.heap import freeze_for_life
 from migration_assets.systems import system
 
 
 async def _serve(name: str, state_dir: Path) -> None:
     declared = system(name)
     config = uvicorn.Config(declared.create_app(state_dir), host="127.0.0.1", port=0, log_level="warning")
-    gc.freeze()  # the app lives as long as the process: full collections need not walk it again
+    freeze_for_life()  # the app lives as long as the process: full collections need not walk it again
     config.lifespan = "off"
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

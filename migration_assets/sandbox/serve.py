@@ -7,13 +7,13 @@ client id/secret or API key (sandbox credentials only; they grant nothing outsid
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import sys
 from pathlib import Path
 
 import uvicorn
 
+from migration_assets.heap import freeze_for_life
 from migration_assets.systems import declarations
 
 
@@ -30,7 +30,7 @@ async def serve(state_dir: Path, *, host: str = "127.0.0.1", port: int = 0) -> N
     for i, (name, declared) in enumerate(declarations().items()):
         server = _server(declared.create_app(state_dir), host, port + i if port else 0)
         servers.append((name, server))
-    gc.freeze()  # the apps live as long as the process: full collections need not walk them again
+    freeze_for_life()  # the apps live as long as the process: full collections need not walk them again
     tasks = [asyncio.create_task(s.serve()) for _, s in servers]
     for name, server in servers:
         while not server.started:

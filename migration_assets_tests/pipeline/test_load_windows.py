@@ -9,7 +9,9 @@ import gc
 
 import polars as pl
 
-from migration_assets.engine.loading import WINDOW_ROWS, BatchTuner, heap_frozen, windows
+from migration_assets import heap
+from migration_assets.engine.loading import WINDOW_ROWS, BatchTuner, windows
+from migration_assets.heap import heap_frozen
 
 
 def _sizes(height: int, tuner: BatchTuner, after_first: int | None = None) -> list[int]:
@@ -43,20 +45,33 @@ def test_a_small_load_goes_in_one_window() -> None:
     assert _sizes(250, BatchTuner(size=100, max_rows=1000, concurrency=4)) == [250]
 
 
-def test_a_load_leaves_a_freeze_it_did_not_make_in_place() -> None:
-    """A load running while objects are frozen already (another load beside it, or the caller's own
-    freeze) neither freezes more nor puts the caller's objects back when it ends."""
+def test_a_load_leaves_a_freeze_it_did_not_make_in_place(monkeypatch) -> None:
+    """A load in a process frozen for life (a step process's definitions), or beside another load
+    that froze the heap, neither freezes more nor puts the others' objects back when it ends; alone,
+    it freezes the heap and puts it back."""
 
     async def load() -> int:
         return gc.get_freeze_count()
 
-    gc.freeze()  # the caller's own
+    async def beside() -> tuple[int, int]:
+        inner = await heap_frozen(load)()
+        return inner, gc.get_freeze_count()
+
+    monkeypatch.setattr(heap, "_lifelong", False)
+    frozen_before = gc.get_freeze_count()  # this test process's own freeze for life, if any
+    gc.unfreeze()
     try:
+        assert asyncio.run(heap_frozen(load)()) > 0  # nothing frozen before: this load froze the heap
+        assert gc.get_freeze_count() == 0
+        inner, outer = asyncio.run(heap_frozen(beside)())  # a load inside another's freeze
+        assert inner > 0 and outer > 0  # the inner load did not put the outer one's objects back
+        assert gc.get_freeze_count() == 0
+
+        heap.freeze_for_life()
         frozen = gc.get_freeze_count()
         assert asyncio.run(heap_frozen(load)()) == frozen
-        assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() == frozen  # still frozen: for life means for life
     finally:
         gc.unfreeze()
-    assert gc.get_freeze_count() == 0
-    assert asyncio.run(heap_frozen(load)()) > 0  # nothing frozen before: this load froze the heap
-    assert gc.get_freeze_count() == 0
+        if frozen_before:
+            gc.freeze()
