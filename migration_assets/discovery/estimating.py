@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -391,8 +392,9 @@ def _measured(loaded, source, history, phase, step, n) -> _Measured | None:
         a, b = _fit(same)
         return _Measured(a + b * n, f"measured, fitted on {len(same)} {phase} run(s)")
     a, b = _fit(every)
-    if same:  # keep the line's slope, through the same phase's own point
-        records, seconds = max(same)
+    if same:  # keep the line's slope, through the same phase's own point (the mean of its runs)
+        records = max(r for r, _ in same)
+        seconds = statistics.fmean(t for r, t in same if r == records)
         a = max(seconds - b * records, 0.0)
     return _Measured(a + b * n, f"measured, fitted on {len(every)} run(s)")
 

@@ -98,6 +98,18 @@ def test_one_full_run_keeps_the_line_slope_through_its_own_point():
     assert _full_seconds(history, "load__incident") == pytest.approx(6.5 + 1500 * 0.01125, rel=1e-3)
 
 
+def test_one_full_size_run_twice_keeps_the_line_through_their_mean():
+    history = [
+        estimating.StepMeasure("load__incident", "sample", 1.0 + 100 * 0.01, records=100),
+        estimating.StepMeasure("load__incident", "sample", 1.0 + 300 * 0.01, records=300),
+        estimating.StepMeasure("load__incident", "full", 6.0, records=500),
+        estimating.StepMeasure("load__incident", "full", 7.0, records=500),
+    ]
+    # every run's line (least squares through the four: 1250 / 110000 s a row), through (500 rows,
+    # 6.5 s), not through the slower run's 7.0 s
+    assert _full_seconds(history, "load__incident") == pytest.approx(6.5 + 1500 * 1250 / 110000, rel=1e-3)
+
+
 def test_steps_of_fixed_cost_take_the_same_phase_mean():
     history = [
         estimating.StepMeasure("plan__schema_apply", "sample", 0.8),  # creates the schema
