@@ -409,12 +409,13 @@ async def _run_batches(
     flight as the tuner says.
 
     Each batch in flight is a lane: when its answer is in, the lane sends the next queued batch
-    itself, in the same turn of the event loop. A task per batch, started by a loop waiting for
-    the answers, took two more turns from an answer to the next send, and each turn could hold a
-    window's build: the served sandbox sat idle 40-60 ms per 4,500-row load."""
+    itself, in the same turn of the event loop; a batch queued while a slot is free gets its lane
+    as it is queued, before the next window's build is scheduled. A task per batch, started by a
+    loop waiting for the answers and the queue, took two or three more turns from an answer to the
+    next send, and each turn could hold a part of a window's build: the served sandbox sat idle
+    40-60 ms per 4,500-row load."""
     summary, loop = load.summary, asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue(maxsize=8)
-    held: deque[Any] = deque()  # what the dispatcher took from the queue while waiting for one
     lanes: set[asyncio.Future] = set()
     ended = False
 
@@ -425,6 +426,7 @@ async def _run_batches(
                 async for item in batches:  # closed at once when cancelled: no window is read after
                     queued += 1
                     await queue.put(item)
+                    dispatch()
         except BudgetExhausted as exc:  # the reads ran out of budget: what is built is sent, the rest waits
             if not queued and existence.done() and not existence.cancelled() and existence.exception() is exc:
                 raise  # the existence read itself, before any batch: the load fails as it began
@@ -450,39 +452,48 @@ async def _run_batches(
     def take() -> Batch | None:
         """The next batch built, if one is and the load goes on (the end of the batches is noted)."""
         nonlocal ended
-        if ended or summary.stopped or not (held or not queue.empty()):
+        if ended or summary.stopped or queue.empty():
             return None
-        item = held.popleft() if held else queue.get_nowait()
+        item = queue.get_nowait()
         if item is _END:
             ended = load.draining = True
             return None
         return item
+
+    def dispatch() -> None:
+        """A lane for each batch queued, while there is room."""
+        while len(lanes) < tuner.in_flight() and (batch := take()) is not None:
+            task = asyncio.ensure_future(lane(batch))
+            lanes.add(task)
+            task.add_done_callback(lane_ended)
 
     async def lane(batch: Batch | None) -> None:
         while batch is not None:
             await one(batch)
             batch = take() if len(lanes) <= tuner.in_flight() else None
 
+    def lane_ended(task: asyncio.Future) -> None:
+        lanes.discard(task)
+        ended_lanes.append(task)
+        changed.set()
+
+    changed = asyncio.Event()  # a lane ended or the producer did: room, an error, or the end
+    ended_lanes: list[asyncio.Future] = []
     producer = asyncio.ensure_future(produce())
-    getter: asyncio.Future | None = None
+    producer.add_done_callback(lambda _task: changed.set())
     try:
-        while True:
-            while len(lanes) < tuner.in_flight() and (batch := take()) is not None:
-                lanes.add(asyncio.ensure_future(lane(batch)))
-            if ended or summary.stopped:
-                break
-            if getter is None and not held and queue.empty():
-                getter = asyncio.ensure_future(queue.get())
-            waits = lanes | ({getter} if getter else set())
-            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-            if getter in done:
-                held.append(getter.result())
-                getter = None
-            for task in done & lanes:
-                lanes.discard(task)
-                task.result()
+        while not ended and not summary.stopped:
+            await changed.wait()
+            changed.clear()
+            while ended_lanes:
+                ended_lanes.pop().result()  # a lane's error ends the load
+            if producer.done():
+                producer.result()  # its error, if any (the existence read's budget, a build's failure)
+            dispatch()
         load.draining = True
         await asyncio.gather(*lanes)
+        for task in ended_lanes:
+            task.result()  # one that ended with an error after the last batch was taken
         if summary.stopped and not producer.done():
             producer.cancel()  # its windows' rows stay pending: the next run writes them
             while not queue.empty():  # room for the end it puts as it stops
@@ -491,7 +502,7 @@ async def _run_batches(
         if not producer.cancelled():
             producer.result()
     finally:
-        for task in (*lanes, producer, *([getter] if getter else [])):
+        for task in (*lanes, producer):
             task.cancel()
     log(f"{load.obj_name}: {summary.batches} batches, {summary.written} written")
 
