@@ -45,10 +45,12 @@ def test_a_small_load_goes_in_one_window() -> None:
     assert _sizes(250, BatchTuner(size=100, max_rows=1000, concurrency=4)) == [250]
 
 
-def test_a_load_leaves_a_freeze_it_did_not_make_in_place(monkeypatch) -> None:
+def test_a_load_leaves_a_freeze_it_did_not_make_in_place() -> None:
     """A load in a process frozen for life (a step process's definitions), or beside another load
     that froze the heap, neither freezes more nor puts the others' objects back when it ends; alone,
-    it freezes the heap and puts it back."""
+    it freezes the heap and puts it back. The test leaves the process as it found none: nothing
+    frozen (freezing again at the end would freeze the test's passing objects too, and a later
+    test comparing freeze counts would see them die)."""
 
     async def load() -> int:
         return gc.get_freeze_count()
@@ -57,9 +59,8 @@ def test_a_load_leaves_a_freeze_it_did_not_make_in_place(monkeypatch) -> None:
         inner = await heap_frozen(load)()
         return inner, gc.get_freeze_count()
 
-    monkeypatch.setattr(heap, "_lifelong", False)
-    frozen_before = gc.get_freeze_count()  # this test process's own freeze for life, if any
-    gc.unfreeze()
+    gc.unfreeze()  # this test process's own freeze for life, if it has one
+    heap._lifelong = False
     try:
         assert asyncio.run(heap_frozen(load)()) > 0  # nothing frozen before: this load froze the heap
         assert gc.get_freeze_count() == 0
@@ -73,5 +74,4 @@ def test_a_load_leaves_a_freeze_it_did_not_make_in_place(monkeypatch) -> None:
         assert gc.get_freeze_count() == frozen  # still frozen: for life means for life
     finally:
         gc.unfreeze()
-        if frozen_before:
-            gc.freeze()
+        heap._lifelong = False
