@@ -103,13 +103,12 @@ def report(sections: Sequence[str], scales: Sequence[int]) -> dict[str, Any]:
         loads = ["--pair", PAIR, "--scale", "12900"]
         results["loads"] = section("loads", [*loads, "--reps", "3"], work / "loads.json")
         # served, one rep's ratio varies by 15-30% (two processes and a fresh server each run, on a shared
-        # machine): the median of 5
-        served = [*loads, "--reps", "5", "--sandbox", "served"]
+        # machine), and the medians of two runs of 5 differed by up to 0.13: the median of 9
+        served = [*loads, "--reps", "9", "--sandbox", "served"]
         results["loads_served"] = section("loads", served, work / "loads-served.json")
-        # the served emulator's answers cost it CPU, and on 2 cores the loader's own CPU takes from it
-        # (a process using half a core beside it slowed the replay alone by 35-45%); with the realistic
-        # server model the answers' time is modelled (latency, server time): what the figure then says
-        # is how well the loader keeps the server busy
+        # the served emulator's answers cost it CPU, which this machine's load moves from run to run;
+        # with the realistic server model the answers' time is modelled (latency, server time): what
+        # the figure then says is how well the loader keeps the server busy
         modelled = [
             "--pair",
             PAIR,
