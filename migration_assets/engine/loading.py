@@ -408,15 +408,15 @@ async def _run_batches(
     """Send batches while the next ones are built (a bounded queue between the two), as many in
     flight as the tuner says.
 
-    Each batch in flight is a lane: when its answer is in, the lane sends the next queued batch
-    itself, in the same turn of the event loop; a batch queued while a slot is free gets its lane
-    as it is queued, before the next window's build is scheduled. A task per batch, started by a
+    Each batch in flight has a sender: when its answer is in, the sender sends the next queued
+    batch itself, in the same turn of the event loop; a batch queued while a slot is free gets a
+    sender as it is queued, before the next window's build is scheduled. A task per batch, started by a
     loop waiting for the answers and the queue, took two or three more turns from an answer to the
     next send, and each turn could hold a part of a window's build: the served sandbox sat idle
     40-60 ms per 4,500-row load."""
     summary, loop = load.summary, asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue(maxsize=8)
-    lanes: set[asyncio.Future] = set()
+    senders: set[asyncio.Future] = set()
     ended = False
 
     async def produce() -> None:
@@ -461,38 +461,38 @@ async def _run_batches(
         return item
 
     def dispatch() -> None:
-        """A lane for each batch queued, while there is room."""
-        while len(lanes) < tuner.in_flight() and (batch := take()) is not None:
-            task = asyncio.ensure_future(lane(batch))
-            lanes.add(task)
-            task.add_done_callback(lane_ended)
+        """A sender for each batch queued, while there is room."""
+        while len(senders) < tuner.in_flight() and (batch := take()) is not None:
+            task = asyncio.ensure_future(sender(batch))
+            senders.add(task)
+            task.add_done_callback(sender_ended)
 
-    async def lane(batch: Batch | None) -> None:
+    async def sender(batch: Batch | None) -> None:
         while batch is not None:
             await one(batch)
-            batch = take() if len(lanes) <= tuner.in_flight() else None
+            batch = take() if len(senders) <= tuner.in_flight() else None
 
-    def lane_ended(task: asyncio.Future) -> None:
-        lanes.discard(task)
-        ended_lanes.append(task)
+    def sender_ended(task: asyncio.Future) -> None:
+        senders.discard(task)
+        ended_senders.append(task)
         changed.set()
 
-    changed = asyncio.Event()  # a lane ended or the producer did: room, an error, or the end
-    ended_lanes: list[asyncio.Future] = []
+    changed = asyncio.Event()  # a sender ended or the producer did: room, an error, or the end
+    ended_senders: list[asyncio.Future] = []
     producer = asyncio.ensure_future(produce())
     producer.add_done_callback(lambda _task: changed.set())
     try:
         while not ended and not summary.stopped:
             await changed.wait()
             changed.clear()
-            while ended_lanes:
-                ended_lanes.pop().result()  # a lane's error ends the load
+            while ended_senders:
+                ended_senders.pop().result()  # a sender's error ends the load
             if producer.done():
                 producer.result()  # its error, if any (the existence read's budget, a build's failure)
             dispatch()
         load.draining = True
-        await asyncio.gather(*lanes)
-        for task in ended_lanes:
+        await asyncio.gather(*senders)
+        for task in ended_senders:
             task.result()  # one that ended with an error after the last batch was taken
         if summary.stopped and not producer.done():
             producer.cancel()  # its windows' rows stay pending: the next run writes them
@@ -502,7 +502,7 @@ async def _run_batches(
         if not producer.cancelled():
             producer.result()
     finally:
-        for task in (*lanes, producer):
+        for task in (*senders, producer):
             task.cancel()
     log(f"{load.obj_name}: {summary.batches} batches, {summary.written} written")
 
