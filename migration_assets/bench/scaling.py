@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import resource
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -28,7 +26,7 @@ import dagster as dg
 
 from migration_assets.bench.__main__ import step_rows
 from migration_assets.bench.discovery_figures import estimate_error
-from migration_assets.bench.workbench import BenchPair
+from migration_assets.bench.workbench import BenchPair, seed_apart
 from migration_assets.defs.instance import project_instance
 from migration_assets.defs.naming import step_label
 from migration_assets.defs.run_history import history
@@ -40,22 +38,6 @@ from migration_assets.settings import PROJECT_ROOT
 
 PAIR = "case_status__dynamics365"
 READ_BACK_LAYERS = ("verify",)
-
-
-def _seed(pair: str, scale: int, var: Path) -> tuple[dict[str, Any], float]:
-    work = BenchPair(pair, var)
-    try:
-        return work.setup(scale=scale), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    finally:
-        work.close()
-
-
-def seed_apart(pair: str, scale: int, var: Path) -> tuple[dict[str, Any], float]:
-    """`BenchPair.setup` in a fresh child process (the generator holds the whole dataset in memory):
-    the seeding counts and the child's peak RSS in MB. (RUSAGE_CHILDREN would not tell it: every
-    process a run forks, e.g. Dagster's orphan watchers, counts with the parent's size at the fork.)"""
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(_seed, pair, scale, var).result()
 
 
 class RssSampler:

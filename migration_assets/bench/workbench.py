@@ -8,8 +8,11 @@ users mirrored from the source's people.
 
 from __future__ import annotations
 
+import multiprocessing
+import resource
 import shutil
 from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,6 +134,25 @@ class BenchPair:
         if self.instance is not None:
             self.instance.dispose()
             self.instance = None
+
+
+def _seed(pair: str, scale: int, var: Path, options: Mapping[str, Mapping] | None) -> tuple[dict[str, Any], float]:
+    work = BenchPair(pair, var)
+    try:
+        return work.setup(scale=scale, options=options), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    finally:
+        work.close()
+
+
+def seed_apart(
+    pair: str, scale: int, var: Path, options: Mapping[str, Mapping] | None = None
+) -> tuple[dict[str, Any], float]:
+    """`BenchPair.setup` in a fresh child process (the generator holds the whole dataset in memory,
+    and a bench measuring this process should not run with what it leaves on the heap): the seeding
+    counts and the child's peak RSS in MB. (RUSAGE_CHILDREN would not tell it: every process a run
+    forks, e.g. Dagster's orphan watchers, counts with the parent's size at the fork.)"""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_seed, pair, scale, var, options).result()
 
 
 def write_spec(target: Path, pair: str, *, files: bool) -> Path:
