@@ -99,8 +99,9 @@ def json_columns(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     """`frame` with its datetime, date and float `columns` as `json_value` makes their values,
     converted column-wise (per value in Python, this was a third of building a load's rows)."""
     exprs = []
+    schema = frame.schema
     for c in columns:
-        dtype = frame.schema[c]
+        dtype = schema[c]
         if isinstance(dtype, pl.Datetime):
             exprs.append(pl.col(c).dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
         elif dtype == pl.Date:
@@ -130,11 +131,12 @@ def _build_rows(
     existing: set[str] | None = None,
 ) -> tuple[list[tuple[dict, UpsertRow]], list[Missing]]:
     """UpsertRows for rows whose lookups resolve, each knowing whether its record exists (`existing`:
-    the external ids that do; None: unknown); the rows whose lookup target is missing."""
+    the external ids that do; None: unknown); the rows whose lookup target is missing. `frame`'s
+    field columns are as `json_columns` makes them."""
     obj = loaded.spec.objects[obj_name]
     fields = field_columns(obj, frame.columns)
-    frame = json_columns(frame, fields)
-    converted = [c for c in fields if _needs_conversion(frame.schema[c])]  # others are JSON as they are
+    schema = frame.schema  # made anew on every access
+    converted = [c for c in fields if _needs_conversion(schema[c])]  # others are JSON as they are
     lookups_of = [(c, lk) for c, lk in obj.lookups.items() if not lk.deferred]
     ready: list[tuple[dict, UpsertRow]] = []
     missing: list[Missing] = []
@@ -315,7 +317,8 @@ async def load_object(
     """Load the staged `phase` slice of `obj_name` into the destination."""
     started = asyncio.get_running_loop().time()
     obj = loaded.spec.objects[obj_name]
-    # sign-in, metadata and the lookups' crosswalks (DuckDB, on a thread) while the rows are read
+    # sign-in, metadata and the lookups' crosswalks (DuckDB, on a thread) while the rows are read and
+    # the first window is built
     prepared = asyncio.ensure_future(dest.prepare(obj.table))
     crosswalks = asyncio.ensure_future(asyncio.to_thread(_on_cursor, conn, lookup_targets.crosswalks, loaded, obj_name))
     existence: asyncio.Future[set[str] | None] | None = None
@@ -326,7 +329,6 @@ async def load_object(
             # which records exist: asked now, beside the metadata (the connector waits for what it needs)
             ids = todo[EXT].cast(pl.String).to_list()
             existence = asyncio.ensure_future(dest.existing(obj.table, obj.external_id.column, ids))
-            await prepared
             load = _Load(
                 loaded,
                 obj_name,
@@ -337,8 +339,10 @@ async def load_object(
                 written_columns(obj, staged.columns),
                 summary,
                 crosswalks,
+                prepared,
             )
             await _load_rows(load, todo, existence, log)
+            await prepared  # its error, when no row was written as pending to raise it
     finally:
         _drop(prepared)
         if existence is not None:
@@ -594,6 +598,9 @@ class _Load:
     columns: list[str]
     summary: LoadSummary
     crosswalks: asyncio.Future[dict[str, dict[str, str]]]  # of the lookups' targets, read on a thread
+    # sign-in and metadata (`dest.prepare`): the first window is built while they are read, its
+    # pending rows wait for them (the connector's reads wait for what they need themselves)
+    prepared: asyncio.Future[None]
     outcomes: list[ledger.Entry] = field(default_factory=list)
     known_ids: dict[str, str] = field(default_factory=dict)  # destination ids of the before-images
     failures: list[tuple[dict, str]] = field(default_factory=list)
@@ -686,6 +693,7 @@ class _Load:
         built.set()
         self.summary.unresolved += sum(1 for m in missing if m.hold)
         if missing:  # aside: the batches wait for the window's pending rows, not for this
+            await self.prepared  # (nothing is written before the sign-in and the metadata are in)
             self.writer.submit(self._quarantine(missing), aside=True)
         return await self._written_pending(ready, existing, existence)
 
@@ -744,6 +752,7 @@ class _Load:
             part = rows[start : start + TURN_ROWS]
             pending += [self._pending(row, up, images.get(up.external_id)) for row, up in part]
             await asyncio.sleep(0)
+        await self.prepared  # nothing is written before the sign-in and the metadata are in
         await asyncio.wrap_future(self.writer.submit(lambda cursor: ledger.record(cursor, pending)))
         self.known_ids.update({e: str(i["id"]) for e, i in images.items() if i.get("id")})
         return rows
@@ -756,6 +765,8 @@ class _Load:
         window's batches were sent, 12-25 ms before the first write of a load)."""
         ready: list[tuple[dict, UpsertRow]] = []
         missing: list[Missing] = []
+        obj = self.loaded.spec.objects[self.obj_name]
+        window = json_columns(window, field_columns(obj, window.columns))  # once a window, column-wise
         for part in window.iter_slices(TURN_ROWS):
             await asyncio.sleep(0)
             built, held = _build_rows(self.loaded, self.obj_name, part, crosswalks, self.dest.user_table, existing)
