@@ -71,8 +71,26 @@ def _latest_state(conn, obj: str, phases: list[str]) -> tuple[pl.DataFrame, pl.D
         fate = _settle(fate, held.with_columns(pl.lit("quarantined").alias(FATE)))
         skipped = _ids(conn, EXCLUDED, phase, obj)
         fate = _settle(fate, skipped.with_columns(pl.lit("excluded").alias(FATE)))
-    rows = pl.concat(frames, how="diagonal_relaxed").unique(EXT, keep="last") if frames else pl.DataFrame()
-    return rows, fate
+    return _latest_rows(frames), fate
+
+
+def _latest_rows(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """The staged rows of the scope's phases, the latest phase's copy of an id kept. A full phase
+    alone (each id staged once) is returned as it is: a copy of it was the reconciliation's largest
+    allocation at 1M records."""
+    if not frames:
+        return pl.DataFrame()
+    if len(frames) == 1 and frames[0][EXT].n_unique() == frames[0].height:
+        return frames[0]
+    return pl.concat(frames, how="diagonal_relaxed").unique(EXT, keep="last")
+
+
+def _loaded_only(rows: pl.DataFrame, fate: pl.DataFrame) -> pl.DataFrame:
+    """`rows` whose id's fate is loaded: `rows` itself, not a copy, when every one of them is."""
+    if not rows.height:
+        return rows
+    loaded = rows[EXT].cast(pl.String).is_in(fate.filter(pl.col(FATE) == "loaded")[EXT].implode())
+    return rows if loaded.all() else rows.filter(loaded)
 
 
 def _ids(conn, sql: str, *params: str) -> pl.DataFrame:
@@ -110,8 +128,8 @@ async def reconcile_object(
     result = ObjectReconciliation(obj)
     rows, fate = _latest_state(conn, obj, phases)
     fates = tally(fate)
-    loaded_ids = fate.filter(pl.col(FATE) == "loaded")[EXT].implode()
-    loaded_rows = rows.filter(pl.col(EXT).is_in(loaded_ids)) if rows.height else rows
+    loaded_rows = _loaded_only(rows, fate)
+    del rows  # (the staged rows not loaded are counted in `fate`)
     columns = [*spec_obj.fields, *spec_obj.lookups]
     skip = CreateOnly(dest.create_only_columns(spec_obj.table), ledger.preexisting(conn, obj))
     seen = _Tally(loaded, obj, columns, skip, lookup_targets.crosswalks(conn, loaded, obj))
