@@ -64,9 +64,9 @@ def bound_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
 
     A run's threads (DuckDB cursors, the ledger writer's lanes, `to_thread` workers, an in-process
     sandbox's request threads) each took an arena of their own, up to 8 per core, and memory freed in
-    one is not reused by the others: the 30,000-scale bench peaked at 635 MB with the default and 570
-    with two, in the same time. Must run before the threads start; other C libraries (non-glibc)
-    are left alone."""
+    one is not reused by the others: the 30,000-scale bench peaked at 635 MiB with the default, 587
+    with two set here and 570 with MALLOC_ARENA_MAX=2 in the environment (105, 111 and 107 s).
+    Must run before the threads start; other C libraries (non-glibc) are left alone."""
     if "MALLOC_ARENA_MAX" in os.environ or not sys.platform.startswith("linux"):
         return False
     try:
