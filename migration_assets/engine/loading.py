@@ -630,8 +630,12 @@ class _Load:
         started, exhausted = 0, False
         try:
             while True:
-                while updates and updates[0].done():
-                    async for batch in self._split(updates.popleft().result(), tuner):
+                if done := [task for task in updates if task.done()]:
+                    # in any order, those of several windows together: waiting for the oldest window's
+                    # read held back later ones that were ready, and they went last, a few rows a batch
+                    for task in done:
+                        updates.remove(task)
+                    async for batch in self._split([row for task in done for row in task.result()], tuner):
                         yield batch
                 room = LOOKAHEAD if started > 1 else 1  # the first window alone, later ones while it is sent
                 can_start = not exhausted and len(ahead) < room
@@ -646,7 +650,7 @@ class _Load:
                 if not ahead and not updates:
                     return
                 if not ahead or not ahead[0].done():  # whichever comes first
-                    waits = {f for f in (ahead[0] if ahead else None, updates[0] if updates else None) if f}
+                    waits = {*updates, *([ahead[0]] if ahead else [])}
                     building = asyncio.ensure_future(built.wait()) if can_start else None
                     await asyncio.wait(waits | ({building} if building else set()), return_when=asyncio.FIRST_COMPLETED)
                     if building:
