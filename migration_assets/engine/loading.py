@@ -633,9 +633,11 @@ class _Load:
                 if done := [task for task in updates if task.done()]:
                     # in any order, those of several windows together: waiting for the oldest window's
                     # read held back later ones that were ready, and they went last, a few rows a batch
-                    for task in done:
+                    ready: Batch = []
+                    for task in done:  # one that failed raises; the others stay to be dropped below
                         updates.remove(task)
-                    async for batch in self._split([row for task in done for row in task.result()], tuner):
+                        ready += task.result()
+                    async for batch in self._split(ready, tuner):
                         yield batch
                 room = LOOKAHEAD if started > 1 else 1  # the first window alone, later ones while it is sent
                 can_start = not exhausted and len(ahead) < room
