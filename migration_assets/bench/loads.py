@@ -45,10 +45,9 @@ import duckdb
 import httpx
 
 from migration_assets.bench.serving import served
-from migration_assets.bench.workbench import BenchPair, seed_apart
+from migration_assets.bench.workbench import BenchPair
 from migration_assets.connectors import open_destination, resolve_connection
 from migration_assets.connectors.connection import Connection
-from migration_assets.defs.instance import project_instance
 from migration_assets.engine import planning
 from migration_assets.engine.loading import load_object
 from migration_assets.settings import PROJECT_ROOT
@@ -246,8 +245,7 @@ def bench_pair(
     bench = BenchPair(pair, var)
     try:
         options = {bench.destination: {"server_model": server_model}} if server_model else None
-        seed_apart(pair, scale, var, options)  # the generator's leftovers would weigh on this process's collector
-        bench.instance = project_instance(bench.paths)
+        bench.setup_apart(scale=scale, options=options)  # the generator's leftovers would weigh on this process
         bench.staged_full()
         spec = bench.spec()
         results = {}

@@ -26,7 +26,7 @@ import dagster as dg
 
 from migration_assets.bench.__main__ import step_rows
 from migration_assets.bench.discovery_figures import estimate_error
-from migration_assets.bench.workbench import BenchPair, seed_apart
+from migration_assets.bench.workbench import BenchPair
 from migration_assets.defs.instance import project_instance
 from migration_assets.defs.naming import step_label
 from migration_assets.defs.run_history import history
@@ -120,8 +120,7 @@ def bench(pair: str, scale: int, var: Path, rehearsed: Sequence[int] = ()) -> di
     work = BenchPair(pair, var)
     try:
         started = time.monotonic()
-        counts, seed_rss = seed_apart(pair, scale, var)
-        work.instance = project_instance(work.paths)
+        counts, seed_rss = work.setup_apart(scale=scale)
         seeded = time.monotonic() - started
         sample = work.run("sample")
         work.approve()

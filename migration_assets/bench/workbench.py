@@ -95,6 +95,13 @@ class BenchPair:
         self.instance = project_instance(self.paths)
         return seed_pair(self.paths.sandbox, self.pair, scale=scale, seed=seed, options=options)
 
+    def setup_apart(self, *, scale: int, options: Mapping[str, Mapping] | None = None) -> tuple[dict[str, Any], float]:
+        """`setup` in a fresh child process (`seed_apart`), then this process's Dagster instance on
+        the new workbench: (the source's seeding counts, the child's peak RSS in MB)."""
+        seeded = seed_apart(self.pair, scale, self.var, options)
+        self.instance = project_instance(self.paths)
+        return seeded
+
     def run(self, phase: str) -> RunOutcome:
         assert self.instance is not None
         return run_phase(self.defs(), self.instance, self.pair, phase)
