@@ -222,6 +222,12 @@ class AdaptiveLimiter:
     async def acquire(self, *, first: bool = False) -> Ticket:
         """Wait for a slot (concurrency), the end of any pause (Retry-After) and the next paced start.
 
+        A slot freed while requests wait is handed to the first of them (reads before writes, each in
+        order): a request that arrives meanwhile does not take it. Taking it was the norm, not a race:
+        a load sends its next batch in the very turn its last answer comes in, so before-image reads
+        waiting behind a stream of batches went only when the batches ran out, and the updates that
+        wait for them went last.
+
         Args:
             first: wait for a slot ahead of the requests already waiting (a read that writes wait for).
         """
@@ -230,26 +236,35 @@ class AdaptiveLimiter:
             with self._lock:
                 now = time.monotonic()
                 pause = self._resume_at - now
-                admitted = pause <= 0 and self.in_flight < self.slots()
-                if admitted:
-                    start = self._reserve(now)
+                if pause <= 0 and self.in_flight < self.slots() and not self._queued_ahead(first):
                     self.in_flight += 1
-                    self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
-                    ticket = Ticket(self.epoch, self.pacing(), self.in_flight >= self.slots(), start)
+                    ticket = self._admitted(now)
                 elif pause <= 0:
                     waiter = (asyncio.get_running_loop(), asyncio.get_running_loop().create_future())
                     self._waiters[first].append(waiter)
-            if admitted:
-                try:
-                    return await self._until_start(ticket)
-                except BaseException:
-                    self._unreserve(ticket)
-                    self.release(ticket)
-                    raise
-            if waiter is None:
+            if pause > 0:
                 await asyncio.sleep(pause)
-            else:
+                continue
+            if waiter is not None:
                 await self._wait(waiter, self._waiters[first])
+                with self._lock:  # the slot was counted as it was handed over
+                    ticket = self._admitted(time.monotonic())
+            try:
+                return await self._until_start(ticket)
+            except BaseException:
+                self._unreserve(ticket)
+                self.release(ticket)
+                raise
+
+    def _queued_ahead(self, first: bool) -> bool:
+        """Whether requests wait that a new one of this kind must not pass."""
+        return bool(self._waiters[True]) or (not first and bool(self._waiters[False]))
+
+    def _admitted(self, now: float) -> Ticket:
+        """The ticket of a request whose slot is counted in `in_flight` (under the lock)."""
+        start = self._reserve(now)
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        return Ticket(self.epoch, self.pacing(), self.in_flight >= self.slots(), start)
 
     async def _until_start(self, ticket: Ticket) -> Ticket:
         """Sleep until the ticket's start; a throttle that arrives meanwhile pauses the identity, and
@@ -314,14 +329,38 @@ class AdaptiveLimiter:
                 self._next_slot = max(time.monotonic(), self._next_slot - 1.0 / ticket.rate)
 
     async def _wait(self, waiter: Waiter, queue: deque[Waiter]) -> None:
+        """Until a slot is handed to `waiter`; one handed over as its caller gave up is handed on."""
         try:
-            await asyncio.wait_for(waiter[1], timeout=0.25)  # re-check now and then: hints change the cap
-        except TimeoutError:
-            pass
-        finally:
+            while True:
+                try:
+                    await asyncio.wait_for(asyncio.shield(waiter[1]), timeout=0.25)
+                    return
+                except TimeoutError:  # a missed hand-over must not strand it: look again now and then
+                    with self._lock:
+                        handed = self._hand_over()
+                    _wake(handed)
+        except BaseException:
             with self._lock:
                 if waiter in queue:
                     queue.remove(waiter)
+                    handed = []
+                else:  # handed a slot it will not use
+                    self.in_flight -= 1
+                    handed = self._hand_over()
+            _wake(handed)
+            raise
+
+    def _hand_over(self) -> list[Waiter]:
+        """The waiters given the slots free now, counted in flight (under the lock): reads first,
+        each kind in order; those of a closed event loop are dropped."""
+        handed: list[Waiter] = []
+        for queue in (self._waiters[True], self._waiters[False]):
+            while queue and self.in_flight < self.slots():
+                waiter = queue.popleft()
+                if not waiter[0].is_closed():
+                    self.in_flight += 1
+                    handed.append(waiter)
+        return handed
 
     def release(
         self,
@@ -350,13 +389,8 @@ class AdaptiveLimiter:
                 self._on_answer(ticket, now)
             if status is not None and ticket.start:
                 self._lags.append(now - ticket.start)
-            free = self.slots() - self.in_flight
-            woken: list[Waiter] = []
-            for queue in (self._waiters[True], self._waiters[False]):
-                while queue and len(woken) < free:
-                    woken.append(queue.popleft())
-        for loop, future in woken:
-            loop.call_soon_threadsafe(_resolve, future)
+            handed = self._hand_over()
+        _wake(handed)
 
     # -- learning -------------------------------------------------------------------------------
     def _on_answer(self, ticket: Ticket, now: float) -> None:
@@ -501,6 +535,12 @@ class AdaptiveLimiter:
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
+
+
+def _wake(handed: list[Waiter]) -> None:
+    """Tell each waiter its slot is there (on its own event loop)."""
+    for loop, future in handed:
+        loop.call_soon_threadsafe(_resolve, future)
 
 
 _LIMITERS: dict[str, AdaptiveLimiter] = {}

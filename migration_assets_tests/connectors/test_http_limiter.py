@@ -136,6 +136,44 @@ async def test_a_read_waiting_for_a_slot_goes_before_the_writes_waiting_longer()
     assert order == ["read 1", "read 2", "write 1", "write 2"]
 
 
+async def test_a_slot_freed_for_a_waiting_read_is_not_taken_by_a_write_sent_in_the_same_turn() -> None:
+    # a load sends its next batch in the very turn an answer comes in: the read waiting for the slot
+    # that answer frees must still get it, or reads wait for as long as batches keep coming
+    limiter = AdaptiveLimiter("handover-test", concurrency=1, max_concurrency=1)
+    held = await limiter.acquire()
+    order: list[str] = []
+
+    async def read() -> None:
+        ticket = await limiter.acquire(first=True)
+        order.append("read")
+        limiter.release(ticket, status=200)
+
+    waiting = asyncio.ensure_future(read())
+    await asyncio.sleep(0.01)
+    limiter.release(held, status=200)
+    batch = await limiter.acquire()  # in the same turn as the answer
+    order.append("batch")
+    limiter.release(batch, status=200)
+    await waiting
+    assert order == ["read", "batch"]
+    assert limiter.in_flight == 0
+
+
+async def test_a_slot_handed_to_a_request_that_gave_up_goes_to_the_next_one() -> None:
+    limiter = AdaptiveLimiter("give-up-test", concurrency=1, max_concurrency=1)
+    held = await limiter.acquire()
+    quitter = asyncio.ensure_future(limiter.acquire())
+    await asyncio.sleep(0.01)
+    later = asyncio.ensure_future(limiter.acquire())
+    await asyncio.sleep(0.01)
+    limiter.release(held, status=200)  # handed to the quitter, which is cancelled before it runs
+    quitter.cancel()
+    ticket = await asyncio.wait_for(later, timeout=2)
+    assert limiter.in_flight == 1
+    limiter.release(ticket, status=200)
+    assert limiter.in_flight == 0
+
+
 async def test_an_allowance_with_its_window_paces_just_under_the_windows_rate() -> None:
     limiter = AdaptiveLimiter("window-test", concurrency=2)
     read = RateHeaders(remaining="x-left", limit="x-max", window_ms="x-interval")
