@@ -11,6 +11,8 @@ from migration_assets.connectors.dataverse.settings import KEY_FORBIDDEN_CHARS
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _ENTITY_ID = re.compile(r"\(([0-9a-fA-F-]{36})\)\s*$")
 _FORBIDDEN = re.compile("[" + re.escape("".join(sorted(KEY_FORBIDDEN_CHARS))) + "]")
+_SEGMENT_SAFE = "'()=,-._~"  # left as they are in a key segment, besides ASCII letters and digits
+_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9" + re.escape(_SEGMENT_SAFE) + "]*")
 
 
 def literal(value: object) -> str:
@@ -61,7 +63,10 @@ def key_segment(key: str, value: str) -> str:
     Returns:
         e.g. `(cs_externalid='A%201')`.
     """
-    return "(" + key + "=" + quote(literal(value), safe="'()=,-._~") + ")"
+    segment = literal(value)
+    if not _PLAIN_SEGMENT.fullmatch(segment):  # `quote` walks the string in Python: 17 µs a row
+        segment = quote(segment, safe=_SEGMENT_SAFE)
+    return "(" + key + "=" + segment + ")"
 
 
 def id_segment(record_id: str) -> str:
