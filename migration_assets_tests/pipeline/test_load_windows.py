@@ -75,3 +75,19 @@ def test_a_load_leaves_a_freeze_it_did_not_make_in_place() -> None:
     finally:
         gc.unfreeze()
         heap._lifelong = False
+
+
+def test_the_collector_waits_longer_while_loads_run_and_as_before_once_the_last_ends() -> None:
+    before = gc.get_threshold()
+
+    async def load() -> tuple[int, ...]:
+        return gc.get_threshold()
+
+    async def beside() -> tuple[tuple[int, ...], tuple[int, ...]]:
+        inner = await heap_frozen(load)()
+        return inner, gc.get_threshold()  # the inner load ended, the outer one still runs
+
+    inner, outer = asyncio.run(heap_frozen(beside)())
+    assert inner[0] == outer[0] == max(heap.YOUNG_THRESHOLD, before[0])
+    assert inner[1:] == outer[1:] == before[1:]
+    assert gc.get_threshold() == before
