@@ -338,7 +338,7 @@ class AdaptiveLimiter:
                 except TimeoutError:  # a missed hand-over must not strand it: look again now and then
                     with self._lock:
                         handed = self._hand_over()
-                    _wake(handed)
+                    self._wake(handed)
         except BaseException:
             with self._lock:
                 if waiter in queue:
@@ -347,8 +347,20 @@ class AdaptiveLimiter:
                 else:  # handed a slot it will not use
                     self.in_flight -= 1
                     handed = self._hand_over()
-            _wake(handed)
+            self._wake(handed)
             raise
+
+    def _wake(self, handed: list[Waiter]) -> None:
+        """Tell each waiter its slot is there (on its own event loop); the slot of one whose loop has
+        closed since goes to the next."""
+        for loop, future in handed:
+            try:
+                loop.call_soon_threadsafe(_resolve, future)
+            except RuntimeError:  # the loop closed after the hand-over
+                with self._lock:
+                    self.in_flight -= 1
+                    more = self._hand_over()
+                self._wake(more)
 
     def _hand_over(self) -> list[Waiter]:
         """The waiters given the slots free now, counted in flight (under the lock): reads first,
@@ -390,7 +402,7 @@ class AdaptiveLimiter:
             if status is not None and ticket.start:
                 self._lags.append(now - ticket.start)
             handed = self._hand_over()
-        _wake(handed)
+        self._wake(handed)
 
     # -- learning -------------------------------------------------------------------------------
     def _on_answer(self, ticket: Ticket, now: float) -> None:
@@ -535,12 +547,6 @@ class AdaptiveLimiter:
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
-
-
-def _wake(handed: list[Waiter]) -> None:
-    """Tell each waiter its slot is there (on its own event loop)."""
-    for loop, future in handed:
-        loop.call_soon_threadsafe(_resolve, future)
 
 
 _LIMITERS: dict[str, AdaptiveLimiter] = {}

@@ -174,6 +174,21 @@ async def test_a_slot_handed_to_a_request_that_gave_up_goes_to_the_next_one() ->
     assert limiter.in_flight == 0
 
 
+async def test_a_slot_is_not_handed_to_a_waiter_whose_event_loop_has_closed() -> None:
+    # a session on another thread's loop that ended while it waited: its slot goes to the next one
+    limiter = AdaptiveLimiter("closed-loop-test", concurrency=1, max_concurrency=1)
+    held = await limiter.acquire()
+    gone = asyncio.new_event_loop()
+    limiter._waiters[False].append((gone, gone.create_future()))
+    gone.close()
+    waiting = asyncio.ensure_future(limiter.acquire())
+    await asyncio.sleep(0.01)
+    limiter.release(held, status=200)
+    ticket = await asyncio.wait_for(waiting, timeout=2)
+    assert limiter.in_flight == 1
+    limiter.release(ticket, status=200)
+
+
 async def test_an_allowance_with_its_window_paces_just_under_the_windows_rate() -> None:
     limiter = AdaptiveLimiter("window-test", concurrency=2)
     read = RateHeaders(remaining="x-left", limit="x-max", window_ms="x-interval")
