@@ -23,7 +23,7 @@ M_ARENA_MAX = -8  # glibc's mallopt parameter
 MALLOC_ARENAS = 2
 
 _lifelong = False  # objects were frozen for the rest of the process
-_loads = 0  # loads running with the heap they froze
+_loads = 0  # loads running (with the heap one of them froze, unless it was frozen for life)
 _thresholds: tuple[int, ...] | None = None  # the collector's thresholds before the first load running
 YOUNG_THRESHOLD = 50_000  # allocations between two passes of the young generation while loads run
 

@@ -64,7 +64,7 @@ def key_segment(key: str, value: str) -> str:
         e.g. `(cs_externalid='A%201')`.
     """
     segment = literal(value)
-    if not _PLAIN_SEGMENT.fullmatch(segment):  # `quote` walks the string in Python: 17 µs a row
+    if not _PLAIN_SEGMENT.fullmatch(segment):  # `quote` walks every row's key in Python; most need nothing
         segment = quote(segment, safe=_SEGMENT_SAFE)
     return "(" + key + "=" + segment + ")"
 
