@@ -78,7 +78,7 @@ def bound_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     """Let glibc's malloc make at most `arenas` arenas (as MALLOC_ARENA_MAX would), unless the
     environment sets MALLOC_ARENA_MAX itself; True when set here.
 
-    A run's threads (DuckDB cursors, the ledger writer's lanes, `to_thread` workers, an in-process
+    A run's threads (DuckDB cursors, the quarantine writer's, `to_thread` workers, an in-process
     sandbox's request threads) each took an arena of their own, up to 8 per core, and memory freed in
     one is not reused by the others: the 30,000-scale bench peaked at 635 MiB with the default, 587
     with two set here and 570 with MALLOC_ARENA_MAX=2 in the environment (105, 111 and 107 s).

@@ -540,10 +540,6 @@ class LedgerWriter:
         self._raise_failed()
         return (self.aside if aside else self.ledger).submit(write)
 
-    def busy(self) -> bool:
-        """Whether the ledger's lane has a write queued or running."""
-        return self.ledger.busy()
-
     def close(self, last: Callable[[duckdb.DuckDBPyConnection], Any]) -> None:
         """Wait for the queued writes, then run `last` here on the ledger's cursor (synchronous, so
         that it happens even when the load is being cancelled), and close the cursors."""
@@ -586,9 +582,6 @@ class _Lane:
         """Wait for the queued writes."""
         if self.pool is not None:
             self.pool.shutdown(wait=True)
-
-    def busy(self) -> bool:
-        return any(not f.done() for f in self.queued)
 
     def raise_failed(self) -> None:
         done = [f for f in self.queued if f.done()]
@@ -844,10 +837,10 @@ class _Load:
                 if len(summary.errors) < 20:
                     summary.errors.append({"external_id": up.external_id, "error": str(result.error)})
         now = asyncio.get_running_loop().time()
-        # while the last batches are answered, each answer's outcomes go at once (when the writer is
-        # free), so that the write left for the end of the load holds little more than the last batch
+        # while the last batches are answered, each answer's outcomes go at once, so that the write
+        # left for the end of the load holds little more than the last batch
         due = self.draining or now - self.flushed >= FLUSH_SECONDS or len(self.outcomes) >= FLUSH_ROWS
-        if due and not self.writer.busy():
+        if due:
             self.flushed = now
             self.writer.submit(self._flush_kept())
 

@@ -6,9 +6,11 @@ from urllib.parse import quote
 
 import pytest
 
-from migration_assets.connectors.dataverse.batch import BatchRequest, build_batch, error_text, parse_batch
+from migration_assets.connectors.dataverse.batch import BatchRequest, PartResponse, build_batch, error_text, parse_batch
 from migration_assets.connectors.dataverse.documents import safe_folder, safe_name
+from migration_assets.connectors.dataverse.metadata import MetadataCache
 from migration_assets.connectors.dataverse.odata import in_filter, key_problem, key_segment, literal
+from migration_assets.errors import ConnectorError, RemoteRejected
 
 
 def test_batch_body_uses_crlf_only_and_one_changeset_per_group():
@@ -92,3 +94,27 @@ def test_safe_name_replaces_forbidden_characters_and_keeps_extension():
 
 def test_safe_folder_drops_dot_segments():
     assert safe_folder("cases/../C-1/./docs:x") == "cases/C-1/docs_x"
+
+
+class _AnsweringApi:
+    """A Dataverse API whose `$batch` answers are given: the answers the strict emulator never gives."""
+
+    def __init__(self, answers: list[list[PartResponse]]) -> None:
+        self.answers = answers
+
+    def url(self, path: str) -> str:
+        return f"/api/data/v9.2/{path}"
+
+    async def batch(self, groups: list) -> list[list[PartResponse]]:
+        return self.answers
+
+
+async def test_option_reads_in_one_batch_raise_a_refused_part_and_a_short_answer_as_errors() -> None:
+    refused = PartResponse(404, {}, {"error": {"code": "0x80060888", "message": "no such table"}})
+    with pytest.raises(RemoteRejected, match="no such table") as caught:
+        await MetadataCache(_AnsweringApi([[refused]]))._options("cs_nothing", {"Picklist"})  # type: ignore[arg-type]
+    assert caught.value.status == 404
+    with pytest.raises(ConnectorError, match="2 metadata reads answered 1 parts"):
+        await MetadataCache(_AnsweringApi([[PartResponse(200, {}, {"value": []})]]))._options(  # type: ignore[arg-type]
+            "account", {"Picklist", "State"}
+        )

@@ -31,7 +31,6 @@ ctypes.CDLL("libc.so.6").malloc_stats()
 """
 
 
-
 def _on_glibc() -> bool:
     try:
         return sys.platform.startswith("linux") and os.confstr("CS_GNU_LIBC_VERSION") is not None

@@ -35,7 +35,7 @@ from migration_assets.connectors.dataverse.settings import (
     Publisher,
 )
 from migration_assets.connectors.dataverse.writer import SchemaWriter
-from migration_assets.errors import MigrationError, RemoteRejected, known_values
+from migration_assets.errors import ConnectorError, MigrationError, RemoteRejected, known_values
 
 if TYPE_CHECKING:
     from migration_assets.connectors.dataverse.client import DataverseApi
@@ -229,12 +229,17 @@ class MetadataCache:
 
         Raises:
             RemoteRejected: a part's refusal, as a GET of it alone would raise it.
+            ConnectorError: an answer without one part per read.
         """
         if not paths:
             return []
         answers = await self.api.batch([BatchRequest("GET", self.api.url(path)) for path in paths])
+        if [len(group) for group in answers] != [1] * len(paths):
+            raise ConnectorError(
+                f"$batch of {len(paths)} metadata reads answered {sum(map(len, answers))} parts", system=SYSTEM
+            )
         bodies = []
-        for path, (answer, *_rest) in zip(paths, answers, strict=True):
+        for path, (answer,) in zip(paths, answers, strict=True):
             if not answer.ok:
                 raise RemoteRejected(
                     f"GET {path} refused: {answer.error_text()}",
